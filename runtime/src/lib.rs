@@ -1,0 +1,75 @@
+//! Fail-closed Model Context Protocol tools.
+//!
+//! A language model calls tools with arguments it was talked into by whatever it
+//! read last, so the caller of a tool is sometimes an attacker. `secure-tool`
+//! makes the safe path the only one: a tool is a plain function, and
+//! `#[secure_tool]` generates, at compile time, everything between the wire and
+//! its body.
+//!
+//! ```
+//! use secure_tool::{Reject, secure_tool, server};
+//!
+//! /// Four-operation calculator over bounded, finite operands.
+//! #[secure_tool(allow = ["add", "sub", "mul", "div"], max = 1e9, public)]
+//! fn compute(op: Op, a: f64, b: f64) -> Result<f64, Reject> {
+//!     match op {
+//!         Op::Add => Ok(a + b),
+//!         Op::Sub => Ok(a - b),
+//!         Op::Mul => Ok(a * b),
+//!         Op::Div if b == 0.0 => Err(Reject::field("b", "division by zero")),
+//!         Op::Div => Ok(a / b),
+//!     }
+//! }
+//!
+//! server!(Calculator { compute });
+//! ```
+//!
+//! For `compute` the macro generates:
+//!
+//! - `enum Op { Add, Sub, Mul, Div }`, filled by a literal `match` on the allowed
+//!   strings; the raw string never reaches the body, and a new entry in the list
+//!   that the body does not handle is a compile error;
+//! - argument validation that runs before the body: unknown and missing fields,
+//!   JSON types (a boolean is not a number), `|a|, |b| <= 1e9`, finiteness, and for
+//!   strings a length bound and a ban on control and bidirectional-override
+//!   characters; each check is a function of this crate, not a per-tool copy;
+//! - one WARNING line on stderr per rejection, with the offending value escaped
+//!   and bounded;
+//! - the JSON Schema clients see, stating the same gates, and a [`ToolSpec`];
+//! - a `#[test]` per gate, such as `compute::rejects_op_outside_allowlist`, which
+//!   proves that the gate trips, the body does not run, and one WARNING is logged.
+//!
+//! `server!` declares the server: dispatch is a literal `match` on tool names, and
+//! only functions carrying `#[secure_tool]` may be listed.
+
+mod output;
+mod reject;
+mod schema;
+mod server;
+mod spec;
+
+pub mod log;
+pub mod testing;
+pub mod validate;
+
+pub use output::{IntoOutput, Json, Output};
+pub use reject::{Gate, Reject};
+pub use schema::input_schema;
+pub use secure_tool_macros::{secure_tool, server};
+pub use server::{Arguments, Call, Server, Tools, tool_entry};
+pub use spec::{Access, DEFAULT_MAX_LEN, Kind, ParamSpec, ToolSpec};
+
+/// What generated code needs. Not a public API: it changes without notice.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::output::IntoOutput;
+    pub use crate::server::{check_access, unknown_tool};
+    pub use crate::testing::{Probe, assert_rejects};
+    pub use crate::validate::{FromArg, check_fields, choice, confirm, not_allowed};
+    pub use rmcp;
+    pub use serde_json::{Map, Value};
+
+    /// A boxed, sendable future, for handlers stored as plain `fn` pointers.
+    pub type BoxFuture<'a, T> =
+        ::core::pin::Pin<::std::boxed::Box<dyn ::core::future::Future<Output = T> + Send + 'a>>;
+}

@@ -1,0 +1,242 @@
+//! Logging to stderr, one line per event.
+//!
+//! stdout carries JSON-RPC over stdio, so every log line goes to stderr. Events
+//! are `tracing` events; [`init`] installs a small subscriber that prints them as
+//! `[WARNING] target: message`. Offending values reach a line only through
+//! [`escape_bounded`] / [`render_value`], so no raw control byte is ever written and
+//! a 100 kB argument costs at most [`VALUE_LIMIT`] characters of log.
+
+use std::fmt::{self, Write as _};
+use std::io::Write as _;
+
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Level, Metadata, Subscriber};
+
+/// The most characters of an offending value a log line or message shows.
+pub const VALUE_LIMIT: usize = 64;
+
+/// The `tracing` target of every line the framework emits.
+pub const TARGET: &str = "secure_tool";
+
+/// Quotes `text`, escaping control, bidirectional and line-separator characters,
+/// and cuts it after [`VALUE_LIMIT`] characters.
+///
+/// ```
+/// use secure_tool::log::escape_bounded;
+///
+/// assert_eq!(escape_bounded("hi\u{1b}[31m"), r#""hi\u{1b}[31m""#);
+/// assert!(escape_bounded(&"x".repeat(100_000)).ends_with("…(100000 bytes)"));
+/// ```
+pub fn escape_bounded(text: &str) -> String {
+    escape_within(text, VALUE_LIMIT)
+}
+
+/// [`escape_bounded`] with another bound, for text the framework itself wrote.
+pub(crate) fn escape_within(text: &str, limit: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(limit) + 2);
+    out.push('"');
+    let mut shown = 0;
+    for c in text.chars() {
+        if shown == limit {
+            out.push('"');
+            let _ = write!(out, "…({} bytes)", text.len());
+            return out;
+        }
+        push_escaped(&mut out, c);
+        shown += 1;
+    }
+    out.push('"');
+    out
+}
+
+/// Renders a JSON value for a log line or message: compact, escaped, bounded.
+pub fn render_value(value: &serde_json::Value) -> String {
+    if let serde_json::Value::String(text) = value {
+        return escape_bounded(text);
+    }
+    let mut sink = Bounded(Vec::with_capacity(VALUE_LIMIT));
+    let complete = serde_json::to_writer(&mut sink, value).is_ok();
+    let raw = String::from_utf8_lossy(&sink.0);
+    let mut out = String::with_capacity(raw.len() + 8);
+    // JSON already escaped quotes, backslashes and C0; C1 and bidi remain.
+    for c in raw.chars() {
+        if needs_escape(c) {
+            push_escaped(&mut out, c);
+        } else {
+            out.push(c);
+        }
+    }
+    if !complete {
+        out.push_str("…");
+    }
+    out
+}
+
+/// Whether a character must never reach a log or a terminal verbatim.
+fn needs_escape(c: char) -> bool {
+    c.is_control() || crate::validate::is_bidi_control(c) || matches!(c, '\u{2028}' | '\u{2029}')
+}
+
+fn push_escaped(out: &mut String, c: char) {
+    match c {
+        '"' => out.push_str("\\\""),
+        '\\' => out.push_str("\\\\"),
+        '\n' => out.push_str("\\n"),
+        '\t' => out.push_str("\\t"),
+        '\r' => out.push_str("\\r"),
+        c if needs_escape(c) => {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        }
+        c => out.push(c),
+    }
+}
+
+/// A writer that accepts [`VALUE_LIMIT`] bytes and then fails, which stops
+/// serialization early instead of rendering a huge value only to cut it.
+struct Bounded(Vec<u8>);
+
+impl std::io::Write for Bounded {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let room = VALUE_LIMIT.saturating_sub(self.0.len());
+        if room == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        let n = room.min(buf.len());
+        self.0.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Emits one WARNING line.
+pub(crate) fn warn(line: &str) {
+    tracing::warn!(target: TARGET, "{line}");
+}
+
+/// The level's name as printed: `WARNING` rather than `WARN`.
+pub fn level_name(level: &Level) -> &'static str {
+    match *level {
+        Level::ERROR => "ERROR",
+        Level::WARN => "WARNING",
+        Level::INFO => "INFO",
+        Level::DEBUG => "DEBUG",
+        Level::TRACE => "TRACE",
+    }
+}
+
+/// Installs the stderr logger as the process-wide `tracing` subscriber.
+///
+/// The level comes from `SECURE_TOOL_LOG` (`error`, `warn`, `info`, `debug`,
+/// `trace`; `info` when unset). Returns `false` when a subscriber was already set.
+pub fn init() -> bool {
+    let level = std::env::var("SECURE_TOOL_LOG")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(Level::INFO);
+    tracing::subscriber::set_global_default(Stderr { level }).is_ok()
+}
+
+/// A `tracing` subscriber that prints each event as one line on stderr.
+#[derive(Debug)]
+pub struct Stderr {
+    level: Level,
+}
+
+impl Subscriber for Stderr {
+    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+        *metadata.level() <= self.level
+    }
+
+    fn new_span(&self, _: &Attributes<'_>) -> Id {
+        Id::from_u64(1)
+    }
+
+    fn record(&self, _: &Id, _: &Record<'_>) {}
+
+    fn record_follows_from(&self, _: &Id, _: &Id) {}
+
+    fn event(&self, event: &Event<'_>) {
+        let line = format_event(event);
+        // One write per line so concurrent events never interleave mid-line.
+        let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    }
+
+    fn enter(&self, _: &Id) {}
+
+    fn exit(&self, _: &Id) {}
+}
+
+/// Formats an event as `[LEVEL] target: message key=value…\n`, escaping any
+/// control character that a caller's own event might carry.
+pub(crate) fn format_event(event: &Event<'_>) -> String {
+    let meta = event.metadata();
+    let mut visitor = Line(String::new());
+    event.record(&mut visitor);
+    let mut line = format!("[{}] {}: ", level_name(meta.level()), meta.target());
+    for c in visitor.0.chars() {
+        if needs_escape(c) {
+            push_escaped(&mut line, c);
+        } else {
+            line.push(c);
+        }
+    }
+    line.push('\n');
+    line
+}
+
+struct Line(String);
+
+impl Visit for Line {
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if field.name() == "message" {
+            let _ = write!(self.0, "{value:?}");
+        } else {
+            let _ = write!(self.0, " {}={value:?}", field.name());
+        }
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            self.0.push_str(value);
+        } else {
+            let _ = write!(self.0, " {}={}", field.name(), escape_bounded(value));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn escapes_c0_c1_and_bidi() {
+        assert_eq!(escape_bounded("a\u{0}b\u{85}c\u{202e}d"), r#""a\u{0}b\u{85}c\u{202e}d""#);
+        assert_eq!(escape_bounded("q\"\\"), r#""q\"\\""#);
+    }
+
+    #[test]
+    fn bounds_long_strings() {
+        let rendered = escape_bounded(&"y".repeat(100_000));
+        assert!(rendered.len() < VALUE_LIMIT + 32, "{rendered}");
+    }
+
+    #[test]
+    fn bounds_large_values_without_rendering_them_whole() {
+        let big = json!(vec![1; 100_000]);
+        let rendered = render_value(&big);
+        assert!(rendered.len() <= VALUE_LIMIT + 4, "{rendered}");
+        assert!(rendered.ends_with('…'));
+    }
+
+    #[test]
+    fn renders_numbers_and_strings() {
+        assert_eq!(render_value(&json!(1.5)), "1.5");
+        assert_eq!(render_value(&json!("pow")), "\"pow\"");
+        assert_eq!(render_value(&json!({"k": "\u{9b}"})), r#"{"k":"\u{9b}"}"#);
+    }
+}

@@ -1,0 +1,249 @@
+//! The typed refusal every gate produces.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use crate::log::{escape_bounded, escape_within};
+
+/// The most characters of a reason a log line shows.
+const REASON_LIMIT: usize = 256;
+
+/// The gate that refused a call.
+///
+/// Gates are listed in the order a call meets them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Gate {
+    /// The tool name is not one the server declares.
+    UnknownTool,
+    /// The arguments carry a field the tool does not declare.
+    UnknownField,
+    /// A required argument is absent.
+    MissingField,
+    /// An argument has the wrong JSON type (a boolean for a number, a fraction for an integer).
+    Type,
+    /// A selector argument is not one of the allowed literals.
+    Allowlist,
+    /// A number is outside its declared bounds or its Rust type's range.
+    Range,
+    /// A number is NaN or infinite.
+    Finite,
+    /// A string holds control or bidirectional-override characters.
+    Control,
+    /// A string is longer than its bound.
+    Length,
+    /// A destructive tool was called without `confirm: true`.
+    Confirm,
+    /// The credential is missing or cannot be trusted.
+    Auth,
+    /// The tool body itself refused (division by zero, a row that does not exist).
+    Execute,
+    /// The body's result cannot be returned safely (a non-finite number).
+    Output,
+}
+
+impl Gate {
+    /// Every gate, in the order a call meets them.
+    pub const ALL: &'static [Gate] = &[
+        Gate::UnknownTool,
+        Gate::UnknownField,
+        Gate::MissingField,
+        Gate::Type,
+        Gate::Allowlist,
+        Gate::Range,
+        Gate::Finite,
+        Gate::Control,
+        Gate::Length,
+        Gate::Confirm,
+        Gate::Auth,
+        Gate::Execute,
+        Gate::Output,
+    ];
+
+    /// The gate's name as it appears in logs and messages.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Gate::UnknownTool => "unknown-tool",
+            Gate::UnknownField => "unknown-field",
+            Gate::MissingField => "missing-field",
+            Gate::Type => "type",
+            Gate::Allowlist => "allowlist",
+            Gate::Range => "range",
+            Gate::Finite => "finite",
+            Gate::Control => "control-chars",
+            Gate::Length => "length",
+            Gate::Confirm => "confirm",
+            Gate::Auth => "auth",
+            Gate::Execute => "execute",
+            Gate::Output => "output",
+        }
+    }
+}
+
+impl fmt::Display for Gate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A refused call: which tool, which gate, which field, and why.
+///
+/// A tool body returns `Err(Reject)` to refuse; every generated gate returns one
+/// too. The framework logs each `Reject` as exactly one WARNING line and turns it
+/// into a tool result with `isError: true`.
+///
+/// ```
+/// use secure_tool::{Gate, Reject};
+///
+/// let reject = Reject::field("b", "division by zero");
+/// assert_eq!(reject.gate(), Gate::Execute);
+/// assert_eq!(reject.to_string(), "rejected by execute gate: b: division by zero");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reject {
+    tool: &'static str,
+    gate: Gate,
+    field: Option<Cow<'static, str>>,
+    reason: Cow<'static, str>,
+    value: Option<String>,
+}
+
+impl Reject {
+    /// A refusal from a tool body that concerns one argument.
+    pub fn field(field: impl Into<Cow<'static, str>>, reason: impl Into<Cow<'static, str>>) -> Self {
+        Self::at(Gate::Execute, Some(field.into()), reason)
+    }
+
+    /// A refusal from a tool body that concerns no single argument.
+    pub fn new(reason: impl Into<Cow<'static, str>>) -> Self {
+        Self::at(Gate::Execute, None, reason)
+    }
+
+    /// A refusal at a given gate. Generated code and the runtime's stages use this.
+    pub fn at(
+        gate: Gate,
+        field: Option<Cow<'static, str>>,
+        reason: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Self {
+            tool: "",
+            gate,
+            field,
+            reason: reason.into(),
+            value: None,
+        }
+    }
+
+    /// Attaches the offending value. It is stored escaped and bounded, so a
+    /// control byte or a 100 kB argument can never reach a log or a client verbatim.
+    pub fn with_value(mut self, value: &serde_json::Value) -> Self {
+        self.value = Some(crate::log::render_value(value));
+        self
+    }
+
+    /// Attaches an offending string, escaped and bounded.
+    pub fn with_text(mut self, text: &str) -> Self {
+        self.value = Some(escape_bounded(text));
+        self
+    }
+
+    /// Names the tool, unless a tool is already named.
+    pub fn in_tool(mut self, tool: &'static str) -> Self {
+        if self.tool.is_empty() {
+            self.tool = tool;
+        }
+        self
+    }
+
+    /// The tool that refused; empty until the framework names it.
+    pub fn tool(&self) -> &'static str {
+        self.tool
+    }
+
+    /// The gate that refused.
+    pub fn gate(&self) -> Gate {
+        self.gate
+    }
+
+    /// The argument concerned, if one is.
+    pub fn field_name(&self) -> Option<&str> {
+        self.field.as_deref()
+    }
+
+    /// Why the call was refused.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+
+    /// The offending value, escaped and bounded, if one was attached.
+    pub fn value(&self) -> Option<&str> {
+        self.value.as_deref()
+    }
+
+    /// The single WARNING line this rejection produces on stderr.
+    ///
+    /// The threat model renders its log column with this same function.
+    pub fn log_line(&self, server: &str) -> String {
+        let mut line = format!(
+            "rejected server={server} tool={} gate={} field={} reason={}",
+            if self.tool.is_empty() { "-" } else { self.tool },
+            self.gate,
+            self.field.as_deref().map_or("-", |f| f),
+            escape_within(&self.reason, REASON_LIMIT),
+        );
+        if let Some(value) = &self.value {
+            line.push_str(" value=");
+            line.push_str(value);
+        }
+        line
+    }
+}
+
+impl fmt::Display for Reject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "rejected by {} gate: ", self.gate)?;
+        if let Some(field) = &self.field {
+            write!(f, "{field}: ")?;
+        }
+        f.write_str(&self.reason)?;
+        if let Some(value) = &self.value {
+            write!(f, " (got {value})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Reject {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_line_names_server_tool_gate_field_and_reason() {
+        let reject = Reject::at(Gate::Allowlist, Some("op".into()), "not an allowed value")
+            .with_text("pow")
+            .in_tool("compute");
+        assert_eq!(
+            reject.log_line("basic-server"),
+            "rejected server=basic-server tool=compute gate=allowlist field=op \
+             reason=\"not an allowed value\" value=\"pow\""
+        );
+    }
+
+    #[test]
+    fn in_tool_keeps_the_first_name() {
+        let reject = Reject::new("x").in_tool("a").in_tool("b");
+        assert_eq!(reject.tool(), "a");
+    }
+
+    #[test]
+    fn display_is_what_the_client_reads() {
+        let reject = Reject::at(Gate::Range, Some("a".into()), "must be at most 1000000000")
+            .with_value(&serde_json::json!(1e10));
+        assert_eq!(
+            reject.to_string(),
+            "rejected by range gate: a: must be at most 1000000000 (got 10000000000.0)"
+        );
+    }
+}

@@ -1,0 +1,108 @@
+//! The JSON Schema clients see, derived from the same spec the gates enforce.
+
+use serde_json::{Map, Value, json};
+
+use crate::spec::{Kind, ParamSpec, ToolSpec};
+
+/// The input schema of a tool. Every gate that can be stated in JSON Schema is:
+/// `enum` for allowlists, `minimum`/`maximum`, `maxLength`, `required` and
+/// `additionalProperties: false`.
+pub fn input_schema(spec: &ToolSpec) -> Map<String, Value> {
+    let properties: Map<String, Value> = spec
+        .params
+        .iter()
+        .map(|p| (p.name.to_owned(), param_schema(p)))
+        .collect();
+    let required: Vec<&str> = spec
+        .params
+        .iter()
+        .filter(|p| p.required)
+        .map(|p| p.name)
+        .collect();
+    let schema = json!({
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": false,
+    });
+    match schema {
+        Value::Object(map) => map,
+        _ => unreachable!("a json! object literal is an object"),
+    }
+}
+
+fn param_schema(param: &ParamSpec) -> Value {
+    match &param.kind {
+        Kind::Float { ty, min, max } => {
+            let (lo, hi) = if *ty == "f32" {
+                (Some(-f64::from(f32::MAX)), Some(f64::from(f32::MAX)))
+            } else {
+                (None, None)
+            };
+            let mut schema = json!({ "type": "number" });
+            if let Some(min) = min.or(lo) {
+                schema["minimum"] = json!(min);
+            }
+            if let Some(max) = max.or(hi) {
+                schema["maximum"] = json!(max);
+            }
+            schema
+        }
+        Kind::Int { min, max, .. } => json!({
+            "type": "integer",
+            "minimum": int_value(*min),
+            "maximum": int_value(*max),
+        }),
+        Kind::Bool => json!({ "type": "boolean" }),
+        Kind::Text { max_len } => json!({ "type": "string", "maxLength": max_len }),
+        Kind::Choice { allow } => json!({ "type": "string", "enum": allow }),
+        Kind::Confirm => json!({
+            "type": "boolean",
+            "const": true,
+            "description": "must be true: this tool is destructive",
+        }),
+    }
+}
+
+/// Integer bounds of supported types always fit in `i64` or `u64`.
+fn int_value(x: i128) -> Value {
+    if let Ok(i) = i64::try_from(x) {
+        json!(i)
+    } else if let Ok(u) = u64::try_from(x) {
+        json!(u)
+    } else {
+        json!(x as f64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::Access;
+
+    #[test]
+    fn schema_states_every_gate() {
+        const SPEC: ToolSpec = ToolSpec {
+            name: "t",
+            description: "",
+            params: &[
+                ParamSpec { name: "op", kind: Kind::Choice { allow: &["a", "b"] }, required: true },
+                ParamSpec { name: "x", kind: Kind::Float { ty: "f64", min: Some(-1.0), max: Some(1.0) }, required: true },
+                ParamSpec { name: "n", kind: Kind::Int { ty: "u64", min: 0, max: u64::MAX as i128 }, required: false },
+                ParamSpec { name: "s", kind: Kind::Text { max_len: 9 }, required: true },
+                ParamSpec { name: "confirm", kind: Kind::Confirm, required: true },
+            ],
+            access: Access::Public,
+            confirm: true,
+            output_schema: || None,
+        };
+        let schema = Value::Object(input_schema(&SPEC));
+        assert_eq!(schema["additionalProperties"], json!(false));
+        assert_eq!(schema["required"], json!(["op", "x", "s", "confirm"]));
+        assert_eq!(schema["properties"]["op"]["enum"], json!(["a", "b"]));
+        assert_eq!(schema["properties"]["x"]["maximum"], json!(1.0));
+        assert_eq!(schema["properties"]["n"]["maximum"], json!(u64::MAX));
+        assert_eq!(schema["properties"]["s"]["maxLength"], json!(9));
+        assert_eq!(schema["properties"]["confirm"]["const"], json!(true));
+    }
+}
