@@ -1,5 +1,30 @@
+//! Procedural macros of `secure-tool`. Use them through the `secure-tool` crate,
+//! which re-exports them and supplies everything the generated code calls.
+//!
+//! The tool macro runs in stages, one file each: [`options`] parses the
+//! attribute, [`signature`] parses the function, [`check`] cross-checks the two
+//! into a [`model::Tool`], [`expand`] turns that model into tokens, and
+//! [`fallback`] keeps the user's function when any stage failed.
+
+mod check;
+mod ctxt;
+mod expand;
+mod fallback;
+mod model;
+mod options;
+mod server;
+mod signature;
+
 use proc_macro::TokenStream;
+
+/// Declares a tool. See the `secure-tool` crate documentation.
 #[proc_macro_attribute]
-pub fn secure_tool(_a: TokenStream, i: TokenStream) -> TokenStream { i }
+pub fn secure_tool(attr: TokenStream, item: TokenStream) -> TokenStream {
+    expand::tool(attr.into(), item.into()).into()
+}
+
+/// Declares a server from `#[secure_tool]` functions. See the `secure-tool` crate documentation.
 #[proc_macro]
-pub fn server(_i: TokenStream) -> TokenStream { TokenStream::new() }
+pub fn server(input: TokenStream) -> TokenStream {
+    server::expand(input.into()).into()
+}

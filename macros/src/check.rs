@@ -1,0 +1,354 @@
+//! Stage 3: cross-checks between the options and the signature, one rule per function.
+//! Produces the model even when something failed, so every rule still runs and
+//! the fallback can emit whatever enums the user's body names.
+
+use proc_macro2::Span;
+use syn::{Ident, LitStr};
+
+use crate::ctxt::Ctxt;
+use crate::model::{Kind, Param, Selector, Tool, int_range};
+use crate::options::{Bound, Number, Options};
+use crate::signature::{Sig, TyKind};
+
+pub fn check(cx: &mut Ctxt, options: Options, sig: Sig, attr_span: Span) -> Tool {
+    let scope = access(cx, &options, &sig, attr_span);
+    let allow = allowlists(cx, &options, &sig);
+    let mut selectors = Vec::new();
+    let mut params = Vec::new();
+    let confirm = options.confirm.is_some();
+    let mut confirm_declared = false;
+
+    for (i, p) in sig.params.iter().enumerate() {
+        let kind = match &p.kind {
+            _ if confirm && p.name == "confirm" => {
+                confirm_declared = true;
+                if !matches!(p.kind, TyKind::Bool) || p.optional {
+                    cx.error(
+                        syn::spanned::Spanned::span(&p.ty),
+                        "with `confirm`, a parameter named `confirm` is the consent flag and must be `bool`",
+                    );
+                }
+                Kind::Confirm
+            }
+            TyKind::Named(name) => match &allow[i] {
+                Some(values) => {
+                    selectors.push(Selector { ident: name.clone(), variants: variants(cx, values) });
+                    Kind::Choice { selector: selectors.len() - 1 }
+                }
+                None => {
+                    cx.error(
+                        name.span(),
+                        format!(
+                            "unknown parameter type `{name}`; a bare type name is only accepted as the enum \
+                             an allowlist generates: add `allow({} = [\"…\"])`",
+                            p.name
+                        ),
+                    );
+                    Kind::Bool
+                }
+            },
+            TyKind::Float(ty) => {
+                let (min, max) = float_bounds(cx, &options, p);
+                Kind::Float { ty, min, max }
+            }
+            TyKind::Int(ty) => {
+                let (min, max) = int_bounds(cx, &options, p, ty);
+                Kind::Int { ty, min, max }
+            }
+            TyKind::Bool | TyKind::Unsupported => Kind::Bool,
+            TyKind::String => Kind::Text { max_len: max_len(&options, p) },
+        };
+        params.push(Param {
+            ident: p.ident.clone(),
+            name: p.name.clone(),
+            ty: p.ty.clone(),
+            optional: p.optional,
+            kind,
+        });
+    }
+    check_targets(cx, &options, &sig);
+
+    Tool {
+        ident: sig.ident,
+        name: sig.name,
+        description: sig.description,
+        is_async: sig.is_async,
+        ok_ty: sig.ok_ty,
+        ret_span: sig.ret_span,
+        params,
+        confirm_added: confirm && !confirm_declared,
+        confirm,
+        scope,
+        selectors,
+    }
+}
+
+/// Exactly one of `scope = ".."` and `public`: there is no silent default.
+fn access(cx: &mut Ctxt, options: &Options, sig: &Sig, attr_span: Span) -> Option<String> {
+    match (&options.scope, options.public) {
+        (Some(_), Some(public)) => {
+            cx.error(public, "`public` contradicts `scope`: a tool is either public or needs a scope; remove one");
+            None
+        }
+        (Some(scope), None) => {
+            let value = scope.value();
+            if !valid_scope(&value) {
+                cx.error(
+                    scope.span(),
+                    format!(
+                        "malformed scope {value:?}; expected `resource:action` in lowercase, such as `documents:read`"
+                    ),
+                );
+            }
+            Some(value)
+        }
+        (None, Some(_)) => None,
+        (None, None) => {
+            let span = if attr_span.source_text().is_some_and(|t| !t.is_empty()) { attr_span } else { sig.ident.span() };
+            cx.error(
+                span,
+                "`secure_tool` needs `scope = \"resource:action\"` or `public`: who may call a tool is never left to a default",
+            );
+            None
+        }
+    }
+}
+
+fn valid_scope(scope: &str) -> bool {
+    let part = |s: &str| {
+        s.starts_with(|c: char| c.is_ascii_lowercase())
+            && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-' | '.'))
+    };
+    matches!(scope.split_once(':'), Some((r, a)) if part(r) && part(a))
+}
+
+fn find<'s>(sig: &'s Sig, target: &Ident) -> Option<(usize, &'s crate::signature::Param)> {
+    let name = syn::ext::IdentExt::unraw(target).to_string();
+    sig.params.iter().enumerate().find(|(_, p)| p.name == name)
+}
+
+fn no_such_param(cx: &mut Ctxt, sig: &Sig, option: &str, target: &Ident) {
+    let names: Vec<String> = sig.params.iter().map(|p| format!("`{}`", p.name)).collect();
+    let list = if names.is_empty() { "it has none".to_owned() } else { format!("parameters are {}", names.join(", ")) };
+    cx.error(target.span(), format!("`{option}` names `{target}`, which is not a parameter of `{}`; {list}", sig.name));
+}
+
+/// Which parameter each allowlist restricts, and that it is a selector.
+fn allowlists(cx: &mut Ctxt, options: &Options, sig: &Sig) -> Vec<Option<Vec<LitStr>>> {
+    let mut allow: Vec<Option<Vec<LitStr>>> = vec![None; sig.params.len()];
+    for a in &options.allow {
+        let (index, span) = match &a.target {
+            Some(target) => match find(sig, target) {
+                Some((i, _)) => (i, target.span()),
+                None => {
+                    no_such_param(cx, sig, "allow", target);
+                    continue;
+                }
+            },
+            None => {
+                let stringy: Vec<_> = sig.params.iter().enumerate().filter(|(_, p)| p.kind.is_stringy()).collect();
+                match stringy.as_slice() {
+                    [(i, _)] => (*i, a.span),
+                    [] => {
+                        cx.error(a.span, format!("`allow` restricts a string parameter, and `{}` has none", sig.name));
+                        continue;
+                    }
+                    many => {
+                        let names: Vec<String> = many.iter().map(|(_, p)| format!("`{}`", p.name)).collect();
+                        cx.error(
+                            a.span,
+                            format!(
+                                "ambiguous `allow`: `{}` has several string parameters ({}); name one: `allow({} = [..])`",
+                                sig.name,
+                                names.join(", "),
+                                many[0].1.name
+                            ),
+                        );
+                        continue;
+                    }
+                }
+            }
+        };
+        let p = &sig.params[index];
+        match &p.kind {
+            TyKind::Named(_) => allow[index] = Some(a.values.clone()),
+            TyKind::String => cx.error(
+                syn::spanned::Spanned::span(&p.ty),
+                format!(
+                    "an allowlisted parameter never receives the raw string; declare it with a new type name, \
+                     such as `{}: {}`, and `secure_tool` generates that enum",
+                    p.name,
+                    upper_camel(&p.name).unwrap_or_else(|| "Choice".to_owned())
+                ),
+            ),
+            other => cx.error(
+                span,
+                format!("`allow` restricts string selectors, but `{}` is `{}`", p.name, other.describe()),
+            ),
+        }
+    }
+    allow
+}
+
+/// Enum variants for allowlist entries: `"add"` → `Add`, `"dry-run"` → `DryRun`.
+fn variants(cx: &mut Ctxt, values: &[LitStr]) -> Vec<(LitStr, Ident)> {
+    let mut out: Vec<(LitStr, Ident)> = Vec::new();
+    for lit in values {
+        let value = lit.value();
+        let Some(name) = upper_camel(&value) else {
+            cx.error(
+                lit.span(),
+                format!(
+                    "allowlist entry {value:?} cannot name an enum variant; entries start with an ASCII letter \
+                     and hold ASCII letters, digits, `-`, `_`, `.` or spaces"
+                ),
+            );
+            continue;
+        };
+        if let Some((other, _)) = out.iter().find(|(_, v)| *v == name) {
+            cx.error(
+                lit.span(),
+                format!("allowlist entries {:?} and {value:?} both become the variant `{name}`", other.value()),
+            );
+            continue;
+        }
+        out.push((lit.clone(), Ident::new(&name, lit.span())));
+    }
+    out
+}
+
+fn upper_camel(value: &str) -> Option<String> {
+    if !value.starts_with(|c: char| c.is_ascii_alphabetic())
+        || !value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ' '))
+    {
+        return None;
+    }
+    let mut out = String::new();
+    for word in value.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()) {
+        let mut chars = word.chars();
+        if let Some(first) = chars.next() {
+            out.push(first.to_ascii_uppercase());
+            out.extend(chars);
+        }
+    }
+    Some(out)
+}
+
+/// The bound on `p` from `key(p = ..)`, else from the blanket `key = ..`.
+fn bound_for<'o>(bounds: &'o [Bound], p: &crate::signature::Param) -> (Option<&'o Number>, bool) {
+    let named = bounds.iter().find(|b| b.target.as_ref().is_some_and(|t| syn::ext::IdentExt::unraw(t) == p.name));
+    match named {
+        Some(b) => (Some(&b.value), true),
+        None => (bounds.iter().find(|b| b.target.is_none()).map(|b| &b.value), false),
+    }
+}
+
+/// Bounds of a float: `max = N` means `|x| <= N`; `min`/`max(p = ..)` refine one side.
+fn float_bounds(cx: &mut Ctxt, options: &Options, p: &crate::signature::Param) -> (Option<f64>, Option<f64>) {
+    let (max, max_named) = bound_for(&options.max, p);
+    let (min, _) = bound_for(&options.min, p);
+    let max_value = max.map(|m| m.value);
+    // The blanket `max = N` is symmetric; a per-parameter `max(p = N)` is one-sided.
+    let min_value = min.map(|m| m.value).or_else(|| (!max_named).then(|| max_value.map(|m| -m)).flatten());
+    if let (Some(lo), Some(hi), Some(min)) = (min_value, max_value, min)
+        && lo > hi
+    {
+        cx.error(min.span, format!("`min` {} is greater than `max` {} for `{}`", min.text, max.map_or("", |m| &m.text), p.name));
+    }
+    (min_value, max_value)
+}
+
+/// Bounds of an integer, as exact integers inside the type's range.
+fn int_bounds(cx: &mut Ctxt, options: &Options, p: &crate::signature::Param, ty: &str) -> (i128, i128) {
+    let (lo_ty, hi_ty) = int_range(ty);
+    let (max, max_named) = bound_for(&options.max, p);
+    let (min, _) = bound_for(&options.min, p);
+    let exact = |cx: &mut Ctxt, n: &Number| -> Option<i128> {
+        match n.int {
+            Some(i) if (lo_ty..=hi_ty).contains(&i) => Some(i),
+            Some(_) => {
+                cx.error(n.span, format!("bound {} does not fit in `{ty}` of `{}` ({lo_ty}..={hi_ty})", n.text, p.name));
+                None
+            }
+            None => {
+                cx.error(n.span, format!("bound {} is not a whole number, but `{}` is `{ty}`", n.text, p.name));
+                None
+            }
+        }
+    };
+    let hi = max.and_then(|m| exact(cx, m)).unwrap_or(hi_ty);
+    let lo = match min {
+        Some(m) => exact(cx, m).unwrap_or(lo_ty),
+        // The symmetric lower side of a blanket `max`, clamped: `-N` is implied, not written.
+        None if max.is_some() && !max_named => (-hi).max(lo_ty),
+        None => lo_ty,
+    };
+    if lo > hi
+        && let Some(m) = min
+    {
+        cx.error(m.span, format!("`min` {} is greater than `max` {hi} for `{}`", m.text, p.name));
+    }
+    (lo, hi)
+}
+
+fn max_len(options: &Options, p: &crate::signature::Param) -> usize {
+    let named = options
+        .max_len
+        .iter()
+        .find(|m| m.target.as_ref().is_some_and(|t| syn::ext::IdentExt::unraw(t) == p.name));
+    named
+        .or_else(|| options.max_len.iter().find(|m| m.target.is_none()))
+        .and_then(|m| usize::try_from(m.value).ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(DEFAULT_MAX_LEN)
+}
+
+/// Mirrors `secure_tool::DEFAULT_MAX_LEN`.
+const DEFAULT_MAX_LEN: usize = 4096;
+
+/// Every bound names a parameter that exists and has the right type; blanket
+/// bounds apply to at least one parameter; values are in range.
+fn check_targets(cx: &mut Ctxt, options: &Options, sig: &Sig) {
+    for (option, bounds) in [("max", &options.max), ("min", &options.min)] {
+        for b in bounds.iter() {
+            match &b.target {
+                Some(target) => match find(sig, target) {
+                    None => no_such_param(cx, sig, option, target),
+                    Some((_, p)) if !p.kind.is_numeric() => cx.error(
+                        target.span(),
+                        format!("`{option}` bounds numbers, but `{}` is `{}`", p.name, p.kind.describe()),
+                    ),
+                    Some(_) => {}
+                },
+                None => {
+                    if !sig.params.iter().any(|p| p.kind.is_numeric()) {
+                        cx.error(b.value.span, format!("`{option}` bounds numbers, and `{}` has no numeric parameter", sig.name));
+                    }
+                    if option == "max" && b.value.value < 0.0 {
+                        cx.error(b.value.span, format!("`max = N` bounds `|x| <= N`, so N cannot be negative (got {})", b.value.text));
+                    }
+                }
+            }
+        }
+    }
+    for m in &options.max_len {
+        if m.value <= 0 {
+            cx.error(m.span, format!("`max_len` must be at least 1, not {}", m.value));
+        }
+        match &m.target {
+            Some(target) => match find(sig, target) {
+                None => no_such_param(cx, sig, "max_len", target),
+                Some((_, p)) if !matches!(p.kind, TyKind::String) => cx.error(
+                    target.span(),
+                    format!("`max_len` bounds free-text `String` parameters, but `{}` is `{}`", p.name, p.kind.describe()),
+                ),
+                Some(_) => {}
+            },
+            None => {
+                if !sig.params.iter().any(|p| matches!(p.kind, TyKind::String)) {
+                    cx.error(m.span, format!("`max_len` bounds strings, and `{}` has no `String` parameter", sig.name));
+                }
+            }
+        }
+    }
+}

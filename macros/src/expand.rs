@@ -1,0 +1,296 @@
+//! Stage 4: tokens from the checked model. Reads only [`crate::model`].
+
+use proc_macro2::{Literal, Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::ItemFn;
+use syn::spanned::Spanned;
+
+use crate::ctxt::Ctxt;
+use crate::model::{Kind, Param, Selector, Tool};
+use crate::{check, fallback, options, signature};
+
+pub fn tool(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let attr_span = attr.span();
+    let item_fn: ItemFn = match syn::parse2(item.clone()) {
+        Ok(f) => f,
+        Err(_) => {
+            let err = syn::Error::new(Span::call_site(), "`#[secure_tool]` applies to free functions only");
+            let err = err.into_compile_error();
+            return quote!(#item #err);
+        }
+    };
+    let mut cx = Ctxt::default();
+    let options = options::parse(&mut cx, attr);
+    let sig = signature::parse(&mut cx, &item_fn);
+    let tool = check::check(&mut cx, options, sig, attr_span);
+    match cx.finish() {
+        Ok(()) => generate(&item_fn, &tool),
+        Err(err) => fallback::emit(&item_fn, &tool, err),
+    }
+}
+
+fn generate(item_fn: &ItemFn, tool: &Tool) -> TokenStream {
+    let vis = &item_fn.vis;
+    let module = &tool.ident;
+    let selectors = tool.selectors.iter().map(|s| selector(vis, s));
+    let spec = spec(tool);
+    let call = call(tool);
+    let tests = tests(tool);
+    quote! {
+        #item_fn
+        #(#selectors)*
+
+        #[doc(hidden)]
+        #[allow(non_snake_case, unused_imports, clippy::all)]
+        #vis mod #module {
+            use super::*;
+
+            /// The machine-readable spec of the tool.
+            pub static __SECURE_TOOL_SPEC: ::secure_tool::ToolSpec = #spec;
+
+            #call
+
+            /// The handler as a plain `fn`, for tests.
+            pub fn __secure_tool_handler<'a>(
+                __secure_tool_ctx: &'a ::secure_tool::Call,
+                __secure_tool_args: &'a ::secure_tool::Arguments,
+            ) -> ::secure_tool::__private::BoxFuture<'a, ::core::result::Result<::secure_tool::Output, ::secure_tool::Reject>> {
+                ::std::boxed::Box::pin(__secure_tool_call(__secure_tool_ctx, __secure_tool_args))
+            }
+
+            #tests
+        }
+    }
+}
+
+/// The enum an allowlist generates, with its literal `match`.
+pub fn selector(vis: &syn::Visibility, s: &Selector) -> TokenStream {
+    let ident = &s.ident;
+    let lits: Vec<_> = s.variants.iter().map(|(l, _)| l).collect();
+    let variants: Vec<_> = s.variants.iter().map(|(_, v)| v).collect();
+    let docs = lits.iter().map(|l| format!("`{}`", l.value()));
+    quote! {
+        /// The allowed values of a `#[secure_tool]` selector, generated from its allowlist.
+        #[derive(
+            ::core::clone::Clone,
+            ::core::marker::Copy,
+            ::core::fmt::Debug,
+            ::core::cmp::PartialEq,
+            ::core::cmp::Eq,
+            ::core::hash::Hash,
+        )]
+        #vis enum #ident {
+            #( #[doc = #docs] #variants, )*
+        }
+
+        #[automatically_derived]
+        #[allow(dead_code)]
+        impl #ident {
+            /// Every allowed value, as declared.
+            #vis const ALLOWED: &'static [&'static str] = &[#(#lits),*];
+
+            /// The value exactly as a client sends it.
+            #vis const fn as_str(self) -> &'static str {
+                match self {
+                    #( Self::#variants => #lits, )*
+                }
+            }
+
+            #[doc(hidden)]
+            #vis fn __secure_tool_from_allowed(value: &str) -> ::core::option::Option<Self> {
+                match value {
+                    #( #lits => ::core::option::Option::Some(Self::#variants), )*
+                    _ => ::core::option::Option::None,
+                }
+            }
+        }
+    }
+}
+
+fn float_lit(x: f64) -> TokenStream {
+    let lit = Literal::f64_suffixed(x.abs());
+    if x.is_sign_negative() { quote!(-#lit) } else { quote!(#lit) }
+}
+
+fn int_lit(x: i128) -> TokenStream {
+    let lit = Literal::i128_suffixed(x.unsigned_abs() as i128);
+    if x < 0 { quote!(-#lit) } else { quote!(#lit) }
+}
+
+fn option(x: Option<TokenStream>) -> TokenStream {
+    match x {
+        Some(x) => quote!(::core::option::Option::Some(#x)),
+        None => quote!(::core::option::Option::None),
+    }
+}
+
+fn param_spec(name: &str, kind: TokenStream, required: bool) -> TokenStream {
+    quote! {
+        ::secure_tool::ParamSpec { name: #name, kind: #kind, required: #required }
+    }
+}
+
+fn kind(tool: &Tool, p: &Param) -> TokenStream {
+    match &p.kind {
+        Kind::Float { ty, min, max } => {
+            let min = option(min.map(float_lit));
+            let max = option(max.map(float_lit));
+            quote!(::secure_tool::Kind::Float { ty: #ty, min: #min, max: #max })
+        }
+        Kind::Int { ty, min, max } => {
+            let (min, max) = (int_lit(*min), int_lit(*max));
+            quote!(::secure_tool::Kind::Int { ty: #ty, min: #min, max: #max })
+        }
+        Kind::Bool => quote!(::secure_tool::Kind::Bool),
+        Kind::Text { max_len } => quote!(::secure_tool::Kind::Text { max_len: #max_len }),
+        Kind::Choice { selector } => {
+            let lits = tool.selectors[*selector].variants.iter().map(|(l, _)| l);
+            quote!(::secure_tool::Kind::Choice { allow: &[#(#lits),*] })
+        }
+        Kind::Confirm => quote!(::secure_tool::Kind::Confirm),
+    }
+}
+
+fn spec(tool: &Tool) -> TokenStream {
+    let name = &tool.name;
+    let description = &tool.description;
+    let mut params: Vec<TokenStream> = tool
+        .params
+        .iter()
+        .map(|p| param_spec(&p.name, kind(tool, p), !p.optional))
+        .collect();
+    if tool.confirm_added {
+        params.push(param_spec("confirm", quote!(::secure_tool::Kind::Confirm), true));
+    }
+    let access = match &tool.scope {
+        Some(scope) => quote!(::secure_tool::Access::Scope(#scope)),
+        None => quote!(::secure_tool::Access::Public),
+    };
+    let confirm = tool.confirm;
+    let ok_ty = &tool.ok_ty;
+    let output_schema = quote_spanned!(tool.ret_span=> <#ok_ty as ::secure_tool::__private::IntoOutput>::output_schema);
+    quote! {
+        ::secure_tool::ToolSpec {
+            name: #name,
+            description: #description,
+            params: &[#(#params),*],
+            access: #access,
+            confirm: #confirm,
+            output_schema: #output_schema,
+        }
+    }
+}
+
+/// The handler: every gate in order, then the body, then the output check.
+fn call(tool: &Tool) -> TokenStream {
+    let extract = tool.params.iter().enumerate().map(|(i, p)| {
+        let ident = &p.ident;
+        let name = &p.name;
+        let ty = &p.ty;
+        let param = quote!(&__SECURE_TOOL_SPEC.params[#i]);
+        let value = quote!(__secure_tool_args.get(#name));
+        match &p.kind {
+            Kind::Choice { selector } => {
+                let enum_ident = &tool.selectors[*selector].ident;
+                quote! {
+                    let __secure_tool_raw = ::secure_tool::__private::choice(#param, #value)?;
+                    let #ident: #enum_ident = match #enum_ident::__secure_tool_from_allowed(__secure_tool_raw) {
+                        ::core::option::Option::Some(v) => v,
+                        ::core::option::Option::None => {
+                            return ::core::result::Result::Err(
+                                ::secure_tool::__private::not_allowed(#param, __secure_tool_raw),
+                            );
+                        }
+                    };
+                }
+            }
+            Kind::Confirm => quote! {
+                let #ident: bool = ::secure_tool::__private::confirm(#param, #value)?;
+            },
+            _ => quote_spanned! {ty.span()=>
+                let #ident: #ty = <#ty as ::secure_tool::__private::FromArg>::from_arg(#param, #value)?;
+            },
+        }
+    });
+    let confirm_added = tool.confirm_added.then(|| {
+        let i = tool.params.len();
+        quote! {
+            ::secure_tool::__private::confirm(&__SECURE_TOOL_SPEC.params[#i], __secure_tool_args.get("confirm"))?;
+        }
+    });
+    let fn_ident = &tool.ident;
+    let args = tool.params.iter().map(|p| &p.ident);
+    let await_ = tool.is_async.then(|| quote!(.await));
+    let output = quote_spanned! {tool.ret_span=>
+        ::secure_tool::__private::IntoOutput::into_output(__secure_tool_result?)
+    };
+    quote! {
+        /// Runs every gate, then the body.
+        pub async fn __secure_tool_call(
+            __secure_tool_ctx: &::secure_tool::Call,
+            __secure_tool_args: &::secure_tool::Arguments,
+        ) -> ::core::result::Result<::secure_tool::Output, ::secure_tool::Reject> {
+            ::secure_tool::__private::check_access(&__SECURE_TOOL_SPEC)?;
+            ::secure_tool::__private::check_fields(&__SECURE_TOOL_SPEC, __secure_tool_args)?;
+            #(#extract)*
+            #confirm_added
+            __secure_tool_ctx.enter_body();
+            let __secure_tool_result = super::#fn_ident(#(#args),*)#await_;
+            #output
+        }
+    }
+}
+
+/// One `#[test]` per gate and parameter, each a probe of the runtime.
+fn tests(tool: &Tool) -> TokenStream {
+    let mut tests = Vec::new();
+    let mut push = |name: syn::Ident, probe: TokenStream| {
+        tests.push(quote! {
+            #[cfg(test)]
+            #[::core::prelude::v1::test]
+            fn #name() {
+                ::secure_tool::__private::assert_rejects(
+                    ::core::env!("CARGO_PKG_NAME"),
+                    &__SECURE_TOOL_SPEC,
+                    __secure_tool_handler,
+                    ::secure_tool::__private::Probe::#probe,
+                );
+            }
+        });
+    };
+    for p in &tool.params {
+        let n = p.name.as_str();
+        match &p.kind {
+            Kind::Choice { .. } => push(format_ident!("rejects_{}_outside_allowlist", n), quote!(OutsideAllowlist(#n))),
+            Kind::Float { ty, min, max } => {
+                if max.is_some() || *ty == "f32" {
+                    push(format_ident!("rejects_{}_above_max", n), quote!(AboveMax(#n)));
+                }
+                if min.is_some() || *ty == "f32" {
+                    push(format_ident!("rejects_{}_below_min", n), quote!(BelowMin(#n)));
+                }
+            }
+            Kind::Int { .. } => {
+                push(format_ident!("rejects_{}_above_max", n), quote!(AboveMax(#n)));
+                push(format_ident!("rejects_{}_below_min", n), quote!(BelowMin(#n)));
+            }
+            Kind::Text { .. } => {
+                push(format_ident!("rejects_{}_with_control_chars", n), quote!(ControlChars(#n)));
+                push(format_ident!("rejects_{}_over_max_len", n), quote!(OverLength(#n)));
+            }
+            Kind::Bool | Kind::Confirm => {}
+        }
+        push(format_ident!("rejects_{}_of_wrong_type", n), quote!(WrongType(#n)));
+        if matches!(p.kind, Kind::Confirm) {
+            push(format_ident!("rejects_missing_confirm"), quote!(NoConfirm));
+        } else if !p.optional {
+            push(format_ident!("rejects_missing_{}", n), quote!(Missing(#n)));
+        }
+    }
+    if tool.confirm_added {
+        push(format_ident!("rejects_missing_confirm"), quote!(NoConfirm));
+        push(format_ident!("rejects_confirm_of_wrong_type"), quote!(WrongType("confirm")));
+    }
+    push(format_ident!("rejects_unknown_field"), quote!(UnknownField));
+    quote!(#(#tests)*)
+}

@@ -1,0 +1,43 @@
+//! Stage 5: when any stage failed, emit the errors together with the user's
+//! function, the enums its body names and a stub tool module, so the only errors
+//! the user sees are the real ones, never a cascade of "cannot find" errors.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::ItemFn;
+
+use crate::expand::selector;
+use crate::model::Tool;
+
+pub fn emit(item_fn: &ItemFn, tool: &Tool, errors: syn::Error) -> TokenStream {
+    let errors = errors.into_compile_error();
+    let vis = &item_fn.vis;
+    let selectors = tool.selectors.iter().map(|s| selector(vis, s));
+    let module = &tool.ident;
+    let name = &tool.name;
+    quote! {
+        #errors
+        #item_fn
+        #(#selectors)*
+
+        #[doc(hidden)]
+        #[allow(non_snake_case, dead_code, unused_variables)]
+        #vis mod #module {
+            pub static __SECURE_TOOL_SPEC: ::secure_tool::ToolSpec = ::secure_tool::ToolSpec {
+                name: #name,
+                description: "",
+                params: &[],
+                access: ::secure_tool::Access::Public,
+                confirm: false,
+                output_schema: || ::core::option::Option::None,
+            };
+
+            pub async fn __secure_tool_call(
+                __secure_tool_ctx: &::secure_tool::Call,
+                __secure_tool_args: &::secure_tool::Arguments,
+            ) -> ::core::result::Result<::secure_tool::Output, ::secure_tool::Reject> {
+                ::core::unreachable!("this tool failed to compile")
+            }
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! `server!(Name { tool, .. })`: a literal `match` dispatch over declared tools.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::ext::IdentExt as _;
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{Attribute, Ident, Path, Token, Visibility, braced};
+
+use crate::ctxt::Ctxt;
+
+struct Input {
+    attrs: Vec<Attribute>,
+    vis: Visibility,
+    ident: Ident,
+    brace: syn::token::Brace,
+    tools: Punctuated<Path, Token![,]>,
+}
+
+impl Parse for Input {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let vis = input.parse()?;
+        let ident = input.parse()?;
+        let content;
+        let brace = braced!(content in input);
+        let tools = content.parse_terminated(Path::parse_mod_style, Token![,])?;
+        Ok(Self { attrs, vis, ident, brace, tools })
+    }
+}
+
+pub fn expand(input: TokenStream) -> TokenStream {
+    let input: Input = match syn::parse2(input) {
+        Ok(input) => input,
+        Err(err) => {
+            let mut err = err;
+            err.combine(syn::Error::new(err.span(), "expected `server!(Name { tool, .. })`"));
+            return err.into_compile_error();
+        }
+    };
+    let mut cx = Ctxt::default();
+    if input.tools.is_empty() {
+        cx.error(input.brace.span.join(), format!("server `{}` lists no tools; name at least one `#[secure_tool]` function", input.ident));
+    }
+    let mut names: Vec<(String, &Path)> = Vec::new();
+    for path in &input.tools {
+        let last = &path.segments.last().expect("a path has a segment").ident;
+        let name = last.unraw().to_string();
+        if names.iter().any(|(n, _)| *n == name) {
+            cx.error(path.span(), format!("duplicate tool `{name}`: each tool name is listed once"));
+        } else {
+            names.push((name, path));
+        }
+    }
+    let Input { attrs, vis, ident, .. } = &input;
+    let specs = names.iter().map(|(_, path)| quote_spanned!(path.span()=> &#path::__SECURE_TOOL_SPEC));
+    let arms = names.iter().map(|(name, path)| {
+        quote_spanned! {path.span()=>
+            #name => #path::__secure_tool_call(__secure_tool_ctx, __secure_tool_args).await.map_err(|r| r.in_tool(#name)),
+        }
+    });
+    let errors = cx.finish().err().map(syn::Error::into_compile_error);
+    quote! {
+        #errors
+        #(#attrs)*
+        #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::marker::Copy, ::core::default::Default)]
+        #vis struct #ident;
+
+        #[automatically_derived]
+        impl ::secure_tool::Tools for #ident {
+            const NAME: &'static str = ::core::env!("CARGO_PKG_NAME");
+            const VERSION: &'static str = ::core::env!("CARGO_PKG_VERSION");
+            const TOOLS: &'static [&'static ::secure_tool::ToolSpec] = &[#(#specs),*];
+
+            fn dispatch<'a>(
+                __secure_tool_ctx: &'a ::secure_tool::Call,
+                __secure_tool_name: &'a str,
+                __secure_tool_args: &'a ::secure_tool::Arguments,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<::secure_tool::Output, ::secure_tool::Reject>,
+            > + ::core::marker::Send + 'a {
+                async move {
+                    match __secure_tool_name {
+                        #(#arms)*
+                        _ => ::core::result::Result::Err(::secure_tool::__private::unknown_tool(__secure_tool_name)),
+                    }
+                }
+            }
+        }
+    }
+}

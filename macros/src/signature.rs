@@ -1,0 +1,243 @@
+//! Stage 2: the function signature, parsed into parameters with their types.
+
+use proc_macro2::Span;
+use syn::ext::IdentExt as _;
+use syn::spanned::Spanned;
+use syn::{FnArg, GenericArgument, Ident, ItemFn, Pat, PathArguments, ReturnType, Safety, Type};
+
+use crate::ctxt::Ctxt;
+
+pub struct Sig {
+    pub ident: Ident,
+    pub name: String,
+    pub is_async: bool,
+    pub params: Vec<Param>,
+    /// `T` in `Result<T, Reject>`.
+    pub ok_ty: Option<Type>,
+    pub ret_span: Span,
+    pub description: String,
+}
+
+pub struct Param {
+    pub ident: Ident,
+    pub name: String,
+    /// The type as written, for generated calls.
+    pub ty: Type,
+    pub kind: TyKind,
+    pub optional: bool,
+}
+
+#[derive(Clone)]
+pub enum TyKind {
+    Float(&'static str),
+    Int(&'static str),
+    Bool,
+    String,
+    /// A bare type name the crate does not know: only valid as an allowlist's generated enum.
+    Named(Ident),
+    Unsupported,
+}
+
+impl TyKind {
+    pub fn is_numeric(&self) -> bool {
+        matches!(self, TyKind::Float(_) | TyKind::Int(_))
+    }
+
+    /// Whether `allow`'s short form may pick this parameter.
+    pub fn is_stringy(&self) -> bool {
+        matches!(self, TyKind::String | TyKind::Named(_))
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            TyKind::Float(t) | TyKind::Int(t) => (*t).to_owned(),
+            TyKind::Bool => "bool".to_owned(),
+            TyKind::String => "String".to_owned(),
+            TyKind::Named(i) => i.to_string(),
+            TyKind::Unsupported => "an unsupported type".to_owned(),
+        }
+    }
+}
+
+const SUPPORTED: &str = "expected `f32`, `f64`, `i8`, `i16`, `i32`, `i64`, `u8`, `u16`, `u32`, `u64`, `bool`, `String`, \
+                         `Option<…>` of one of these, or the enum an `allow` list generates";
+
+pub fn parse(cx: &mut Ctxt, item: &ItemFn) -> Sig {
+    let sig = &item.sig;
+    if let Some(c) = &sig.constness {
+        cx.error(c.span, "a tool cannot be a `const fn`");
+    }
+    if let Safety::Unsafe(u) = &sig.safety {
+        cx.error(u.span, "a tool cannot be an `unsafe fn`: its callers are untrusted by definition");
+    }
+    if let Some(abi) = &sig.abi {
+        cx.error(abi.span(), "a tool cannot declare an `extern` ABI");
+    }
+    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+        let span = if sig.generics.params.is_empty() {
+            sig.generics.where_clause.span()
+        } else {
+            sig.generics.params.span()
+        };
+        cx.error(span, "a tool cannot be generic: its arguments arrive as JSON with concrete types");
+    }
+    if let Some(v) = &sig.variadic {
+        cx.error(v.span(), "a tool cannot be variadic");
+    }
+
+    let mut params = Vec::new();
+    for input in &sig.inputs {
+        match input {
+            FnArg::Receiver(r) => cx.error(
+                r.self_token.span,
+                "a tool is a free function; `self` receivers are not supported",
+            ),
+            FnArg::Typed(pt) => {
+                let ident = match &*pt.pat {
+                    Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => pi.ident.clone(),
+                    other => {
+                        cx.error(other.span(), "tool parameters must be plain names, not patterns: the name is the JSON field");
+                        continue;
+                    }
+                };
+                let (kind, optional) = classify(cx, &pt.ty);
+                params.push(Param {
+                    name: ident.unraw().to_string(),
+                    ident,
+                    ty: (*pt.ty).clone(),
+                    kind,
+                    optional,
+                });
+            }
+        }
+    }
+
+    let (ok_ty, ret_span) = match &sig.output {
+        ReturnType::Type(_, ty) => (result_ok(ty), ty.span()),
+        ReturnType::Default => (None, sig.paren_token.span.close()),
+    };
+    if ok_ty.is_none() {
+        cx.error(ret_span, "a tool returns `Result<T, Reject>`: `T` is the output, `Reject` a typed refusal");
+    }
+
+    Sig {
+        name: sig.ident.unraw().to_string(),
+        ident: sig.ident.clone(),
+        is_async: sig.asyncness.is_some(),
+        params,
+        ok_ty,
+        ret_span,
+        description: doc_comment(&item.attrs),
+    }
+}
+
+/// `T` from `Result<T, Reject>` (any path ending in `Result`, with `Reject` last).
+fn result_ok(ty: &Type) -> Option<Type> {
+    let Type::Path(p) = ty else { return None };
+    let last = p.path.segments.last()?;
+    if last.ident != "Result" {
+        return None;
+    }
+    let PathArguments::AngleBracketed(args) = &last.arguments else { return None };
+    let mut types = args.args.iter().filter_map(|a| match a {
+        GenericArgument::Type(t) => Some(t),
+        _ => None,
+    });
+    let ok = types.next()?.clone();
+    let Type::Path(err) = types.next()? else { return None };
+    (err.path.segments.last()?.ident == "Reject" && types.next().is_none()).then_some(ok)
+}
+
+fn classify(cx: &mut Ctxt, ty: &Type) -> (TyKind, bool) {
+    if let Some(inner) = option_inner(ty) {
+        let kind = classify_plain(cx, inner);
+        if let TyKind::Named(name) = &kind {
+            cx.error(name.span(), "an allowlisted selector cannot be optional; make it required");
+        }
+        return (kind, true);
+    }
+    (classify_plain(cx, ty), false)
+}
+
+fn option_inner(ty: &Type) -> Option<&Type> {
+    let Type::Path(p) = ty else { return None };
+    let last = p.path.segments.last()?;
+    if last.ident != "Option" {
+        return None;
+    }
+    let PathArguments::AngleBracketed(args) = &last.arguments else { return None };
+    match args.args.first()? {
+        GenericArgument::Type(t) if args.args.len() == 1 => Some(t),
+        _ => None,
+    }
+}
+
+fn classify_plain(cx: &mut Ctxt, ty: &Type) -> TyKind {
+    let unsupported = |cx: &mut Ctxt, msg: String| {
+        cx.error(ty.span(), msg);
+        TyKind::Unsupported
+    };
+    match ty {
+        Type::ImplTrait(_) => {
+            return unsupported(cx, "`impl Trait` parameters are not supported: a tool's argument types must be concrete".into());
+        }
+        Type::Reference(r) => {
+            let hint = match &*r.elem {
+                Type::Path(p) if p.path.is_ident("str") => "; use `String`",
+                _ => "",
+            };
+            return unsupported(cx, format!("reference parameters are not supported{hint}"));
+        }
+        Type::Paren(p) => return classify_plain(cx, &p.elem),
+        Type::Path(p) if p.qself.is_none() => {
+            let last = p.path.segments.last().expect("a path has a segment");
+            if last.arguments.is_empty() {
+                let name = last.ident.to_string();
+                let kind = match name.as_str() {
+                    "f32" => Some(TyKind::Float("f32")),
+                    "f64" => Some(TyKind::Float("f64")),
+                    "i8" => Some(TyKind::Int("i8")),
+                    "i16" => Some(TyKind::Int("i16")),
+                    "i32" => Some(TyKind::Int("i32")),
+                    "i64" => Some(TyKind::Int("i64")),
+                    "u8" => Some(TyKind::Int("u8")),
+                    "u16" => Some(TyKind::Int("u16")),
+                    "u32" => Some(TyKind::Int("u32")),
+                    "u64" => Some(TyKind::Int("u64")),
+                    "bool" => Some(TyKind::Bool),
+                    "String" => Some(TyKind::String),
+                    "i128" | "u128" | "isize" | "usize" => {
+                        return unsupported(cx, format!(
+                            "`{name}` parameters are not supported: JSON integers are exchanged as 64-bit; use one of `i8`..`i64`, `u8`..`u64`"
+                        ));
+                    }
+                    _ => None,
+                };
+                if let Some(kind) = kind {
+                    return kind;
+                }
+                if p.path.segments.len() == 1 && p.path.leading_colon.is_none() {
+                    return TyKind::Named(last.ident.clone());
+                }
+            }
+        }
+        _ => {}
+    }
+    unsupported(cx, format!("unsupported parameter type; {SUPPORTED}"))
+}
+
+fn doc_comment(attrs: &[syn::Attribute]) -> String {
+    let mut lines = Vec::new();
+    for attr in attrs {
+        if !attr.path().is_ident("doc") {
+            continue;
+        }
+        if let syn::Meta::NameValue(nv) = &attr.meta
+            && let syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) = &nv.value
+        {
+            let value = s.value();
+            lines.push(value.strip_prefix(' ').map(str::to_owned).unwrap_or(value));
+        }
+    }
+    lines.join("\n").trim().to_owned()
+}
