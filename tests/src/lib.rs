@@ -1,0 +1,41 @@
+//! Helpers for driving servers through a real MCP client over an in-memory transport.
+
+use rmcp::model::{CallToolRequestParams, CallToolResult};
+use rmcp::service::RunningService;
+use rmcp::{RoleClient, ServerHandler, ServiceExt as _};
+use serde_json::Value;
+
+/// A connected MCP client.
+pub type Client = RunningService<RoleClient, ()>;
+
+/// Serves `server` on one end of an in-memory pipe and connects a client to the other.
+pub async fn connect<S: ServerHandler>(server: S) -> Client {
+    let (server_io, client_io) = tokio::io::duplex(1 << 20);
+    tokio::spawn(async move {
+        if let Ok(running) = server.serve(server_io).await {
+            let _ = running.waiting().await;
+        }
+    });
+    ().serve(client_io).await.expect("the client completes the MCP handshake")
+}
+
+/// Calls `tool` with `args`, which must be a JSON object.
+pub async fn call(client: &Client, tool: &str, args: Value) -> CallToolResult {
+    let Value::Object(args) = args else {
+        panic!("arguments must be an object");
+    };
+    client
+        .call_tool(CallToolRequestParams::new(tool.to_owned()).with_arguments(args))
+        .await
+        .expect("the server answers every call")
+}
+
+/// The text of a result's first content block.
+pub fn text(result: &CallToolResult) -> &str {
+    result
+        .content
+        .first()
+        .and_then(|c| c.as_text())
+        .map(|t| t.text.as_str())
+        .unwrap_or_default()
+}
