@@ -32,8 +32,13 @@ pub fn check(cx: &mut Ctxt, options: Options, sig: Sig, attr_span: Span) -> Tool
             }
             TyKind::Named(name) => match &allow[i] {
                 Some(values) => {
-                    selectors.push(Selector { ident: name.clone(), variants: variants(cx, values) });
-                    Kind::Choice { selector: selectors.len() - 1 }
+                    selectors.push(Selector {
+                        ident: name.clone(),
+                        variants: variants(cx, values),
+                    });
+                    Kind::Choice {
+                        selector: selectors.len() - 1,
+                    }
                 }
                 None => {
                     cx.error(
@@ -56,7 +61,9 @@ pub fn check(cx: &mut Ctxt, options: Options, sig: Sig, attr_span: Span) -> Tool
                 Kind::Int { ty, min, max }
             }
             TyKind::Bool | TyKind::Unsupported => Kind::Bool,
-            TyKind::String => Kind::Text { max_len: max_len(&options, p) },
+            TyKind::String => Kind::Text {
+                max_len: max_len(&options, p),
+            },
         };
         params.push(Param {
             ident: p.ident.clone(),
@@ -104,7 +111,11 @@ fn access(cx: &mut Ctxt, options: &Options, sig: &Sig, attr_span: Span) -> Optio
         }
         (None, Some(_)) => None,
         (None, None) => {
-            let span = if attr_span.source_text().is_some_and(|t| !t.is_empty()) { attr_span } else { sig.ident.span() };
+            let span = if attr_span.source_text().is_some_and(|t| !t.is_empty()) {
+                attr_span
+            } else {
+                sig.ident.span()
+            };
             cx.error(
                 span,
                 "`secure_tool` needs `scope = \"resource:action\"` or `public`: who may call a tool is never left to a default",
@@ -117,7 +128,9 @@ fn access(cx: &mut Ctxt, options: &Options, sig: &Sig, attr_span: Span) -> Optio
 fn valid_scope(scope: &str) -> bool {
     let part = |s: &str| {
         s.starts_with(|c: char| c.is_ascii_lowercase())
-            && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-' | '.'))
+            && s.chars().all(|c| {
+                c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-' | '.')
+            })
     };
     matches!(scope.split_once(':'), Some((r, a)) if part(r) && part(a))
 }
@@ -129,8 +142,18 @@ fn find<'s>(sig: &'s Sig, target: &Ident) -> Option<(usize, &'s crate::signature
 
 fn no_such_param(cx: &mut Ctxt, sig: &Sig, option: &str, target: &Ident) {
     let names: Vec<String> = sig.params.iter().map(|p| format!("`{}`", p.name)).collect();
-    let list = if names.is_empty() { "it has none".to_owned() } else { format!("parameters are {}", names.join(", ")) };
-    cx.error(target.span(), format!("`{option}` names `{target}`, which is not a parameter of `{}`; {list}", sig.name));
+    let list = if names.is_empty() {
+        "it has none".to_owned()
+    } else {
+        format!("parameters are {}", names.join(", "))
+    };
+    cx.error(
+        target.span(),
+        format!(
+            "`{option}` names `{target}`, which is not a parameter of `{}`; {list}",
+            sig.name
+        ),
+    );
 }
 
 /// Which parameter each allowlist restricts, and that it is a selector.
@@ -146,15 +169,27 @@ fn allowlists(cx: &mut Ctxt, options: &Options, sig: &Sig) -> Vec<Option<Vec<Lit
                 }
             },
             None => {
-                let stringy: Vec<_> = sig.params.iter().enumerate().filter(|(_, p)| p.kind.is_stringy()).collect();
+                let stringy: Vec<_> = sig
+                    .params
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| p.kind.is_stringy())
+                    .collect();
                 match stringy.as_slice() {
                     [(i, _)] => (*i, a.span),
                     [] => {
-                        cx.error(a.span, format!("`allow` restricts a string parameter, and `{}` has none", sig.name));
+                        cx.error(
+                            a.span,
+                            format!(
+                                "`allow` restricts a string parameter, and `{}` has none",
+                                sig.name
+                            ),
+                        );
                         continue;
                     }
                     many => {
-                        let names: Vec<String> = many.iter().map(|(_, p)| format!("`{}`", p.name)).collect();
+                        let names: Vec<String> =
+                            many.iter().map(|(_, p)| format!("`{}`", p.name)).collect();
                         cx.error(
                             a.span,
                             format!(
@@ -208,7 +243,10 @@ fn variants(cx: &mut Ctxt, values: &[LitStr]) -> Vec<(LitStr, Ident)> {
         if let Some((other, _)) = out.iter().find(|(_, v)| *v == name) {
             cx.error(
                 lit.span(),
-                format!("allowlist entries {:?} and {value:?} both become the variant `{name}`", other.value()),
+                format!(
+                    "allowlist entries {:?} and {value:?} both become the variant `{name}`",
+                    other.value()
+                ),
             );
             continue;
         }
@@ -219,12 +257,17 @@ fn variants(cx: &mut Ctxt, values: &[LitStr]) -> Vec<(LitStr, Ident)> {
 
 fn upper_camel(value: &str) -> Option<String> {
     if !value.starts_with(|c: char| c.is_ascii_alphabetic())
-        || !value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ' '))
+        || !value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ' '))
     {
         return None;
     }
     let mut out = String::new();
-    for word in value.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()) {
+    for word in value
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
         let mut chars = word.chars();
         if let Some(first) = chars.next() {
             out.push(first.to_ascii_uppercase());
@@ -236,30 +279,56 @@ fn upper_camel(value: &str) -> Option<String> {
 
 /// The bound on `p` from `key(p = ..)`, else from the blanket `key = ..`.
 fn bound_for<'o>(bounds: &'o [Bound], p: &crate::signature::Param) -> (Option<&'o Number>, bool) {
-    let named = bounds.iter().find(|b| b.target.as_ref().is_some_and(|t| syn::ext::IdentExt::unraw(t) == p.name));
+    let named = bounds.iter().find(|b| {
+        b.target
+            .as_ref()
+            .is_some_and(|t| syn::ext::IdentExt::unraw(t) == p.name)
+    });
     match named {
         Some(b) => (Some(&b.value), true),
-        None => (bounds.iter().find(|b| b.target.is_none()).map(|b| &b.value), false),
+        None => (
+            bounds.iter().find(|b| b.target.is_none()).map(|b| &b.value),
+            false,
+        ),
     }
 }
 
 /// Bounds of a float: `max = N` means `|x| <= N`; `min`/`max(p = ..)` refine one side.
-fn float_bounds(cx: &mut Ctxt, options: &Options, p: &crate::signature::Param) -> (Option<f64>, Option<f64>) {
+fn float_bounds(
+    cx: &mut Ctxt,
+    options: &Options,
+    p: &crate::signature::Param,
+) -> (Option<f64>, Option<f64>) {
     let (max, max_named) = bound_for(&options.max, p);
     let (min, _) = bound_for(&options.min, p);
     let max_value = max.map(|m| m.value);
     // The blanket `max = N` is symmetric; a per-parameter `max(p = N)` is one-sided.
-    let min_value = min.map(|m| m.value).or_else(|| (!max_named).then(|| max_value.map(|m| -m)).flatten());
+    let min_value = min
+        .map(|m| m.value)
+        .or_else(|| (!max_named).then(|| max_value.map(|m| -m)).flatten());
     if let (Some(lo), Some(hi), Some(min)) = (min_value, max_value, min)
         && lo > hi
     {
-        cx.error(min.span, format!("`min` {} is greater than `max` {} for `{}`", min.text, max.map_or("", |m| &m.text), p.name));
+        cx.error(
+            min.span,
+            format!(
+                "`min` {} is greater than `max` {} for `{}`",
+                min.text,
+                max.map_or("", |m| &m.text),
+                p.name
+            ),
+        );
     }
     (min_value, max_value)
 }
 
 /// Bounds of an integer, as exact integers inside the type's range.
-fn int_bounds(cx: &mut Ctxt, options: &Options, p: &crate::signature::Param, ty: &str) -> (i128, i128) {
+fn int_bounds(
+    cx: &mut Ctxt,
+    options: &Options,
+    p: &crate::signature::Param,
+    ty: &str,
+) -> (i128, i128) {
     let (lo_ty, hi_ty) = int_range(ty);
     let (max, max_named) = bound_for(&options.max, p);
     let (min, _) = bound_for(&options.min, p);
@@ -267,11 +336,23 @@ fn int_bounds(cx: &mut Ctxt, options: &Options, p: &crate::signature::Param, ty:
         match n.int {
             Some(i) if (lo_ty..=hi_ty).contains(&i) => Some(i),
             Some(_) => {
-                cx.error(n.span, format!("bound {} does not fit in `{ty}` of `{}` ({lo_ty}..={hi_ty})", n.text, p.name));
+                cx.error(
+                    n.span,
+                    format!(
+                        "bound {} does not fit in `{ty}` of `{}` ({lo_ty}..={hi_ty})",
+                        n.text, p.name
+                    ),
+                );
                 None
             }
             None => {
-                cx.error(n.span, format!("bound {} is not a whole number, but `{}` is `{ty}`", n.text, p.name));
+                cx.error(
+                    n.span,
+                    format!(
+                        "bound {} is not a whole number, but `{}` is `{ty}`",
+                        n.text, p.name
+                    ),
+                );
                 None
             }
         }
@@ -286,16 +367,23 @@ fn int_bounds(cx: &mut Ctxt, options: &Options, p: &crate::signature::Param, ty:
     if lo > hi
         && let Some(m) = min
     {
-        cx.error(m.span, format!("`min` {} is greater than `max` {hi} for `{}`", m.text, p.name));
+        cx.error(
+            m.span,
+            format!(
+                "`min` {} is greater than `max` {hi} for `{}`",
+                m.text, p.name
+            ),
+        );
     }
     (lo, hi)
 }
 
 fn max_len(options: &Options, p: &crate::signature::Param) -> usize {
-    let named = options
-        .max_len
-        .iter()
-        .find(|m| m.target.as_ref().is_some_and(|t| syn::ext::IdentExt::unraw(t) == p.name));
+    let named = options.max_len.iter().find(|m| {
+        m.target
+            .as_ref()
+            .is_some_and(|t| syn::ext::IdentExt::unraw(t) == p.name)
+    });
     named
         .or_else(|| options.max_len.iter().find(|m| m.target.is_none()))
         .and_then(|m| usize::try_from(m.value).ok())
@@ -316,16 +404,32 @@ fn check_targets(cx: &mut Ctxt, options: &Options, sig: &Sig) {
                     None => no_such_param(cx, sig, option, target),
                     Some((_, p)) if !p.kind.is_numeric() => cx.error(
                         target.span(),
-                        format!("`{option}` bounds numbers, but `{}` is `{}`", p.name, p.kind.describe()),
+                        format!(
+                            "`{option}` bounds numbers, but `{}` is `{}`",
+                            p.name,
+                            p.kind.describe()
+                        ),
                     ),
                     Some(_) => {}
                 },
                 None => {
                     if !sig.params.iter().any(|p| p.kind.is_numeric()) {
-                        cx.error(b.value.span, format!("`{option}` bounds numbers, and `{}` has no numeric parameter", sig.name));
+                        cx.error(
+                            b.value.span,
+                            format!(
+                                "`{option}` bounds numbers, and `{}` has no numeric parameter",
+                                sig.name
+                            ),
+                        );
                     }
                     if option == "max" && b.value.value < 0.0 {
-                        cx.error(b.value.span, format!("`max = N` bounds `|x| <= N`, so N cannot be negative (got {})", b.value.text));
+                        cx.error(
+                            b.value.span,
+                            format!(
+                                "`max = N` bounds `|x| <= N`, so N cannot be negative (got {})",
+                                b.value.text
+                            ),
+                        );
                     }
                 }
             }
@@ -333,20 +437,33 @@ fn check_targets(cx: &mut Ctxt, options: &Options, sig: &Sig) {
     }
     for m in &options.max_len {
         if m.value <= 0 {
-            cx.error(m.span, format!("`max_len` must be at least 1, not {}", m.value));
+            cx.error(
+                m.span,
+                format!("`max_len` must be at least 1, not {}", m.value),
+            );
         }
         match &m.target {
             Some(target) => match find(sig, target) {
                 None => no_such_param(cx, sig, "max_len", target),
                 Some((_, p)) if !matches!(p.kind, TyKind::String) => cx.error(
                     target.span(),
-                    format!("`max_len` bounds free-text `String` parameters, but `{}` is `{}`", p.name, p.kind.describe()),
+                    format!(
+                        "`max_len` bounds free-text `String` parameters, but `{}` is `{}`",
+                        p.name,
+                        p.kind.describe()
+                    ),
                 ),
                 Some(_) => {}
             },
             None => {
                 if !sig.params.iter().any(|p| matches!(p.kind, TyKind::String)) {
-                    cx.error(m.span, format!("`max_len` bounds strings, and `{}` has no `String` parameter", sig.name));
+                    cx.error(
+                        m.span,
+                        format!(
+                            "`max_len` bounds strings, and `{}` has no `String` parameter",
+                            sig.name
+                        ),
+                    );
                 }
             }
         }

@@ -14,7 +14,10 @@ pub fn tool(attr: TokenStream, item: TokenStream) -> TokenStream {
     let item_fn: ItemFn = match syn::parse2(item.clone()) {
         Ok(f) => f,
         Err(_) => {
-            let err = syn::Error::new(Span::call_site(), "`#[secure_tool]` applies to free functions only");
+            let err = syn::Error::new(
+                Span::call_site(),
+                "`#[secure_tool]` applies to free functions only",
+            );
             let err = err.into_compile_error();
             return quote!(#item #err);
         }
@@ -109,7 +112,11 @@ pub fn selector(vis: &syn::Visibility, s: &Selector) -> TokenStream {
 
 fn float_lit(x: f64) -> TokenStream {
     let lit = Literal::f64_suffixed(x.abs());
-    if x.is_sign_negative() { quote!(-#lit) } else { quote!(#lit) }
+    if x.is_sign_negative() {
+        quote!(-#lit)
+    } else {
+        quote!(#lit)
+    }
 }
 
 fn int_lit(x: i128) -> TokenStream {
@@ -160,7 +167,11 @@ fn spec(tool: &Tool) -> TokenStream {
         .map(|p| param_spec(&p.name, kind(tool, p), !p.optional))
         .collect();
     if tool.confirm_added {
-        params.push(param_spec("confirm", quote!(::secure_tool::Kind::Confirm), true));
+        params.push(param_spec(
+            "confirm",
+            quote!(::secure_tool::Kind::Confirm),
+            true,
+        ));
     }
     let access = match &tool.scope {
         Some(scope) => quote!(::secure_tool::Access::Scope(#scope)),
@@ -261,26 +272,50 @@ fn tests(tool: &Tool) -> TokenStream {
     for p in &tool.params {
         let n = p.name.as_str();
         match &p.kind {
-            Kind::Choice { .. } => push(format_ident!("rejects_{}_outside_allowlist", n), quote!(OutsideAllowlist(#n))),
+            Kind::Choice { .. } => push(
+                format_ident!("rejects_{}_outside_allowlist", n),
+                quote!(OutsideAllowlist(#n)),
+            ),
             Kind::Float { ty, min, max } => {
                 if max.is_some() || *ty == "f32" {
-                    push(format_ident!("rejects_{}_above_max", n), quote!(AboveMax(#n)));
+                    push(
+                        format_ident!("rejects_{}_above_max", n),
+                        quote!(AboveMax(#n)),
+                    );
                 }
                 if min.is_some() || *ty == "f32" {
-                    push(format_ident!("rejects_{}_below_min", n), quote!(BelowMin(#n)));
+                    push(
+                        format_ident!("rejects_{}_below_min", n),
+                        quote!(BelowMin(#n)),
+                    );
                 }
             }
             Kind::Int { .. } => {
-                push(format_ident!("rejects_{}_above_max", n), quote!(AboveMax(#n)));
-                push(format_ident!("rejects_{}_below_min", n), quote!(BelowMin(#n)));
+                push(
+                    format_ident!("rejects_{}_above_max", n),
+                    quote!(AboveMax(#n)),
+                );
+                push(
+                    format_ident!("rejects_{}_below_min", n),
+                    quote!(BelowMin(#n)),
+                );
             }
             Kind::Text { .. } => {
-                push(format_ident!("rejects_{}_with_control_chars", n), quote!(ControlChars(#n)));
-                push(format_ident!("rejects_{}_over_max_len", n), quote!(OverLength(#n)));
+                push(
+                    format_ident!("rejects_{}_with_control_chars", n),
+                    quote!(ControlChars(#n)),
+                );
+                push(
+                    format_ident!("rejects_{}_over_max_len", n),
+                    quote!(OverLength(#n)),
+                );
             }
             Kind::Bool | Kind::Confirm => {}
         }
-        push(format_ident!("rejects_{}_of_wrong_type", n), quote!(WrongType(#n)));
+        push(
+            format_ident!("rejects_{}_of_wrong_type", n),
+            quote!(WrongType(#n)),
+        );
         if matches!(p.kind, Kind::Confirm) {
             push(format_ident!("rejects_missing_confirm"), quote!(NoConfirm));
         } else if !p.optional {
@@ -289,7 +324,10 @@ fn tests(tool: &Tool) -> TokenStream {
     }
     if tool.confirm_added {
         push(format_ident!("rejects_missing_confirm"), quote!(NoConfirm));
-        push(format_ident!("rejects_confirm_of_wrong_type"), quote!(WrongType("confirm")));
+        push(
+            format_ident!("rejects_confirm_of_wrong_type"),
+            quote!(WrongType("confirm")),
+        );
     }
     push(format_ident!("rejects_unknown_field"), quote!(UnknownField));
     quote!(#(#tests)*)

@@ -27,11 +27,23 @@ pub struct Param {
 }
 
 pub enum Kind {
-    Float { ty: &'static str, min: Option<f64>, max: Option<f64> },
-    Int { ty: &'static str, min: i128, max: i128 },
+    Float {
+        ty: &'static str,
+        min: Option<f64>,
+        max: Option<f64>,
+    },
+    Int {
+        ty: &'static str,
+        min: i128,
+        max: i128,
+    },
     Bool,
-    Text { max_len: usize },
-    Choice { selector: usize },
+    Text {
+        max_len: usize,
+    },
+    Choice {
+        selector: usize,
+    },
     Confirm,
 }
 

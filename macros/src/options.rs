@@ -7,9 +7,12 @@ use syn::{Expr, ExprLit, Ident, Lit, LitStr, Meta, MetaNameValue, Token, UnOp};
 
 use crate::ctxt::Ctxt;
 
-pub const OPTIONS: &[&str] = &["allow", "max", "min", "max_len", "scope", "public", "confirm"];
+pub const OPTIONS: &[&str] = &[
+    "allow", "max", "min", "max_len", "scope", "public", "confirm",
+];
 
-const EXPECTED: &str = "expected one of `allow`, `max`, `min`, `max_len`, `scope`, `public`, `confirm`";
+const EXPECTED: &str =
+    "expected one of `allow`, `max`, `min`, `max_len`, `scope`, `public`, `confirm`";
 
 #[derive(Default)]
 pub struct Options {
@@ -54,44 +57,79 @@ pub struct Number {
 
 pub fn parse(cx: &mut Ctxt, attr: TokenStream) -> Options {
     let mut options = Options::default();
-    let metas = match syn::parse::Parser::parse2(Punctuated::<Meta, Token![,]>::parse_terminated, attr) {
-        Ok(metas) => metas,
-        Err(err) => {
-            cx.push(err);
-            return options;
-        }
-    };
+    let metas =
+        match syn::parse::Parser::parse2(Punctuated::<Meta, Token![,]>::parse_terminated, attr) {
+            Ok(metas) => metas,
+            Err(err) => {
+                cx.push(err);
+                return options;
+            }
+        };
     for meta in metas {
         let Some(key) = meta.path().get_ident() else {
-            cx.error(meta.path().span(), format!("expected a `secure_tool` option; {EXPECTED}"));
+            cx.error(
+                meta.path().span(),
+                format!("expected a `secure_tool` option; {EXPECTED}"),
+            );
             continue;
         };
         match key.to_string().as_str() {
             "allow" => parse_allow(cx, &meta, &mut options.allow),
-            "max" => parse_keyed(cx, &meta, &mut options.max, |cx, e| number(cx, e).map(|value| Bound { target: None, value })),
-            "min" => parse_keyed(cx, &meta, &mut options.min, |cx, e| number(cx, e).map(|value| Bound { target: None, value })),
+            "max" => parse_keyed(cx, &meta, &mut options.max, |cx, e| {
+                number(cx, e).map(|value| Bound {
+                    target: None,
+                    value,
+                })
+            }),
+            "min" => parse_keyed(cx, &meta, &mut options.min, |cx, e| {
+                number(cx, e).map(|value| Bound {
+                    target: None,
+                    value,
+                })
+            }),
             "max_len" => parse_keyed(cx, &meta, &mut options.max_len, |cx, e| {
                 let n = number(cx, e)?;
                 match n.int {
-                    Some(value) => Some(MaxLen { target: None, value, span: n.span }),
+                    Some(value) => Some(MaxLen {
+                        target: None,
+                        value,
+                        span: n.span,
+                    }),
                     None => {
-                        cx.error(n.span, format!("`max_len` must be a whole number of chars, not `{}`", n.text));
+                        cx.error(
+                            n.span,
+                            format!(
+                                "`max_len` must be a whole number of chars, not `{}`",
+                                n.text
+                            ),
+                        );
                         None
                     }
                 }
             }),
             "scope" => {
-                let Some(value) = name_value(cx, &meta, "scope = \"resource:action\"") else { continue };
+                let Some(value) = name_value(cx, &meta, "scope = \"resource:action\"") else {
+                    continue;
+                };
                 match value {
-                    Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => set_once(cx, &mut options.scope, s.clone(), key),
-                    other => cx.error(other.span(), "expected a string literal: `scope = \"resource:action\"`"),
+                    Expr::Lit(ExprLit {
+                        lit: Lit::Str(s), ..
+                    }) => set_once(cx, &mut options.scope, s.clone(), key),
+                    other => cx.error(
+                        other.span(),
+                        "expected a string literal: `scope = \"resource:action\"`",
+                    ),
                 }
             }
             "public" => flag(cx, &meta, &mut options.public),
             "confirm" => flag(cx, &meta, &mut options.confirm),
             unknown => {
-                let hint = did_you_mean(unknown).map_or(String::new(), |s| format!("; did you mean `{s}`?"));
-                cx.error(key.span(), format!("unknown `secure_tool` option `{unknown}`{hint}\n{EXPECTED}"));
+                let hint = did_you_mean(unknown)
+                    .map_or(String::new(), |s| format!("; did you mean `{s}`?"));
+                cx.error(
+                    key.span(),
+                    format!("unknown `secure_tool` option `{unknown}`{hint}\n{EXPECTED}"),
+                );
             }
         }
     }
@@ -110,8 +148,14 @@ fn flag(cx: &mut Ctxt, meta: &Meta, slot: &mut Option<Span>) {
     let key = meta.path().get_ident().expect("checked by caller");
     match meta {
         Meta::Path(_) => set_once(cx, slot, key.span(), key),
-        Meta::List(list) => cx.error(list.delimiter.span().join(), format!("`{key}` takes no value; write `{key}` alone")),
-        Meta::NameValue(nv) => cx.error(nv.value.span(), format!("`{key}` takes no value; write `{key}` alone")),
+        Meta::List(list) => cx.error(
+            list.delimiter.span().join(),
+            format!("`{key}` takes no value; write `{key}` alone"),
+        ),
+        Meta::NameValue(nv) => cx.error(
+            nv.value.span(),
+            format!("`{key}` takes no value; write `{key}` alone"),
+        ),
     }
 }
 
@@ -119,7 +163,10 @@ fn name_value<'m>(cx: &mut Ctxt, meta: &'m Meta, form: &str) -> Option<&'m Expr>
     match meta {
         Meta::NameValue(nv) => Some(&nv.value),
         Meta::Path(path) => {
-            cx.error(path.span(), format!("`{}` needs a value: `{form}`", path.get_ident()?));
+            cx.error(
+                path.span(),
+                format!("`{}` needs a value: `{form}`", path.get_ident()?),
+            );
             None
         }
         Meta::List(list) => {
@@ -147,7 +194,9 @@ fn parse_keyed<T: Targeted>(
             }
         }
         Meta::List(list) => {
-            let pairs = match list.parse_args_with(Punctuated::<MetaNameValue, Token![,]>::parse_terminated) {
+            let pairs = match list
+                .parse_args_with(Punctuated::<MetaNameValue, Token![,]>::parse_terminated)
+            {
                 Ok(pairs) => pairs,
                 Err(err) => {
                     cx.error(err.span(), format!("expected `{key}(param = value, ..)`"));
@@ -155,7 +204,10 @@ fn parse_keyed<T: Targeted>(
                 }
             };
             if pairs.is_empty() {
-                cx.error(list.delimiter.span().join(), format!("expected `{key}(param = value, ..)`"));
+                cx.error(
+                    list.delimiter.span().join(),
+                    format!("expected `{key}(param = value, ..)`"),
+                );
             }
             for pair in pairs {
                 let Some(target) = pair.path.get_ident() else {
@@ -163,7 +215,10 @@ fn parse_keyed<T: Targeted>(
                     continue;
                 };
                 if out.iter().any(|o| o.target() == Some(target)) {
-                    cx.error(target.span(), format!("duplicate `{key}` for parameter `{target}`"));
+                    cx.error(
+                        target.span(),
+                        format!("duplicate `{key}` for parameter `{target}`"),
+                    );
                     continue;
                 }
                 if let Some(mut v) = value(cx, &pair.value) {
@@ -172,22 +227,33 @@ fn parse_keyed<T: Targeted>(
                 }
             }
         }
-        Meta::Path(path) => cx.error(path.span(), format!("`{key}` needs a value: `{key} = …` or `{key}(param = …)`")),
+        Meta::Path(path) => cx.error(
+            path.span(),
+            format!("`{key}` needs a value: `{key} = …` or `{key}(param = …)`"),
+        ),
     }
 }
 
 fn parse_allow(cx: &mut Ctxt, meta: &Meta, out: &mut Vec<Allow>) {
     parse_keyed(cx, meta, out, |cx, expr| {
         let Expr::Array(array) = expr else {
-            cx.error(expr.span(), "expected a list of string literals: `[\"a\", \"b\"]`");
+            cx.error(
+                expr.span(),
+                "expected a list of string literals: `[\"a\", \"b\"]`",
+            );
             return None;
         };
         let mut values = Vec::new();
         for elem in &array.elems {
             match elem {
-                Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => {
+                Expr::Lit(ExprLit {
+                    lit: Lit::Str(s), ..
+                }) => {
                     if values.iter().any(|v: &LitStr| v.value() == s.value()) {
-                        cx.error(s.span(), format!("duplicate allowlist entry {:?}", s.value()));
+                        cx.error(
+                            s.span(),
+                            format!("duplicate allowlist entry {:?}", s.value()),
+                        );
                     } else {
                         values.push(s.clone());
                     }
@@ -196,10 +262,17 @@ fn parse_allow(cx: &mut Ctxt, meta: &Meta, out: &mut Vec<Allow>) {
             }
         }
         if array.elems.is_empty() {
-            cx.error(array.bracket_token.span.join(), "empty allowlist: nothing could ever be called; list at least one value");
+            cx.error(
+                array.bracket_token.span.join(),
+                "empty allowlist: nothing could ever be called; list at least one value",
+            );
             return None;
         }
-        Some(Allow { target: None, values, span: array.span() })
+        Some(Allow {
+            target: None,
+            values,
+            span: array.span(),
+        })
     });
 }
 
@@ -209,11 +282,15 @@ fn number(cx: &mut Ctxt, expr: &Expr) -> Option<Number> {
         other => (false, other),
     };
     let parsed = match lit {
-        Expr::Lit(ExprLit { lit: Lit::Int(i), .. }) => i
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(i), ..
+        }) => i
             .base10_parse::<i128>()
             .ok()
             .map(|n| (n as f64, Some(n), i.base10_digits().to_owned())),
-        Expr::Lit(ExprLit { lit: Lit::Float(f), .. }) => f.base10_parse::<f64>().ok().map(|x| {
+        Expr::Lit(ExprLit {
+            lit: Lit::Float(f), ..
+        }) => f.base10_parse::<f64>().ok().map(|x| {
             let int = (x.fract() == 0.0 && x.abs() < 1e38).then_some(x as i128);
             (x, int, f.base10_digits().to_owned())
         }),

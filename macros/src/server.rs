@@ -26,7 +26,13 @@ impl Parse for Input {
         let content;
         let brace = braced!(content in input);
         let tools = content.parse_terminated(Path::parse_mod_style, Token![,])?;
-        Ok(Self { attrs, vis, ident, brace, tools })
+        Ok(Self {
+            attrs,
+            vis,
+            ident,
+            brace,
+            tools,
+        })
     }
 }
 
@@ -35,26 +41,42 @@ pub fn expand(input: TokenStream) -> TokenStream {
         Ok(input) => input,
         Err(err) => {
             let mut err = err;
-            err.combine(syn::Error::new(err.span(), "expected `server!(Name { tool, .. })`"));
+            err.combine(syn::Error::new(
+                err.span(),
+                "expected `server!(Name { tool, .. })`",
+            ));
             return err.into_compile_error();
         }
     };
     let mut cx = Ctxt::default();
     if input.tools.is_empty() {
-        cx.error(input.brace.span.join(), format!("server `{}` lists no tools; name at least one `#[secure_tool]` function", input.ident));
+        cx.error(
+            input.brace.span.join(),
+            format!(
+                "server `{}` lists no tools; name at least one `#[secure_tool]` function",
+                input.ident
+            ),
+        );
     }
     let mut names: Vec<(String, &Path)> = Vec::new();
     for path in &input.tools {
         let last = &path.segments.last().expect("a path has a segment").ident;
         let name = last.unraw().to_string();
         if names.iter().any(|(n, _)| *n == name) {
-            cx.error(path.span(), format!("duplicate tool `{name}`: each tool name is listed once"));
+            cx.error(
+                path.span(),
+                format!("duplicate tool `{name}`: each tool name is listed once"),
+            );
         } else {
             names.push((name, path));
         }
     }
-    let Input { attrs, vis, ident, .. } = &input;
-    let specs = names.iter().map(|(_, path)| quote_spanned!(path.span()=> &#path::__SECURE_TOOL_SPEC));
+    let Input {
+        attrs, vis, ident, ..
+    } = &input;
+    let specs = names
+        .iter()
+        .map(|(_, path)| quote_spanned!(path.span()=> &#path::__SECURE_TOOL_SPEC));
     let arms = names.iter().map(|(name, path)| {
         quote_spanned! {path.span()=>
             #name => #path::__secure_tool_call(__secure_tool_ctx, __secure_tool_args).await.map_err(|r| r.in_tool(#name)),

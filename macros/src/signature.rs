@@ -68,7 +68,10 @@ pub fn parse(cx: &mut Ctxt, item: &ItemFn) -> Sig {
         cx.error(c.span, "a tool cannot be a `const fn`");
     }
     if let Safety::Unsafe(u) = &sig.safety {
-        cx.error(u.span, "a tool cannot be an `unsafe fn`: its callers are untrusted by definition");
+        cx.error(
+            u.span,
+            "a tool cannot be an `unsafe fn`: its callers are untrusted by definition",
+        );
     }
     if let Some(abi) = &sig.abi {
         cx.error(abi.span(), "a tool cannot declare an `extern` ABI");
@@ -79,7 +82,10 @@ pub fn parse(cx: &mut Ctxt, item: &ItemFn) -> Sig {
         } else {
             sig.generics.params.span()
         };
-        cx.error(span, "a tool cannot be generic: its arguments arrive as JSON with concrete types");
+        cx.error(
+            span,
+            "a tool cannot be generic: its arguments arrive as JSON with concrete types",
+        );
     }
     if let Some(v) = &sig.variadic {
         cx.error(v.span(), "a tool cannot be variadic");
@@ -94,7 +100,9 @@ pub fn parse(cx: &mut Ctxt, item: &ItemFn) -> Sig {
             ),
             FnArg::Typed(pt) => {
                 let ident = match &*pt.pat {
-                    Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => pi.ident.clone(),
+                    Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
+                        pi.ident.clone()
+                    }
                     other => {
                         cx.error(other.span(), "tool parameters must be plain names, not patterns: the name is the JSON field");
                         continue;
@@ -117,7 +125,10 @@ pub fn parse(cx: &mut Ctxt, item: &ItemFn) -> Sig {
         ReturnType::Default => (None, sig.paren_token.span.close()),
     };
     if ok_ty.is_none() {
-        cx.error(ret_span, "a tool returns `Result<T, Reject>`: `T` is the output, `Reject` a typed refusal");
+        cx.error(
+            ret_span,
+            "a tool returns `Result<T, Reject>`: `T` is the output, `Reject` a typed refusal",
+        );
     }
 
     Sig {
@@ -138,13 +149,17 @@ fn result_ok(ty: &Type) -> Option<Type> {
     if last.ident != "Result" {
         return None;
     }
-    let PathArguments::AngleBracketed(args) = &last.arguments else { return None };
+    let PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
     let mut types = args.args.iter().filter_map(|a| match a {
         GenericArgument::Type(t) => Some(t),
         _ => None,
     });
     let ok = types.next()?.clone();
-    let Type::Path(err) = types.next()? else { return None };
+    let Type::Path(err) = types.next()? else {
+        return None;
+    };
     (err.path.segments.last()?.ident == "Reject" && types.next().is_none()).then_some(ok)
 }
 
@@ -152,7 +167,10 @@ fn classify(cx: &mut Ctxt, ty: &Type) -> (TyKind, bool) {
     if let Some(inner) = option_inner(ty) {
         let kind = classify_plain(cx, inner);
         if let TyKind::Named(name) = &kind {
-            cx.error(name.span(), "an allowlisted selector cannot be optional; make it required");
+            cx.error(
+                name.span(),
+                "an allowlisted selector cannot be optional; make it required",
+            );
         }
         return (kind, true);
     }
@@ -165,7 +183,9 @@ fn option_inner(ty: &Type) -> Option<&Type> {
     if last.ident != "Option" {
         return None;
     }
-    let PathArguments::AngleBracketed(args) = &last.arguments else { return None };
+    let PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
     match args.args.first()? {
         GenericArgument::Type(t) if args.args.len() == 1 => Some(t),
         _ => None,
@@ -207,9 +227,12 @@ fn classify_plain(cx: &mut Ctxt, ty: &Type) -> TyKind {
                     "bool" => Some(TyKind::Bool),
                     "String" => Some(TyKind::String),
                     "i128" | "u128" | "isize" | "usize" => {
-                        return unsupported(cx, format!(
-                            "`{name}` parameters are not supported: JSON integers are exchanged as 64-bit; use one of `i8`..`i64`, `u8`..`u64`"
-                        ));
+                        return unsupported(
+                            cx,
+                            format!(
+                                "`{name}` parameters are not supported: JSON integers are exchanged as 64-bit; use one of `i8`..`i64`, `u8`..`u64`"
+                            ),
+                        );
                     }
                     _ => None,
                 };
@@ -233,7 +256,10 @@ fn doc_comment(attrs: &[syn::Attribute]) -> String {
             continue;
         }
         if let syn::Meta::NameValue(nv) = &attr.meta
-            && let syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) = &nv.value
+            && let syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(s),
+                ..
+            }) = &nv.value
         {
             let value = s.value();
             lines.push(value.strip_prefix(' ').map(str::to_owned).unwrap_or(value));

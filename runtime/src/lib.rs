@@ -22,6 +22,7 @@
 //! }
 //!
 //! server!(Calculator { compute });
+//! # fn main() {}
 //! ```
 //!
 //! For `compute` the macro generates:
@@ -41,6 +42,9 @@
 //!
 //! `server!` declares the server: dispatch is a literal `match` on tool names, and
 //! only functions carrying `#[secure_tool]` may be listed.
+//!
+//! Tools are declared at module level: the generated items live beside the
+//! function and in a module of the same name, which a function body cannot hold.
 
 mod output;
 mod reject;

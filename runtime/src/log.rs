@@ -36,15 +36,13 @@ pub fn escape_bounded(text: &str) -> String {
 pub(crate) fn escape_within(text: &str, limit: usize) -> String {
     let mut out = String::with_capacity(text.len().min(limit) + 2);
     out.push('"');
-    let mut shown = 0;
-    for c in text.chars() {
+    for (shown, c) in text.chars().enumerate() {
         if shown == limit {
             out.push('"');
             let _ = write!(out, "…({} bytes)", text.len());
             return out;
         }
         push_escaped(&mut out, c);
-        shown += 1;
     }
     out.push('"');
     out
@@ -68,7 +66,7 @@ pub fn render_value(value: &serde_json::Value) -> String {
         }
     }
     if !complete {
-        out.push_str("…");
+        out.push('…');
     }
     out
 }
@@ -215,7 +213,10 @@ mod tests {
 
     #[test]
     fn escapes_c0_c1_and_bidi() {
-        assert_eq!(escape_bounded("a\u{0}b\u{85}c\u{202e}d"), r#""a\u{0}b\u{85}c\u{202e}d""#);
+        assert_eq!(
+            escape_bounded("a\u{0}b\u{85}c\u{202e}d"),
+            r#""a\u{0}b\u{85}c\u{202e}d""#
+        );
         assert_eq!(escape_bounded("q\"\\"), r#""q\"\\""#);
     }
 

@@ -17,7 +17,10 @@ pub struct Output {
 impl Output {
     /// A text-only result.
     pub fn text(text: impl Into<String>) -> Self {
-        Self { text: text.into(), structured: None }
+        Self {
+            text: text.into(),
+            structured: None,
+        }
     }
 }
 
@@ -66,7 +69,10 @@ fn number_schema(json_type: &str) -> Option<Map<String, Value>> {
 fn number(value: Value, text: String) -> Output {
     let mut structured = Map::new();
     structured.insert("result".to_owned(), value);
-    Output { text, structured: Some(Value::Object(structured)) }
+    Output {
+        text,
+        structured: Some(Value::Object(structured)),
+    }
 }
 
 macro_rules! into_output_float {
@@ -121,10 +127,12 @@ pub struct Json<T>(pub T);
 
 impl<T: Serialize + schemars::JsonSchema> IntoOutput for Json<T> {
     fn into_output(self) -> Result<Output, Reject> {
-        let value = serde_json::to_value(&self.0).map_err(|_| {
-            Reject::at(Gate::Output, None, "result cannot be represented as JSON")
-        })?;
-        Ok(Output { text: value.to_string(), structured: Some(value) })
+        let value = serde_json::to_value(&self.0)
+            .map_err(|_| Reject::at(Gate::Output, None, "result cannot be represented as JSON"))?;
+        Ok(Output {
+            text: value.to_string(),
+            structured: Some(value),
+        })
     }
 
     fn output_schema() -> Option<Map<String, Value>> {

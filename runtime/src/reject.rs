@@ -110,7 +110,10 @@ pub struct Reject {
 
 impl Reject {
     /// A refusal from a tool body that concerns one argument.
-    pub fn field(field: impl Into<Cow<'static, str>>, reason: impl Into<Cow<'static, str>>) -> Self {
+    pub fn field(
+        field: impl Into<Cow<'static, str>>,
+        reason: impl Into<Cow<'static, str>>,
+    ) -> Self {
         Self::at(Gate::Execute, Some(field.into()), reason)
     }
 

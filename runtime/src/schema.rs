@@ -86,11 +86,39 @@ mod tests {
             name: "t",
             description: "",
             params: &[
-                ParamSpec { name: "op", kind: Kind::Choice { allow: &["a", "b"] }, required: true },
-                ParamSpec { name: "x", kind: Kind::Float { ty: "f64", min: Some(-1.0), max: Some(1.0) }, required: true },
-                ParamSpec { name: "n", kind: Kind::Int { ty: "u64", min: 0, max: u64::MAX as i128 }, required: false },
-                ParamSpec { name: "s", kind: Kind::Text { max_len: 9 }, required: true },
-                ParamSpec { name: "confirm", kind: Kind::Confirm, required: true },
+                ParamSpec {
+                    name: "op",
+                    kind: Kind::Choice { allow: &["a", "b"] },
+                    required: true,
+                },
+                ParamSpec {
+                    name: "x",
+                    kind: Kind::Float {
+                        ty: "f64",
+                        min: Some(-1.0),
+                        max: Some(1.0),
+                    },
+                    required: true,
+                },
+                ParamSpec {
+                    name: "n",
+                    kind: Kind::Int {
+                        ty: "u64",
+                        min: 0,
+                        max: u64::MAX as i128,
+                    },
+                    required: false,
+                },
+                ParamSpec {
+                    name: "s",
+                    kind: Kind::Text { max_len: 9 },
+                    required: true,
+                },
+                ParamSpec {
+                    name: "confirm",
+                    kind: Kind::Confirm,
+                    required: true,
+                },
             ],
             access: Access::Public,
             confirm: true,

@@ -49,7 +49,10 @@ pub struct Call {
 impl Call {
     /// A new call on the named server.
     pub fn new(server: &'static str) -> Self {
-        Self { server, executed: AtomicBool::new(false) }
+        Self {
+            server,
+            executed: AtomicBool::new(false),
+        }
     }
 
     /// The server's name.
@@ -130,6 +133,7 @@ pub fn tool_entry(spec: &ToolSpec) -> Tool {
 /// # async fn run() -> std::io::Result<()> {
 /// Server::new(Hello).serve_stdio().await
 /// # }
+/// # fn main() {}
 /// ```
 #[derive(Debug, Clone)]
 pub struct Server<T> {

@@ -112,7 +112,9 @@ pub enum Probe {
 /// A value that passes every gate of `param`.
 pub fn valid_value(param: &ParamSpec) -> Value {
     match param.kind {
-        Kind::Float { min, max, .. } => json!(0f64.clamp(min.unwrap_or(f64::MIN), max.unwrap_or(f64::MAX))),
+        Kind::Float { min, max, .. } => {
+            json!(0f64.clamp(min.unwrap_or(f64::MIN), max.unwrap_or(f64::MAX)))
+        }
         Kind::Int { min, max, .. } => int_json(0i128.clamp(min, max)),
         Kind::Bool | Kind::Confirm => json!(true),
         Kind::Text { .. } => json!("x"),
@@ -122,7 +124,10 @@ pub fn valid_value(param: &ParamSpec) -> Value {
 
 /// Arguments that pass every gate of the tool: the baseline each probe corrupts.
 pub fn valid_args(spec: &ToolSpec) -> Arguments {
-    spec.params.iter().map(|p| (p.name.to_owned(), valid_value(p))).collect()
+    spec.params
+        .iter()
+        .map(|p| (p.name.to_owned(), valid_value(p)))
+        .collect()
 }
 
 fn int_json(x: i128) -> Value {
@@ -196,7 +201,9 @@ pub fn cases(spec: &ToolSpec, probe: Probe) -> Vec<(Arguments, Gate, String)> {
                 Kind::Float { .. } => vec![json!("1"), json!(true), json!([1]), json!({"n": 1})],
                 Kind::Int { .. } => vec![json!("1"), json!(true), json!(0.5), json!([1])],
                 Kind::Bool | Kind::Confirm => vec![json!("true"), json!(1), json!([true])],
-                Kind::Text { .. } | Kind::Choice { .. } => vec![json!(1), json!(true), json!(["x"]), json!({})],
+                Kind::Text { .. } | Kind::Choice { .. } => {
+                    vec![json!(1), json!(true), json!(["x"]), json!({})]
+                }
             };
             if p.required {
                 values.push(Value::Null);
@@ -204,10 +211,18 @@ pub fn cases(spec: &ToolSpec, probe: Probe) -> Vec<(Arguments, Gate, String)> {
             expect(name, Gate::Type, values)
         }
         Probe::ControlChars(name) => {
-            let values = ["hi\u{1b}[31mred", "\u{0}", "a\rb", "\u{85}", "\u{7f}", "\u{202e}txt", "\u{2066}"]
-                .into_iter()
-                .map(Value::from)
-                .collect();
+            let values = [
+                "hi\u{1b}[31mred",
+                "\u{0}",
+                "a\rb",
+                "\u{85}",
+                "\u{7f}",
+                "\u{202e}txt",
+                "\u{2066}",
+            ]
+            .into_iter()
+            .map(Value::from)
+            .collect();
             expect(name, Gate::Control, values)
         }
         Probe::OverLength(name) => {
@@ -231,7 +246,11 @@ pub fn cases(spec: &ToolSpec, probe: Probe) -> Vec<(Arguments, Gate, String)> {
             absent.remove("confirm");
             vec![
                 (absent, Gate::Confirm, "confirm".to_owned()),
-                (with("confirm", json!(false)), Gate::Confirm, "confirm".to_owned()),
+                (
+                    with("confirm", json!(false)),
+                    Gate::Confirm,
+                    "confirm".to_owned(),
+                ),
             ]
         }
     }
@@ -240,15 +259,26 @@ pub fn cases(spec: &ToolSpec, probe: Probe) -> Vec<(Arguments, Gate, String)> {
 /// Runs a probe against a generated handler and asserts that every case is
 /// refused at the right gate for the right field, before the body, with exactly
 /// one WARNING line. Panics with a description of the first case that is not.
-pub fn assert_rejects(server: &'static str, spec: &'static ToolSpec, handler: Handler, probe: Probe) {
+pub fn assert_rejects(
+    server: &'static str,
+    spec: &'static ToolSpec,
+    handler: Handler,
+    probe: Probe,
+) {
     let cases = cases(spec, probe);
-    assert!(!cases.is_empty(), "{probe:?} produced no case for `{}`", spec.name);
+    assert!(
+        !cases.is_empty(),
+        "{probe:?} produced no case for `{}`",
+        spec.name
+    );
     for (args, gate, field) in cases {
         let capture = Capture::default();
         let call = Call::new(server);
         let (reject, result) = tracing::subscriber::with_default(capture.clone(), || {
             block_on(async {
-                let result = handler(&call, &args).await.map_err(|r| r.in_tool(spec.name));
+                let result = handler(&call, &args)
+                    .await
+                    .map_err(|r| r.in_tool(spec.name));
                 let reject = result.as_ref().err().cloned();
                 (reject, call.finish(result))
             })
@@ -257,10 +287,22 @@ pub fn assert_rejects(server: &'static str, spec: &'static ToolSpec, handler: Ha
         let Some(reject) = reject else {
             panic!("{probe:?}: `{}` accepted {shown}", spec.name);
         };
-        assert_eq!(reject.gate(), gate, "{probe:?}: wrong gate for {shown}: {reject}");
-        assert_eq!(reject.field_name(), Some(field.as_str()), "{probe:?}: wrong field for {shown}");
+        assert_eq!(
+            reject.gate(),
+            gate,
+            "{probe:?}: wrong gate for {shown}: {reject}"
+        );
+        assert_eq!(
+            reject.field_name(),
+            Some(field.as_str()),
+            "{probe:?}: wrong field for {shown}"
+        );
         assert!(!call.executed(), "{probe:?}: the body ran for {shown}");
-        assert_eq!(result.is_error, Some(true), "{probe:?}: result not marked as an error");
+        assert_eq!(
+            result.is_error,
+            Some(true),
+            "{probe:?}: result not marked as an error"
+        );
         assert_eq!(
             capture.warnings(),
             vec![reject.log_line(server)],

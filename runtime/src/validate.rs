@@ -35,7 +35,9 @@ pub fn check_fields(spec: &ToolSpec, args: &Map<String, Value>) -> Result<(), Re
 /// A field name an attacker chose, made safe to print.
 fn escape_field(name: &str) -> std::borrow::Cow<'static, str> {
     let plain = name.len() <= crate::log::VALUE_LIMIT
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     if plain {
         name.to_owned().into()
     } else {
@@ -43,7 +45,11 @@ fn escape_field(name: &str) -> std::borrow::Cow<'static, str> {
     }
 }
 
-fn reject(param: &ParamSpec, gate: Gate, reason: impl Into<std::borrow::Cow<'static, str>>) -> Reject {
+fn reject(
+    param: &ParamSpec,
+    gate: Gate,
+    reason: impl Into<std::borrow::Cow<'static, str>>,
+) -> Reject {
     Reject::at(gate, Some(param.name.into()), reason)
 }
 
@@ -61,7 +67,12 @@ fn json_kind(value: &Value) -> &'static str {
 }
 
 fn wrong_type(param: &ParamSpec, expected: &str, value: &Value) -> Reject {
-    reject(param, Gate::Type, format!("expected {expected}, got {}", json_kind(value))).with_value(value)
+    reject(
+        param,
+        Gate::Type,
+        format!("expected {expected}, got {}", json_kind(value)),
+    )
+    .with_value(value)
 }
 
 fn require<'v>(param: &ParamSpec, value: Option<&'v Value>) -> Result<&'v Value, Reject> {
@@ -80,7 +91,11 @@ pub fn float(param: &ParamSpec, value: Option<&Value>) -> Result<f64, Reject> {
 /// Applies the finite and range gates to a float.
 pub fn check_float(param: &ParamSpec, x: f64) -> Result<f64, Reject> {
     if !x.is_finite() {
-        return Err(reject(param, Gate::Finite, "must be finite (no NaN or infinity)"));
+        return Err(reject(
+            param,
+            Gate::Finite,
+            "must be finite (no NaN or infinity)",
+        ));
     }
     let Kind::Float { ty, min, max } = param.kind else {
         return Err(mismatch(param));
@@ -96,7 +111,11 @@ pub fn check_float(param: &ParamSpec, x: f64) -> Result<f64, Reject> {
     if let Some(min) = min
         && x < min
     {
-        return Err(reject(param, Gate::Range, format!("must be at least {min}")));
+        return Err(reject(
+            param,
+            Gate::Range,
+            format!("must be at least {min}"),
+        ));
     }
     Ok(x)
 }
@@ -133,7 +152,9 @@ pub fn int(param: &ParamSpec, value: Option<&Value>, lo: i128, hi: i128) -> Resu
         return Err(reject(param, Gate::Range, format!("must be at most {max}")).with_value(value));
     }
     if x < min {
-        return Err(reject(param, Gate::Range, format!("must be at least {min}")).with_value(value));
+        return Err(
+            reject(param, Gate::Range, format!("must be at least {min}")).with_value(value),
+        );
     }
     Ok(x)
 }
@@ -148,7 +169,9 @@ fn out_of_type(param: &ParamSpec) -> String {
 /// Parses a boolean argument. Numbers and strings are not booleans.
 pub fn boolean(param: &ParamSpec, value: Option<&Value>) -> Result<bool, Reject> {
     let value = require(param, value)?;
-    value.as_bool().ok_or_else(|| wrong_type(param, "a boolean", value))
+    value
+        .as_bool()
+        .ok_or_else(|| wrong_type(param, "a boolean", value))
 }
 
 /// Parses a string argument and applies the length and character gates.
@@ -178,7 +201,11 @@ pub fn check_text(param: &ParamSpec, s: &str, max_len: usize) -> Result<(), Reje
     for c in s.chars() {
         count += 1;
         if count > max_len {
-            return Err(reject(param, Gate::Length, format!("must be at most {max_len} chars")));
+            return Err(reject(
+                param,
+                Gate::Length,
+                format!("must be at most {max_len} chars"),
+            ));
         }
         if bad.is_none() && is_forbidden_char(c) {
             bad = Some(c);
@@ -191,14 +218,24 @@ pub fn check_text(param: &ParamSpec, s: &str, max_len: usize) -> Result<(), Reje
 }
 
 fn forbidden(param: &ParamSpec, c: char) -> Reject {
-    let what = if is_bidi_control(c) { "bidirectional control" } else { "control" };
-    reject(param, Gate::Control, format!("contains forbidden {what} character U+{:04X}", c as u32))
+    let what = if is_bidi_control(c) {
+        "bidirectional control"
+    } else {
+        "control"
+    };
+    reject(
+        param,
+        Gate::Control,
+        format!("contains forbidden {what} character U+{:04X}", c as u32),
+    )
 }
 
 /// Parses the string of an allowlisted selector; the generated literal match decides the rest.
 pub fn choice<'v>(param: &ParamSpec, value: Option<&'v Value>) -> Result<&'v str, Reject> {
     let value = require(param, value)?;
-    value.as_str().ok_or_else(|| wrong_type(param, "a string", value))
+    value
+        .as_str()
+        .ok_or_else(|| wrong_type(param, "a string", value))
 }
 
 /// The rejection for a selector value outside its allowlist.
@@ -224,7 +261,11 @@ pub fn confirm(param: &ParamSpec, value: Option<&Value>) -> Result<bool, Reject>
 }
 
 fn mismatch(param: &ParamSpec) -> Reject {
-    reject(param, Gate::Type, "declared type does not match its specification")
+    reject(
+        param,
+        Gate::Type,
+        "declared type does not match its specification",
+    )
 }
 
 /// A Rust type that a tool argument can have. Implemented for the supported types only.
@@ -288,14 +329,48 @@ mod tests {
 
     const A: ParamSpec = ParamSpec {
         name: "a",
-        kind: Kind::Float { ty: "f64", min: Some(-1e9), max: Some(1e9) },
+        kind: Kind::Float {
+            ty: "f64",
+            min: Some(-1e9),
+            max: Some(1e9),
+        },
         required: true,
     };
-    const S: ParamSpec = ParamSpec { name: "s", kind: Kind::Float { ty: "f32", min: None, max: None }, required: true };
-    const N: ParamSpec = ParamSpec { name: "n", kind: Kind::Int { ty: "u8", min: 0, max: 200 }, required: true };
-    const T: ParamSpec = ParamSpec { name: "t", kind: Kind::Text { max_len: 5 }, required: true };
-    const OP: ParamSpec = ParamSpec { name: "op", kind: Kind::Choice { allow: &["add", "sub"] }, required: true };
-    const C: ParamSpec = ParamSpec { name: "confirm", kind: Kind::Confirm, required: false };
+    const S: ParamSpec = ParamSpec {
+        name: "s",
+        kind: Kind::Float {
+            ty: "f32",
+            min: None,
+            max: None,
+        },
+        required: true,
+    };
+    const N: ParamSpec = ParamSpec {
+        name: "n",
+        kind: Kind::Int {
+            ty: "u8",
+            min: 0,
+            max: 200,
+        },
+        required: true,
+    };
+    const T: ParamSpec = ParamSpec {
+        name: "t",
+        kind: Kind::Text { max_len: 5 },
+        required: true,
+    };
+    const OP: ParamSpec = ParamSpec {
+        name: "op",
+        kind: Kind::Choice {
+            allow: &["add", "sub"],
+        },
+        required: true,
+    };
+    const C: ParamSpec = ParamSpec {
+        name: "confirm",
+        kind: Kind::Confirm,
+        required: false,
+    };
     const SPEC: ToolSpec = ToolSpec {
         name: "t",
         description: "",
@@ -314,7 +389,10 @@ mod tests {
         assert_eq!(f64::from_arg(&A, Some(&json!(1e9))).unwrap(), 1e9);
         assert_eq!(f64::from_arg(&A, Some(&json!(-1e9))).unwrap(), -1e9);
         assert_eq!(gate(f64::from_arg(&A, Some(&json!(1e10)))), Gate::Range);
-        assert_eq!(gate(f64::from_arg(&A, Some(&json!(-1000000000.5)))), Gate::Range);
+        assert_eq!(
+            gate(f64::from_arg(&A, Some(&json!(-1000000000.5)))),
+            Gate::Range
+        );
     }
 
     #[test]
@@ -351,17 +429,38 @@ mod tests {
 
     #[test]
     fn strings_refuse_control_and_bidi_but_keep_newline_and_tab() {
-        assert_eq!(String::from_arg(&T, Some(&json!("a\nb\tc"))).unwrap(), "a\nb\tc");
-        for bad in ["\u{1b}[", "a\rb", "\u{7f}", "\u{85}", "\u{202e}x", "\u{2066}", "\0"] {
-            assert_eq!(gate(String::from_arg(&T, Some(&json!(bad)))), Gate::Control, "{bad:?}");
+        assert_eq!(
+            String::from_arg(&T, Some(&json!("a\nb\tc"))).unwrap(),
+            "a\nb\tc"
+        );
+        for bad in [
+            "\u{1b}[",
+            "a\rb",
+            "\u{7f}",
+            "\u{85}",
+            "\u{202e}x",
+            "\u{2066}",
+            "\0",
+        ] {
+            assert_eq!(
+                gate(String::from_arg(&T, Some(&json!(bad)))),
+                Gate::Control,
+                "{bad:?}"
+            );
         }
     }
 
     #[test]
     fn length_counts_chars_not_bytes() {
         assert!(String::from_arg(&T, Some(&json!("ééééé"))).is_ok());
-        assert_eq!(gate(String::from_arg(&T, Some(&json!("éééééé")))), Gate::Length);
-        assert_eq!(gate(String::from_arg(&T, Some(&json!("x".repeat(100_000))))), Gate::Length);
+        assert_eq!(
+            gate(String::from_arg(&T, Some(&json!("éééééé")))),
+            Gate::Length
+        );
+        assert_eq!(
+            gate(String::from_arg(&T, Some(&json!("x".repeat(100_000))))),
+            Gate::Length
+        );
     }
 
     #[test]
@@ -392,7 +491,13 @@ mod tests {
     #[test]
     fn optional_accepts_absence_and_null() {
         assert_eq!(Option::<f64>::from_arg(&A, None).unwrap(), None);
-        assert_eq!(Option::<f64>::from_arg(&A, Some(&json!(null))).unwrap(), None);
-        assert_eq!(gate(Option::<f64>::from_arg(&A, Some(&json!(2e9)))), Gate::Range);
+        assert_eq!(
+            Option::<f64>::from_arg(&A, Some(&json!(null))).unwrap(),
+            None
+        );
+        assert_eq!(
+            gate(Option::<f64>::from_arg(&A, Some(&json!(2e9)))),
+            Gate::Range
+        );
     }
 }

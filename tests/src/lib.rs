@@ -16,7 +16,9 @@ pub async fn connect<S: ServerHandler>(server: S) -> Client {
             let _ = running.waiting().await;
         }
     });
-    ().serve(client_io).await.expect("the client completes the MCP handshake")
+    ().serve(client_io)
+        .await
+        .expect("the client completes the MCP handshake")
 }
 
 /// Calls `tool` with `args`, which must be a JSON object.

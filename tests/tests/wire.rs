@@ -17,8 +17,12 @@ async fn exchange(frames: &[&str]) -> Vec<Value> {
     let mut lines = BufReader::new(read).lines();
     let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
         "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}}});
-    write.write_all(format!("{init}\n").as_bytes()).await.unwrap();
-    let mut replies = vec![serde_json::from_str(&lines.next_line().await.unwrap().unwrap()).unwrap()];
+    write
+        .write_all(format!("{init}\n").as_bytes())
+        .await
+        .unwrap();
+    let mut replies =
+        vec![serde_json::from_str(&lines.next_line().await.unwrap().unwrap()).unwrap()];
     write
         .write_all(b"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n")
         .await
@@ -49,6 +53,10 @@ async fn non_finite_numbers_never_reach_a_tool() {
     ])
     .await;
     let last = &replies[1];
-    assert_eq!(last["id"], json!(3), "only the well-formed call is answered: {last}");
+    assert_eq!(
+        last["id"],
+        json!(3),
+        "only the well-formed call is answered: {last}"
+    );
     assert_eq!(last["result"]["structuredContent"], json!({"result": 4.0}));
 }

@@ -1,0 +1,2 @@
+//! Compile-pass and compile-fail cases for `#[secure_tool]` live in `ui/`;
+//! `tests/compiletest.rs` runs them.

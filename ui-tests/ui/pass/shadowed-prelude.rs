@@ -1,0 +1,34 @@
+//! Generated code compiles in a crate that shadows prelude names.
+#![allow(dead_code, non_camel_case_types)]
+
+use secure_tool::{Reject, secure_tool, server};
+
+struct Result;
+struct Ok;
+struct Err;
+struct String;
+struct Vec;
+struct Option;
+struct Some;
+struct None;
+struct Box;
+mod core {}
+mod std {}
+
+/// Adds two numbers.
+#[secure_tool(allow = ["add"], max = 10, public)]
+fn add(op: Op, a: i32, b: i32) -> ::core::result::Result<i32, Reject> {
+    match op {
+        Op::Add => ::core::result::Result::Ok(a + b),
+    }
+}
+
+/// Echoes text.
+#[secure_tool(public)]
+fn echo(text: ::std::string::String) -> ::core::result::Result<::std::string::String, Reject> {
+    ::core::result::Result::Ok(text)
+}
+
+server!(Shadowed { add, echo });
+
+fn main() {}
