@@ -129,24 +129,28 @@ pub fn level_name(level: &Level) -> &'static str {
 /// Installs the stderr logger as the process-wide `tracing` subscriber.
 ///
 /// The level comes from `SECURE_TOOL_LOG` (`error`, `warn`, `info`, `debug`,
-/// `trace`; `info` when unset). Returns `false` when a subscriber was already set.
+/// `trace`) and applies to every target. When unset, the framework's own events
+/// print from `info` and other crates' (the MCP transport's) from `warn`.
+/// Returns `false` when a subscriber was already set.
 pub fn init() -> bool {
-    let level = std::env::var("SECURE_TOOL_LOG")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(Level::INFO);
+    let level = std::env::var("SECURE_TOOL_LOG").ok().and_then(|v| v.parse().ok());
     tracing::subscriber::set_global_default(Stderr { level }).is_ok()
 }
 
 /// A `tracing` subscriber that prints each event as one line on stderr.
 #[derive(Debug)]
 pub struct Stderr {
-    level: Level,
+    level: Option<Level>,
 }
 
 impl Subscriber for Stderr {
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        *metadata.level() <= self.level
+        let level = self.level.unwrap_or(if metadata.target().starts_with(TARGET) {
+            Level::INFO
+        } else {
+            Level::WARN
+        });
+        *metadata.level() <= level
     }
 
     fn new_span(&self, _: &Attributes<'_>) -> Id {
