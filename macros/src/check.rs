@@ -10,9 +10,11 @@ use crate::model::{Kind, Param, Selector, Tool, int_range};
 use crate::options::{Bound, Number, Options};
 use crate::signature::{Sig, TyKind};
 
-pub fn check(cx: &mut Ctxt, options: Options, sig: Sig, attr_span: Span) -> Tool {
-    let scope = access(cx, &options, &sig, attr_span);
+pub fn check(cx: &mut Ctxt, options: Options, sig: Sig) -> Tool {
+    let scope = access(cx, &options);
+    let before = cx.error_count();
     let allow = allowlists(cx, &options, &sig);
+    let allow_failed = options.allow_failed || cx.error_count() > before;
     let mut selectors = Vec::new();
     let mut params = Vec::new();
     let confirm = options.confirm.is_some();
@@ -40,6 +42,8 @@ pub fn check(cx: &mut Ctxt, options: Options, sig: Sig, attr_span: Span) -> Tool
                         selector: selectors.len() - 1,
                     }
                 }
+                // A failed `allow` or a generic parameter already has its error.
+                None if allow_failed || sig.generics.contains(&name.to_string()) => Kind::Bool,
                 None => {
                     cx.error(
                         name.span(),
@@ -91,7 +95,7 @@ pub fn check(cx: &mut Ctxt, options: Options, sig: Sig, attr_span: Span) -> Tool
 }
 
 /// Exactly one of `scope = ".."` and `public`: there is no silent default.
-fn access(cx: &mut Ctxt, options: &Options, sig: &Sig, attr_span: Span) -> Option<String> {
+fn access(cx: &mut Ctxt, options: &Options) -> Option<String> {
     match (&options.scope, options.public) {
         (Some(_), Some(public)) => {
             cx.error(public, "`public` contradicts `scope`: a tool is either public or needs a scope; remove one");
@@ -110,14 +114,11 @@ fn access(cx: &mut Ctxt, options: &Options, sig: &Sig, attr_span: Span) -> Optio
             Some(value)
         }
         (None, Some(_)) => None,
+        (None, None) if options.access_attempted => None,
         (None, None) => {
-            let span = if attr_span.source_text().is_some_and(|t| !t.is_empty()) {
-                attr_span
-            } else {
-                sig.ident.span()
-            };
+            // Nothing narrower than the attribute itself is missing the option.
             cx.error(
-                span,
+                Span::call_site(),
                 "`secure_tool` needs `scope = \"resource:action\"` or `public`: who may call a tool is never left to a default",
             );
             None

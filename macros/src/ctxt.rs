@@ -21,6 +21,10 @@ impl Ctxt {
         }
     }
 
+    pub fn error_count(&self) -> usize {
+        self.errors.as_ref().map_or(0, |e| e.into_iter().count())
+    }
+
     pub fn finish(self) -> Result<(), syn::Error> {
         self.errors.map_or(Ok(()), Err)
     }

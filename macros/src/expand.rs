@@ -10,7 +10,6 @@ use crate::model::{Kind, Param, Selector, Tool};
 use crate::{check, fallback, options, signature};
 
 pub fn tool(attr: TokenStream, item: TokenStream) -> TokenStream {
-    let attr_span = attr.span();
     let item_fn: ItemFn = match syn::parse2(item.clone()) {
         Ok(f) => f,
         Err(_) => {
@@ -25,7 +24,7 @@ pub fn tool(attr: TokenStream, item: TokenStream) -> TokenStream {
     let mut cx = Ctxt::default();
     let options = options::parse(&mut cx, attr);
     let sig = signature::parse(&mut cx, &item_fn);
-    let tool = check::check(&mut cx, options, sig, attr_span);
+    let tool = check::check(&mut cx, options, sig);
     match cx.finish() {
         Ok(()) => generate(&item_fn, &tool),
         Err(err) => fallback::emit(&item_fn, &tool, err),

@@ -11,6 +11,10 @@ use crate::model::Tool;
 
 pub fn emit(item_fn: &ItemFn, tool: &Tool, errors: syn::Error) -> TokenStream {
     let errors = errors.into_compile_error();
+    if item_fn.sig.receiver().is_some() {
+        // A method sits in an `impl` block, where no module or enum may follow it.
+        return quote!(#errors #item_fn);
+    }
     let vis = &item_fn.vis;
     let selectors = tool.selectors.iter().map(|s| selector(vis, s));
     let module = &tool.ident;

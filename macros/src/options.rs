@@ -23,6 +23,12 @@ pub struct Options {
     pub scope: Option<LitStr>,
     pub public: Option<Span>,
     pub confirm: Option<Span>,
+    /// `scope` or `public` was written, or misspelt, even if it failed to parse:
+    /// then a missing-access error would only repeat that failure.
+    pub access_attempted: bool,
+    /// An `allow` was written but failed to parse (or was misspelt): the
+    /// selector it meant to declare should not be reported again as unknown.
+    pub allow_failed: bool,
 }
 
 /// `allow = [..]` (no target) or one `op = [..]` inside `allow(..)`.
@@ -73,8 +79,21 @@ pub fn parse(cx: &mut Ctxt, attr: TokenStream) -> Options {
             );
             continue;
         };
-        match key.to_string().as_str() {
-            "allow" => parse_allow(cx, &meta, &mut options.allow),
+        let key_text = key.to_string();
+        if matches!(key_text.as_str(), "scope" | "public")
+            || matches!(did_you_mean(&key_text), Some("scope" | "public"))
+        {
+            options.access_attempted = true;
+        }
+        if key_text != "allow" && did_you_mean(&key_text) == Some("allow") {
+            options.allow_failed = true;
+        }
+        match key_text.as_str() {
+            "allow" => {
+                let before = cx.error_count();
+                parse_allow(cx, &meta, &mut options.allow);
+                options.allow_failed |= cx.error_count() > before;
+            }
             "max" => parse_keyed(cx, &meta, &mut options.max, |cx, e| {
                 number(cx, e).map(|value| Bound {
                     target: None,

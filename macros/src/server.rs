@@ -64,7 +64,7 @@ pub fn expand(input: TokenStream) -> TokenStream {
         let name = last.unraw().to_string();
         if names.iter().any(|(n, _)| *n == name) {
             cx.error(
-                path.span(),
+                last.span(),
                 format!("duplicate tool `{name}`: each tool name is listed once"),
             );
         } else {

@@ -16,6 +16,8 @@ pub struct Sig {
     pub ok_ty: Option<Type>,
     pub ret_span: Span,
     pub description: String,
+    /// Names of generic type parameters, which are reported once, as generics.
+    pub generics: Vec<String>,
 }
 
 pub struct Param {
@@ -139,6 +141,11 @@ pub fn parse(cx: &mut Ctxt, item: &ItemFn) -> Sig {
         ok_ty,
         ret_span,
         description: doc_comment(&item.attrs),
+        generics: sig
+            .generics
+            .type_params()
+            .map(|t| t.ident.to_string())
+            .collect(),
     }
 }
 

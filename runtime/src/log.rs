@@ -133,7 +133,9 @@ pub fn level_name(level: &Level) -> &'static str {
 /// print from `info` and other crates' (the MCP transport's) from `warn`.
 /// Returns `false` when a subscriber was already set.
 pub fn init() -> bool {
-    let level = std::env::var("SECURE_TOOL_LOG").ok().and_then(|v| v.parse().ok());
+    let level = std::env::var("SECURE_TOOL_LOG")
+        .ok()
+        .and_then(|v| v.parse().ok());
     tracing::subscriber::set_global_default(Stderr { level }).is_ok()
 }
 
@@ -145,11 +147,13 @@ pub struct Stderr {
 
 impl Subscriber for Stderr {
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        let level = self.level.unwrap_or(if metadata.target().starts_with(TARGET) {
-            Level::INFO
-        } else {
-            Level::WARN
-        });
+        let level = self
+            .level
+            .unwrap_or(if metadata.target().starts_with(TARGET) {
+                Level::INFO
+            } else {
+                Level::WARN
+            });
         *metadata.level() <= level
     }
 

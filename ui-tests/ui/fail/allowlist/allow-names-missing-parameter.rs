@@ -1,0 +1,11 @@
+use secure_tool::{Reject, secure_tool};
+
+/// Computes.
+#[secure_tool(allow(operation = ["add"]), public)]
+fn compute(op: Op, a: f64) -> Result<f64, Reject> {
+    match op {
+        Op::Add => Ok(a),
+    }
+}
+
+fn main() {}

@@ -1,0 +1,12 @@
+use secure_tool::{Reject, secure_tool};
+
+/// Computes.
+#[secure_tool(allow = ["add", "sub", "add"], public)]
+fn compute(op: Op, a: f64) -> Result<f64, Reject> {
+    match op {
+        Op::Add => Ok(a),
+        Op::Sub => Ok(-a),
+    }
+}
+
+fn main() {}

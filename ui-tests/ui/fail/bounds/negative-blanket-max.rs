@@ -1,0 +1,9 @@
+use secure_tool::{Reject, secure_tool};
+
+/// Computes.
+#[secure_tool(max = -5, public)]
+fn compute(a: f64) -> Result<f64, Reject> {
+    Ok(a)
+}
+
+fn main() {}

@@ -1,0 +1,5 @@
+use secure_tool::server;
+
+server!(Nothing {});
+
+fn main() {}

@@ -1,0 +1,11 @@
+use secure_tool::{Reject, secure_tool};
+
+/// Doubles.
+#[secure_tool(public)]
+fn double(a: f64) -> f64 {
+    a * 2.0
+}
+
+fn main() {
+    let _: Option<Reject> = None;
+}
