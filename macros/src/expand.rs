@@ -36,7 +36,7 @@ fn generate(item_fn: &ItemFn, tool: &Tool) -> TokenStream {
     let module = &tool.ident;
     let selectors = tool.selectors.iter().map(|s| selector(vis, s));
     let spec = spec(tool);
-    let call = call(tool);
+    let call = call(tool, &inner_vis(vis));
     let tests = tests(tool);
     quote! {
         #item_fn
@@ -51,14 +51,6 @@ fn generate(item_fn: &ItemFn, tool: &Tool) -> TokenStream {
             pub static __SECURE_TOOL_SPEC: ::secure_tool::ToolSpec = #spec;
 
             #call
-
-            /// The handler as a plain `fn`, for tests.
-            pub fn __secure_tool_handler<'a>(
-                __secure_tool_ctx: &'a ::secure_tool::Call,
-                __secure_tool_args: &'a ::secure_tool::Arguments,
-            ) -> ::secure_tool::__private::BoxFuture<'a, ::core::result::Result<::secure_tool::Output, ::secure_tool::Reject>> {
-                ::std::boxed::Box::pin(__secure_tool_call(__secure_tool_ctx, __secure_tool_args))
-            }
 
             #tests
         }
@@ -191,8 +183,27 @@ fn spec(tool: &Tool) -> TokenStream {
     }
 }
 
-/// The handler: every gate in order, then the body, then the output check.
-fn call(tool: &Tool) -> TokenStream {
+/// The visibility, seen from inside the tool's module, that equals `vis` seen
+/// from outside it: the `Tool` impl may not be more visible than the enums it names.
+fn inner_vis(vis: &syn::Visibility) -> TokenStream {
+    match vis {
+        syn::Visibility::Public(_) => quote!(pub),
+        syn::Visibility::Inherited => quote!(pub(super)),
+        syn::Visibility::Restricted(r) => {
+            let path = &r.path;
+            if path.is_ident("crate") || path.segments.first().is_some_and(|s| s.ident == "crate") {
+                quote!(pub(in #path))
+            } else if path.is_ident("self") {
+                quote!(pub(super))
+            } else {
+                quote!(pub(in super::#path))
+            }
+        }
+    }
+}
+
+/// The tool as the pipeline runs it: every argument gate, then the body.
+fn call(tool: &Tool, vis: &TokenStream) -> TokenStream {
     let extract = tool.params.iter().enumerate().map(|(i, p)| {
         let ident = &p.ident;
         let name = &p.name;
@@ -229,24 +240,52 @@ fn call(tool: &Tool) -> TokenStream {
         }
     });
     let fn_ident = &tool.ident;
-    let args = tool.params.iter().map(|p| &p.ident);
+    let idents: Vec<_> = tool.params.iter().map(|p| &p.ident).collect();
+    let types = tool.params.iter().map(|p| match &p.kind {
+        Kind::Choice { selector } => {
+            let ident = &tool.selectors[*selector].ident;
+            quote!(#ident)
+        }
+        Kind::Confirm => quote!(bool),
+        _ => {
+            let ty = &p.ty;
+            quote!(#ty)
+        }
+    });
     let await_ = tool.is_async.then(|| quote!(.await));
     let output = quote_spanned! {tool.ret_span=>
         ::secure_tool::__private::IntoOutput::into_output(__secure_tool_result?)
     };
     quote! {
-        /// Runs every gate, then the body.
-        pub async fn __secure_tool_call(
-            __secure_tool_ctx: &::secure_tool::Call,
-            __secure_tool_args: &::secure_tool::Arguments,
-        ) -> ::core::result::Result<::secure_tool::Output, ::secure_tool::Reject> {
-            ::secure_tool::__private::check_access(&__SECURE_TOOL_SPEC)?;
-            ::secure_tool::__private::check_fields(&__SECURE_TOOL_SPEC, __secure_tool_args)?;
-            #(#extract)*
-            #confirm_added
-            __secure_tool_ctx.enter_body();
-            let __secure_tool_result = super::#fn_ident(#(#args),*)#await_;
-            #output
+        /// The tool as the pipeline runs it.
+        #vis struct __SecureTool;
+
+        #[automatically_derived]
+        impl ::secure_tool::Tool for __SecureTool {
+            const SPEC: &'static ::secure_tool::ToolSpec = &__SECURE_TOOL_SPEC;
+            type Args = (#(#types,)*);
+
+            fn validate(
+                __secure_tool_args: &::secure_tool::Arguments,
+            ) -> ::core::result::Result<Self::Args, ::secure_tool::Reject> {
+                #(#extract)*
+                #confirm_added
+                ::core::result::Result::Ok((#(#idents,)*))
+            }
+
+            fn execute(
+                __secure_tool_validated: Self::Args,
+                __secure_tool_caller: ::secure_tool::Principal,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<::secure_tool::Output, ::secure_tool::Reject>,
+            > + ::core::marker::Send {
+                async move {
+                    let _ = __secure_tool_caller;
+                    let (#(#idents,)*) = __secure_tool_validated;
+                    let __secure_tool_result = super::#fn_ident(#(#idents),*)#await_;
+                    #output
+                }
+            }
         }
     }
 }
@@ -259,10 +298,8 @@ fn tests(tool: &Tool) -> TokenStream {
             #[cfg(test)]
             #[::core::prelude::v1::test]
             fn #name() {
-                ::secure_tool::__private::assert_rejects(
+                ::secure_tool::__private::assert_rejects::<__SecureTool>(
                     ::core::env!("CARGO_PKG_NAME"),
-                    &__SECURE_TOOL_SPEC,
-                    __secure_tool_handler,
                     ::secure_tool::__private::Probe::#probe,
                 );
             }
@@ -329,5 +366,14 @@ fn tests(tool: &Tool) -> TokenStream {
         );
     }
     push(format_ident!("rejects_unknown_field"), quote!(UnknownField));
+    if tool.scope.is_some() {
+        push(format_ident!("rejects_call_without_token"), quote!(NoToken));
+        push(format_ident!("rejects_unknown_token"), quote!(UnknownToken));
+        push(
+            format_ident!("rejects_token_without_scope"),
+            quote!(TokenWithoutScope),
+        );
+        push(format_ident!("rejects_role_denied"), quote!(RoleDenied));
+    }
     quote!(#(#tests)*)
 }

@@ -36,11 +36,24 @@ pub fn emit(item_fn: &ItemFn, tool: &Tool, errors: syn::Error) -> TokenStream {
                 output_schema: || ::core::option::Option::None,
             };
 
-            pub async fn __secure_tool_call(
-                __secure_tool_ctx: &::secure_tool::Call,
-                __secure_tool_args: &::secure_tool::Arguments,
-            ) -> ::core::result::Result<::secure_tool::Output, ::secure_tool::Reject> {
-                ::core::unreachable!("this tool failed to compile")
+            pub struct __SecureTool;
+
+            impl ::secure_tool::Tool for __SecureTool {
+                const SPEC: &'static ::secure_tool::ToolSpec = &__SECURE_TOOL_SPEC;
+                type Args = ();
+
+                fn validate(
+                    _: &::secure_tool::Arguments,
+                ) -> ::core::result::Result<(), ::secure_tool::Reject> {
+                    ::core::unreachable!("this tool failed to compile")
+                }
+
+                async fn execute(
+                    _: (),
+                    _: ::secure_tool::Principal,
+                ) -> ::core::result::Result<::secure_tool::Output, ::secure_tool::Reject> {
+                    ::core::unreachable!("this tool failed to compile")
+                }
             }
         }
     }

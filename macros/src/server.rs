@@ -79,7 +79,7 @@ pub fn expand(input: TokenStream) -> TokenStream {
         .map(|(_, path)| quote_spanned!(path.span()=> &#path::__SECURE_TOOL_SPEC));
     let arms = names.iter().map(|(name, path)| {
         quote_spanned! {path.span()=>
-            #name => #path::__secure_tool_call(__secure_tool_ctx, __secure_tool_args).await.map_err(|r| r.in_tool(#name)),
+            #name => __secure_tool_pipeline.run::<#path::__SecureTool>(__secure_tool_args, __secure_tool_bearer).await,
         }
     });
     let errors = cx.finish().err().map(syn::Error::into_compile_error);
@@ -96,16 +96,15 @@ pub fn expand(input: TokenStream) -> TokenStream {
             const TOOLS: &'static [&'static ::secure_tool::ToolSpec] = &[#(#specs),*];
 
             fn dispatch<'a>(
-                __secure_tool_ctx: &'a ::secure_tool::Call,
+                __secure_tool_pipeline: &'a ::secure_tool::Pipeline,
                 __secure_tool_name: &'a str,
-                __secure_tool_args: &'a ::secure_tool::Arguments,
-            ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<::secure_tool::Output, ::secure_tool::Reject>,
-            > + ::core::marker::Send + 'a {
+                __secure_tool_args: ::secure_tool::Arguments,
+                __secure_tool_bearer: ::core::option::Option<&'a str>,
+            ) -> impl ::core::future::Future<Output = ::secure_tool::Trace> + ::core::marker::Send + 'a {
                 async move {
                     match __secure_tool_name {
                         #(#arms)*
-                        _ => ::core::result::Result::Err(::secure_tool::__private::unknown_tool(__secure_tool_name)),
+                        _ => __secure_tool_pipeline.unknown_tool(__secure_tool_name).await,
                     }
                 }
             }

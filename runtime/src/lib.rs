@@ -52,28 +52,32 @@ mod schema;
 mod server;
 mod spec;
 
+pub mod audit;
+pub mod auth;
+pub mod authz;
 pub mod log;
+pub mod pipeline;
+pub mod redact;
+pub mod store;
 pub mod testing;
 pub mod validate;
 
+pub use audit::{Audit, AuditRecord, Outcome};
+pub use auth::{JwtVerifier, Principal, StaticToken, StaticTokens, TokenVerifier};
+pub use authz::Authorizer;
 pub use output::{IntoOutput, Json, Output};
+pub use pipeline::{Pipeline, Tool, Trace};
 pub use reject::{Gate, Reject};
 pub use schema::input_schema;
 pub use secure_tool_macros::{secure_tool, server};
-pub use server::{Arguments, Call, Server, Tools, tool_entry};
+pub use server::{Arguments, Server, Tools, tool_entry};
 pub use spec::{Access, DEFAULT_MAX_LEN, Kind, ParamSpec, ToolSpec};
+pub use store::Store;
 
 /// What generated code needs. Not a public API: it changes without notice.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::output::IntoOutput;
-    pub use crate::server::{check_access, unknown_tool};
     pub use crate::testing::{Probe, assert_rejects};
-    pub use crate::validate::{FromArg, check_fields, choice, confirm, not_allowed};
-    pub use rmcp;
-    pub use serde_json::{Map, Value};
-
-    /// A boxed, sendable future, for handlers stored as plain `fn` pointers.
-    pub type BoxFuture<'a, T> =
-        ::core::pin::Pin<::std::boxed::Box<dyn ::core::future::Future<Output = T> + Send + 'a>>;
+    pub use crate::validate::{FromArg, choice, confirm, not_allowed};
 }

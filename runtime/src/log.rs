@@ -13,7 +13,8 @@ use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
 
-/// The most characters of an offending value a log line or message shows.
+/// The most characters of an offending value a log line or message shows,
+/// counted after escaping, so control characters cannot inflate a line.
 pub const VALUE_LIMIT: usize = 64;
 
 /// The `tracing` target of every line the framework emits.
@@ -36,8 +37,9 @@ pub fn escape_bounded(text: &str) -> String {
 pub(crate) fn escape_within(text: &str, limit: usize) -> String {
     let mut out = String::with_capacity(text.len().min(limit) + 2);
     out.push('"');
-    for (shown, c) in text.chars().enumerate() {
-        if shown == limit {
+    for c in text.chars() {
+        // `out` holds the opening quote, so it counts one more than is shown.
+        if out.len() > limit {
             out.push('"');
             let _ = write!(out, "…({} bytes)", text.len());
             return out;
@@ -108,11 +110,6 @@ impl std::io::Write for Bounded {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
-}
-
-/// Emits one WARNING line.
-pub(crate) fn warn(line: &str) {
-    tracing::warn!(target: TARGET, "{line}");
 }
 
 /// The level's name as printed: `WARNING` rather than `WARN`.

@@ -3,10 +3,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::log::{escape_bounded, escape_within};
-
-/// The most characters of a reason a log line shows.
-const REASON_LIMIT: usize = 256;
+use crate::log::escape_bounded;
 
 /// The gate that refused a call.
 ///
@@ -36,16 +33,25 @@ pub enum Gate {
     Confirm,
     /// The credential is missing or cannot be trusted.
     Auth,
+    /// The token does not carry the tool's scope.
+    Scope,
+    /// The subject's role does not permit the action.
+    Role,
     /// The tool body itself refused (division by zero, a row that does not exist).
     Execute,
     /// The body's result cannot be returned safely (a non-finite number).
     Output,
+    /// The audit record could not be written durably; the result is withheld.
+    Audit,
 }
 
 impl Gate {
     /// Every gate, in the order a call meets them.
     pub const ALL: &'static [Gate] = &[
         Gate::UnknownTool,
+        Gate::Auth,
+        Gate::Scope,
+        Gate::Role,
         Gate::UnknownField,
         Gate::MissingField,
         Gate::Type,
@@ -55,9 +61,9 @@ impl Gate {
         Gate::Control,
         Gate::Length,
         Gate::Confirm,
-        Gate::Auth,
         Gate::Execute,
         Gate::Output,
+        Gate::Audit,
     ];
 
     /// The gate's name as it appears in logs and messages.
@@ -74,6 +80,9 @@ impl Gate {
             Gate::Length => "length",
             Gate::Confirm => "confirm",
             Gate::Auth => "auth",
+            Gate::Scope => "scope",
+            Gate::Role => "role",
+            Gate::Audit => "audit",
             Gate::Execute => "execute",
             Gate::Output => "output",
         }
@@ -182,24 +191,6 @@ impl Reject {
     pub fn value(&self) -> Option<&str> {
         self.value.as_deref()
     }
-
-    /// The single WARNING line this rejection produces on stderr.
-    ///
-    /// The threat model renders its log column with this same function.
-    pub fn log_line(&self, server: &str) -> String {
-        let mut line = format!(
-            "rejected server={server} tool={} gate={} field={} reason={}",
-            if self.tool.is_empty() { "-" } else { self.tool },
-            self.gate,
-            self.field.as_deref().map_or("-", |f| f),
-            escape_within(&self.reason, REASON_LIMIT),
-        );
-        if let Some(value) = &self.value {
-            line.push_str(" value=");
-            line.push_str(value);
-        }
-        line
-    }
 }
 
 impl fmt::Display for Reject {
@@ -221,18 +212,6 @@ impl std::error::Error for Reject {}
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn log_line_names_server_tool_gate_field_and_reason() {
-        let reject = Reject::at(Gate::Allowlist, Some("op".into()), "not an allowed value")
-            .with_text("pow")
-            .in_tool("compute");
-        assert_eq!(
-            reject.log_line("basic-server"),
-            "rejected server=basic-server tool=compute gate=allowlist field=op \
-             reason=\"not an allowed value\" value=\"pow\""
-        );
-    }
 
     #[test]
     fn in_tool_keeps_the_first_name() {

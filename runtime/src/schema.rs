@@ -2,23 +2,36 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::spec::{Kind, ParamSpec, ToolSpec};
+use crate::pipeline::TOKEN_FIELD;
+use crate::spec::{Access, DEFAULT_MAX_LEN, Kind, ParamSpec, ToolSpec};
 
 /// The input schema of a tool. Every gate that can be stated in JSON Schema is:
 /// `enum` for allowlists, `minimum`/`maximum`, `maxLength`, `required` and
 /// `additionalProperties: false`.
 pub fn input_schema(spec: &ToolSpec) -> Map<String, Value> {
-    let properties: Map<String, Value> = spec
+    let mut properties: Map<String, Value> = spec
         .params
         .iter()
         .map(|p| (p.name.to_owned(), param_schema(p)))
         .collect();
-    let required: Vec<&str> = spec
+    let mut required: Vec<&str> = spec
         .params
         .iter()
         .filter(|p| p.required)
         .map(|p| p.name)
         .collect();
+    // Over stdio a scoped tool's credential travels as an argument.
+    if let Access::Scope(scope) = spec.access {
+        properties.insert(
+            TOKEN_FIELD.to_owned(),
+            json!({
+                "type": "string",
+                "maxLength": DEFAULT_MAX_LEN,
+                "description": format!("bearer token granting `{scope}`"),
+            }),
+        );
+        required.push(TOKEN_FIELD);
+    }
     let schema = json!({
         "type": "object",
         "properties": properties,
@@ -78,7 +91,6 @@ fn int_value(x: i128) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::Access;
 
     #[test]
     fn schema_states_every_gate() {

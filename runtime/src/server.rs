@@ -2,21 +2,22 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
-    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
-    ToolAnnotations,
+    CallToolRequestParams, CallToolResponse, Implementation, ListToolsResult,
+    PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::{Map, Value};
 
-use crate::output::Output;
+use crate::audit::Audit;
+use crate::auth::TokenVerifier;
+use crate::authz::Authorizer;
+use crate::pipeline::{Pipeline, Trace};
 use crate::reject::{Gate, Reject};
 use crate::schema::input_schema;
-use crate::spec::{Access, ToolSpec};
+use crate::spec::ToolSpec;
 
 /// The arguments object of a tool call.
 pub type Arguments = Map<String, Value>;
@@ -31,73 +32,14 @@ pub trait Tools: Send + Sync + 'static {
     /// The specs of every tool, in declaration order.
     const TOOLS: &'static [&'static ToolSpec];
 
-    /// Runs the named tool. Unknown names are refused at [`Gate::UnknownTool`].
+    /// Runs the named tool through `pipeline`. Unknown names are refused at
+    /// [`Gate::UnknownTool`].
     fn dispatch<'a>(
-        call: &'a Call,
+        pipeline: &'a Pipeline,
         name: &'a str,
-        args: &'a Arguments,
-    ) -> impl Future<Output = Result<Output, Reject>> + Send + 'a;
-}
-
-/// The state of one tool call as it crosses the gates.
-#[derive(Debug)]
-pub struct Call {
-    server: &'static str,
-    executed: AtomicBool,
-}
-
-impl Call {
-    /// A new call on the named server.
-    pub fn new(server: &'static str) -> Self {
-        Self {
-            server,
-            executed: AtomicBool::new(false),
-        }
-    }
-
-    /// The server's name.
-    pub fn server(&self) -> &'static str {
-        self.server
-    }
-
-    /// Records that every gate passed and the body is about to run.
-    pub fn enter_body(&self) {
-        self.executed.store(true, Ordering::SeqCst);
-    }
-
-    /// Whether the body ran.
-    pub fn executed(&self) -> bool {
-        self.executed.load(Ordering::SeqCst)
-    }
-
-    /// Ends the call: a rejection is logged as exactly one WARNING line and
-    /// becomes an `isError` result naming the field and the reason.
-    pub fn finish(&self, result: Result<Output, Reject>) -> CallToolResult {
-        match result {
-            Ok(output) => {
-                let mut result = CallToolResult::success(vec![ContentBlock::text(output.text)]);
-                result.structured_content = output.structured;
-                result
-            }
-            Err(reject) => {
-                crate::log::warn(&reject.log_line(self.server));
-                CallToolResult::error(vec![ContentBlock::text(reject.to_string())])
-            }
-        }
-    }
-}
-
-/// The access gate. Scoped tools are refused until a credential verifier is
-/// configured: a tool that needs a permission never runs without one.
-pub fn check_access(spec: &ToolSpec) -> Result<(), Reject> {
-    match spec.access {
-        Access::Public => Ok(()),
-        Access::Scope(scope) => Err(Reject::at(
-            Gate::Auth,
-            None,
-            format!("tool needs scope `{scope}` and this server verifies no credentials"),
-        )),
-    }
+        args: Arguments,
+        bearer: Option<&'a str>,
+    ) -> impl Future<Output = Trace> + Send + 'a;
 }
 
 /// The rejection for a tool name the server does not declare.
@@ -111,12 +53,7 @@ pub fn tool_entry(spec: &ToolSpec) -> Tool {
     if let Some(schema) = (spec.output_schema)() {
         tool = tool.with_raw_output_schema(Arc::new(schema));
     }
-    let annotations = if spec.confirm {
-        ToolAnnotations::new().destructive(true)
-    } else {
-        ToolAnnotations::new().destructive(false)
-    };
-    tool.with_annotations(annotations)
+    tool.with_annotations(ToolAnnotations::new().destructive(spec.confirm))
 }
 
 /// An MCP server over a set of declared tools.
@@ -138,23 +75,50 @@ pub fn tool_entry(spec: &ToolSpec) -> Tool {
 #[derive(Debug, Clone)]
 pub struct Server<T> {
     tools: Arc<[Tool]>,
+    pipeline: Arc<Pipeline>,
     _set: std::marker::PhantomData<fn() -> T>,
 }
 
 impl<T: Tools> Server<T> {
-    /// Builds the server; tool entries and schemas are computed once here.
+    /// A server with no credential verifier: public tools run, scoped tools
+    /// are refused. Tool entries and schemas are computed once here.
     pub fn new(_tools: T) -> Self {
         Self {
             tools: T::TOOLS.iter().map(|spec| tool_entry(spec)).collect(),
+            pipeline: Arc::new(Pipeline::new(T::NAME)),
             _set: std::marker::PhantomData,
         }
     }
 
-    /// Runs one call through every gate. Used by the MCP handler and by tests.
-    pub async fn call(&self, name: &str, args: &Arguments) -> CallToolResult {
-        let call = Call::new(T::NAME);
-        let result = T::dispatch(&call, name, args).await;
-        call.finish(result)
+    fn map_pipeline(mut self, f: impl FnOnce(Pipeline) -> Pipeline) -> Self {
+        let pipeline = Arc::unwrap_or_clone(self.pipeline);
+        self.pipeline = Arc::new(f(pipeline));
+        self
+    }
+
+    /// Verifies tokens with `verifier`.
+    pub fn with_verifier(self, verifier: impl TokenVerifier) -> Self {
+        self.map_pipeline(|p| p.with_verifier(verifier))
+    }
+
+    /// Authorizes scoped calls with `authorizer`.
+    pub fn with_authorizer(self, authorizer: Authorizer) -> Self {
+        self.map_pipeline(|p| p.with_authorizer(authorizer))
+    }
+
+    /// Writes audit records to `audit`'s durable sinks.
+    pub fn with_audit(self, audit: Audit) -> Self {
+        self.map_pipeline(|p| p.with_audit(audit))
+    }
+
+    /// The pipeline every call crosses.
+    pub fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
+    }
+
+    /// Runs one call through every stage. Used by the MCP handler and by tests.
+    pub async fn call(&self, name: &str, args: Arguments) -> Trace {
+        T::dispatch(&self.pipeline, name, args, None).await
     }
 
     /// Serves MCP over stdin/stdout until the client disconnects.
@@ -193,6 +157,6 @@ impl<T: Tools> ServerHandler for Server<T> {
         _context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let args = request.arguments.unwrap_or_default();
-        Ok(self.call(&request.name, &args).await.into())
+        Ok(self.call(&request.name, args).await.result.into())
     }
 }

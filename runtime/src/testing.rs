@@ -7,17 +7,29 @@
 //! ran, and that exactly one WARNING line was emitted: the rejection's own.
 
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use serde_json::{Value, json};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
 
-use crate::output::Output;
-use crate::reject::{Gate, Reject};
-use crate::server::{Arguments, Call};
-use crate::spec::{Kind, ParamSpec, ToolSpec};
+use crate::auth::{StaticToken, StaticTokens};
+use crate::authz::Authorizer;
+use crate::pipeline::{Pipeline, TOKEN_FIELD, Tool};
+use crate::reject::Gate;
+use crate::server::Arguments;
+use crate::spec::{Access, Kind, ParamSpec, ToolSpec};
+
+/// The token generated tests send: it grants the tool's scope to a subject whose role permits it.
+pub const TEST_TOKEN: &str = "secure-tool-test-token";
+/// A token that verifies but lacks the tool's scope.
+pub const UNSCOPED_TOKEN: &str = "secure-tool-unscoped-token";
+/// A token with the scope whose subject has no role.
+pub const ROLELESS_TOKEN: &str = "secure-tool-roleless-token";
+/// The subject of [`TEST_TOKEN`] and [`UNSCOPED_TOKEN`].
+pub const TESTER: &str = "secure-tool-tester";
+/// The subject of [`ROLELESS_TOKEN`].
+pub const NOBODY: &str = "secure-tool-nobody";
 
 /// A `tracing` subscriber that records every event, for assertions on logs.
 ///
@@ -80,12 +92,6 @@ impl Subscriber for Capture {
     fn exit(&self, _: &Id) {}
 }
 
-/// A generated tool handler, boxed so tests can hold it as a plain `fn`.
-pub type Handler = for<'a> fn(
-    &'a Call,
-    &'a Arguments,
-) -> Pin<Box<dyn Future<Output = Result<Output, Reject>> + Send + 'a>>;
-
 /// The hostile input a generated test sends.
 #[derive(Debug, Clone, Copy)]
 pub enum Probe {
@@ -107,6 +113,46 @@ pub enum Probe {
     Missing(&'static str),
     /// A destructive call without `confirm: true`.
     NoConfirm,
+    /// A scoped call without a token.
+    NoToken,
+    /// A token nobody issued.
+    UnknownToken,
+    /// A valid token without the tool's scope.
+    TokenWithoutScope,
+    /// A valid token with the scope, for a subject whose role does not permit the action.
+    RoleDenied,
+}
+
+/// The pipeline generated tests run: for a scoped tool, a token table and an
+/// in-memory policy that let [`TEST_TOKEN`] through, and nothing else.
+pub async fn test_pipeline(server: &'static str, spec: &ToolSpec) -> Pipeline {
+    let pipeline = Pipeline::new(server);
+    let Access::Scope(scope) = spec.access else {
+        return pipeline;
+    };
+    let entry = |subject: &str, scope: &str| StaticToken {
+        subject: subject.to_owned(),
+        audience: server.to_owned(),
+        expires_at: u64::MAX,
+        scopes: vec![scope.to_owned()],
+    };
+    let tokens = StaticTokens::new(server)
+        .with(TEST_TOKEN, entry(TESTER, scope))
+        .with(UNSCOPED_TOKEN, entry(TESTER, "secure-tool:none"))
+        .with(ROLELESS_TOKEN, entry(NOBODY, scope));
+    let authorizer = Authorizer::in_memory().await;
+    let (resource, action) = scope
+        .split_once(':')
+        .expect("scopes are checked at compile time");
+    authorizer
+        .grant("secure-tool-role", resource, action)
+        .await
+        .expect("memory policy");
+    authorizer
+        .assign(TESTER, "secure-tool-role")
+        .await
+        .expect("memory policy");
+    pipeline.with_verifier(tokens).with_authorizer(authorizer)
 }
 
 /// A value that passes every gate of `param`.
@@ -146,7 +192,7 @@ fn param(spec: &ToolSpec, name: &str) -> &'static ParamSpec {
 }
 
 /// The hostile argument sets of a probe, each with the gate and field that must refuse it.
-pub fn cases(spec: &ToolSpec, probe: Probe) -> Vec<(Arguments, Gate, String)> {
+pub fn cases(spec: &ToolSpec, probe: Probe) -> Vec<(Arguments, Gate, Option<String>)> {
     let base = valid_args(spec);
     let with = |name: &str, value: Value| {
         let mut args = base.clone();
@@ -156,7 +202,7 @@ pub fn cases(spec: &ToolSpec, probe: Probe) -> Vec<(Arguments, Gate, String)> {
     let expect = |name: &str, gate: Gate, values: Vec<Value>| {
         values
             .into_iter()
-            .map(|v| (with(name, v), gate, name.to_owned()))
+            .map(|v| (with(name, v), gate, Some(name.to_owned())))
             .collect::<Vec<_>>()
     };
     match probe {
@@ -234,81 +280,90 @@ pub fn cases(spec: &ToolSpec, probe: Probe) -> Vec<(Arguments, Gate, String)> {
         Probe::UnknownField => {
             let mut args = base.clone();
             args.insert("__secure_tool_unknown".to_owned(), json!(1));
-            vec![(args, Gate::UnknownField, "__secure_tool_unknown".to_owned())]
+            vec![(
+                args,
+                Gate::UnknownField,
+                Some("__secure_tool_unknown".to_owned()),
+            )]
         }
         Probe::Missing(name) => {
             let mut args = base.clone();
             args.remove(name);
-            vec![(args, Gate::MissingField, name.to_owned())]
+            vec![(args, Gate::MissingField, Some(name.to_owned()))]
         }
         Probe::NoConfirm => {
             let mut absent = base.clone();
             absent.remove("confirm");
+            let field = Some("confirm".to_owned());
             vec![
-                (absent, Gate::Confirm, "confirm".to_owned()),
-                (
-                    with("confirm", json!(false)),
-                    Gate::Confirm,
-                    "confirm".to_owned(),
-                ),
+                (absent, Gate::Confirm, field.clone()),
+                (with("confirm", json!(false)), Gate::Confirm, field),
             ]
         }
+        Probe::NoToken => {
+            let mut args = base.clone();
+            args.remove(TOKEN_FIELD);
+            vec![(args, Gate::Auth, Some(TOKEN_FIELD.to_owned()))]
+        }
+        Probe::UnknownToken => {
+            let field = Some(TOKEN_FIELD.to_owned());
+            vec![
+                (
+                    with(TOKEN_FIELD, json!("forged-token")),
+                    Gate::Auth,
+                    field.clone(),
+                ),
+                (with(TOKEN_FIELD, json!(42)), Gate::Auth, field),
+            ]
+        }
+        Probe::TokenWithoutScope => {
+            vec![(with(TOKEN_FIELD, json!(UNSCOPED_TOKEN)), Gate::Scope, None)]
+        }
+        Probe::RoleDenied => vec![(with(TOKEN_FIELD, json!(ROLELESS_TOKEN)), Gate::Role, None)],
     }
 }
 
-/// Runs a probe against a generated handler and asserts that every case is
-/// refused at the right gate for the right field, before the body, with exactly
-/// one WARNING line. Panics with a description of the first case that is not.
-pub fn assert_rejects(
-    server: &'static str,
-    spec: &'static ToolSpec,
-    handler: Handler,
-    probe: Probe,
-) {
+/// Runs a probe against a tool through the full pipeline and asserts that
+/// every case is refused at the right gate for the right field, before the
+/// body, with exactly one WARNING line: the audit line of that refusal.
+/// Panics with a description of the first case that is not.
+pub fn assert_rejects<T: Tool>(server: &'static str, probe: Probe) {
+    let spec = T::SPEC;
     let cases = cases(spec, probe);
     assert!(
         !cases.is_empty(),
         "{probe:?} produced no case for `{}`",
         spec.name
     );
-    for (args, gate, field) in cases {
-        let capture = Capture::default();
-        let call = Call::new(server);
-        let (reject, result) = tracing::subscriber::with_default(capture.clone(), || {
-            block_on(async {
-                let result = handler(&call, &args)
-                    .await
-                    .map_err(|r| r.in_tool(spec.name));
-                let reject = result.as_ref().err().cloned();
-                (reject, call.finish(result))
-            })
-        });
-        let shown = crate::log::render_value(&Value::Object(args.clone()));
-        let Some(reject) = reject else {
-            panic!("{probe:?}: `{}` accepted {shown}", spec.name);
-        };
-        assert_eq!(
-            reject.gate(),
-            gate,
-            "{probe:?}: wrong gate for {shown}: {reject}"
-        );
-        assert_eq!(
-            reject.field_name(),
-            Some(field.as_str()),
-            "{probe:?}: wrong field for {shown}"
-        );
-        assert!(!call.executed(), "{probe:?}: the body ran for {shown}");
-        assert_eq!(
-            result.is_error,
-            Some(true),
-            "{probe:?}: result not marked as an error"
-        );
-        assert_eq!(
-            capture.warnings(),
-            vec![reject.log_line(server)],
-            "{probe:?}: expected exactly one WARNING line for {shown}"
-        );
-    }
+    block_on(async {
+        let pipeline = test_pipeline(server, spec).await;
+        for (args, gate, field) in cases {
+            let shown = crate::log::render_value(&Value::Object(args.clone()));
+            let capture = Capture::default();
+            let trace = {
+                let _guard = tracing::subscriber::set_default(capture.clone());
+                pipeline.run::<T>(args, None).await
+            };
+            let record = &trace.record;
+            assert_eq!(
+                record.gate,
+                Some(gate.as_str()),
+                "{probe:?}: wrong gate for {shown}: {record:?}"
+            );
+            assert_eq!(record.field, field, "{probe:?}: wrong field for {shown}");
+            assert!(!trace.executed, "{probe:?}: the body ran for {shown}");
+            assert_eq!(
+                trace.result.is_error,
+                Some(true),
+                "{probe:?}: result not marked as an error"
+            );
+            assert_eq!(
+                capture.warnings(),
+                vec![record.log_line()],
+                "{probe:?}: expected exactly one WARNING line for {shown}"
+            );
+        }
+    });
 }
 
 fn block_on<F: Future>(future: F) -> F::Output {

@@ -1,0 +1,391 @@
+//! Audit: one record per request, whatever its outcome.
+//!
+//! Every record is printed as one line on stderr (WARNING for every outcome
+//! but `allowed`), and written to each configured durable sink: JSON lines in a
+//! file, or the append-only `audit_log` table. A durable write that fails fails
+//! the request closed: its result is withheld rather than the record dropped.
+//! Records carry no token and no raw secret: reasons and values are redacted.
+
+use std::fmt;
+use std::io::Write as _;
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+use crate::reject::{Gate, Reject};
+use crate::store::{Store, StoreError};
+
+/// How a request ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Every stage passed and the tool ran.
+    Allowed,
+    /// The credential was missing or not trusted.
+    AuthFailed,
+    /// The token lacked the scope, or the subject's role denies the action.
+    NotAuthorized,
+    /// An input guard or the consent gate stopped it.
+    Blocked,
+    /// The arguments broke the tool's contract.
+    Invalid,
+    /// The tool, the output check or the audit itself failed.
+    Failed,
+}
+
+impl Outcome {
+    /// The outcome a refusal at `gate` ends in.
+    pub fn of(gate: Gate) -> Self {
+        match gate {
+            Gate::Auth => Outcome::AuthFailed,
+            Gate::Scope | Gate::Role => Outcome::NotAuthorized,
+            Gate::Confirm => Outcome::Blocked,
+            Gate::UnknownTool
+            | Gate::UnknownField
+            | Gate::MissingField
+            | Gate::Type
+            | Gate::Allowlist
+            | Gate::Range
+            | Gate::Finite
+            | Gate::Control
+            | Gate::Length => Outcome::Invalid,
+            Gate::Execute | Gate::Output | Gate::Audit => Outcome::Failed,
+        }
+    }
+
+    /// The outcome's name in logs and records.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Allowed => "allowed",
+            Outcome::AuthFailed => "auth_failed",
+            Outcome::NotAuthorized => "not_authorized",
+            Outcome::Blocked => "blocked",
+            Outcome::Invalid => "invalid",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the audit keeps of one request.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditRecord {
+    /// Unix time in milliseconds.
+    pub time_ms: i64,
+    /// The server's name.
+    pub server: String,
+    /// The tool called (empty for an unknown name, shown as `-`).
+    pub tool: String,
+    /// The verified subject, or `<unauthenticated>`.
+    pub subject: String,
+    /// The scope the call needed, or `call` for a public tool.
+    pub action: String,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// The gate that refused, if one did.
+    pub gate: Option<&'static str>,
+    /// The argument concerned, if any.
+    pub field: Option<String>,
+    /// Why it was refused, redacted.
+    pub reason: Option<String>,
+    /// The offending value, escaped, bounded and redacted.
+    pub value: Option<String>,
+    /// What the guards found (redactions, injection signatures).
+    pub findings: Vec<String>,
+    /// How long the request took, in microseconds.
+    pub duration_us: u64,
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+impl AuditRecord {
+    /// A record for a request that ended with `result`.
+    pub fn new(
+        server: &str,
+        tool: &str,
+        subject: &str,
+        action: &str,
+        result: Result<&[String], &Reject>,
+    ) -> Self {
+        let mut record = Self {
+            time_ms: now_ms(),
+            server: server.to_owned(),
+            tool: tool.to_owned(),
+            subject: crate::log::escape_bounded(subject)
+                .trim_matches('"')
+                .to_owned(),
+            action: action.to_owned(),
+            outcome: Outcome::Allowed,
+            gate: None,
+            field: None,
+            reason: None,
+            value: None,
+            findings: Vec::new(),
+            duration_us: 0,
+        };
+        match result {
+            Ok(findings) => record.findings = findings.to_vec(),
+            Err(reject) => record.refuse(reject),
+        }
+        record
+    }
+
+    /// Marks the record as refused by `reject`.
+    pub fn refuse(&mut self, reject: &Reject) {
+        self.outcome = Outcome::of(reject.gate());
+        self.gate = Some(reject.gate().as_str());
+        self.field = reject.field_name().map(str::to_owned);
+        let reason = crate::redact::redact(reject.reason());
+        let value = reject.value().map(crate::redact::redact);
+        self.findings.extend(reason.findings);
+        self.reason = Some(reason.text);
+        if let Some(value) = value {
+            self.findings.extend(value.findings);
+            self.value = Some(value.text);
+        }
+    }
+
+    /// The single stderr line of this record: WARNING for refusals, INFO otherwise.
+    ///
+    /// The threat model renders its log column with this same function.
+    pub fn log_line(&self) -> String {
+        let tool = if self.tool.is_empty() {
+            "-"
+        } else {
+            &self.tool
+        };
+        let subject = crate::log::escape_bounded(&self.subject);
+        match self.outcome {
+            Outcome::Allowed => format!(
+                "allowed server={} tool={tool} subject={subject} action={} findings={}",
+                self.server,
+                self.action,
+                self.findings.len()
+            ),
+            outcome => {
+                let mut line = format!(
+                    "rejected server={} tool={tool} gate={} field={} reason={} subject={subject} outcome={outcome}",
+                    self.server,
+                    self.gate.unwrap_or("-"),
+                    self.field.as_deref().unwrap_or("-"),
+                    crate::log::escape_within(self.reason.as_deref().unwrap_or(""), 256),
+                );
+                if let Some(value) = &self.value {
+                    line.push_str(" value=");
+                    line.push_str(value);
+                }
+                line
+            }
+        }
+    }
+}
+
+/// The error of a durable sink.
+#[derive(Debug)]
+pub struct AuditError(String);
+
+impl fmt::Display for AuditError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "audit write failed: {}", self.0)
+    }
+}
+
+impl std::error::Error for AuditError {}
+
+impl From<StoreError> for AuditError {
+    fn from(e: StoreError) -> Self {
+        Self(e.to_string())
+    }
+}
+
+/// A boxed, sendable future.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// A durable destination for audit records.
+pub trait AuditSink: Send + Sync + 'static {
+    /// Writes one record durably, or fails.
+    fn write<'a>(&'a self, record: &'a AuditRecord) -> BoxFuture<'a, Result<(), AuditError>>;
+}
+
+/// JSON lines appended to a file, flushed per record.
+#[derive(Debug)]
+pub struct JsonLines {
+    file: Mutex<std::fs::File>,
+}
+
+impl JsonLines {
+    /// Opens `path` for appending, creating it.
+    pub fn open(path: impl AsRef<Path>) -> std::io::Result<Self> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        Ok(Self {
+            file: Mutex::new(file),
+        })
+    }
+}
+
+impl AuditSink for JsonLines {
+    fn write<'a>(&'a self, record: &'a AuditRecord) -> BoxFuture<'a, Result<(), AuditError>> {
+        Box::pin(async move {
+            let mut line = serde_json::to_vec(record).map_err(|e| AuditError(e.to_string()))?;
+            line.push(b'\n');
+            let mut file = self.file.lock().unwrap_or_else(PoisonError::into_inner);
+            file.write_all(&line)
+                .and_then(|()| file.flush())
+                .map_err(|e| AuditError(e.to_string()))
+        })
+    }
+}
+
+/// Rows in the store's append-only `audit_log` table.
+#[derive(Debug, Clone)]
+pub struct SqlAudit {
+    store: Store,
+}
+
+impl SqlAudit {
+    /// Writes to `store` (migrated with [`crate::store::MIGRATIONS`]).
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+}
+
+impl AuditSink for SqlAudit {
+    fn write<'a>(&'a self, r: &'a AuditRecord) -> BoxFuture<'a, Result<(), AuditError>> {
+        Box::pin(async move {
+            let findings =
+                serde_json::to_string(&r.findings).map_err(|e| AuditError(e.to_string()))?;
+            sqlx::query(
+                "INSERT INTO audit_log (time_ms, server, tool, subject, action, outcome, gate, field, reason, findings, duration_us) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            )
+            .bind(r.time_ms)
+            .bind(&r.server)
+            .bind(&r.tool)
+            .bind(&r.subject)
+            .bind(&r.action)
+            .bind(r.outcome.as_str())
+            .bind(r.gate)
+            .bind(r.field.as_deref())
+            .bind(r.reason.as_deref())
+            .bind(findings)
+            .bind(i64::try_from(r.duration_us).unwrap_or(i64::MAX))
+            .execute(self.store.pool())
+            .await
+            .map_err(|e| AuditError::from(StoreError::new("audit_log insert", e)))?;
+            Ok(())
+        })
+    }
+}
+
+/// The audit trail of a server: the stderr line plus any durable sinks.
+#[derive(Clone, Default)]
+pub struct Audit {
+    sinks: Vec<Arc<dyn AuditSink>>,
+}
+
+impl fmt::Debug for Audit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Audit")
+            .field("durable_sinks", &self.sinks.len())
+            .finish()
+    }
+}
+
+impl Audit {
+    /// Adds a durable sink.
+    pub fn with_sink(mut self, sink: impl AuditSink) -> Self {
+        self.sinks.push(Arc::new(sink));
+        self
+    }
+
+    /// Writes the record to every durable sink, then prints its line. When a
+    /// durable write fails the record is turned into a failure first, so the
+    /// line says so and the caller withholds the result.
+    pub async fn record(&self, record: &mut AuditRecord) -> Result<(), Reject> {
+        let mut failed = None;
+        for sink in &self.sinks {
+            if let Err(e) = sink.write(record).await {
+                failed = Some(e);
+                break;
+            }
+        }
+        let result = match failed {
+            None => Ok(()),
+            Some(e) => {
+                tracing::error!(target: crate::log::TARGET, "{}", crate::redact::redact(&e.to_string()).text);
+                let reject =
+                    Reject::at(Gate::Audit, None, "audit log unavailable; result withheld");
+                record.refuse(&reject);
+                Err(reject)
+            }
+        };
+        let line = record.log_line();
+        if record.outcome == Outcome::Allowed {
+            tracing::info!(target: crate::log::TARGET, "{line}");
+        } else {
+            tracing::warn!(target: crate::log::TARGET, "{line}");
+        }
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_gate_maps_to_an_outcome_other_than_allowed() {
+        for gate in Gate::ALL {
+            assert_ne!(Outcome::of(*gate), Outcome::Allowed, "{gate}");
+        }
+    }
+
+    #[test]
+    fn records_redact_reasons_and_values() {
+        let reject = Reject::at(Gate::Execute, None, "cannot reach postgres://app:pw@db/app")
+            .with_text("mysql://root:hunter2@10.0.0.1/x");
+        let record = AuditRecord::new("s", "t", "alice", "documents:read", Err(&reject));
+        let line = record.log_line();
+        assert!(!line.contains("pw@") && !line.contains("hunter2"), "{line}");
+        assert_eq!(record.findings.len(), 2);
+        assert_eq!(record.outcome, Outcome::Failed);
+    }
+
+    #[test]
+    fn json_lines_sink_appends_one_line_per_record() {
+        let dir = std::env::temp_dir().join(format!("secure-tool-audit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("audit.jsonl");
+        let _ = std::fs::remove_file(&path);
+        let sink = JsonLines::open(&path).unwrap();
+        let record = AuditRecord::new("s", "t", "bob", "call", Ok(&[]));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            sink.write(&record).await.unwrap();
+            sink.write(&record).await.unwrap();
+        });
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 2);
+        let parsed: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+        assert_eq!(parsed["subject"], "bob");
+        assert_eq!(parsed["outcome"], "allowed");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,386 @@
+//! Authentication: who is calling, and what did their credential grant?
+//!
+//! A [`TokenVerifier`] turns a bearer token into a [`Principal`] or says which
+//! check failed. Messages never echo the token. A token minted for another
+//! service (another audience) is refused: tokens are never passed through.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::Deserialize;
+
+/// The subject shown for calls that carry no verified identity.
+pub const UNAUTHENTICATED: &str = "<unauthenticated>";
+
+/// A verified caller: the token's subject and the scopes it granted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    subject: String,
+    scopes: Vec<String>,
+}
+
+impl Principal {
+    /// A verified subject with its granted scopes.
+    pub fn new(
+        subject: impl Into<String>,
+        scopes: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        Self {
+            subject: subject.into(),
+            scopes: scopes.into_iter().map(Into::into).collect(),
+        }
+    }
+
+    /// The caller of a `public` tool: no identity, no scope.
+    pub fn unauthenticated() -> Self {
+        Self {
+            subject: UNAUTHENTICATED.to_owned(),
+            scopes: Vec::new(),
+        }
+    }
+
+    /// Who the token was issued to.
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+
+    /// The scopes the token granted.
+    pub fn scopes(&self) -> &[String] {
+        &self.scopes
+    }
+
+    /// Whether the token grants `resource:action`, exactly or through `resource:*`.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        let wildcard = scope
+            .split_once(':')
+            .map(|(resource, _)| format!("{resource}:*"));
+        self.scopes
+            .iter()
+            .any(|s| s == scope || Some(s) == wildcard.as_ref())
+    }
+}
+
+/// Why a token was refused. The message names the failed check, never the token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// No token was presented.
+    Missing,
+    /// The token is not one this server issued or knows.
+    Unknown,
+    /// The token is not well-formed (not a JWT, bad encoding, missing claims, `alg: none`).
+    Malformed(&'static str),
+    /// The signature does not verify with the configured key.
+    BadSignature,
+    /// The token has expired.
+    Expired,
+    /// The token is not valid yet (`nbf` in the future).
+    NotYetValid,
+    /// The token was minted for another service.
+    WrongAudience {
+        /// The audience the token names (a claim, not a secret).
+        got: Option<String>,
+        /// The audience this server accepts.
+        expected: String,
+    },
+    /// The token was issued by an issuer this server does not trust.
+    WrongIssuer,
+    /// The token carries neither a `scope` nor an `scp` claim.
+    NoScopeClaim,
+}
+
+impl fmt::Display for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AuthError::Missing => f.write_str("missing token"),
+            AuthError::Unknown => f.write_str("unknown or invalid token"),
+            AuthError::Malformed(what) => write!(f, "malformed token: {what}"),
+            AuthError::BadSignature => f.write_str("token signature does not verify"),
+            AuthError::Expired => f.write_str("token expired"),
+            AuthError::NotYetValid => f.write_str("token not valid yet"),
+            AuthError::WrongAudience {
+                got: Some(got),
+                expected,
+            } => {
+                write!(
+                    f,
+                    "token audience {got:?} is not accepted (expected {expected:?})"
+                )
+            }
+            AuthError::WrongAudience {
+                got: None,
+                expected,
+            } => {
+                write!(f, "token audience is not accepted (expected {expected:?})")
+            }
+            AuthError::WrongIssuer => f.write_str("token issuer is not trusted"),
+            AuthError::NoScopeClaim => f.write_str("token carries no scope claim"),
+        }
+    }
+}
+
+impl std::error::Error for AuthError {}
+
+/// Verifies bearer tokens.
+pub trait TokenVerifier: Send + Sync + 'static {
+    /// The principal the token proves, or why it proves nothing.
+    fn verify(&self, token: &str) -> Result<Principal, AuthError>;
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// One entry of a [`StaticTokens`] table.
+#[derive(Debug, Clone)]
+pub struct StaticToken {
+    /// Who the token was issued to.
+    pub subject: String,
+    /// The service it was issued for.
+    pub audience: String,
+    /// Unix time (seconds) from which it is refused.
+    pub expires_at: u64,
+    /// What it grants.
+    pub scopes: Vec<String>,
+}
+
+/// A fixed table of opaque tokens, for demos and tests. Production servers use [`JwtVerifier`].
+#[derive(Debug, Clone)]
+pub struct StaticTokens {
+    audience: String,
+    tokens: HashMap<String, StaticToken>,
+}
+
+impl StaticTokens {
+    /// An empty table accepting tokens issued for `audience`.
+    pub fn new(audience: impl Into<String>) -> Self {
+        Self {
+            audience: audience.into(),
+            tokens: HashMap::new(),
+        }
+    }
+
+    /// Adds a token.
+    pub fn with(mut self, token: impl Into<String>, entry: StaticToken) -> Self {
+        self.tokens.insert(token.into(), entry);
+        self
+    }
+}
+
+impl TokenVerifier for StaticTokens {
+    fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+        let entry = self.tokens.get(token).ok_or(AuthError::Unknown)?;
+        if entry.audience != self.audience {
+            return Err(AuthError::WrongAudience {
+                got: Some(entry.audience.clone()),
+                expected: self.audience.clone(),
+            });
+        }
+        if now_secs() >= entry.expires_at {
+            return Err(AuthError::Expired);
+        }
+        Ok(Principal::new(
+            entry.subject.clone(),
+            entry.scopes.iter().cloned(),
+        ))
+    }
+}
+
+/// Verifies signed JWTs: signature, issuer, audience (mandatory), `exp` and
+/// `nbf` with a small leeway, and scopes from `scope` (space-separated) or `scp`.
+#[derive(Clone)]
+pub struct JwtVerifier {
+    key: jsonwebtoken::DecodingKey,
+    validation: jsonwebtoken::Validation,
+    audience: String,
+}
+
+impl fmt::Debug for JwtVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtVerifier")
+            .field("algorithms", &self.validation.algorithms)
+            .field("audience", &self.audience)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Clock skew tolerated on `exp` and `nbf`, in seconds.
+pub const JWT_LEEWAY_SECS: u64 = 30;
+
+/// A key the verifier cannot use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyError(String);
+
+impl fmt::Display for KeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unusable verification key: {}", self.0)
+    }
+}
+
+impl std::error::Error for KeyError {}
+
+impl JwtVerifier {
+    fn with_key(
+        key: jsonwebtoken::DecodingKey,
+        algorithm: jsonwebtoken::Algorithm,
+        issuer: &str,
+        audience: &str,
+    ) -> Self {
+        let mut validation = jsonwebtoken::Validation::new(algorithm);
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.validate_nbf = true;
+        validation.leeway = JWT_LEEWAY_SECS;
+        Self {
+            key,
+            validation,
+            audience: audience.to_owned(),
+        }
+    }
+
+    /// HS256 with a shared secret.
+    pub fn hs256(secret: &[u8], issuer: &str, audience: &str) -> Self {
+        let key = jsonwebtoken::DecodingKey::from_secret(secret);
+        Self::with_key(key, jsonwebtoken::Algorithm::HS256, issuer, audience)
+    }
+
+    /// RS256 with an RSA public key in PEM.
+    pub fn rs256_pem(pem: &[u8], issuer: &str, audience: &str) -> Result<Self, KeyError> {
+        let key =
+            jsonwebtoken::DecodingKey::from_rsa_pem(pem).map_err(|e| KeyError(e.to_string()))?;
+        Ok(Self::with_key(
+            key,
+            jsonwebtoken::Algorithm::RS256,
+            issuer,
+            audience,
+        ))
+    }
+
+    /// ES256 with a P-256 public key in PEM.
+    pub fn es256_pem(pem: &[u8], issuer: &str, audience: &str) -> Result<Self, KeyError> {
+        let key =
+            jsonwebtoken::DecodingKey::from_ec_pem(pem).map_err(|e| KeyError(e.to_string()))?;
+        Ok(Self::with_key(
+            key,
+            jsonwebtoken::Algorithm::ES256,
+            issuer,
+            audience,
+        ))
+    }
+}
+
+#[derive(Deserialize)]
+struct Claims {
+    sub: String,
+    scope: Option<String>,
+    scp: Option<Scp>,
+    aud: Option<Audience>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Scp {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl TokenVerifier for JwtVerifier {
+    fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+        use jsonwebtoken::errors::ErrorKind;
+        let data = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation).map_err(
+            |e| match e.kind() {
+                ErrorKind::InvalidSignature => AuthError::BadSignature,
+                ErrorKind::ExpiredSignature => AuthError::Expired,
+                ErrorKind::ImmatureSignature => AuthError::NotYetValid,
+                ErrorKind::InvalidAudience => AuthError::WrongAudience {
+                    got: peek_audience(token),
+                    expected: self.audience.clone(),
+                },
+                ErrorKind::InvalidIssuer => AuthError::WrongIssuer,
+                ErrorKind::InvalidAlgorithm
+                | ErrorKind::InvalidAlgorithmName
+                | ErrorKind::UnsupportedAlgorithm => AuthError::Malformed("algorithm not accepted"),
+                ErrorKind::MissingRequiredClaim(_) => {
+                    AuthError::Malformed("a required claim is missing")
+                }
+                _ => AuthError::Malformed("not a valid JWT"),
+            },
+        )?;
+        let claims = data.claims;
+        let scopes: Vec<String> = match (claims.scope, claims.scp) {
+            (Some(scope), _) => scope.split_whitespace().map(str::to_owned).collect(),
+            (None, Some(Scp::One(scp))) => scp.split_whitespace().map(str::to_owned).collect(),
+            (None, Some(Scp::Many(scp))) => scp,
+            (None, None) => return Err(AuthError::NoScopeClaim),
+        };
+        let _ = claims.aud;
+        Ok(Principal::new(claims.sub, scopes))
+    }
+}
+
+/// The audience a refused token names, for the message. The library checks the
+/// audience only after the signature verified, so this claim comes from a
+/// trusted issuer; it is escaped and bounded all the same.
+fn peek_audience(token: &str) -> Option<String> {
+    let claims = jsonwebtoken::dangerous::insecure_decode_claims::<Claims>(token).ok()?;
+    let audience = match claims.aud? {
+        Audience::One(a) => a,
+        Audience::Many(a) => a.join(" "),
+    };
+    Some(
+        crate::log::escape_bounded(&audience)
+            .trim_matches('"')
+            .to_owned(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table() -> StaticTokens {
+        let entry = |subject: &str, audience: &str, expires_at: u64| StaticToken {
+            subject: subject.into(),
+            audience: audience.into(),
+            expires_at,
+            scopes: vec!["documents:read".into()],
+        };
+        StaticTokens::new("doc-server")
+            .with("good", entry("alice", "doc-server", u64::MAX))
+            .with("other", entry("alice", "other-service", u64::MAX))
+            .with("old", entry("alice", "doc-server", 1))
+    }
+
+    #[test]
+    fn static_tokens_check_audience_and_expiry() {
+        assert_eq!(table().verify("good").unwrap().subject(), "alice");
+        assert_eq!(table().verify("nope"), Err(AuthError::Unknown));
+        assert_eq!(table().verify("old"), Err(AuthError::Expired));
+        assert_eq!(
+            table().verify("other").unwrap_err().to_string(),
+            "token audience \"other-service\" is not accepted (expected \"doc-server\")"
+        );
+    }
+
+    #[test]
+    fn wildcard_scope_covers_its_resource_only() {
+        let p = Principal::new("a", ["documents:*"]);
+        assert!(p.has_scope("documents:delete"));
+        assert!(!p.has_scope("users:read"));
+        let p = Principal::new("a", ["documents:read"]);
+        assert!(p.has_scope("documents:read"));
+        assert!(!p.has_scope("documents:update"));
+        assert!(!Principal::new("a", ["documents"]).has_scope("documents:read"));
+    }
+}

@@ -1,0 +1,406 @@
+//! Authorization: may this identity do this? Two halves, both required.
+//!
+//! First the token must carry the tool's scope (`documents:read`) or its
+//! resource's wildcard (`documents:*`): a down-scoped token limits what a
+//! leaked credential can do. Then casbin must allow `(subject, resource,
+//! action)` under the RBAC model shipped with the runtime. Any error from casbin
+//! or the store denies.
+//!
+//! Policies persist in the `casbin_rule` table through [`SqlAdapter`], written
+//! here over sqlx with run-time queries for both SQLite and PostgreSQL.
+
+use std::sync::Arc;
+
+use casbin::{Adapter, CoreApi, DefaultModel, Filter, MemoryAdapter, MgmtApi, Model};
+use sqlx::Row;
+use tokio::sync::RwLock;
+
+use crate::auth::Principal;
+use crate::reject::{Gate, Reject};
+use crate::store::{Store, StoreError};
+
+/// The RBAC model: a subject inherits its roles' permissions on `(resource, action)`.
+pub const RBAC_MODEL: &str = include_str!("rbac_model.conf");
+
+/// Decides whether a principal may perform a scoped action.
+#[derive(Clone)]
+pub struct Authorizer {
+    enforcer: Arc<RwLock<casbin::Enforcer>>,
+}
+
+impl std::fmt::Debug for Authorizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authorizer").finish_non_exhaustive()
+    }
+}
+
+fn casbin_error(context: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::new(context, e)
+}
+
+impl Authorizer {
+    /// An authorizer over any casbin adapter, with the shipped RBAC model.
+    pub async fn with_adapter(adapter: impl Adapter + 'static) -> Result<Self, StoreError> {
+        let model = DefaultModel::from_str(RBAC_MODEL)
+            .await
+            .map_err(|e| casbin_error("invalid RBAC model", e))?;
+        let enforcer = casbin::Enforcer::new(model, adapter)
+            .await
+            .map_err(|e| casbin_error("cannot load policies", e))?;
+        Ok(Self {
+            enforcer: Arc::new(RwLock::new(enforcer)),
+        })
+    }
+
+    /// Policies held in memory only, for unit tests.
+    pub async fn in_memory() -> Self {
+        Self::with_adapter(MemoryAdapter::default())
+            .await
+            .expect("the shipped model parses and memory cannot fail")
+    }
+
+    /// Policies persisted in the store's `casbin_rule` table.
+    pub async fn persistent(store: &Store) -> Result<Self, StoreError> {
+        Self::with_adapter(SqlAdapter::new(store.clone())).await
+    }
+
+    /// Lets `role` perform `action` on `resource`.
+    pub async fn grant(&self, role: &str, resource: &str, action: &str) -> Result<(), StoreError> {
+        let rule = vec![role.to_owned(), resource.to_owned(), action.to_owned()];
+        self.enforcer
+            .write()
+            .await
+            .add_policy(rule)
+            .await
+            .map(drop)
+            .map_err(|e| casbin_error("cannot add policy", e))
+    }
+
+    /// Withdraws a permission from `role`.
+    pub async fn revoke(&self, role: &str, resource: &str, action: &str) -> Result<(), StoreError> {
+        let rule = vec![role.to_owned(), resource.to_owned(), action.to_owned()];
+        self.enforcer
+            .write()
+            .await
+            .remove_policy(rule)
+            .await
+            .map(drop)
+            .map_err(|e| casbin_error("cannot remove policy", e))
+    }
+
+    /// Gives `subject` the role `role`.
+    pub async fn assign(&self, subject: &str, role: &str) -> Result<(), StoreError> {
+        self.enforcer
+            .write()
+            .await
+            .add_grouping_policy(vec![subject.to_owned(), role.to_owned()])
+            .await
+            .map(drop)
+            .map_err(|e| casbin_error("cannot assign role", e))
+    }
+
+    /// Reloads every policy from the adapter (picks up changes made elsewhere).
+    pub async fn reload(&self) -> Result<(), StoreError> {
+        self.enforcer
+            .write()
+            .await
+            .load_policy()
+            .await
+            .map_err(|e| casbin_error("cannot reload policies", e))
+    }
+
+    /// Whether casbin allows `(subject, resource, action)`; errors deny.
+    pub async fn allows(
+        &self,
+        subject: &str,
+        resource: &str,
+        action: &str,
+    ) -> Result<bool, StoreError> {
+        self.enforcer
+            .read()
+            .await
+            .enforce((subject, resource, action))
+            .map_err(|e| casbin_error("policy decision failed", e))
+    }
+
+    /// Both halves: the token's scope, then the subject's role.
+    pub async fn authorize(&self, principal: &Principal, scope: &str) -> Result<(), Reject> {
+        if !principal.has_scope(scope) {
+            return Err(Reject::at(
+                Gate::Scope,
+                None,
+                format!("token scope is missing {scope:?}"),
+            ));
+        }
+        let Some((resource, action)) = scope.split_once(':') else {
+            return Err(Reject::at(Gate::Role, None, "malformed scope"));
+        };
+        match self.allows(principal.subject(), resource, action).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Reject::at(
+                Gate::Role,
+                None,
+                format!("role does not permit {action} on {resource}"),
+            )),
+            Err(e) => {
+                tracing::error!(target: crate::log::TARGET, "authorization failed closed: {e}");
+                Err(Reject::at(Gate::Role, None, "policy decision unavailable"))
+            }
+        }
+    }
+}
+
+/// A casbin adapter over the `casbin_rule` table, for SQLite and PostgreSQL alike.
+#[derive(Debug, Clone)]
+pub struct SqlAdapter {
+    store: Store,
+    filtered: bool,
+}
+
+impl SqlAdapter {
+    /// An adapter over the store's `casbin_rule` table (see [`crate::store::MIGRATIONS`]).
+    pub fn new(store: Store) -> Self {
+        Self {
+            store,
+            filtered: false,
+        }
+    }
+
+    async fn rows(&self) -> casbin::Result<Vec<Vec<String>>> {
+        let rows = sqlx::query("SELECT ptype, v0, v1, v2, v3, v4, v5 FROM casbin_rule ORDER BY id")
+            .fetch_all(self.store.pool())
+            .await
+            .map_err(adapter_error)?;
+        rows.iter()
+            .map(|row| {
+                (0..7)
+                    .map(|i| row.try_get::<String, _>(i))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .collect::<Result<_, _>>()
+            .map_err(adapter_error)
+    }
+
+    async fn insert(&self, ptype: &str, rules: &[Vec<String>]) -> casbin::Result<bool> {
+        let mut tx = self.store.pool().begin().await.map_err(adapter_error)?;
+        for rule in rules {
+            let v = padded(rule);
+            sqlx::query("INSERT INTO casbin_rule (ptype, v0, v1, v2, v3, v4, v5) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                .bind(ptype)
+                .bind(&v[0])
+                .bind(&v[1])
+                .bind(&v[2])
+                .bind(&v[3])
+                .bind(&v[4])
+                .bind(&v[5])
+                .execute(&mut *tx)
+                .await
+                .map_err(adapter_error)?;
+        }
+        tx.commit().await.map_err(adapter_error)?;
+        Ok(true)
+    }
+
+    async fn delete(&self, ptype: &str, rules: &[Vec<String>]) -> casbin::Result<bool> {
+        let mut tx = self.store.pool().begin().await.map_err(adapter_error)?;
+        let mut all = true;
+        for rule in rules {
+            let v = padded(rule);
+            let done = sqlx::query(
+                "DELETE FROM casbin_rule WHERE ptype = $1 AND v0 = $2 AND v1 = $3 AND v2 = $4 AND v3 = $5 AND v4 = $6 AND v5 = $7",
+            )
+            .bind(ptype)
+            .bind(&v[0])
+            .bind(&v[1])
+            .bind(&v[2])
+            .bind(&v[3])
+            .bind(&v[4])
+            .bind(&v[5])
+            .execute(&mut *tx)
+            .await
+            .map_err(adapter_error)?;
+            all &= done.rows_affected() > 0;
+        }
+        tx.commit().await.map_err(adapter_error)?;
+        Ok(all)
+    }
+}
+
+fn padded(rule: &[String]) -> [String; 6] {
+    std::array::from_fn(|i| rule.get(i).cloned().unwrap_or_default())
+}
+
+fn adapter_error(e: impl std::fmt::Display) -> casbin::Error {
+    let message = crate::redact::redact(&e.to_string()).text;
+    casbin::Error::AdapterError(casbin::error::AdapterError(Box::new(
+        std::io::Error::other(message),
+    )))
+}
+
+/// A stored row as the model wants it: section, type and the non-empty trailing values.
+fn load_row(model: &mut dyn Model, row: &[String]) {
+    let ptype = &row[0];
+    let Some(sec) = ptype.get(..1) else { return };
+    let mut rule: Vec<String> = row[1..].to_vec();
+    while rule.last().is_some_and(String::is_empty) {
+        rule.pop();
+    }
+    model.add_policy(sec, ptype, rule);
+}
+
+#[async_trait::async_trait]
+impl Adapter for SqlAdapter {
+    async fn load_policy(&mut self, model: &mut dyn Model) -> casbin::Result<()> {
+        self.filtered = false;
+        for row in self.rows().await? {
+            load_row(model, &row);
+        }
+        Ok(())
+    }
+
+    async fn load_filtered_policy<'a>(
+        &mut self,
+        model: &mut dyn Model,
+        f: Filter<'a>,
+    ) -> casbin::Result<()> {
+        for row in self.rows().await? {
+            let wanted = match row[0].get(..1) {
+                Some("p") => &f.p,
+                Some("g") => &f.g,
+                _ => continue,
+            };
+            let keep = wanted
+                .iter()
+                .enumerate()
+                .all(|(i, w)| w.is_empty() || row.get(i + 1).is_some_and(|v| v == w));
+            if keep {
+                load_row(model, &row);
+            } else {
+                self.filtered = true;
+            }
+        }
+        Ok(())
+    }
+
+    async fn save_policy(&mut self, model: &mut dyn Model) -> casbin::Result<()> {
+        let mut tx = self.store.pool().begin().await.map_err(adapter_error)?;
+        sqlx::query("DELETE FROM casbin_rule")
+            .execute(&mut *tx)
+            .await
+            .map_err(adapter_error)?;
+        for sec in ["p", "g"] {
+            let Some(map) = model.get_model().get(sec) else {
+                continue;
+            };
+            for (ptype, assertion) in map {
+                for rule in assertion.get_policy() {
+                    let v = padded(rule);
+                    sqlx::query(
+                        "INSERT INTO casbin_rule (ptype, v0, v1, v2, v3, v4, v5) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(ptype.as_str())
+                    .bind(&v[0])
+                    .bind(&v[1])
+                    .bind(&v[2])
+                    .bind(&v[3])
+                    .bind(&v[4])
+                    .bind(&v[5])
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(adapter_error)?;
+                }
+            }
+        }
+        tx.commit().await.map_err(adapter_error)
+    }
+
+    async fn clear_policy(&mut self) -> casbin::Result<()> {
+        sqlx::query("DELETE FROM casbin_rule")
+            .execute(self.store.pool())
+            .await
+            .map_err(adapter_error)?;
+        Ok(())
+    }
+
+    fn is_filtered(&self) -> bool {
+        self.filtered
+    }
+
+    async fn add_policy(
+        &mut self,
+        _sec: &str,
+        ptype: &str,
+        rule: Vec<String>,
+    ) -> casbin::Result<bool> {
+        self.insert(ptype, &[rule]).await
+    }
+
+    async fn add_policies(
+        &mut self,
+        _sec: &str,
+        ptype: &str,
+        rules: Vec<Vec<String>>,
+    ) -> casbin::Result<bool> {
+        self.insert(ptype, &rules).await
+    }
+
+    async fn remove_policy(
+        &mut self,
+        _sec: &str,
+        ptype: &str,
+        rule: Vec<String>,
+    ) -> casbin::Result<bool> {
+        self.delete(ptype, &[rule]).await
+    }
+
+    async fn remove_policies(
+        &mut self,
+        _sec: &str,
+        ptype: &str,
+        rules: Vec<Vec<String>>,
+    ) -> casbin::Result<bool> {
+        self.delete(ptype, &rules).await
+    }
+
+    async fn remove_filtered_policy(
+        &mut self,
+        _sec: &str,
+        ptype: &str,
+        field_index: usize,
+        field_values: Vec<String>,
+    ) -> casbin::Result<bool> {
+        // Select matching rows, then delete them by id: the query text stays
+        // static, and only values are bound.
+        let rows = sqlx::query(
+            "SELECT id, ptype, v0, v1, v2, v3, v4, v5 FROM casbin_rule WHERE ptype = $1",
+        )
+        .bind(ptype)
+        .fetch_all(self.store.pool())
+        .await
+        .map_err(adapter_error)?;
+        let mut removed = false;
+        for row in rows {
+            let id: i64 = row
+                .try_get::<i64, _>(0)
+                .or_else(|_| row.try_get::<i32, _>(0).map(i64::from))
+                .map_err(adapter_error)?;
+            let values: Vec<String> = (2..8)
+                .map(|i| row.try_get::<String, _>(i))
+                .collect::<Result<_, _>>()
+                .map_err(adapter_error)?;
+            let matches = field_values
+                .iter()
+                .enumerate()
+                .all(|(i, want)| want.is_empty() || values.get(field_index + i) == Some(want));
+            if matches {
+                sqlx::query("DELETE FROM casbin_rule WHERE id = $1")
+                    .bind(id)
+                    .execute(self.store.pool())
+                    .await
+                    .map_err(adapter_error)?;
+                removed = true;
+            }
+        }
+        Ok(removed)
+    }
+}

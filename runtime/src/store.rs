@@ -1,0 +1,138 @@
+//! The SQL store: one pool and one set of migrations for policies, audit and the
+//! application's own tables. SQLite by default, PostgreSQL when the URL says so,
+//! chosen at run time from the URL, in one binary. Queries are built at run
+//! time, so building never needs a database.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::time::Duration;
+
+use sqlx::AnyPool;
+use sqlx::any::AnyPoolOptions;
+use sqlx::migrate::{MigrationType, Migrator};
+
+/// The database behind a [`Store`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// An embedded SQLite file (or `sqlite::memory:`).
+    Sqlite,
+    /// A PostgreSQL server, shared by replicas.
+    Postgres,
+}
+
+/// One schema change, written once per dialect.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    /// Its version. The runtime uses 1–99; applications use 100 and above.
+    pub version: i64,
+    /// What it does.
+    pub description: &'static str,
+    /// The SQLite text.
+    pub sqlite: &'static str,
+    /// The PostgreSQL text.
+    pub postgres: &'static str,
+}
+
+/// The runtime's own tables: `casbin_rule` and the append-only `audit_log`.
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    description: "policies and audit",
+    sqlite: include_str!("../migrations/0001_policies_and_audit.sqlite.sql"),
+    postgres: include_str!("../migrations/0001_policies_and_audit.postgres.sql"),
+}];
+
+/// A store operation failed. The message never carries credentials.
+#[derive(Debug)]
+pub struct StoreError(String);
+
+impl StoreError {
+    pub(crate) fn new(context: &str, error: impl fmt::Display) -> Self {
+        Self(crate::redact::redact(&format!("{context}: {error}")).text)
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// A pool over SQLite or PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects to `url`: `sqlite://path` (created if missing), `sqlite::memory:`,
+    /// or `postgres://…`.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let (backend, url, max) = if url.starts_with("sqlite:") {
+            let memory = url.contains(":memory:") || url.contains("mode=memory");
+            let url = if memory || url.contains("mode=") {
+                url.to_owned()
+            } else if url.contains('?') {
+                format!("{url}&mode=rwc")
+            } else {
+                format!("{url}?mode=rwc")
+            };
+            // Each connection to `:memory:` would be a database of its own.
+            (Backend::Sqlite, url, if memory { 1 } else { 4 })
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            (Backend::Postgres, url.to_owned(), 8)
+        } else {
+            return Err(StoreError::new(
+                "unsupported database URL",
+                "expected sqlite:// or postgres://",
+            ));
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect(&url)
+            .await
+            .map_err(|e| StoreError::new("cannot connect to the database", e))?;
+        Ok(Self { pool, backend })
+    }
+
+    /// Applies the runtime's migrations and the application's, as one set.
+    pub async fn migrate(&self, application: &[Migration]) -> Result<(), StoreError> {
+        let migrations = MIGRATIONS
+            .iter()
+            .chain(application)
+            .map(|m| {
+                let sql = match self.backend {
+                    Backend::Sqlite => m.sqlite,
+                    Backend::Postgres => m.postgres,
+                };
+                sqlx::migrate::Migration::new(
+                    m.version,
+                    Cow::Borrowed(m.description),
+                    MigrationType::Simple,
+                    sqlx::SqlStr::from_static(sql),
+                    false,
+                )
+            })
+            .collect();
+        let mut migrator = Migrator::with_migrations(migrations);
+        migrator.set_ignore_missing(true);
+        migrator
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::new("migration failed", e))
+    }
+
+    /// The pool, for the application's own queries.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+}
