@@ -100,13 +100,17 @@ impl Authorizer {
     }
 
     /// Reloads every policy from the adapter (picks up changes made elsewhere).
+    /// A failed reload leaves no policy in force: everything is denied until a
+    /// reload succeeds, rather than deciding on grants that may be stale.
     pub async fn reload(&self) -> Result<(), StoreError> {
-        self.enforcer
-            .write()
-            .await
-            .load_policy()
-            .await
-            .map_err(|e| casbin_error("cannot reload policies", e))
+        let mut enforcer = self.enforcer.write().await;
+        match enforcer.load_policy().await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                enforcer.get_mut_model().clear_policy();
+                Err(casbin_error("cannot reload policies", e))
+            }
+        }
     }
 
     /// Whether casbin allows `(subject, resource, action)`; errors deny.

@@ -48,6 +48,14 @@ pub struct Capture {
 }
 
 impl Capture {
+    /// Every event as `(level, message)`, in order.
+    pub fn all(&self) -> Vec<(Level, String)> {
+        self.events
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
     /// The messages of every WARNING event, in order.
     pub fn warnings(&self) -> Vec<String> {
         self.events
@@ -170,10 +178,15 @@ pub fn valid_value(param: &ParamSpec) -> Value {
 
 /// Arguments that pass every gate of the tool: the baseline each probe corrupts.
 pub fn valid_args(spec: &ToolSpec) -> Arguments {
-    spec.params
+    let mut args: Arguments = spec
+        .params
         .iter()
         .map(|p| (p.name.to_owned(), valid_value(p)))
-        .collect()
+        .collect();
+    if let Access::Scope(_) = spec.access {
+        args.insert(TOKEN_FIELD.to_owned(), json!(TEST_TOKEN));
+    }
+    args
 }
 
 fn int_json(x: i128) -> Value {
@@ -364,6 +377,53 @@ pub fn assert_rejects<T: Tool>(server: &'static str, probe: Probe) {
             );
         }
     });
+}
+
+/// A fresh SQLite database file under the system temp directory.
+pub fn temp_sqlite_url(label: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join("secure-tool-tests");
+    std::fs::create_dir_all(&dir).expect("the temp directory is writable");
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let file = dir.join(format!(
+        "{label}-{}-{nanos}-{}.db",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    format!("sqlite://{}", file.display())
+}
+
+/// When `DATABASE_URL` points at PostgreSQL, creates a fresh database on that
+/// server for one test and returns its URL; `None` otherwise. Tests that need
+/// PostgreSQL run only then, each on a database of its own.
+pub async fn fresh_postgres(label: &str) -> Option<String> {
+    let url = std::env::var("DATABASE_URL").ok()?;
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return None;
+    }
+    let admin = crate::store::Store::connect(&url)
+        .await
+        .expect("DATABASE_URL is reachable");
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let name = format!(
+        "st_{}_{}_{nanos}",
+        label.replace(|c: char| !c.is_ascii_alphanumeric(), "_"),
+        std::process::id()
+    );
+    let create = format!("CREATE DATABASE {name}");
+    sqlx::query(sqlx::AssertSqlSafe(create))
+        .execute(admin.pool())
+        .await
+        .expect("CREATE DATABASE on the test server");
+    let (base, _) = url
+        .rsplit_once('/')
+        .expect("a PostgreSQL URL names a database");
+    Some(format!("{base}/{name}"))
 }
 
 fn block_on<F: Future>(future: F) -> F::Output {

@@ -1,0 +1,163 @@
+//! The seed's RBAC matrix, against every policy store: casbin's in-memory
+//! adapter, SQLite through sqlx (also after reopening the database), and
+//! PostgreSQL when `DATABASE_URL` points at one.
+
+use secure_tool::testing::{fresh_postgres, temp_sqlite_url};
+use secure_tool::{Authorizer, Gate, Principal, Store};
+
+const ACTIONS: [&str; 4] = ["create", "read", "update", "delete"];
+
+/// (subject, role, allowed actions); dave has no role.
+const MATRIX: [(&str, Option<&str>, [bool; 4]); 4] = [
+    ("alice", Some("admin"), [true, true, true, true]),
+    ("bob", Some("editor"), [false, true, true, false]),
+    ("carol", Some("viewer"), [false, true, false, false]),
+    ("dave", None, [false, false, false, false]),
+];
+
+async fn seed(authz: &Authorizer) {
+    for (role, actions) in [
+        ("admin", &ACTIONS[..]),
+        ("editor", &["read", "update"][..]),
+        ("viewer", &["read"][..]),
+    ] {
+        for action in actions {
+            authz.grant(role, "documents", action).await.unwrap();
+        }
+    }
+    for (subject, role, _) in MATRIX {
+        if let Some(role) = role {
+            authz.assign(subject, role).await.unwrap();
+        }
+    }
+}
+
+/// Every subject, with a token carrying every documents scope, against every action.
+async fn assert_matrix(authz: &Authorizer) {
+    for (subject, _, allowed) in MATRIX {
+        let principal = Principal::new(subject, ACTIONS.map(|a| format!("documents:{a}")));
+        for (action, expected) in ACTIONS.iter().zip(allowed) {
+            let decision = authz
+                .authorize(&principal, &format!("documents:{action}"))
+                .await;
+            match (decision, expected) {
+                (Ok(()), true) => {}
+                (Err(reject), false) => assert_eq!(reject.gate(), Gate::Role, "{subject} {action}"),
+                (decision, _) => {
+                    panic!("{subject} {action}: expected {expected}, got {decision:?}")
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn matrix_in_memory() {
+    let authz = Authorizer::in_memory().await;
+    seed(&authz).await;
+    assert_matrix(&authz).await;
+}
+
+async fn matrix_persists(url: &str) {
+    {
+        let store = Store::connect(url).await.unwrap();
+        store.migrate(&[]).await.unwrap();
+        let authz = Authorizer::persistent(&store).await.unwrap();
+        seed(&authz).await;
+        assert_matrix(&authz).await;
+        store.pool().close().await;
+    }
+    // A new process would do exactly this: reopen, load, decide.
+    let store = Store::connect(url).await.unwrap();
+    store.migrate(&[]).await.unwrap();
+    let authz = Authorizer::persistent(&store).await.unwrap();
+    assert_matrix(&authz).await;
+    // Revocation persists too.
+    authz.revoke("editor", "documents", "update").await.unwrap();
+    let reopened = Authorizer::persistent(&store).await.unwrap();
+    let bob = Principal::new("bob", ["documents:update"]);
+    assert_eq!(
+        reopened
+            .authorize(&bob, "documents:update")
+            .await
+            .unwrap_err()
+            .gate(),
+        Gate::Role
+    );
+}
+
+#[tokio::test]
+async fn matrix_on_sqlite_survives_reopening() {
+    matrix_persists(&temp_sqlite_url("rbac")).await;
+}
+
+#[tokio::test]
+async fn matrix_on_postgres_survives_reopening() {
+    let Some(url) = fresh_postgres("rbac").await else {
+        eprintln!("DATABASE_URL is not PostgreSQL: skipped");
+        return;
+    };
+    matrix_persists(&url).await;
+}
+
+#[tokio::test]
+async fn scope_and_role_are_both_required() {
+    let authz = Authorizer::in_memory().await;
+    seed(&authz).await;
+    // alice's role allows update, but this token was down-scoped to read.
+    let read_only = Principal::new("alice", ["documents:read"]);
+    let refused = authz
+        .authorize(&read_only, "documents:update")
+        .await
+        .unwrap_err();
+    assert_eq!(refused.gate(), Gate::Scope);
+    assert_eq!(
+        refused.reason(),
+        "token scope is missing \"documents:update\""
+    );
+    // dave's token carries the scope, but no role permits him.
+    let dave = Principal::new("dave", ["documents:*"]);
+    assert_eq!(
+        authz
+            .authorize(&dave, "documents:read")
+            .await
+            .unwrap_err()
+            .gate(),
+        Gate::Role
+    );
+    // The wildcard covers every action of its resource for a permitted role.
+    let alice = Principal::new("alice", ["documents:*"]);
+    assert!(authz.authorize(&alice, "documents:delete").await.is_ok());
+}
+
+#[tokio::test]
+async fn a_broken_store_denies() {
+    let store = Store::connect(&temp_sqlite_url("broken")).await.unwrap();
+    store.migrate(&[]).await.unwrap();
+    let authz = Authorizer::persistent(&store).await.unwrap();
+    seed(&authz).await;
+    store.pool().close().await;
+    let alice = Principal::new("alice", ["documents:read"]);
+    assert!(authz.authorize(&alice, "documents:read").await.is_ok());
+    // A write fails and grants nothing.
+    assert!(authz.grant("viewer", "documents", "delete").await.is_err());
+    let carol = Principal::new("carol", ["documents:delete"]);
+    assert_eq!(
+        authz
+            .authorize(&carol, "documents:delete")
+            .await
+            .unwrap_err()
+            .gate(),
+        Gate::Role
+    );
+    // A failed reload leaves no grant in force, not even alice's.
+    assert!(authz.reload().await.is_err());
+    assert_eq!(
+        authz
+            .authorize(&alice, "documents:read")
+            .await
+            .unwrap_err()
+            .gate(),
+        Gate::Role
+    );
+}
