@@ -40,6 +40,10 @@ pub fn check(cx: &mut Ctxt, options: Options, sig: Sig) -> Tool {
                     });
                     Kind::Choice {
                         selector: selectors.len() - 1,
+                        command: options
+                            .command
+                            .iter()
+                            .any(|c| syn::ext::IdentExt::unraw(c) == p.name),
                     }
                 }
                 // A failed `allow` or a generic parameter already has its error.
@@ -68,6 +72,9 @@ pub fn check(cx: &mut Ctxt, options: Options, sig: Sig) -> Tool {
             TyKind::String => Kind::Text {
                 max_len: max_len(&options, p),
             },
+            TyKind::Url => Kind::Url {
+                max_len: max_len(&options, p),
+            },
         };
         params.push(Param {
             ident: p.ident.clone(),
@@ -78,6 +85,7 @@ pub fn check(cx: &mut Ctxt, options: Options, sig: Sig) -> Tool {
         });
     }
     check_targets(cx, &options, &sig);
+    check_command(cx, &options, &sig, &allow);
 
     Tool {
         ident: sig.ident,
@@ -91,6 +99,25 @@ pub fn check(cx: &mut Ctxt, options: Options, sig: Sig) -> Tool {
         confirm,
         scope,
         selectors,
+    }
+}
+
+/// `command(p)` names an allowlisted selector: a value that picks a command
+/// flag must be one of a fixed set, so the caller's string never becomes an argument.
+fn check_command(cx: &mut Ctxt, options: &Options, sig: &Sig, allow: &[Option<Vec<LitStr>>]) {
+    for target in &options.command {
+        match find(sig, target) {
+            None => no_such_param(cx, sig, "command", target),
+            Some((i, _)) if allow[i].is_some() => {}
+            Some((_, p)) => cx.error(
+                target.span(),
+                format!(
+                    "`command` needs an allowlisted selector, but `{}` has no `allow` list; \
+                     a value that picks a command flag must be one of a fixed set",
+                    p.name
+                ),
+            ),
+        }
     }
 }
 
@@ -446,7 +473,7 @@ fn check_targets(cx: &mut Ctxt, options: &Options, sig: &Sig) {
         match &m.target {
             Some(target) => match find(sig, target) {
                 None => no_such_param(cx, sig, "max_len", target),
-                Some((_, p)) if !matches!(p.kind, TyKind::String) => cx.error(
+                Some((_, p)) if !matches!(p.kind, TyKind::String | TyKind::Url) => cx.error(
                     target.span(),
                     format!(
                         "`max_len` bounds free-text `String` parameters, but `{}` is `{}`",
@@ -457,7 +484,11 @@ fn check_targets(cx: &mut Ctxt, options: &Options, sig: &Sig) {
                 Some(_) => {}
             },
             None => {
-                if !sig.params.iter().any(|p| matches!(p.kind, TyKind::String)) {
+                if !sig
+                    .params
+                    .iter()
+                    .any(|p| matches!(p.kind, TyKind::String | TyKind::Url))
+                {
                     cx.error(
                         m.span,
                         format!(

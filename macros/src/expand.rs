@@ -141,9 +141,10 @@ fn kind(tool: &Tool, p: &Param) -> TokenStream {
         }
         Kind::Bool => quote!(::secure_tool::Kind::Bool),
         Kind::Text { max_len } => quote!(::secure_tool::Kind::Text { max_len: #max_len }),
-        Kind::Choice { selector } => {
+        Kind::Url { max_len } => quote!(::secure_tool::Kind::Url { max_len: #max_len }),
+        Kind::Choice { selector, command } => {
             let lits = tool.selectors[*selector].variants.iter().map(|(l, _)| l);
-            quote!(::secure_tool::Kind::Choice { allow: &[#(#lits),*] })
+            quote!(::secure_tool::Kind::Choice { allow: &[#(#lits),*], command: #command })
         }
         Kind::Confirm => quote!(::secure_tool::Kind::Confirm),
     }
@@ -171,6 +172,8 @@ fn spec(tool: &Tool) -> TokenStream {
     let confirm = tool.confirm;
     let ok_ty = &tool.ok_ty;
     let output_schema = quote_spanned!(tool.ret_span=> <#ok_ty as ::secure_tool::__private::IntoOutput>::output_schema);
+    let untrusted =
+        quote_spanned!(tool.ret_span=> <#ok_ty as ::secure_tool::__private::IntoOutput>::UNTRUSTED);
     quote! {
         ::secure_tool::ToolSpec {
             name: #name,
@@ -178,6 +181,7 @@ fn spec(tool: &Tool) -> TokenStream {
             params: &[#(#params),*],
             access: #access,
             confirm: #confirm,
+            untrusted_output: #untrusted,
             output_schema: #output_schema,
         }
     }
@@ -211,7 +215,7 @@ fn call(tool: &Tool, vis: &TokenStream) -> TokenStream {
         let param = quote!(&__SECURE_TOOL_SPEC.params[#i]);
         let value = quote!(__secure_tool_args.get(#name));
         match &p.kind {
-            Kind::Choice { selector } => {
+            Kind::Choice { selector, .. } => {
                 let enum_ident = &tool.selectors[*selector].ident;
                 quote! {
                     let __secure_tool_raw = ::secure_tool::__private::choice(#param, #value)?;
@@ -228,6 +232,9 @@ fn call(tool: &Tool, vis: &TokenStream) -> TokenStream {
             Kind::Confirm => quote! {
                 let #ident: bool = ::secure_tool::__private::confirm(#param, #value)?;
             },
+            Kind::Url { .. } => quote_spanned! {ty.span()=>
+                let #ident: #ty = ::secure_tool::__private::url(#param, #value, &__secure_tool_guards.fetch).await?;
+            },
             _ => quote_spanned! {ty.span()=>
                 let #ident: #ty = <#ty as ::secure_tool::__private::FromArg>::from_arg(#param, #value)?;
             },
@@ -242,7 +249,7 @@ fn call(tool: &Tool, vis: &TokenStream) -> TokenStream {
     let fn_ident = &tool.ident;
     let idents: Vec<_> = tool.params.iter().map(|p| &p.ident).collect();
     let types = tool.params.iter().map(|p| match &p.kind {
-        Kind::Choice { selector } => {
+        Kind::Choice { selector, .. } => {
             let ident = &tool.selectors[*selector].ident;
             quote!(#ident)
         }
@@ -267,10 +274,16 @@ fn call(tool: &Tool, vis: &TokenStream) -> TokenStream {
 
             fn validate(
                 __secure_tool_args: &::secure_tool::Arguments,
-            ) -> ::core::result::Result<Self::Args, ::secure_tool::Reject> {
-                #(#extract)*
-                #confirm_added
-                ::core::result::Result::Ok((#(#idents,)*))
+                __secure_tool_guards: &::secure_tool::Guards,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<Self::Args, ::secure_tool::Reject>,
+            > + ::core::marker::Send {
+                async move {
+                    let _ = __secure_tool_guards;
+                    #(#extract)*
+                    #confirm_added
+                    ::core::result::Result::Ok((#(#idents,)*))
+                }
             }
 
             fn execute(
@@ -308,10 +321,32 @@ fn tests(tool: &Tool) -> TokenStream {
     for p in &tool.params {
         let n = p.name.as_str();
         match &p.kind {
-            Kind::Choice { .. } => push(
-                format_ident!("rejects_{}_outside_allowlist", n),
-                quote!(OutsideAllowlist(#n)),
-            ),
+            Kind::Choice { command, .. } => {
+                push(
+                    format_ident!("rejects_{}_outside_allowlist", n),
+                    quote!(OutsideAllowlist(#n)),
+                );
+                if *command {
+                    push(
+                        format_ident!("rejects_{}_with_shell_metacharacters", n),
+                        quote!(ShellMetacharacters(#n)),
+                    );
+                }
+            }
+            Kind::Url { .. } => {
+                push(
+                    format_ident!("rejects_{}_to_internal_addresses", n),
+                    quote!(InternalUrl(#n)),
+                );
+                push(
+                    format_ident!("rejects_{}_with_control_chars", n),
+                    quote!(ControlChars(#n)),
+                );
+                push(
+                    format_ident!("rejects_{}_over_max_len", n),
+                    quote!(OverLength(#n)),
+                );
+            }
             Kind::Float { ty, min, max } => {
                 if max.is_some() || *ty == "f32" {
                     push(

@@ -33,6 +33,7 @@ pub fn emit(item_fn: &ItemFn, tool: &Tool, errors: syn::Error) -> TokenStream {
                 params: &[],
                 access: ::secure_tool::Access::Public,
                 confirm: false,
+                untrusted_output: false,
                 output_schema: || ::core::option::Option::None,
             };
 
@@ -42,8 +43,9 @@ pub fn emit(item_fn: &ItemFn, tool: &Tool, errors: syn::Error) -> TokenStream {
                 const SPEC: &'static ::secure_tool::ToolSpec = &__SECURE_TOOL_SPEC;
                 type Args = ();
 
-                fn validate(
+                async fn validate(
                     _: &::secure_tool::Arguments,
+                    _: &::secure_tool::Guards,
                 ) -> ::core::result::Result<(), ::secure_tool::Reject> {
                     ::core::unreachable!("this tool failed to compile")
                 }

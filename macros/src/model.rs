@@ -41,8 +41,12 @@ pub enum Kind {
     Text {
         max_len: usize,
     },
+    Url {
+        max_len: usize,
+    },
     Choice {
         selector: usize,
+        command: bool,
     },
     Confirm,
 }

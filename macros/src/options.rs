@@ -8,11 +8,11 @@ use syn::{Expr, ExprLit, Ident, Lit, LitStr, Meta, MetaNameValue, Token, UnOp};
 use crate::ctxt::Ctxt;
 
 pub const OPTIONS: &[&str] = &[
-    "allow", "max", "min", "max_len", "scope", "public", "confirm",
+    "allow", "max", "min", "max_len", "scope", "public", "confirm", "command",
 ];
 
 const EXPECTED: &str =
-    "expected one of `allow`, `max`, `min`, `max_len`, `scope`, `public`, `confirm`";
+    "expected one of `allow`, `max`, `min`, `max_len`, `scope`, `public`, `confirm`, `command`";
 
 #[derive(Default)]
 pub struct Options {
@@ -23,6 +23,8 @@ pub struct Options {
     pub scope: Option<LitStr>,
     pub public: Option<Span>,
     pub confirm: Option<Span>,
+    /// Parameters that select a command-line flag: `command(format)`.
+    pub command: Vec<Ident>,
     /// `scope` or `public` was written, or misspelt, even if it failed to parse:
     /// then a missing-access error would only repeat that failure.
     pub access_attempted: bool,
@@ -142,6 +144,7 @@ pub fn parse(cx: &mut Ctxt, attr: TokenStream) -> Options {
             }
             "public" => flag(cx, &meta, &mut options.public),
             "confirm" => flag(cx, &meta, &mut options.confirm),
+            "command" => parse_command(cx, &meta, &mut options.command),
             unknown => {
                 let hint = did_you_mean(unknown)
                     .map_or(String::new(), |s| format!("; did you mean `{s}`?"));
@@ -153,6 +156,35 @@ pub fn parse(cx: &mut Ctxt, attr: TokenStream) -> Options {
         }
     }
     options
+}
+
+/// `command(param, ..)`: selectors whose value picks a command-line flag.
+fn parse_command(cx: &mut Ctxt, meta: &Meta, out: &mut Vec<Ident>) {
+    let Meta::List(list) = meta else {
+        cx.error(
+            meta.path().span(),
+            "expected `command(param, ..)`: name the selector that picks a command-line flag",
+        );
+        return;
+    };
+    match list.parse_args_with(Punctuated::<Ident, Token![,]>::parse_terminated) {
+        Ok(idents) if !idents.is_empty() => {
+            for ident in idents {
+                if out.contains(&ident) {
+                    cx.error(
+                        ident.span(),
+                        format!("duplicate `command` for parameter `{ident}`"),
+                    );
+                } else {
+                    out.push(ident);
+                }
+            }
+        }
+        _ => cx.error(
+            list.delimiter.span().join(),
+            "expected `command(param, ..)`",
+        ),
+    }
 }
 
 fn set_once<T>(cx: &mut Ctxt, slot: &mut Option<T>, value: T, key: &Ident) {

@@ -79,7 +79,7 @@ pub fn expand(input: TokenStream) -> TokenStream {
         .map(|(_, path)| quote_spanned!(path.span()=> &#path::__SECURE_TOOL_SPEC));
     let arms = names.iter().map(|(name, path)| {
         quote_spanned! {path.span()=>
-            #name => __secure_tool_pipeline.run::<#path::__SecureTool>(__secure_tool_args, __secure_tool_bearer).await,
+            #name => __secure_tool_pipeline.run::<#path::__SecureTool>(__secure_tool_args, __secure_tool_request).await,
         }
     });
     let errors = cx.finish().err().map(syn::Error::into_compile_error);
@@ -99,7 +99,7 @@ pub fn expand(input: TokenStream) -> TokenStream {
                 __secure_tool_pipeline: &'a ::secure_tool::Pipeline,
                 __secure_tool_name: &'a str,
                 __secure_tool_args: ::secure_tool::Arguments,
-                __secure_tool_bearer: ::core::option::Option<&'a str>,
+                __secure_tool_request: ::secure_tool::Request<'a>,
             ) -> impl ::core::future::Future<Output = ::secure_tool::Trace> + ::core::marker::Send + 'a {
                 async move {
                     match __secure_tool_name {

@@ -35,6 +35,8 @@ pub enum TyKind {
     Int(&'static str),
     Bool,
     String,
+    /// `CheckedUrl`: a URL the SSRF guard resolves and checks before the body.
+    Url,
     /// A bare type name the crate does not know: only valid as an allowlist's generated enum.
     Named(Ident),
     Unsupported,
@@ -55,6 +57,7 @@ impl TyKind {
             TyKind::Float(t) | TyKind::Int(t) => (*t).to_owned(),
             TyKind::Bool => "bool".to_owned(),
             TyKind::String => "String".to_owned(),
+            TyKind::Url => "CheckedUrl".to_owned(),
             TyKind::Named(i) => i.to_string(),
             TyKind::Unsupported => "an unsupported type".to_owned(),
         }
@@ -233,6 +236,7 @@ fn classify_plain(cx: &mut Ctxt, ty: &Type) -> TyKind {
                     "u64" => Some(TyKind::Int("u64")),
                     "bool" => Some(TyKind::Bool),
                     "String" => Some(TyKind::String),
+                    "CheckedUrl" => Some(TyKind::Url),
                     "i128" | "u128" | "isize" | "usize" => {
                         return unsupported(
                             cx,

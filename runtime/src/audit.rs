@@ -41,7 +41,8 @@ impl Outcome {
         match gate {
             Gate::Auth => Outcome::AuthFailed,
             Gate::Scope | Gate::Role => Outcome::NotAuthorized,
-            Gate::Confirm => Outcome::Blocked,
+            Gate::Confirm | Gate::Command | Gate::Ssrf => Outcome::Blocked,
+
             Gate::UnknownTool
             | Gate::UnknownField
             | Gate::MissingField
@@ -147,8 +148,8 @@ impl AuditRecord {
         self.outcome = Outcome::of(reject.gate());
         self.gate = Some(reject.gate().as_str());
         self.field = reject.field_name().map(str::to_owned);
-        let reason = crate::redact::redact(reject.reason());
-        let value = reject.value().map(crate::redact::redact);
+        let reason = crate::guards::secrets::redact(reject.reason());
+        let value = reject.value().map(crate::guards::secrets::redact);
         self.findings.extend(reason.findings);
         self.reason = Some(reason.text);
         if let Some(value) = value {
@@ -327,7 +328,7 @@ impl Audit {
         let result = match failed {
             None => Ok(()),
             Some(e) => {
-                tracing::error!(target: crate::log::TARGET, "{}", crate::redact::redact(&e.to_string()).text);
+                tracing::error!(target: crate::log::TARGET, "{}", crate::guards::secrets::redact(&e.to_string()).text);
                 let reject =
                     Reject::at(Gate::Audit, None, "audit log unavailable; result withheld");
                 record.refuse(&reject);

@@ -235,7 +235,7 @@ fn padded(rule: &[String]) -> [String; 6] {
 }
 
 fn adapter_error(e: impl std::fmt::Display) -> casbin::Error {
-    let message = crate::redact::redact(&e.to_string()).text;
+    let message = crate::guards::secrets::redact(&e.to_string()).text;
     casbin::Error::AdapterError(casbin::error::AdapterError(Box::new(
         std::io::Error::other(message),
     )))

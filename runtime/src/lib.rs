@@ -55,9 +55,10 @@ mod spec;
 pub mod audit;
 pub mod auth;
 pub mod authz;
+pub mod guards;
 pub mod log;
 pub mod pipeline;
-pub mod redact;
+
 pub mod store;
 pub mod testing;
 pub mod validate;
@@ -65,12 +66,13 @@ pub mod validate;
 pub use audit::{Audit, AuditRecord, Outcome};
 pub use auth::{JwtVerifier, Principal, StaticToken, StaticTokens, TokenVerifier};
 pub use authz::Authorizer;
-pub use output::{IntoOutput, Json, Output};
-pub use pipeline::{Pipeline, Tool, Trace};
+pub use guards::ssrf::CheckedUrl;
+pub use output::{IntoOutput, Json, Output, Untrusted};
+pub use pipeline::{Consent, Guards, Pipeline, Tool, Trace};
 pub use reject::{Gate, Reject};
 pub use schema::input_schema;
 pub use secure_tool_macros::{secure_tool, server};
-pub use server::{Arguments, Server, Tools, tool_entry};
+pub use server::{Arguments, Request, Server, Tools, tool_entry};
 pub use spec::{Access, DEFAULT_MAX_LEN, Kind, ParamSpec, ToolSpec};
 pub use store::Store;
 
@@ -79,5 +81,5 @@ pub use store::Store;
 pub mod __private {
     pub use crate::output::IntoOutput;
     pub use crate::testing::{Probe, assert_rejects};
-    pub use crate::validate::{FromArg, choice, confirm, not_allowed};
+    pub use crate::validate::{FromArg, choice, confirm, not_allowed, url};
 }

@@ -12,6 +12,11 @@ pub struct Output {
     pub text: String,
     /// The `structuredContent` of the result, matching the tool's output schema.
     pub structured: Option<Value>,
+    /// Where `text` came from, when it is stored or external content: the
+    /// output stage then wraps it in `<untrusted_content source="…">`.
+    pub source: Option<String>,
+    /// A line the server writes before untrusted content, outside the delimiters.
+    pub preface: Option<String>,
 }
 
 impl Output {
@@ -20,6 +25,18 @@ impl Output {
         Self {
             text: text.into(),
             structured: None,
+            source: None,
+            preface: None,
+        }
+    }
+
+    /// Structured content, with its JSON text as the text block.
+    pub fn structured(value: Value) -> Self {
+        Self {
+            text: value.to_string(),
+            structured: Some(value),
+            source: None,
+            preface: None,
         }
     }
 }
@@ -36,6 +53,50 @@ pub trait IntoOutput {
     fn output_schema() -> Option<Map<String, Value>> {
         None
     }
+
+    /// Whether the value carries stored or external content, which the output
+    /// stage spotlights.
+    const UNTRUSTED: bool = false;
+}
+
+/// Content from storage or the network, returned to the model as data: the
+/// output stage redacts its secrets, wraps it in delimiters it cannot close,
+/// and flags injection signatures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Untrusted {
+    source: String,
+    content: String,
+    preface: Option<String>,
+}
+
+impl Untrusted {
+    /// `content` that came from `source` (such as `document:3`).
+    pub fn new(source: impl Into<String>, content: impl Into<String>) -> Self {
+        Self {
+            source: source.into(),
+            content: content.into(),
+            preface: None,
+        }
+    }
+
+    /// A line of the server's own, shown before the delimited content.
+    pub fn with_preface(mut self, preface: impl Into<String>) -> Self {
+        self.preface = Some(preface.into());
+        self
+    }
+}
+
+impl IntoOutput for Untrusted {
+    fn into_output(self) -> Result<Output, Reject> {
+        Ok(Output {
+            text: self.content,
+            structured: None,
+            source: Some(self.source),
+            preface: self.preface,
+        })
+    }
+
+    const UNTRUSTED: bool = true;
 }
 
 impl IntoOutput for Output {
@@ -72,6 +133,8 @@ fn number(value: Value, text: String) -> Output {
     Output {
         text,
         structured: Some(Value::Object(structured)),
+        source: None,
+        preface: None,
     }
 }
 
@@ -129,10 +192,7 @@ impl<T: Serialize + schemars::JsonSchema> IntoOutput for Json<T> {
     fn into_output(self) -> Result<Output, Reject> {
         let value = serde_json::to_value(&self.0)
             .map_err(|_| Reject::at(Gate::Output, None, "result cannot be represented as JSON"))?;
-        Ok(Output {
-            text: value.to_string(),
-            structured: Some(value),
-        })
+        Ok(Output::structured(value))
     }
 
     fn output_schema() -> Option<Map<String, Value>> {

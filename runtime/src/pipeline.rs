@@ -9,17 +9,18 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::Value;
 
-use crate::audit::{Audit, AuditRecord};
+use crate::audit::{Audit, AuditRecord, BoxFuture};
 use crate::auth::{AuthError, Principal, TokenVerifier, UNAUTHENTICATED};
 use crate::authz::Authorizer;
+use crate::guards::ssrf::FetchPolicy;
 use crate::output::Output;
 use crate::reject::{Gate, Reject};
-use crate::server::Arguments;
+use crate::server::{Arguments, Request};
 use crate::spec::{Access, ToolSpec};
 
 /// A declared tool, as `#[secure_tool]` implements it.
@@ -28,8 +29,12 @@ pub trait Tool: 'static {
     const SPEC: &'static ToolSpec;
     /// The validated, typed arguments.
     type Args: Send;
-    /// Every argument gate; the result is proof the arguments honour the contract.
-    fn validate(args: &Arguments) -> Result<Self::Args, Reject>;
+    /// Every argument gate and input guard; the result is proof the arguments
+    /// honour the contract.
+    fn validate(
+        args: &Arguments,
+        guards: &Guards,
+    ) -> impl Future<Output = Result<Self::Args, Reject>> + Send;
     /// The body, run only with validated arguments.
     fn execute(
         args: Self::Args,
@@ -51,10 +56,30 @@ pub struct Trace {
     pub executed: bool,
 }
 
+/// The configuration of the input guards.
+#[derive(Debug, Clone, Default)]
+pub struct Guards {
+    /// What the SSRF guard lets tools fetch.
+    pub fetch: FetchPolicy,
+    /// How long a human has to answer a consent request.
+    pub consent_timeout: Option<Duration>,
+}
+
+/// Asks a human to confirm a destructive call, when the client can ask.
+pub trait Consent: Send + Sync {
+    /// `Ok(true)` on accept; `Ok(false)` on decline, cancel or timeout;
+    /// `Err(())` when the client declared no way to ask.
+    fn ask(&self, message: String, timeout: Duration) -> BoxFuture<'_, Result<bool, ()>>;
+}
+
+/// The default time a human has to answer a consent request.
+pub const CONSENT_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// The configured stages of a server.
 #[derive(Clone)]
 pub struct Pipeline {
     server: &'static str,
+    guards: Guards,
     verifier: Option<Arc<dyn TokenVerifier>>,
     authorizer: Option<Authorizer>,
     audit: Audit,
@@ -102,6 +127,7 @@ impl Pipeline {
     pub fn new(server: &'static str) -> Self {
         Self {
             server,
+            guards: Guards::default(),
             verifier: None,
             authorizer: None,
             audit: Audit::default(),
@@ -117,6 +143,12 @@ impl Pipeline {
     /// Authorizes with `authorizer`.
     pub fn with_authorizer(mut self, authorizer: Authorizer) -> Self {
         self.authorizer = Some(authorizer);
+        self
+    }
+
+    /// Configures the input guards.
+    pub fn with_guards(mut self, guards: Guards) -> Self {
+        self.guards = guards;
         self
     }
 
@@ -170,7 +202,8 @@ impl Pipeline {
     }
 
     /// Runs one call of `T` through every stage, then audits it.
-    pub async fn run<T: Tool>(&self, mut args: Arguments, bearer: Option<&str>) -> Trace {
+    pub async fn run<T: Tool>(&self, mut args: Arguments, request: Request<'_>) -> Trace {
+        let Request { bearer, consent } = request;
         let started = Instant::now();
         let spec = T::SPEC;
         let mut subject = UNAUTHENTICATED.to_owned();
@@ -186,7 +219,7 @@ impl Pipeline {
             let authenticated = self.authenticate(spec, token.as_ref())?;
             subject = authenticated.principal.subject().to_owned();
             let authorized = authenticated.authorize(self, spec).await?;
-            let inspected = authorized.inspect::<T>(&args)?;
+            let inspected = authorized.inspect::<T>(self, &args, consent).await?;
             executed = true;
             let executed = inspected.execute::<T>().await?;
             Ok(executed.inspect_output())
@@ -219,7 +252,7 @@ impl Pipeline {
         tool: &'static str,
         subject: &str,
         action: &str,
-        result: Result<Output, Reject>,
+        result: Result<(Output, Vec<String>), Reject>,
         started: Instant,
         executed: bool,
     ) -> Trace {
@@ -229,7 +262,7 @@ impl Pipeline {
             tool,
             subject,
             action,
-            result.as_ref().map(|_| &[][..]),
+            result.as_ref().map(|(_, findings)| findings.as_slice()),
         );
         record.duration_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         let result = match (self.audit.record(&mut record).await, result) {
@@ -237,13 +270,13 @@ impl Pipeline {
             (Ok(()), result) => result,
         };
         let result = match result {
-            Ok(output) => {
+            Ok((output, _)) => {
                 let mut result = CallToolResult::success(vec![ContentBlock::text(output.text)]);
                 result.structured_content = output.structured;
                 result
             }
             Err(reject) => {
-                let text = crate::redact::redact(&reject.to_string()).text;
+                let text = crate::guards::secrets::redact(&reject.to_string()).text;
                 CallToolResult::error(vec![ContentBlock::text(text)])
             }
         };
@@ -279,14 +312,43 @@ impl Authenticated {
 }
 
 impl Authorized {
-    /// Stage 3. Unknown fields, then every argument gate in declaration order,
-    /// then consent for destructive tools.
-    pub fn inspect<T: Tool>(self, args: &Arguments) -> Result<Inspected<T::Args>, Reject> {
+    /// Stage 3. Unknown fields, then every argument gate and input guard in
+    /// declaration order (the `confirm` flag among them), then, for a
+    /// destructive tool, the human's consent where the client can ask for it.
+    pub async fn inspect<T: Tool>(
+        self,
+        pipeline: &Pipeline,
+        args: &Arguments,
+        consent: Option<&dyn Consent>,
+    ) -> Result<Inspected<T::Args>, Reject> {
         crate::validate::check_fields(T::SPEC, args)?;
-        let args = T::validate(args)?;
+        let validated = T::validate(args, &pipeline.guards).await?;
+        if T::SPEC.confirm
+            && let Some(consent) = consent
+        {
+            let message = format!(
+                "Allow `{}` to run a destructive action for {}? Arguments: {}",
+                T::SPEC.name,
+                self.principal.subject(),
+                crate::log::render_value(&serde_json::Value::Object(args.clone())),
+            );
+            let timeout = pipeline.guards.consent_timeout.unwrap_or(CONSENT_TIMEOUT);
+            match consent.ask(message, timeout).await {
+                // Accepted, or the client cannot ask: the `confirm: true` flag,
+                // already checked, is then the only consent there is.
+                Ok(true) | Err(()) => {}
+                Ok(false) => {
+                    return Err(Reject::at(
+                        Gate::Confirm,
+                        Some("confirm".into()),
+                        "blocked: the user did not approve this destructive action",
+                    ));
+                }
+            }
+        }
         Ok(Inspected {
             principal: self.principal,
-            args,
+            args: validated,
         })
     }
 }
@@ -301,8 +363,39 @@ impl<A> Inspected<A> {
 }
 
 impl Executed {
-    /// Stage 5. Output filters run here.
-    pub fn inspect_output(self) -> Output {
-        self.output
+    /// Stage 5. Every output is redacted; stored or external content is also
+    /// spotlighted, with a summary of what the guards found. Returns the output
+    /// and the findings, which the audit record keeps.
+    pub fn inspect_output(self) -> (Output, Vec<String>) {
+        use crate::guards::{injection, secrets};
+        let mut output = self.output;
+        let (text, mut findings) = match secrets::redact_cow(&output.text) {
+            (std::borrow::Cow::Owned(text), found) => (text, found),
+            (std::borrow::Cow::Borrowed(_), found) => (std::mem::take(&mut output.text), found),
+        };
+        if let Some(structured) = &mut output.structured {
+            findings.extend(secrets::redact_json(structured));
+        }
+        output.text = match &output.source {
+            None => text,
+            Some(source) => {
+                let spotlit = injection::spotlight(source, &text);
+                findings.extend(spotlit.findings);
+                let summary = if findings.is_empty() {
+                    "[guard] no threats detected".to_owned()
+                } else {
+                    format!(
+                        "[guard] {} finding(s) [{}]",
+                        findings.len(),
+                        findings.join(", ")
+                    )
+                };
+                match &output.preface {
+                    Some(preface) => format!("{preface}\n{}\n{summary}", spotlit.text),
+                    None => format!("{}\n{summary}", spotlit.text),
+                }
+            }
+        };
+        (output, findings)
     }
 }

@@ -29,7 +29,11 @@ pub enum Gate {
     Control,
     /// A string is longer than its bound.
     Length,
-    /// A destructive tool was called without `confirm: true`.
+    /// A string that feeds a command holds a shell metacharacter.
+    Command,
+    /// A URL points at an internal, reserved or unresolvable destination.
+    Ssrf,
+    /// A destructive tool was called without `confirm: true`, or the human declined.
     Confirm,
     /// The credential is missing or cannot be trusted.
     Auth,
@@ -60,6 +64,8 @@ impl Gate {
         Gate::Finite,
         Gate::Control,
         Gate::Length,
+        Gate::Command,
+        Gate::Ssrf,
         Gate::Confirm,
         Gate::Execute,
         Gate::Output,
@@ -79,6 +85,9 @@ impl Gate {
             Gate::Control => "control-chars",
             Gate::Length => "length",
             Gate::Confirm => "confirm",
+            Gate::Command => "command",
+            Gate::Ssrf => "ssrf",
+
             Gate::Auth => "auth",
             Gate::Scope => "scope",
             Gate::Role => "role",

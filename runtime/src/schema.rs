@@ -68,7 +68,8 @@ fn param_schema(param: &ParamSpec) -> Value {
         }),
         Kind::Bool => json!({ "type": "boolean" }),
         Kind::Text { max_len } => json!({ "type": "string", "maxLength": max_len }),
-        Kind::Choice { allow } => json!({ "type": "string", "enum": allow }),
+        Kind::Choice { allow, .. } => json!({ "type": "string", "enum": allow }),
+        Kind::Url { max_len } => json!({ "type": "string", "format": "uri", "maxLength": max_len }),
         Kind::Confirm => json!({
             "type": "boolean",
             "const": true,
@@ -100,7 +101,11 @@ mod tests {
             params: &[
                 ParamSpec {
                     name: "op",
-                    kind: Kind::Choice { allow: &["a", "b"] },
+                    kind: Kind::Choice {
+                        allow: &["a", "b"],
+                        command: false,
+                    },
+
                     required: true,
                 },
                 ParamSpec {
@@ -134,6 +139,7 @@ mod tests {
             ],
             access: Access::Public,
             confirm: true,
+            untrusted_output: false,
             output_schema: || None,
         };
         let schema = Value::Object(input_schema(&SPEC));

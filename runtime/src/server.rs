@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, Implementation, ListToolsResult,
@@ -12,9 +13,10 @@ use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::{Map, Value};
 
 use crate::audit::Audit;
+use crate::audit::BoxFuture;
 use crate::auth::TokenVerifier;
 use crate::authz::Authorizer;
-use crate::pipeline::{Pipeline, Trace};
+use crate::pipeline::{Consent, Guards, Pipeline, Trace};
 use crate::reject::{Gate, Reject};
 use crate::schema::input_schema;
 use crate::spec::ToolSpec;
@@ -38,8 +40,56 @@ pub trait Tools: Send + Sync + 'static {
         pipeline: &'a Pipeline,
         name: &'a str,
         args: Arguments,
-        bearer: Option<&'a str>,
+        request: Request<'a>,
     ) -> impl Future<Output = Trace> + Send + 'a;
+}
+
+/// What the transport knows about one request.
+#[derive(Clone, Copy, Default)]
+pub struct Request<'a> {
+    /// The bearer token from the transport (HTTP); over stdio it is an argument.
+    pub bearer: Option<&'a str>,
+    /// A way to ask the human for consent, when the client offers one.
+    pub consent: Option<&'a (dyn Consent + 'a)>,
+}
+
+impl std::fmt::Debug for Request<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request")
+            .field("bearer", &self.bearer.map(|_| "<redacted>"))
+            .field("consent", &self.consent.is_some())
+            .finish()
+    }
+}
+
+/// Consent through MCP elicitation: the client shows the question to its user.
+struct Elicitation(rmcp::Peer<RoleServer>);
+
+/// The form a consent request shows.
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+struct Approval {
+    /// Approve this destructive action?
+    approve: bool,
+}
+
+rmcp::elicit_safe!(Approval);
+
+impl Consent for Elicitation {
+    fn ask(&self, message: String, timeout: Duration) -> BoxFuture<'_, Result<bool, ()>> {
+        Box::pin(async move {
+            use rmcp::service::ElicitationError;
+            match self
+                .0
+                .elicit_with_timeout::<Approval>(message, Some(timeout))
+                .await
+            {
+                Ok(Some(Approval { approve })) => Ok(approve),
+                Err(ElicitationError::CapabilityNotSupported) => Err(()),
+                // Declined, cancelled, timed out, unparsable or empty: not consent.
+                Ok(None) | Err(_) => Ok(false),
+            }
+        })
+    }
 }
 
 /// The rejection for a tool name the server does not declare.
@@ -106,6 +156,11 @@ impl<T: Tools> Server<T> {
         self.map_pipeline(|p| p.with_authorizer(authorizer))
     }
 
+    /// Configures the input guards (what may be fetched, consent timeout).
+    pub fn with_guards(self, guards: Guards) -> Self {
+        self.map_pipeline(|p| p.with_guards(guards))
+    }
+
     /// Writes audit records to `audit`'s durable sinks.
     pub fn with_audit(self, audit: Audit) -> Self {
         self.map_pipeline(|p| p.with_audit(audit))
@@ -118,7 +173,7 @@ impl<T: Tools> Server<T> {
 
     /// Runs one call through every stage. Used by the MCP handler and by tests.
     pub async fn call(&self, name: &str, args: Arguments) -> Trace {
-        T::dispatch(&self.pipeline, name, args, None).await
+        T::dispatch(&self.pipeline, name, args, Request::default()).await
     }
 
     /// Serves MCP over stdin/stdout until the client disconnects.
@@ -154,9 +209,15 @@ impl<T: Tools> ServerHandler for Server<T> {
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let args = request.arguments.unwrap_or_default();
-        Ok(self.call(&request.name, args).await.result.into())
+        let consent = Elicitation(context.peer.clone());
+        let request_info = Request {
+            bearer: None,
+            consent: Some(&consent),
+        };
+        let trace = T::dispatch(&self.pipeline, &request.name, args, request_info).await;
+        Ok(trace.result.into())
     }
 }

@@ -19,6 +19,8 @@ pub struct ToolSpec {
     pub access: Access,
     /// Whether the tool is destructive and requires `confirm: true`.
     pub confirm: bool,
+    /// Whether the tool returns stored or external content (spotlighted on output).
+    pub untrusted_output: bool,
     /// The JSON Schema of the tool's structured output, from its return type.
     pub output_schema: fn() -> Option<serde_json::Map<String, serde_json::Value>>,
 }
@@ -82,6 +84,15 @@ pub enum Kind {
     Choice {
         /// The allowed literals, as declared.
         allow: &'static [&'static str],
+        /// Whether the value selects a command-line flag (`command(param)`): the
+        /// raw string then also passes the shell-metacharacter guard.
+        command: bool,
+    },
+    /// A URL the tool fetches: the SSRF guard resolves and checks it, and the
+    /// body receives a [`crate::guards::ssrf::CheckedUrl`] pinned to the checked addresses.
+    Url {
+        /// The longest accepted URL, in chars.
+        max_len: usize,
     },
     /// The `confirm` flag of a destructive tool; only `true` passes.
     Confirm,
@@ -94,7 +105,7 @@ impl Kind {
             Kind::Float { .. } => "number",
             Kind::Int { .. } => "integer",
             Kind::Bool | Kind::Confirm => "boolean",
-            Kind::Text { .. } | Kind::Choice { .. } => "string",
+            Kind::Text { .. } | Kind::Choice { .. } | Kind::Url { .. } => "string",
         }
     }
 }

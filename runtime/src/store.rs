@@ -47,7 +47,7 @@ pub struct StoreError(String);
 
 impl StoreError {
     pub(crate) fn new(context: &str, error: impl fmt::Display) -> Self {
-        Self(crate::redact::redact(&format!("{context}: {error}")).text)
+        Self(crate::guards::secrets::redact(&format!("{context}: {error}")).text)
     }
 }
 

@@ -129,12 +129,77 @@ pub enum Probe {
     TokenWithoutScope,
     /// A valid token with the scope, for a subject whose role does not permit the action.
     RoleDenied,
+    /// Shell metacharacters in a selector that feeds a command.
+    ShellMetacharacters(&'static str),
+    /// URLs that point inside: loopback, private, metadata, encoded and embedded forms.
+    InternalUrl(&'static str),
 }
+
+/// A resolver that resolves nothing: generated tests never use DNS.
+#[derive(Debug, Clone, Copy)]
+pub struct NoDns;
+
+impl crate::guards::ssrf::Resolve for NoDns {
+    fn resolve<'a>(
+        &'a self,
+        _host: &'a str,
+        _port: u16,
+    ) -> crate::audit::BoxFuture<'a, std::io::Result<Vec<std::net::SocketAddr>>> {
+        Box::pin(async { Err(std::io::ErrorKind::NotFound.into()) })
+    }
+}
+
+/// The guard configuration of tests: no DNS, and a connector that refuses
+/// every address outside loopback, so a guard bug fails a test instead of
+/// reaching a network.
+pub fn test_guards() -> crate::pipeline::Guards {
+    crate::pipeline::Guards {
+        fetch: crate::guards::ssrf::FetchPolicy {
+            resolver: Arc::new(NoDns),
+            connector: Arc::new(crate::guards::ssrf::LoopbackOnly),
+            ..Default::default()
+        },
+        consent_timeout: None,
+    }
+}
+
+/// URLs every SSRF guard must refuse.
+pub const INTERNAL_URLS: &[&str] = &[
+    "https://169.254.169.254/latest/meta-data/",
+    "https://192.168.1.1/",
+    "https://10.0.0.1/",
+    "https://172.16.0.1/",
+    "https://127.0.0.1/",
+    "https://0.0.0.0/",
+    "https://localhost/",
+    "https://LOCALHOST./",
+    "https://api.localhost/",
+    "https://metadata.google.internal/",
+    "https://[::1]/",
+    "https://[::ffff:169.254.169.254]/",
+    "https://[::ffff:7f00:1]/",
+    "https://[::127.0.0.1]/",
+    "https://[64:ff9b::a00:1]/",
+    "https://[2002:a00:1::]/",
+    "https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",
+    "https://[fe80::1]/",
+    "https://[fd00::1]/",
+    "https://0x7f.1/",
+    "https://2130706433/",
+    "https://0177.0.0.1/",
+    "https://127.1/",
+    "https://100.64.0.1/",
+    "http://93.184.215.14/",
+    "file:///etc/passwd",
+    "gopher://93.184.215.14/",
+    "https://user:pass@93.184.215.14/",
+    "https://unresolvable.invalid/",
+];
 
 /// The pipeline generated tests run: for a scoped tool, a token table and an
 /// in-memory policy that let [`TEST_TOKEN`] through, and nothing else.
 pub async fn test_pipeline(server: &'static str, spec: &ToolSpec) -> Pipeline {
-    let pipeline = Pipeline::new(server);
+    let pipeline = Pipeline::new(server).with_guards(test_guards());
     let Access::Scope(scope) = spec.access else {
         return pipeline;
     };
@@ -172,7 +237,8 @@ pub fn valid_value(param: &ParamSpec) -> Value {
         Kind::Int { min, max, .. } => int_json(0i128.clamp(min, max)),
         Kind::Bool | Kind::Confirm => json!(true),
         Kind::Text { .. } => json!("x"),
-        Kind::Choice { allow } => json!(allow[0]),
+        Kind::Choice { allow, .. } => json!(allow[0]),
+        Kind::Url { .. } => json!("https://93.184.215.14/"),
     }
 }
 
@@ -220,7 +286,7 @@ pub fn cases(spec: &ToolSpec, probe: Probe) -> Vec<(Arguments, Gate, Option<Stri
     };
     match probe {
         Probe::OutsideAllowlist(name) => {
-            let Kind::Choice { allow } = param(spec, name).kind else {
+            let Kind::Choice { allow, .. } = param(spec, name).kind else {
                 panic!("`{name}` has no allowlist");
             };
             let first = allow[0];
@@ -260,7 +326,7 @@ pub fn cases(spec: &ToolSpec, probe: Probe) -> Vec<(Arguments, Gate, Option<Stri
                 Kind::Float { .. } => vec![json!("1"), json!(true), json!([1]), json!({"n": 1})],
                 Kind::Int { .. } => vec![json!("1"), json!(true), json!(0.5), json!([1])],
                 Kind::Bool | Kind::Confirm => vec![json!("true"), json!(1), json!([true])],
-                Kind::Text { .. } | Kind::Choice { .. } => {
+                Kind::Text { .. } | Kind::Choice { .. } | Kind::Url { .. } => {
                     vec![json!(1), json!(true), json!(["x"]), json!({})]
                 }
             };
@@ -285,7 +351,7 @@ pub fn cases(spec: &ToolSpec, probe: Probe) -> Vec<(Arguments, Gate, Option<Stri
             expect(name, Gate::Control, values)
         }
         Probe::OverLength(name) => {
-            let Kind::Text { max_len } = param(spec, name).kind else {
+            let (Kind::Text { max_len } | Kind::Url { max_len }) = param(spec, name).kind else {
                 panic!("`{name}` is not a string");
             };
             expect(name, Gate::Length, vec![json!("x".repeat(max_len + 1))])
@@ -329,6 +395,25 @@ pub fn cases(spec: &ToolSpec, probe: Probe) -> Vec<(Arguments, Gate, Option<Stri
                 (with(TOKEN_FIELD, json!(42)), Gate::Auth, field),
             ]
         }
+        Probe::ShellMetacharacters(name) => {
+            let values = [
+                "words; rm -rf ~",
+                "$(id)",
+                "`id`",
+                "a|b",
+                "a && b",
+                "x>y",
+                "a\nb",
+            ]
+            .into_iter()
+            .map(Value::from)
+            .collect();
+            expect(name, Gate::Command, values)
+        }
+        Probe::InternalUrl(name) => {
+            let values = INTERNAL_URLS.iter().copied().map(Value::from).collect();
+            expect(name, Gate::Ssrf, values)
+        }
         Probe::TokenWithoutScope => {
             vec![(with(TOKEN_FIELD, json!(UNSCOPED_TOKEN)), Gate::Scope, None)]
         }
@@ -355,7 +440,9 @@ pub fn assert_rejects<T: Tool>(server: &'static str, probe: Probe) {
             let capture = Capture::default();
             let trace = {
                 let _guard = tracing::subscriber::set_default(capture.clone());
-                pipeline.run::<T>(args, None).await
+                pipeline
+                    .run::<T>(args, crate::server::Request::default())
+                    .await
             };
             let record = &trace.record;
             assert_eq!(

@@ -230,18 +230,44 @@ fn forbidden(param: &ParamSpec, c: char) -> Reject {
     )
 }
 
-/// Parses the string of an allowlisted selector; the generated literal match decides the rest.
-pub fn choice<'v>(param: &ParamSpec, value: Option<&'v Value>) -> Result<&'v str, Reject> {
+/// Parses the string of an allowlisted selector; the generated literal match
+/// decides the rest. A selector that feeds a command first passes the
+/// shell-metacharacter guard, so an injection attempt is named as one.
+pub fn choice<'v>(param: &'static ParamSpec, value: Option<&'v Value>) -> Result<&'v str, Reject> {
     let value = require(param, value)?;
-    value
+    let s = value
         .as_str()
-        .ok_or_else(|| wrong_type(param, "a string", value))
+        .ok_or_else(|| wrong_type(param, "a string", value))?;
+    if let Kind::Choice { command: true, .. } = param.kind {
+        crate::guards::command::check_metacharacters(param.name, s)?;
+    }
+    Ok(s)
+}
+
+/// Parses a URL argument, applies the string gates, then the SSRF guard.
+pub async fn url(
+    param: &'static ParamSpec,
+    value: Option<&Value>,
+    policy: &crate::guards::ssrf::FetchPolicy,
+) -> Result<crate::guards::ssrf::CheckedUrl, Reject> {
+    let value = require(param, value)?;
+    let Some(s) = value.as_str() else {
+        return Err(wrong_type(param, "a string", value));
+    };
+    let Kind::Url { max_len } = param.kind else {
+        return Err(mismatch(param));
+    };
+    check_text(param, s, max_len).map_err(|r| r.with_text(s))?;
+    crate::guards::ssrf::check(param.name, s, policy)
+        .await
+        .map_err(|r| r.with_text(s))
 }
 
 /// The rejection for a selector value outside its allowlist.
 pub fn not_allowed(param: &ParamSpec, got: &str) -> Reject {
     let reason = match param.kind {
-        Kind::Choice { allow } => format!("must be one of {}", allow.join(", ")),
+        Kind::Choice { allow, .. } => format!("must be one of {}", allow.join(", ")),
+
         _ => "is not an allowed value".to_owned(),
     };
     reject(param, Gate::Allowlist, reason).with_text(got)
@@ -363,6 +389,7 @@ mod tests {
         name: "op",
         kind: Kind::Choice {
             allow: &["add", "sub"],
+            command: false,
         },
         required: true,
     };
@@ -377,6 +404,7 @@ mod tests {
         params: &[A, T],
         access: Access::Public,
         confirm: false,
+        untrusted_output: false,
         output_schema: || None,
     };
 

@@ -1,0 +1,8 @@
+//! Guards decide "is this safe?", whoever asks. Each is a pure function first,
+//! tested on its own, and bound to tools declaratively so the threat model can
+//! list it.
+
+pub mod command;
+pub mod injection;
+pub mod secrets;
+pub mod ssrf;
