@@ -152,11 +152,11 @@ pub const KINDS: &[(&str, &str)] = &[
     ),
     (
         "api_key_assignment",
-        r#"(?i)\b(?:api[_-]?key|apikey|access[_-]?token|auth[_-]?token|client[_-]?secret|secret[_-]?key)\b["']?\s*[:=]\s*["']?[^\s"',;]{8,}"#,
+        r#"(?i)\b(?:api[_-]?key|apikey|access[_-]?token|auth[_-]?token|client[_-]?secret|secret[_-]?key)\b["']?\s*[:=]\s*["']?[^\s"',;()]{8,}"#,
     ),
     (
         "password_assignment",
-        r#"(?i)\b(?:password|passwd|pwd)\b["']?\s*[:=]\s*["']?[^\s"',;&]{4,}"#,
+        r#"(?i)\b(?:password|passwd|pwd)\b["']?\s*[:=]\s*["']?[^\s"',;&()]{4,}"#,
     ),
 ];
 
@@ -208,6 +208,9 @@ pub fn redact_cow(text: &str) -> (Cow<'_, str>, Vec<String>) {
         };
         // Alternatives are single groups at the top level, in KINDS order.
         let kind = KINDS[index].0;
+        if is_code(kind, text, m.end()) {
+            continue;
+        }
         out.push_str(&text[last..m.start()]);
         out.push_str("[REDACTED:");
         out.push_str(kind);
@@ -220,6 +223,12 @@ pub fn redact_cow(text: &str) -> (Cow<'_, str>, Vec<String>) {
     }
     out.push_str(&text[last..]);
     (Cow::Owned(out), findings)
+}
+
+/// An assignment whose value is a call (`password = read_password()`) is code,
+/// not a credential.
+fn is_code(kind: &str, text: &str, end: usize) -> bool {
+    matches!(kind, "password_assignment" | "api_key_assignment") && text[end..].starts_with('(')
 }
 
 /// The same patterns applied one regex at a time: the baseline the single-pass
@@ -239,17 +248,23 @@ pub fn redact_one_at_a_time(text: &str) -> Redacted {
     let mut text = text.to_owned();
     let mut findings = Vec::new();
     for (kind, regex) in EACH.iter() {
-        let count = regex.find_iter(&text).count();
-        if count > 0 {
-            let replacement = format!("[REDACTED:{kind}]");
-            text = regex
-                .replace_all(&text, regex::NoExpand(&replacement))
-                .into_owned();
-            findings.extend(std::iter::repeat_n(
-                format!("secret:redacted {kind}"),
-                count,
-            ));
-        }
+        let mut count = 0;
+        let source = text.clone();
+        text = regex
+            .replace_all(&source, |caps: &regex::Captures<'_>| {
+                let m = caps.get(0).expect("group 0 always matches");
+                if is_code(kind, &source, m.end()) {
+                    m.as_str().to_owned()
+                } else {
+                    count += 1;
+                    format!("[REDACTED:{kind}]")
+                }
+            })
+            .into_owned();
+        findings.extend(std::iter::repeat_n(
+            format!("secret:redacted {kind}"),
+            count,
+        ));
     }
     Redacted { text, findings }
 }
