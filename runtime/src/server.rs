@@ -78,6 +78,13 @@ impl Consent for Elicitation {
     fn ask(&self, message: String, timeout: Duration) -> BoxFuture<'_, Result<bool, ()>> {
         Box::pin(async move {
             use rmcp::service::ElicitationError;
+            // Protocol 2026-07-28 forbids server-to-client requests; such a
+            // client can only be asked through a multi-round-trip result, which
+            // this server does not issue, so the `confirm` flag stands alone.
+            let version = self.0.peer_info().map(|info| info.protocol_version.clone());
+            if version.is_none_or(|v| v >= rmcp::model::ProtocolVersion::V_2026_07_28) {
+                return Err(());
+            }
             match self
                 .0
                 .elicit_with_timeout::<Approval>(message, Some(timeout))

@@ -286,8 +286,13 @@ pub fn cases(spec: &ToolSpec, probe: Probe) -> Vec<(Arguments, Gate, Option<Stri
     };
     match probe {
         Probe::OutsideAllowlist(name) => {
-            let Kind::Choice { allow, .. } = param(spec, name).kind else {
+            let Kind::Choice { allow, command } = param(spec, name).kind else {
                 panic!("`{name}` has no allowlist");
+            };
+            // A selector that feeds a command refuses metacharacters first;
+            // those values belong to the `ShellMetacharacters` probe.
+            let reaches_allowlist = |c: &String| {
+                !command || crate::guards::command::check_metacharacters(name, c).is_ok()
             };
             let first = allow[0];
             let candidates = [
@@ -298,7 +303,7 @@ pub fn cases(spec: &ToolSpec, probe: Probe) -> Vec<(Arguments, Gate, Option<Stri
             ];
             let values = candidates
                 .into_iter()
-                .filter(|c| !allow.contains(&c.as_str()))
+                .filter(|c| !allow.contains(&c.as_str()) && reaches_allowlist(c))
                 .map(Value::from)
                 .collect();
             expect(name, Gate::Allowlist, values)

@@ -41,3 +41,35 @@ pub fn text(result: &CallToolResult) -> &str {
         .map(|t| t.text.as_str())
         .unwrap_or_default()
 }
+
+/// Serves `server` and connects `handler` as the client, for clients with capabilities.
+pub async fn connect_as<S: ServerHandler, C: rmcp::ClientHandler>(
+    server: S,
+    handler: C,
+) -> RunningService<RoleClient, C> {
+    let (server_io, client_io) = tokio::io::duplex(1 << 20);
+    tokio::spawn(async move {
+        if let Ok(running) = server.serve(server_io).await {
+            let _ = running.waiting().await;
+        }
+    });
+    handler
+        .serve(client_io)
+        .await
+        .expect("the client completes the MCP handshake")
+}
+
+/// Calls `tool` with `args` on a client with a custom handler.
+pub async fn call_as<C: rmcp::ClientHandler>(
+    client: &RunningService<RoleClient, C>,
+    tool: &str,
+    args: Value,
+) -> CallToolResult {
+    let Value::Object(args) = args else {
+        panic!("arguments must be an object");
+    };
+    client
+        .call_tool(CallToolRequestParams::new(tool.to_owned()).with_arguments(args))
+        .await
+        .expect("the server answers every call")
+}
