@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
-use regex::Regex;
+use regex::{Regex, RegexSet};
 
 /// Text with its secrets replaced by `[REDACTED:<kind>]`, and one finding per redaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,18 +160,25 @@ pub const KINDS: &[(&str, &str)] = &[
     ),
 ];
 
+/// One regex finds every secret in a single pass; a set of the same patterns,
+/// anchored, then names the kind of each (short) match. Resolving the kind
+/// with capture groups instead would run a slow engine over every match.
 struct Redactor {
     regex: Regex,
+    kinds: RegexSet,
 }
 
 static REDACTOR: LazyLock<Redactor> = LazyLock::new(|| {
     let alternatives: Vec<String> = KINDS
         .iter()
-        .enumerate()
-        .map(|(i, (_, pattern))| format!("(?P<k{i}>{})", ascii_boundaries(pattern)))
+        .map(|(_, pattern)| format!("(?:{})", ascii_boundaries(pattern)))
         .collect();
     let regex = Regex::new(&alternatives.join("|")).expect("the secret patterns compile");
-    Redactor { regex }
+    let anchored = KINDS
+        .iter()
+        .map(|(_, pattern)| format!("^(?:{})$", ascii_boundaries(pattern)));
+    let kinds = RegexSet::new(anchored).expect("the secret patterns compile");
+    Redactor { regex, kinds }
 });
 
 /// `\b` as an ASCII word boundary: Unicode boundaries would push the regex
@@ -193,20 +200,16 @@ pub fn redact(text: &str) -> Redacted {
 
 /// [`redact`] without copying text that holds no secret.
 pub fn redact_cow(text: &str) -> (Cow<'_, str>, Vec<String>) {
-    let regex = &REDACTOR.regex;
+    let Redactor { regex, kinds } = &*REDACTOR;
     let mut findings = Vec::new();
     let mut out = String::new();
     let mut last = 0;
-    for caps in regex.captures_iter(text) {
-        let Some((index, m)) = caps
-            .iter()
-            .skip(1)
-            .enumerate()
-            .find_map(|(i, m)| m.map(|m| (i, m)))
-        else {
+    for m in regex.find_iter(text) {
+        // Leftmost-first: the earliest kind that matches exactly this span is
+        // the alternative that produced it.
+        let Some(index) = kinds.matches(m.as_str()).iter().next() else {
             continue;
         };
-        // Alternatives are single groups at the top level, in KINDS order.
         let kind = KINDS[index].0;
         if is_code(kind, text, m.end()) {
             continue;
