@@ -147,6 +147,7 @@ fn kind(tool: &Tool, p: &Param) -> TokenStream {
             quote!(::secure_tool::Kind::Choice { allow: &[#(#lits),*], command: #command })
         }
         Kind::Confirm => quote!(::secure_tool::Kind::Confirm),
+        Kind::State(_) | Kind::Caller => unreachable!("injected parameters have no spec"),
     }
 }
 
@@ -154,8 +155,7 @@ fn spec(tool: &Tool) -> TokenStream {
     let name = &tool.name;
     let description = &tool.description;
     let mut params: Vec<TokenStream> = tool
-        .params
-        .iter()
+        .arguments()
         .map(|p| param_spec(&p.name, kind(tool, p), !p.optional))
         .collect();
     if tool.confirm_added {
@@ -208,7 +208,7 @@ fn inner_vis(vis: &syn::Visibility) -> TokenStream {
 
 /// The tool as the pipeline runs it: every argument gate, then the body.
 fn call(tool: &Tool, vis: &TokenStream) -> TokenStream {
-    let extract = tool.params.iter().enumerate().map(|(i, p)| {
+    let extract = tool.arguments().enumerate().map(|(i, p)| {
         let ident = &p.ident;
         let name = &p.name;
         let ty = &p.ty;
@@ -241,14 +241,29 @@ fn call(tool: &Tool, vis: &TokenStream) -> TokenStream {
         }
     });
     let confirm_added = tool.confirm_added.then(|| {
-        let i = tool.params.len();
+        let i = tool.arguments().count();
         quote! {
             ::secure_tool::__private::confirm(&__SECURE_TOOL_SPEC.params[#i], __secure_tool_args.get("confirm"))?;
         }
     });
     let fn_ident = &tool.ident;
-    let idents: Vec<_> = tool.params.iter().map(|p| &p.ident).collect();
-    let types = tool.params.iter().map(|p| match &p.kind {
+    let idents: Vec<_> = tool.arguments().map(|p| &p.ident).collect();
+    let all_idents = tool.params.iter().map(|p| &p.ident);
+    let injected = tool.params.iter().filter_map(|p| match &p.kind {
+        Kind::State(inner) => {
+            let ident = &p.ident;
+            let ty = &p.ty;
+            Some(quote_spanned! {ty.span()=>
+                let #ident: #ty = __secure_tool_context.state::<#inner>()?;
+            })
+        }
+        Kind::Caller => {
+            let ident = &p.ident;
+            Some(quote!(let #ident = __secure_tool_context.caller();))
+        }
+        _ => None,
+    });
+    let types = tool.arguments().map(|p| match &p.kind {
         Kind::Choice { selector, .. } => {
             let ident = &tool.selectors[*selector].ident;
             quote!(#ident)
@@ -288,14 +303,15 @@ fn call(tool: &Tool, vis: &TokenStream) -> TokenStream {
 
             fn execute(
                 __secure_tool_validated: Self::Args,
-                __secure_tool_caller: ::secure_tool::Principal,
+                __secure_tool_context: ::secure_tool::Context,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<::secure_tool::Output, ::secure_tool::Reject>,
             > + ::core::marker::Send {
                 async move {
-                    let _ = __secure_tool_caller;
                     let (#(#idents,)*) = __secure_tool_validated;
-                    let __secure_tool_result = super::#fn_ident(#(#idents),*)#await_;
+                    #(#injected)*
+                    let _ = &__secure_tool_context;
+                    let __secure_tool_result = super::#fn_ident(#(#all_idents),*)#await_;
                     #output
                 }
             }
@@ -318,7 +334,7 @@ fn tests(tool: &Tool) -> TokenStream {
             }
         });
     };
-    for p in &tool.params {
+    for p in tool.arguments() {
         let n = p.name.as_str();
         match &p.kind {
             Kind::Choice { command, .. } => {
@@ -381,7 +397,7 @@ fn tests(tool: &Tool) -> TokenStream {
                     quote!(OverLength(#n)),
                 );
             }
-            Kind::Bool | Kind::Confirm => {}
+            Kind::Bool | Kind::Confirm | Kind::State(_) | Kind::Caller => {}
         }
         push(
             format_ident!("rejects_{}_of_wrong_type", n),

@@ -18,6 +18,13 @@ pub struct Tool {
     pub selectors: Vec<Selector>,
 }
 
+impl Tool {
+    /// The parameters the client sends, in order: everything but injected values.
+    pub fn arguments(&self) -> impl Iterator<Item = &Param> {
+        self.params.iter().filter(|p| !p.kind.injected())
+    }
+}
+
 pub struct Param {
     pub ident: Ident,
     pub name: String,
@@ -49,6 +56,17 @@ pub enum Kind {
         command: bool,
     },
     Confirm,
+    /// Injected from the server's states, not a JSON argument.
+    State(Type),
+    /// Injected: the verified caller.
+    Caller,
+}
+
+impl Kind {
+    /// Whether the value comes from the server, not from the client's arguments.
+    pub fn injected(&self) -> bool {
+        matches!(self, Kind::State(_) | Kind::Caller)
+    }
 }
 
 /// An enum generated from an allowlist.

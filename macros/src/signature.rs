@@ -37,6 +37,10 @@ pub enum TyKind {
     String,
     /// `CheckedUrl`: a URL the SSRF guard resolves and checks before the body.
     Url,
+    /// `State<T>`: server state, injected, not a JSON argument.
+    State(Type),
+    /// `Principal`: the verified caller, injected, not a JSON argument.
+    Caller,
     /// A bare type name the crate does not know: only valid as an allowlist's generated enum.
     Named(Ident),
     Unsupported,
@@ -58,6 +62,8 @@ impl TyKind {
             TyKind::Bool => "bool".to_owned(),
             TyKind::String => "String".to_owned(),
             TyKind::Url => "CheckedUrl".to_owned(),
+            TyKind::State(_) => "State<…>".to_owned(),
+            TyKind::Caller => "Principal".to_owned(),
             TyKind::Named(i) => i.to_string(),
             TyKind::Unsupported => "an unsupported type".to_owned(),
         }
@@ -176,11 +182,20 @@ fn result_ok(ty: &Type) -> Option<Type> {
 fn classify(cx: &mut Ctxt, ty: &Type) -> (TyKind, bool) {
     if let Some(inner) = option_inner(ty) {
         let kind = classify_plain(cx, inner);
-        if let TyKind::Named(name) = &kind {
-            cx.error(
-                name.span(),
-                "an allowlisted selector cannot be optional; make it required",
-            );
+        match &kind {
+            TyKind::Named(name) => {
+                cx.error(
+                    name.span(),
+                    "an allowlisted selector cannot be optional; make it required",
+                );
+            }
+            TyKind::State(_) | TyKind::Caller | TyKind::Url => {
+                cx.error(
+                    inner.span(),
+                    "this parameter cannot be optional; make it required",
+                );
+            }
+            _ => {}
         }
         return (kind, true);
     }
@@ -221,6 +236,13 @@ fn classify_plain(cx: &mut Ctxt, ty: &Type) -> TyKind {
         Type::Paren(p) => return classify_plain(cx, &p.elem),
         Type::Path(p) if p.qself.is_none() => {
             let last = p.path.segments.last().expect("a path has a segment");
+            if last.ident == "State"
+                && let PathArguments::AngleBracketed(args) = &last.arguments
+                && let [GenericArgument::Type(inner)] =
+                    args.args.iter().collect::<Vec<_>>().as_slice()
+            {
+                return TyKind::State((*inner).clone());
+            }
             if last.arguments.is_empty() {
                 let name = last.ident.to_string();
                 let kind = match name.as_str() {
@@ -237,6 +259,7 @@ fn classify_plain(cx: &mut Ctxt, ty: &Type) -> TyKind {
                     "bool" => Some(TyKind::Bool),
                     "String" => Some(TyKind::String),
                     "CheckedUrl" => Some(TyKind::Url),
+                    "Principal" => Some(TyKind::Caller),
                     "i128" | "u128" | "isize" | "usize" => {
                         return unsupported(
                             cx,

@@ -59,6 +59,7 @@ pub mod guards;
 pub mod log;
 pub mod pipeline;
 
+pub mod state;
 pub mod store;
 pub mod testing;
 pub mod validate;
@@ -74,6 +75,7 @@ pub use schema::input_schema;
 pub use secure_tool_macros::{secure_tool, server};
 pub use server::{Arguments, Request, Server, Tools, tool_entry};
 pub use spec::{Access, DEFAULT_MAX_LEN, Kind, ParamSpec, ToolSpec};
+pub use state::{Context, State};
 pub use store::Store;
 
 /// What generated code needs. Not a public API: it changes without notice.

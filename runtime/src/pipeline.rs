@@ -22,6 +22,7 @@ use crate::output::Output;
 use crate::reject::{Gate, Reject};
 use crate::server::{Arguments, Request};
 use crate::spec::{Access, ToolSpec};
+use crate::state::{Context, States};
 
 /// A declared tool, as `#[secure_tool]` implements it.
 pub trait Tool: 'static {
@@ -38,7 +39,7 @@ pub trait Tool: 'static {
     /// The body, run only with validated arguments.
     fn execute(
         args: Self::Args,
-        caller: Principal,
+        context: Context,
     ) -> impl Future<Output = Result<Output, Reject>> + Send;
 }
 
@@ -80,6 +81,7 @@ pub const CONSENT_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct Pipeline {
     server: &'static str,
     guards: Guards,
+    states: Arc<States>,
     verifier: Option<Arc<dyn TokenVerifier>>,
     authorizer: Option<Authorizer>,
     audit: Audit,
@@ -128,6 +130,7 @@ impl Pipeline {
         Self {
             server,
             guards: Guards::default(),
+            states: Arc::default(),
             verifier: None,
             authorizer: None,
             audit: Audit::default(),
@@ -143,6 +146,12 @@ impl Pipeline {
     /// Authorizes with `authorizer`.
     pub fn with_authorizer(mut self, authorizer: Authorizer) -> Self {
         self.authorizer = Some(authorizer);
+        self
+    }
+
+    /// Registers state that tool bodies receive as `State<T>`.
+    pub fn with_state<T: Send + Sync + 'static>(mut self, value: T) -> Self {
+        Arc::make_mut(&mut self.states).insert(value);
         self
     }
 
@@ -221,7 +230,7 @@ impl Pipeline {
             let authorized = authenticated.authorize(self, spec).await?;
             let inspected = authorized.inspect::<T>(self, &args, consent).await?;
             executed = true;
-            let executed = inspected.execute::<T>().await?;
+            let executed = inspected.execute::<T>(self.states.clone()).await?;
             Ok(executed.inspect_output())
         }
         .await;
@@ -355,8 +364,8 @@ impl Authorized {
 
 impl<A> Inspected<A> {
     /// Stage 4. The body runs here and nowhere else.
-    pub async fn execute<T: Tool<Args = A>>(self) -> Result<Executed, Reject> {
-        T::execute(self.args, self.principal)
+    pub async fn execute<T: Tool<Args = A>>(self, states: Arc<States>) -> Result<Executed, Reject> {
+        T::execute(self.args, Context::new(self.principal, states))
             .await
             .map(|output| Executed { output })
     }

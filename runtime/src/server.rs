@@ -163,6 +163,11 @@ impl<T: Tools> Server<T> {
         self.map_pipeline(|p| p.with_authorizer(authorizer))
     }
 
+    /// Registers state that tool bodies receive as a `State<T>` parameter.
+    pub fn with_state<S: Send + Sync + 'static>(self, value: S) -> Self {
+        self.map_pipeline(|p| p.with_state(value))
+    }
+
     /// Configures the input guards (what may be fetched, consent timeout).
     pub fn with_guards(self, guards: Guards) -> Self {
         self.map_pipeline(|p| p.with_guards(guards))
