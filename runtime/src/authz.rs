@@ -99,7 +99,18 @@ impl Authorizer {
             .map_err(|e| casbin_error("cannot assign role", e))
     }
 
+    /// Removes every policy and role assignment, from memory and from the store.
+    pub async fn clear(&self) -> Result<(), StoreError> {
+        self.enforcer
+            .write()
+            .await
+            .clear_policy()
+            .await
+            .map_err(|e| casbin_error("cannot clear policies", e))
+    }
+
     /// Reloads every policy from the adapter (picks up changes made elsewhere).
+
     /// A failed reload leaves no policy in force: everything is denied until a
     /// reload succeeds, rather than deciding on grants that may be stale.
     pub async fn reload(&self) -> Result<(), StoreError> {

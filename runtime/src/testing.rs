@@ -518,6 +518,139 @@ pub async fn fresh_postgres(label: &str) -> Option<String> {
     Some(format!("{base}/{name}"))
 }
 
+/// The certificate authority of [`LoopbackOrigin`], in PEM.
+pub const TEST_CA_PEM: &[u8] = include_bytes!("../tests/tls/ca.pem");
+const TEST_SERVER_CERT_PEM: &[u8] = include_bytes!("../tests/tls/server.pem");
+const TEST_SERVER_KEY_PEM: &[u8] = include_bytes!("../tests/tls/server.key");
+
+/// What a [`LoopbackOrigin`] path answers.
+#[derive(Debug, Clone)]
+pub enum Route {
+    /// `200` with this body.
+    Body(Vec<u8>),
+    /// `302` to this location.
+    Redirect(String),
+    /// `200` after this delay.
+    Slow(std::time::Duration),
+}
+
+/// An HTTPS server on 127.0.0.1 with a certificate from [`TEST_CA_PEM`], for
+/// fetch tests and demos: the only origin a loopback-allowing policy reaches.
+#[derive(Debug)]
+pub struct LoopbackOrigin {
+    addr: std::net::SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for LoopbackOrigin {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl LoopbackOrigin {
+    /// Serves `routes` (path → answer) until dropped; unknown paths answer 404.
+    pub async fn start(routes: Vec<(&'static str, Route)>) -> std::io::Result<Self> {
+        use tokio_rustls::rustls;
+        use tokio_rustls::rustls::pki_types::pem::PemObject as _;
+        use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        type Body = http_body_util::Full<hyper::body::Bytes>;
+
+        let certs = CertificateDer::pem_slice_iter(TEST_SERVER_CERT_PEM)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(std::io::Error::other)?;
+        let key =
+            PrivateKeyDer::from_pem_slice(TEST_SERVER_KEY_PEM).map_err(std::io::Error::other)?;
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(std::io::Error::other)?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(std::io::Error::other)?;
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let routes = Arc::new(routes);
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                let routes = routes.clone();
+                tokio::spawn(async move {
+                    let Ok(tls) = acceptor.accept(stream).await else {
+                        return;
+                    };
+                    let service = hyper::service::service_fn(
+                        move |req: hyper::Request<hyper::body::Incoming>| {
+                            let route = routes
+                                .iter()
+                                .find(|(p, _)| *p == req.uri().path())
+                                .map(|(_, r)| r.clone());
+                            async move {
+                                let response = match route {
+                                    Some(Route::Body(body)) => {
+                                        hyper::Response::new(Body::from(body))
+                                    }
+                                    Some(Route::Redirect(to)) => hyper::Response::builder()
+                                        .status(302)
+                                        .header("location", to)
+                                        .body(Body::default())
+                                        .expect("a valid response"),
+                                    Some(Route::Slow(delay)) => {
+                                        tokio::time::sleep(delay).await;
+                                        hyper::Response::new(Body::from("late"))
+                                    }
+                                    None => hyper::Response::builder()
+                                        .status(404)
+                                        .body(Body::default())
+                                        .expect("a valid response"),
+                                };
+                                Ok::<_, std::convert::Infallible>(response)
+                            }
+                        },
+                    );
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                        .await;
+                });
+            }
+        });
+        Ok(Self { addr, task })
+    }
+
+    /// Where it listens.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.addr
+    }
+
+    /// The `https://127.0.0.1:port{path}` URL of a path.
+    pub fn url(&self, path: &str) -> String {
+        format!("https://{}{path}", self.addr)
+    }
+}
+
+/// A fetch policy that reaches a [`LoopbackOrigin`] and nothing else: loopback
+/// explicitly allowed, its CA trusted, no DNS, and a connector that refuses
+/// every address outside loopback.
+pub fn loopback_fetch_policy() -> crate::guards::ssrf::FetchPolicy {
+    use tokio_rustls::rustls::pki_types::CertificateDer;
+    use tokio_rustls::rustls::pki_types::pem::PemObject as _;
+    let mut roots = tokio_rustls::rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(TEST_CA_PEM) {
+        roots
+            .add(cert.expect("the test CA parses"))
+            .expect("the test CA is valid");
+    }
+    crate::guards::ssrf::FetchPolicy {
+        allow_loopback: true,
+        roots: Arc::new(roots),
+        timeout: std::time::Duration::from_secs(2),
+        max_bytes: 64 * 1024,
+        ..test_guards().fetch
+    }
+}
+
 fn block_on<F: Future>(future: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()

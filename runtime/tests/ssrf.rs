@@ -10,14 +10,12 @@ use std::time::Duration;
 
 use secure_tool::Gate;
 
-type Body = http_body_util::Full<hyper::body::Bytes>;
 use secure_tool::audit::BoxFuture;
 use secure_tool::guards::ssrf::{Connect, FetchPolicy, LoopbackOnly, Resolve, check, classify};
-use secure_tool::testing::{INTERNAL_URLS, test_guards};
+use secure_tool::testing::{
+    INTERNAL_URLS, LoopbackOrigin, Route, loopback_fetch_policy, test_guards,
+};
 use tokio::net::TcpStream;
-use tokio_rustls::rustls;
-use tokio_rustls::rustls::pki_types::pem::PemObject as _;
-use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 #[test]
 fn every_special_purpose_range_is_internal() {
@@ -219,100 +217,27 @@ async fn rebinding_cannot_swap_the_checked_address() {
     );
 }
 
-/// An HTTPS server on 127.0.0.1 with a few routes, for the fetch tests.
-async fn https_server() -> SocketAddr {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tls/");
-    let certs: Vec<CertificateDer<'static>> =
-        CertificateDer::pem_file_iter(format!("{dir}server.pem"))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
-    let key = PrivateKeyDer::from_pem_file(format!("{dir}server.key")).unwrap();
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
+async fn origin() -> LoopbackOrigin {
+    LoopbackOrigin::start(vec![
+        ("/doc", Route::Body(b"hello from loopback".to_vec())),
+        (
+            "/redirect-internal",
+            Route::Redirect("https://169.254.169.254/latest/meta-data/".into()),
+        ),
+        ("/redirect-ok", Route::Redirect("/doc".into())),
+        ("/loop", Route::Redirect("/loop".into())),
+        ("/big", Route::Body(vec![b'x'; 2 * 1024 * 1024])),
+        ("/slow", Route::Slow(Duration::from_secs(5))),
+    ])
+    .await
     .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(certs, key)
-    .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                return;
-            };
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                let Ok(tls) = acceptor.accept(stream).await else {
-                    return;
-                };
-                let service = hyper::service::service_fn(
-                    move |req: hyper::Request<hyper::body::Incoming>| async move {
-                        let response = match req.uri().path() {
-                            "/doc" => hyper::Response::new(Body::from("hello from loopback")),
-                            "/redirect-internal" => hyper::Response::builder()
-                                .status(302)
-                                .header("location", "https://169.254.169.254/latest/meta-data/")
-                                .body(Body::default())
-                                .unwrap(),
-                            "/redirect-ok" => hyper::Response::builder()
-                                .status(302)
-                                .header("location", "/doc")
-                                .body(Body::default())
-                                .unwrap(),
-                            "/loop" => hyper::Response::builder()
-                                .status(302)
-                                .header("location", "/loop")
-                                .body(Body::default())
-                                .unwrap(),
-                            "/big" => hyper::Response::new(Body::from(vec![b'x'; 2 * 1024 * 1024])),
-                            "/slow" => {
-                                tokio::time::sleep(Duration::from_secs(5)).await;
-                                hyper::Response::new(Body::from("late"))
-                            }
-                            _ => hyper::Response::builder()
-                                .status(404)
-                                .body(Body::default())
-                                .unwrap(),
-                        };
-                        Ok::<_, std::convert::Infallible>(response)
-                    },
-                );
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
-                    .await;
-            });
-        }
-    });
-    addr
-}
-
-/// The policy of a test that explicitly allows its own loopback server.
-fn loopback_policy() -> FetchPolicy {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tls/");
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(format!("{dir}ca.pem")).unwrap() {
-        roots.add(cert.unwrap()).unwrap();
-    }
-    FetchPolicy {
-        allow_loopback: true,
-        roots: Arc::new(roots),
-        timeout: Duration::from_secs(2),
-        max_bytes: 64 * 1024,
-        ..test_guards().fetch
-    }
 }
 
 #[tokio::test]
 async fn fetches_over_https_from_an_allowed_loopback_server() {
-    let addr = https_server().await;
-    let policy = loopback_policy();
-    let target = check("url", &format!("https://{addr}/doc"), &policy)
-        .await
-        .unwrap();
+    let origin = origin().await;
+    let policy = loopback_fetch_policy();
+    let target = check("url", &origin.url("/doc"), &policy).await.unwrap();
     let fetched = target.fetch().await.unwrap();
     assert_eq!(fetched.status, 200);
     assert_eq!(fetched.body, b"hello from loopback");
@@ -320,8 +245,8 @@ async fn fetches_over_https_from_an_allowed_loopback_server() {
 
 #[tokio::test]
 async fn loopback_is_blocked_unless_explicitly_allowed() {
-    let addr = https_server().await;
-    let reject = check("url", &format!("https://{addr}/doc"), &test_guards().fetch)
+    let origin = origin().await;
+    let reject = check("url", &origin.url("/doc"), &test_guards().fetch)
         .await
         .unwrap_err();
     assert_eq!(reject.gate(), Gate::Ssrf);
@@ -329,22 +254,20 @@ async fn loopback_is_blocked_unless_explicitly_allowed() {
 
 #[tokio::test]
 async fn redirects_are_checked_again() {
-    let addr = https_server().await;
-    let policy = loopback_policy();
-    let target = check("url", &format!("https://{addr}/redirect-internal"), &policy)
+    let origin = origin().await;
+    let policy = loopback_fetch_policy();
+    let target = check("url", &origin.url("/redirect-internal"), &policy)
         .await
         .unwrap();
     let reject = target.fetch().await.unwrap_err();
     assert_eq!(reject.gate(), Gate::Ssrf, "{reject}");
-    let target = check("url", &format!("https://{addr}/redirect-ok"), &policy)
+    let target = check("url", &origin.url("/redirect-ok"), &policy)
         .await
         .unwrap();
     let fetched = target.fetch().await.unwrap();
     assert_eq!(fetched.body, b"hello from loopback");
     assert!(fetched.url.path().ends_with("/doc"));
-    let target = check("url", &format!("https://{addr}/loop"), &policy)
-        .await
-        .unwrap();
+    let target = check("url", &origin.url("/loop"), &policy).await.unwrap();
     assert!(
         target
             .fetch()
@@ -357,11 +280,9 @@ async fn redirects_are_checked_again() {
 
 #[tokio::test]
 async fn size_and_time_are_bounded() {
-    let addr = https_server().await;
-    let policy = loopback_policy();
-    let big = check("url", &format!("https://{addr}/big"), &policy)
-        .await
-        .unwrap();
+    let origin = origin().await;
+    let policy = loopback_fetch_policy();
+    let big = check("url", &origin.url("/big"), &policy).await.unwrap();
     assert!(
         big.fetch()
             .await
@@ -369,9 +290,7 @@ async fn size_and_time_are_bounded() {
             .reason()
             .contains("larger than")
     );
-    let slow = check("url", &format!("https://{addr}/slow"), &policy)
-        .await
-        .unwrap();
+    let slow = check("url", &origin.url("/slow"), &policy).await.unwrap();
     assert!(
         slow.fetch()
             .await
@@ -383,14 +302,12 @@ async fn size_and_time_are_bounded() {
 
 #[tokio::test]
 async fn untrusted_certificates_are_refused() {
-    let addr = https_server().await;
+    let origin = origin().await;
     let policy = FetchPolicy {
         allow_loopback: true,
         ..test_guards().fetch
     };
-    let target = check("url", &format!("https://{addr}/doc"), &policy)
-        .await
-        .unwrap();
+    let target = check("url", &origin.url("/doc"), &policy).await.unwrap();
     assert!(target.fetch().await.unwrap_err().reason().contains("TLS"));
 }
 

@@ -1,0 +1,100 @@
+//! `doc-server`: the document tools over MCP on stdin/stdout.
+//!
+//! ```text
+//! doc-server [--demo] [--database-url URL] [--audit-file PATH]
+//!            [--allow-loopback-fetch] [--fetch-ca PEM]
+//! ```
+//!
+//! The database is `--database-url`, else `DATABASE_URL`, else an SQLite file
+//! under `$XDG_DATA_HOME/doc-server/` (or `~/.local/share/doc-server/`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use doc_server::demo::{Config, build};
+use secure_tool::Guards;
+use tokio_rustls::rustls::pki_types::pem::PemObject as _;
+
+fn default_database_url() -> Result<String, String> {
+    if let Ok(url) = std::env::var("DATABASE_URL") {
+        return Ok(url);
+    }
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    let dir = base.join("doc-server");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    Ok(format!("sqlite://{}", dir.join("documents.db").display()))
+}
+
+fn parse(args: &[String]) -> Result<Config, String> {
+    let mut config = Config {
+        database_url: String::new(),
+        demo: false,
+        guards: Guards::default(),
+        audit_file: None,
+    };
+    let mut database_url = None;
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let mut value = |name: &str| it.next().cloned().ok_or(format!("{name} needs a value"));
+        match arg.as_str() {
+            "--demo" => config.demo = true,
+            "--database-url" => database_url = Some(value("--database-url")?),
+            "--audit-file" => config.audit_file = Some(value("--audit-file")?.into()),
+            "--allow-loopback-fetch" => config.guards.fetch.allow_loopback = true,
+            "--fetch-ca" => {
+                let path = value("--fetch-ca")?;
+                let pem = std::fs::read(&path).map_err(|e| format!("cannot read {path}: {e}"))?;
+                let mut roots = (*config.guards.fetch.roots).clone();
+                for cert in tokio_rustls::rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
+                    let cert = cert.map_err(|e| format!("{path}: {e}"))?;
+                    roots.add(cert).map_err(|e| format!("{path}: {e}"))?;
+                }
+                config.guards.fetch.roots = Arc::new(roots);
+            }
+            other => {
+                return Err(format!(
+                    "unknown argument {other:?}; see the crate documentation"
+                ));
+            }
+        }
+    }
+    config.database_url = match database_url {
+        Some(url) => url,
+        None => default_database_url()?,
+    };
+    Ok(config)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    secure_tool::log::init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let config = match parse(&args) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("doc-server: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let (server, _) = match build(config).await {
+        Ok(built) => built,
+        Err(e) => {
+            eprintln!(
+                "doc-server: {}",
+                secure_tool::guards::secrets::redact(&e).text
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    match server.serve_stdio().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("doc-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! `--demo` mode and server assembly: the demo cast with its tokens, the
+//! roles and their grants, and the wiring of store, verifier, policies, audit
+//! and guards into one server.
+
+use std::path::PathBuf;
+
+use secure_tool::audit::{JsonLines, SqlAudit};
+use secure_tool::{
+    Audit, Authorizer, Guards, JwtVerifier, Server, StaticToken, StaticTokens, Store,
+};
+
+use crate::store::{Documents, MIGRATIONS};
+use crate::{AUDIENCE, DocServer};
+
+/// A member of the demo cast.
+#[derive(Debug, Clone, Copy)]
+pub struct SeedUser {
+    /// The subject.
+    pub name: &'static str,
+    /// The role, if any: dave has none.
+    pub role: Option<&'static str>,
+    /// The demo bearer token.
+    pub token: &'static str,
+}
+
+/// The demo cast. The tokens are demo secrets; a real deployment verifies signed JWTs.
+pub const USERS: [SeedUser; 4] = [
+    SeedUser {
+        name: "alice",
+        role: Some("admin"),
+        token: "tok-alice-9f3a7c",
+    },
+    SeedUser {
+        name: "bob",
+        role: Some("editor"),
+        token: "tok-bob-2c71e0",
+    },
+    SeedUser {
+        name: "carol",
+        role: Some("viewer"),
+        token: "tok-carol-5d8841",
+    },
+    SeedUser {
+        name: "dave",
+        role: None,
+        token: "tok-dave-0b14fa",
+    },
+];
+
+/// alice's token, already expired.
+pub const TOKEN_EXPIRED: &str = "tok-expired-aa0011";
+/// alice's token, minted for another service.
+pub const TOKEN_WRONG_AUDIENCE: &str = "tok-wrongaud-bb2233";
+/// alice's token, down-scoped to `documents:read`.
+pub const TOKEN_READONLY_ALICE: &str = "tok-alice-readonly-cc4455";
+
+/// The CRUD actions, in report order.
+pub const ACTIONS: [&str; 4] = ["create", "read", "update", "delete"];
+
+/// Each role's permitted actions on `documents`.
+pub const ROLES: &[(&str, &[&str])] = &[
+    ("admin", &["create", "read", "update", "delete"]),
+    ("editor", &["read", "update"]),
+    ("viewer", &["read"]),
+];
+
+/// The scopes a role's token carries: exactly what the role needs.
+pub fn scopes_for(role: Option<&str>) -> Vec<String> {
+    let actions = ROLES
+        .iter()
+        .find(|(r, _)| Some(*r) == role)
+        .map_or(&[][..], |(_, a)| a);
+    actions.iter().map(|a| format!("documents:{a}")).collect()
+}
+
+/// The demo token table.
+pub fn tokens() -> StaticTokens {
+    let token = |subject: &str, audience: &str, expires_at: u64, scopes: Vec<String>| StaticToken {
+        subject: subject.to_owned(),
+        audience: audience.to_owned(),
+        expires_at,
+        scopes,
+    };
+    let far = 4_102_444_800; // 2100-01-01
+    let mut table = StaticTokens::new(AUDIENCE);
+    for user in USERS {
+        table = table.with(
+            user.token,
+            token(user.name, AUDIENCE, far, scopes_for(user.role)),
+        );
+    }
+    let all = scopes_for(Some("admin"));
+    table
+        .with(TOKEN_EXPIRED, token("alice", AUDIENCE, 0, all.clone()))
+        .with(
+            TOKEN_WRONG_AUDIENCE,
+            token("alice", "other-service", far, all),
+        )
+        .with(
+            TOKEN_READONLY_ALICE,
+            token("alice", AUDIENCE, far, vec!["documents:read".to_owned()]),
+        )
+}
+
+/// Replaces every policy with the demo roles and assignments.
+pub async fn seed_policies(authz: &Authorizer) -> Result<(), String> {
+    authz.clear().await.map_err(|e| e.to_string())?;
+    for (role, actions) in ROLES {
+        for action in *actions {
+            authz
+                .grant(role, "documents", action)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    for user in USERS {
+        if let Some(role) = user.role {
+            authz
+                .assign(user.name, role)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
+}
+
+/// How to assemble a server.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `sqlite://…` or `postgres://…`.
+    pub database_url: String,
+    /// Demo tokens and policies, and a fresh documents table.
+    pub demo: bool,
+    /// Guard configuration (what may be fetched).
+    pub guards: Guards,
+    /// Also write audit records as JSON lines to this file.
+    pub audit_file: Option<PathBuf>,
+}
+
+/// The verifier of a non-demo server: JWTs, with the key from the environment.
+fn jwt_from_env() -> Result<JwtVerifier, String> {
+    let issuer = std::env::var("DOC_SERVER_JWT_ISSUER").map_err(|_| {
+        "DOC_SERVER_JWT_ISSUER is not set: without --demo, tokens are JWTs".to_owned()
+    })?;
+    if let Ok(secret) = std::env::var("DOC_SERVER_JWT_SECRET") {
+        return Ok(JwtVerifier::hs256(secret.as_bytes(), &issuer, AUDIENCE));
+    }
+    let path = std::env::var("DOC_SERVER_JWT_KEY_FILE").map_err(|_| {
+        "set DOC_SERVER_JWT_SECRET (HS256) or DOC_SERVER_JWT_KEY_FILE with DOC_SERVER_JWT_ALG (RS256 or ES256)"
+            .to_owned()
+    })?;
+    let pem = std::fs::read(&path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    match std::env::var("DOC_SERVER_JWT_ALG").as_deref() {
+        Ok("RS256") => JwtVerifier::rs256_pem(&pem, &issuer, AUDIENCE).map_err(|e| e.to_string()),
+        Ok("ES256") => JwtVerifier::es256_pem(&pem, &issuer, AUDIENCE).map_err(|e| e.to_string()),
+        _ => {
+            Err("DOC_SERVER_JWT_ALG must be RS256 or ES256 with DOC_SERVER_JWT_KEY_FILE".to_owned())
+        }
+    }
+}
+
+/// Connects, migrates, and wires every stage. Fails closed: a server without
+/// a verifier or a policy store does not start.
+pub async fn build(config: Config) -> Result<(Server<DocServer>, Documents), String> {
+    let store = Store::connect(&config.database_url)
+        .await
+        .map_err(|e| e.to_string())?;
+    store.migrate(MIGRATIONS).await.map_err(|e| e.to_string())?;
+    let docs = Documents::new(store.clone());
+    let authz = Authorizer::persistent(&store)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut audit = Audit::default().with_sink(SqlAudit::new(store.clone()));
+    if let Some(path) = &config.audit_file {
+        let sink =
+            JsonLines::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        audit = audit.with_sink(sink);
+    }
+    let server = Server::new(DocServer)
+        .with_state(docs.clone())
+        .with_authorizer(authz.clone())
+        .with_audit(audit)
+        .with_guards(config.guards);
+    let server = if config.demo {
+        docs.reset().await.map_err(|e| e.to_string())?;
+        seed_policies(&authz).await?;
+        server.with_verifier(tokens())
+    } else {
+        server.with_verifier(jwt_from_env()?)
+    };
+    Ok((server, docs))
+}
