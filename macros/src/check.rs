@@ -75,7 +75,7 @@ pub fn check(cx: &mut Ctxt, options: Options, sig: Sig) -> Tool {
             TyKind::Url => Kind::Url {
                 max_len: max_len(&options, p),
             },
-            TyKind::State(inner) => Kind::State(inner.clone()),
+            TyKind::State(inner) => Kind::State((**inner).clone()),
             TyKind::Caller => Kind::Caller,
         };
         params.push(Param {

@@ -38,7 +38,7 @@ pub enum TyKind {
     /// `CheckedUrl`: a URL the SSRF guard resolves and checks before the body.
     Url,
     /// `State<T>`: server state, injected, not a JSON argument.
-    State(Type),
+    State(Box<Type>),
     /// `Principal`: the verified caller, injected, not a JSON argument.
     Caller,
     /// A bare type name the crate does not know: only valid as an allowlist's generated enum.
@@ -241,7 +241,7 @@ fn classify_plain(cx: &mut Ctxt, ty: &Type) -> TyKind {
                 && let [GenericArgument::Type(inner)] =
                     args.args.iter().collect::<Vec<_>>().as_slice()
             {
-                return TyKind::State((*inner).clone());
+                return TyKind::State(Box::new((*inner).clone()));
             }
             if last.arguments.is_empty() {
                 let name = last.ident.to_string();

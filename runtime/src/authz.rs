@@ -110,7 +110,6 @@ impl Authorizer {
     }
 
     /// Reloads every policy from the adapter (picks up changes made elsewhere).
-
     /// A failed reload leaves no policy in force: everything is denied until a
     /// reload succeeds, rather than deciding on grants that may be stale.
     pub async fn reload(&self) -> Result<(), StoreError> {
