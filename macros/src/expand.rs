@@ -182,6 +182,7 @@ fn spec(tool: &Tool) -> TokenStream {
             access: #access,
             confirm: #confirm,
             untrusted_output: #untrusted,
+            tests: __SECURE_TOOL_TESTS,
             output_schema: #output_schema,
         }
     }
@@ -322,7 +323,15 @@ fn call(tool: &Tool, vis: &TokenStream) -> TokenStream {
 /// One `#[test]` per gate and parameter, each a probe of the runtime.
 fn tests(tool: &Tool) -> TokenStream {
     let mut tests = Vec::new();
+    let mut listed = Vec::new();
     let mut push = |name: syn::Ident, probe: TokenStream| {
+        let name_str = name.to_string();
+        listed.push(quote! {
+            ::secure_tool::__private::GeneratedTest {
+                name: #name_str,
+                probe: ::secure_tool::__private::Probe::#probe,
+            }
+        });
         tests.push(quote! {
             #[cfg(test)]
             #[::core::prelude::v1::test]
@@ -426,5 +435,9 @@ fn tests(tool: &Tool) -> TokenStream {
         );
         push(format_ident!("rejects_role_denied"), quote!(RoleDenied));
     }
-    quote!(#(#tests)*)
+    quote! {
+        /// The generated tests, for the threat model.
+        pub const __SECURE_TOOL_TESTS: &[::secure_tool::__private::GeneratedTest] = &[#(#listed),*];
+        #(#tests)*
+    }
 }

@@ -62,6 +62,7 @@ pub mod pipeline;
 pub mod state;
 pub mod store;
 pub mod testing;
+pub mod threat_model;
 pub mod validate;
 
 pub use audit::{Audit, AuditRecord, Outcome};
@@ -82,6 +83,6 @@ pub use store::Store;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::output::IntoOutput;
-    pub use crate::testing::{Probe, assert_rejects};
+    pub use crate::testing::{GeneratedTest, Probe, assert_rejects};
     pub use crate::validate::{FromArg, choice, confirm, not_allowed, url};
 }

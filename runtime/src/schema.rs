@@ -140,6 +140,7 @@ mod tests {
             access: Access::Public,
             confirm: true,
             untrusted_output: false,
+            tests: &[],
             output_schema: || None,
         };
         let schema = Value::Object(input_schema(&SPEC));

@@ -21,6 +21,8 @@ pub struct ToolSpec {
     pub confirm: bool,
     /// Whether the tool returns stored or external content (spotlighted on output).
     pub untrusted_output: bool,
+    /// The rejection tests generated for the tool, one per gate and parameter.
+    pub tests: &'static [crate::testing::GeneratedTest],
     /// The JSON Schema of the tool's structured output, from its return type.
     pub output_schema: fn() -> Option<serde_json::Map<String, serde_json::Value>>,
 }

@@ -31,23 +31,62 @@ pub const TESTER: &str = "secure-tool-tester";
 /// The subject of [`ROLELESS_TOKEN`].
 pub const NOBODY: &str = "secure-tool-nobody";
 
-/// A `tracing` subscriber that records every event, for assertions on logs.
+/// Records the log events of the current thread, for assertions on logs.
 ///
 /// ```
 /// use secure_tool::testing::Capture;
 ///
 /// let capture = Capture::default();
-/// tracing::subscriber::with_default(capture.clone(), || {
+/// {
+///     let _guard = capture.enter();
 ///     tracing::warn!("careful");
-/// });
+/// }
+/// tracing::warn!("not captured");
 /// assert_eq!(capture.warnings(), vec!["careful".to_owned()]);
 /// ```
+///
+/// `tracing` caches per call site whether any subscriber is interested, which
+/// races when tests on several threads install and drop scoped subscribers.
+/// So the first capture installs one process-wide subscriber that is always
+/// interested and routes each event to the capture entered on its thread.
 #[derive(Debug, Clone, Default)]
 pub struct Capture {
     events: Arc<Mutex<Vec<(Level, String)>>>,
 }
 
+thread_local! {
+    static CURRENT: std::cell::RefCell<Option<Capture>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Restores the previously entered capture of this thread when dropped.
+#[derive(Debug)]
+#[must_use = "the capture ends when the guard is dropped"]
+pub struct CaptureGuard {
+    previous: Option<Capture>,
+}
+
+impl Drop for CaptureGuard {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        CURRENT.with(|current| *current.borrow_mut() = previous);
+    }
+}
+
 impl Capture {
+    /// Captures this thread's events until the guard is dropped. Panics if a
+    /// process-wide subscriber other than the capture router is installed.
+    pub fn enter(&self) -> CaptureGuard {
+        static ROUTER: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        let installed =
+            *ROUTER.get_or_init(|| tracing::subscriber::set_global_default(Router).is_ok());
+        assert!(
+            installed,
+            "another global tracing subscriber is installed; Capture cannot see events"
+        );
+        let previous = CURRENT.with(|current| current.borrow_mut().replace(self.clone()));
+        CaptureGuard { previous }
+    }
+
     /// Every event as `(level, message)`, in order.
     pub fn all(&self) -> Vec<(Level, String)> {
         self.events
@@ -66,9 +105,26 @@ impl Capture {
             .map(|(_, line)| line.clone())
             .collect()
     }
+
+    fn push(&self, event: &Event<'_>) {
+        let line = crate::log::format_event(event);
+        // Keep the message alone: drop "[LEVEL] target: " and the newline.
+        let message = line
+            .split_once(": ")
+            .map_or(line.as_str(), |(_, m)| m)
+            .trim_end_matches('\n')
+            .to_owned();
+        self.events
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((*event.metadata().level(), message));
+    }
 }
 
-impl Subscriber for Capture {
+/// The process-wide subscriber behind [`Capture`].
+struct Router;
+
+impl Subscriber for Router {
     fn enabled(&self, _: &Metadata<'_>) -> bool {
         true
     }
@@ -82,17 +138,11 @@ impl Subscriber for Capture {
     fn record_follows_from(&self, _: &Id, _: &Id) {}
 
     fn event(&self, event: &Event<'_>) {
-        let line = crate::log::format_event(event);
-        // Keep the message alone: drop "[LEVEL] target: " and the newline.
-        let message = line
-            .split_once(": ")
-            .map_or(line.as_str(), |(_, m)| m)
-            .trim_end_matches('\n')
-            .to_owned();
-        self.events
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push((*event.metadata().level(), message));
+        CURRENT.with(|current| {
+            if let Some(capture) = &*current.borrow() {
+                capture.push(event);
+            }
+        });
     }
 
     fn enter(&self, _: &Id) {}
@@ -296,10 +346,10 @@ pub fn cases(spec: &ToolSpec, probe: Probe) -> Vec<(Arguments, Gate, Option<Stri
             };
             let first = allow[0];
             let candidates = [
-                "__secure_tool_not_allowed".to_owned(),
                 first.to_uppercase(),
                 format!("{first} "),
                 String::new(),
+                "__secure_tool_not_allowed".to_owned(),
             ];
             let values = candidates
                 .into_iter()
@@ -426,49 +476,110 @@ pub fn cases(spec: &ToolSpec, probe: Probe) -> Vec<(Arguments, Gate, Option<Stri
     }
 }
 
+/// Runs one call of the named tool through a pipeline: [`run_tool`] for one
+/// tool type, or [`run_named`] through a server's literal dispatch.
+pub type Runner = for<'a> fn(
+    &'a Pipeline,
+    &'static str,
+    Arguments,
+) -> crate::audit::BoxFuture<'a, crate::pipeline::Trace>;
+
+/// A [`Runner`] for the tool `T` (the name is `T`'s own).
+pub fn run_tool<'a, T: Tool>(
+    pipeline: &'a Pipeline,
+    _name: &'static str,
+    args: Arguments,
+) -> crate::audit::BoxFuture<'a, crate::pipeline::Trace> {
+    Box::pin(pipeline.run::<T>(args, crate::server::Request::default()))
+}
+
+/// A [`Runner`] through the server `S`'s dispatch.
+pub fn run_named<'a, S: crate::server::Tools>(
+    pipeline: &'a Pipeline,
+    name: &'static str,
+    args: Arguments,
+) -> crate::audit::BoxFuture<'a, crate::pipeline::Trace> {
+    Box::pin(S::dispatch(
+        pipeline,
+        name,
+        args,
+        crate::server::Request::default(),
+    ))
+}
+
 /// Runs a probe against a tool through the full pipeline and asserts that
 /// every case is refused at the right gate for the right field, before the
 /// body, with exactly one WARNING line: the audit line of that refusal.
 /// Panics with a description of the first case that is not.
 pub fn assert_rejects<T: Tool>(server: &'static str, probe: Probe) {
-    let spec = T::SPEC;
+    block_on(assert_probe(server, T::SPEC, probe, run_tool::<T>));
+}
+
+/// [`assert_rejects`] through any runner.
+pub async fn assert_probe(
+    server: &'static str,
+    spec: &'static ToolSpec,
+    probe: Probe,
+    run: Runner,
+) {
     let cases = cases(spec, probe);
     assert!(
         !cases.is_empty(),
         "{probe:?} produced no case for `{}`",
         spec.name
     );
-    block_on(async {
-        let pipeline = test_pipeline(server, spec).await;
-        for (args, gate, field) in cases {
-            let shown = crate::log::render_value(&Value::Object(args.clone()));
-            let capture = Capture::default();
-            let trace = {
-                let _guard = tracing::subscriber::set_default(capture.clone());
-                pipeline
-                    .run::<T>(args, crate::server::Request::default())
-                    .await
-            };
-            let record = &trace.record;
-            assert_eq!(
-                record.gate,
-                Some(gate.as_str()),
-                "{probe:?}: wrong gate for {shown}: {record:?}"
-            );
-            assert_eq!(record.field, field, "{probe:?}: wrong field for {shown}");
-            assert!(!trace.executed, "{probe:?}: the body ran for {shown}");
-            assert_eq!(
-                trace.result.is_error,
-                Some(true),
-                "{probe:?}: result not marked as an error"
-            );
-            assert_eq!(
-                capture.warnings(),
-                vec![record.log_line()],
-                "{probe:?}: expected exactly one WARNING line for {shown}"
-            );
-        }
-    });
+    let pipeline = test_pipeline(server, spec).await;
+    for (args, gate, field) in cases {
+        let shown = crate::log::render_value(&Value::Object(args.clone()));
+        let capture = Capture::default();
+        let trace = {
+            let _guard = capture.enter();
+            run(&pipeline, spec.name, args).await
+        };
+        let record = &trace.record;
+        assert_eq!(
+            record.gate,
+            Some(gate.as_str()),
+            "{probe:?}: wrong gate for {shown}: {record:?}"
+        );
+        assert_eq!(record.field, field, "{probe:?}: wrong field for {shown}");
+        assert!(!trace.executed, "{probe:?}: the body ran for {shown}");
+        assert_eq!(
+            trace.result.is_error,
+            Some(true),
+            "{probe:?}: result not marked as an error"
+        );
+        assert_eq!(
+            capture.warnings(),
+            vec![record.log_line()],
+            "{probe:?}: expected exactly one WARNING line for {shown}"
+        );
+    }
+}
+
+/// The WARNING line the first case of `probe` produces: what the threat model
+/// shows, rendered by the code that emits it.
+pub async fn probe_log_line(
+    server: &'static str,
+    spec: &'static ToolSpec,
+    probe: Probe,
+    run: Runner,
+) -> String {
+    let (args, _, _) = cases(spec, probe)
+        .into_iter()
+        .next()
+        .expect("every probe has a case");
+    let pipeline = test_pipeline(server, spec).await;
+    run(&pipeline, spec.name, args).await.record.log_line()
+}
+
+/// A test `#[secure_tool]` generated, as the spec lists it.
+#[derive(Debug, Clone, Copy)]
+pub struct GeneratedTest {
+    /// Its name inside the tool's module, such as `rejects_op_outside_allowlist`.
+    pub name: &'static str,
+    /// What it sends.
+    pub probe: Probe,
 }
 
 /// A fresh SQLite database file under the system temp directory.

@@ -405,6 +405,7 @@ mod tests {
         access: Access::Public,
         confirm: false,
         untrusted_output: false,
+        tests: &[],
         output_schema: || None,
     };
 

@@ -15,7 +15,7 @@ where
     Fut: Future<Output = T>,
 {
     let capture = Capture::default();
-    let _guard = tracing::subscriber::set_default(capture.clone());
+    let _guard = capture.enter();
     let client = connect(Server::new(BasicServer)).await;
     let out = f(client).await;
     (out, capture)

@@ -172,7 +172,7 @@ async fn a_role_denied_subject_is_refused_even_with_the_scope() {
 #[tokio::test]
 async fn tokens_never_reach_a_log_line_or_a_message() {
     let capture = Capture::default();
-    let _guard = tracing::subscriber::set_default(capture.clone());
+    let _guard = capture.enter();
     let server = notes(None).await;
     let secret = "tok_live_9f8e7d6c5b4a39281706";
     let trace = server

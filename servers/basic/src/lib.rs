@@ -22,3 +22,7 @@ pub fn echo(text: String) -> Result<String, Reject> {
 }
 
 server!(pub BasicServer { compute, echo });
+
+/// The command that rewrites `threat_model.md` from the declarations above.
+pub const REGENERATE_THREAT_MODEL: &str =
+    "cargo run -q -p basic-server -- threat-model > servers/basic/threat_model.md";

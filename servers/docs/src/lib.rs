@@ -137,3 +137,7 @@ server!(pub DocServer {
     render_document,
     import_url,
 });
+
+/// The command that rewrites `threat_model.md` from the declarations above.
+pub const REGENERATE_THREAT_MODEL: &str =
+    "cargo run -q -p doc-server --bin doc-server -- threat-model > servers/docs/threat_model.md";

@@ -3,7 +3,9 @@
 //! ```text
 //! doc-server [--demo] [--database-url URL] [--audit-file PATH]
 //!            [--allow-loopback-fetch] [--fetch-ca PEM]
+//! doc-server threat-model
 //! ```
+
 //!
 //! The database is `--database-url`, else `DATABASE_URL`, else an SQLite file
 //! under `$XDG_DATA_HOME/doc-server/` (or `~/.local/share/doc-server/`).
@@ -71,8 +73,15 @@ fn parse(args: &[String]) -> Result<Config, String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    secure_tool::log::init();
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("threat-model") {
+        let model = secure_tool::threat_model::render::<doc_server::DocServer>(
+            doc_server::REGENERATE_THREAT_MODEL,
+        );
+        print!("{}", model.await);
+        return ExitCode::SUCCESS;
+    }
+    secure_tool::log::init();
     let config = match parse(&args) {
         Ok(config) => config,
         Err(e) => {

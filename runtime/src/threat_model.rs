@@ -1,0 +1,347 @@
+//! Threat models generated from tool declarations, so they cannot drift.
+//!
+//! Every row names the abuse, the mitigation, the exact WARNING line the gate
+//! emits (produced by running the row's probe through the server's own
+//! dispatch and pipeline, and rendering the audit line with the same function
+//! that prints it) and the test that proves the gate trips.
+
+use std::fmt::Write as _;
+
+use crate::audit::Outcome;
+use crate::pipeline::Pipeline;
+use crate::server::Tools;
+use crate::spec::{Access, Kind, ToolSpec};
+use crate::testing::{GeneratedTest, Probe, assert_probe, probe_log_line, run_named};
+
+/// The threat families, in the order they are rendered.
+pub const FAMILIES: [&str; 9] = [
+    "Prompt injection",
+    "Overflow and resource exhaustion",
+    "Denial of service and log flooding",
+    "Unauthorized execution",
+    "Token theft and passthrough",
+    "Credential leakage",
+    "Command injection",
+    "Server-side request forgery",
+    "Destructive actions without consent",
+];
+
+/// Tests of the framework itself that rows cite, as `file::function` under
+/// `runtime/tests`. A test checks that each exists.
+pub const FRAMEWORK_TESTS: &[&str] = &[
+    "secrets.rs::each_kind_is_redacted_as_itself",
+    "secrets.rs::benign_corpus_is_unchanged",
+    "threat_model.rs::unknown_tools_are_refused_and_logged",
+    "threat_model.rs::untrusted_output_is_spotlighted_and_flagged",
+    "threat_model.rs::oversized_values_are_bounded_in_log_lines",
+];
+
+struct Row {
+    family: usize,
+    abuse: String,
+    mitigation: String,
+    log: String,
+    test: String,
+}
+
+fn family_of(probe: Probe) -> usize {
+    match probe {
+        Probe::AboveMax(_) | Probe::BelowMin(_) | Probe::OverLength(_) | Probe::WrongType(_) => 1,
+        Probe::ControlChars(_) | Probe::UnknownField | Probe::Missing(_) => 2,
+        Probe::OutsideAllowlist(_) | Probe::RoleDenied => 3,
+        Probe::NoToken | Probe::UnknownToken | Probe::TokenWithoutScope => 4,
+        Probe::ShellMetacharacters(_) => 6,
+        Probe::InternalUrl(_) => 7,
+        Probe::NoConfirm => 8,
+    }
+}
+
+fn describe(spec: &ToolSpec, probe: Probe) -> (String, String) {
+    let p = |name: &str| spec.param(name).map(|p| &p.kind);
+    let scope = match spec.access {
+        Access::Scope(scope) => scope,
+        Access::Public => "-",
+    };
+    match probe {
+        Probe::OutsideAllowlist(n) => (
+            format!("`{n}` names an operation outside the list (`pow`, `ADD`, `add `)"),
+            "allowlist gate: an exact, case-sensitive literal match; the body receives an enum, never the string"
+                .to_owned(),
+        ),
+        Probe::AboveMax(n) | Probe::BelowMin(n) => {
+            let side = if matches!(probe, Probe::AboveMax(_)) { "above" } else { "below" };
+            let bound = match p(n) {
+                Some(Kind::Float { min, max, ty }) => format!(
+                    "{ty} in [{}, {}]",
+                    min.map_or("-∞".to_owned(), |m| m.to_string()),
+                    max.map_or("+∞".to_owned(), |m| m.to_string())
+                ),
+                Some(Kind::Int { min, max, ty }) => format!("{ty} in [{min}, {max}]"),
+                _ => String::new(),
+            };
+            (
+                format!("`{n}` just {side} its bound, to overflow or exhaust"),
+                format!("range gate: {bound}, inclusive; never wrapped or saturated; NaN and infinity refused"),
+            )
+        }
+        Probe::OverLength(n) => {
+            let len = match p(n) {
+                Some(Kind::Text { max_len } | Kind::Url { max_len }) => *max_len,
+                _ => 0,
+            };
+            (
+                format!("`{n}` one char longer than allowed, to exhaust memory or storage"),
+                format!("length gate: at most {len} chars"),
+            )
+        }
+        Probe::WrongType(n) => (
+            format!("`{n}` with the wrong JSON type (`true` for a number, `\"1\"`, `1.5` for an integer)"),
+            "type gate: no coercion; the field and the expected type are named".to_owned(),
+        ),
+        Probe::ControlChars(n) => (
+            format!("`{n}` carrying ANSI escapes, C0/C1 controls or bidi overrides (terminal and log injection)"),
+            "control-chars gate; offending values are escaped and bounded in every log line".to_owned(),
+        ),
+        Probe::UnknownField => (
+            "an argument the tool does not declare (`as_admin: true`)".to_owned(),
+            "unknown-field gate: `additionalProperties: false`, enforced".to_owned(),
+        ),
+        Probe::Missing(n) => (
+            format!("`{n}` left out, hoping for a default"),
+            "missing-field gate: there are no silent defaults".to_owned(),
+        ),
+        Probe::NoToken => (
+            "a call without a credential".to_owned(),
+            format!("auth gate: `{}` needs a verified token", spec.name),
+        ),
+        Probe::UnknownToken => (
+            "a forged, stolen-and-expired or foreign token (passthrough)".to_owned(),
+            "auth gate: signature, issuer, audience (this server only), expiry; the token is never logged"
+                .to_owned(),
+        ),
+        Probe::TokenWithoutScope => (
+            "a valid token that was not granted this action".to_owned(),
+            format!("scope gate: the token must carry `{scope}` or its resource's wildcard"),
+        ),
+        Probe::RoleDenied => (
+            "a subject whose role does not permit the action, with the scope".to_owned(),
+            "role gate: casbin RBAC over persisted policies; any policy error denies".to_owned(),
+        ),
+        Probe::ShellMetacharacters(n) => (
+            format!("`{n}` smuggling a second command (`words; rm -rf ~`)"),
+            "command gate: shell metacharacters refused, then the allowlist; the value picks a fixed flag and the command runs by argv without a shell".to_owned(),
+        ),
+        Probe::InternalUrl(n) => (
+            format!("`{n}` pointing at cloud metadata, loopback, private ranges or encoded and embedded forms of them"),
+            "ssrf gate: https only, no userinfo, every resolved address checked; the fetch connects to the checked address and re-checks redirects".to_owned(),
+        ),
+        Probe::NoConfirm => (
+            "a destructive call an injected instruction triggered, without consent".to_owned(),
+            "confirm gate: `confirm: true` required, and the user's approval through elicitation when the client offers it".to_owned(),
+        ),
+    }
+}
+
+/// One cell of the summary table.
+fn cell(items: Vec<String>) -> String {
+    if items.is_empty() {
+        "—".to_owned()
+    } else {
+        items.join("; ")
+    }
+}
+
+fn summary(out: &mut String, specs: &[&ToolSpec]) {
+    out.push_str(
+        "| Tool | Access | Allowlists | Bounds | String rules | Confirm | Guards | Output |\n",
+    );
+    out.push_str("|---|---|---|---|---|---|---|---|\n");
+    for spec in specs {
+        let mut allow = Vec::new();
+        let mut bounds = Vec::new();
+        let mut strings = Vec::new();
+        let mut guards = Vec::new();
+        for p in spec.params {
+            match &p.kind {
+                Kind::Choice {
+                    allow: list,
+                    command,
+                } => {
+                    allow.push(format!("`{}` ∈ {}", p.name, list.join(", ")));
+                    if *command {
+                        guards.push(format!("command (`{}`)", p.name));
+                    }
+                }
+                Kind::Float { min, max, ty } => bounds.push(format!(
+                    "`{}`: {ty} in [{}, {}]",
+                    p.name,
+                    min.map_or("-∞".to_owned(), |m| m.to_string()),
+                    max.map_or("+∞".to_owned(), |m| m.to_string())
+                )),
+                Kind::Int { min, max, ty } => {
+                    bounds.push(format!("`{}`: {ty} in [{min}, {max}]", p.name))
+                }
+                Kind::Text { max_len } => {
+                    strings.push(format!("`{}` ≤ {max_len} chars, no controls", p.name))
+                }
+                Kind::Url { max_len } => {
+                    strings.push(format!("`{}` ≤ {max_len} chars, no controls", p.name));
+                    guards.push(format!("ssrf (`{}`)", p.name));
+                }
+                Kind::Bool | Kind::Confirm => {}
+            }
+        }
+        let access = match spec.access {
+            Access::Public => "public".to_owned(),
+            Access::Scope(scope) => format!("`{scope}` + role"),
+        };
+        let confirm = if spec.confirm { "required" } else { "—" };
+        let output = if spec.untrusted_output {
+            "redacted, spotlighted"
+        } else {
+            "redacted"
+        };
+        let _ = writeln!(
+            out,
+            "| `{}` | {access} | {} | {} | {} | {confirm} | {} | {output} |",
+            spec.name,
+            cell(allow),
+            cell(bounds),
+            cell(strings),
+            cell(guards)
+        );
+    }
+}
+
+fn absent(family: usize, specs: &[&ToolSpec]) -> String {
+    let _ = specs;
+    match family {
+        0 => "Not exposed: no tool returns stored or external content, and string arguments are checked for control characters (see the log-flooding family).",
+        4 => "Not exposed: every tool is public; no tool accepts or needs a credential.",
+        6 => "Not exposed: no tool runs a command.",
+        7 => "Not exposed: no tool fetches URLs.",
+        8 => "Not exposed: no tool is destructive.",
+        _ => "Not exposed.",
+    }
+    .to_owned()
+}
+
+fn escape_cell(text: &str) -> String {
+    text.replace('|', "\\|")
+}
+
+/// Renders the threat model of the server `S`. `regenerate` is the command
+/// that rewrites the committed file, printed in its header.
+pub async fn render<S: Tools>(regenerate: &str) -> String {
+    let mut rows = Vec::new();
+    for spec in S::TOOLS {
+        for GeneratedTest { name, probe } in spec.tests {
+            let (abuse, mitigation) = describe(spec, *probe);
+            let log = probe_log_line(S::NAME, spec, *probe, run_named::<S>).await;
+            rows.push(Row {
+                family: family_of(*probe),
+                abuse: format!("`{}`: {abuse}", spec.name),
+                mitigation,
+                log,
+                test: format!("`{}::{name}`", spec.name),
+            });
+        }
+        if spec.untrusted_output {
+            rows.push(Row {
+                family: 0,
+                abuse: format!("`{}`: stored or fetched content carries instructions for the model", spec.name),
+                mitigation: "output stage: wrapped in `<untrusted_content>` delimiters it cannot close; injection signatures flagged as findings, never stripped".to_owned(),
+                log: "no refusal: findings are counted in the audit line and listed in the result".to_owned(),
+                test: "`threat_model.rs::untrusted_output_is_spotlighted_and_flagged`".to_owned(),
+            });
+        }
+    }
+    let unknown = Pipeline::new(S::NAME)
+        .unknown_tool("eval")
+        .await
+        .record
+        .log_line();
+    rows.push(Row {
+        family: 3,
+        abuse: "a call to a tool that was never declared (`eval`)".to_owned(),
+        mitigation: "unknown-tool gate: dispatch is a literal match on declared names".to_owned(),
+        log: unknown,
+        test: "`threat_model.rs::unknown_tools_are_refused_and_logged`".to_owned(),
+    });
+    rows.push(Row {
+        family: 2,
+        abuse: "a 100 kB argument or a flood of rejections, to fill the log".to_owned(),
+        mitigation: "one line per request; offending values escaped and cut to 64 characters"
+            .to_owned(),
+        log: "see the length rows: the value shown is bounded".to_owned(),
+        test: "`threat_model.rs::oversized_values_are_bounded_in_log_lines`".to_owned(),
+    });
+    rows.push(Row {
+        family: 5,
+        abuse: "secrets in stored content, tool output, error messages or audit records".to_owned(),
+        mitigation: "every output, error message and audit record is redacted in one pass over 45 secret kinds".to_owned(),
+        log: "no refusal: each redaction is a finding in the audit line".to_owned(),
+        test: "`secrets.rs::each_kind_is_redacted_as_itself`".to_owned(),
+    });
+
+    let mut out = String::new();
+    let _ = writeln!(out, "# Threat model: {}\n", S::NAME);
+    let _ = writeln!(
+        out,
+        "Generated from the tool declarations; do not edit. Regenerate with\n`{regenerate}`.\n\n\
+         Every call crosses authenticate → authorize → inspect input → execute → inspect output → audit; \
+         a refusal at any stage skips to audit, and the body never runs. Each row below names the test \
+         that proves its gate trips.\n"
+    );
+    out.push_str("## Tools and gates\n\n");
+    summary(&mut out, S::TOOLS);
+    for (i, family) in FAMILIES.iter().enumerate() {
+        let _ = writeln!(out, "\n## {}. {family}\n", i + 1);
+        let family_rows: Vec<&Row> = rows.iter().filter(|r| r.family == i).collect();
+        if family_rows.is_empty() {
+            let _ = writeln!(out, "{}", absent(i, S::TOOLS));
+            continue;
+        }
+        out.push_str("| Abuse | Mitigation | WARNING line | Test |\n|---|---|---|---|\n");
+        for row in family_rows {
+            let log = if row.log.starts_with("rejected ") {
+                format!("`{}`", row.log.replace('`', "'"))
+            } else {
+                row.log.clone()
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                escape_cell(&row.abuse),
+                escape_cell(&row.mitigation),
+                escape_cell(&log),
+                row.test
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\nOutcomes: a refusal is `{}`, `{}`, `{}`, `{}` or `{}`; each is one WARNING line and one audit record.",
+        Outcome::AuthFailed,
+        Outcome::NotAuthorized,
+        Outcome::Blocked,
+        Outcome::Invalid,
+        Outcome::Failed
+    );
+    out
+}
+
+/// Runs every generated test a threat-model row names, through the server's
+/// own dispatch: each must trip its gate before the body, with one WARNING.
+pub async fn check<S: Tools>() {
+    for spec in S::TOOLS {
+        assert!(
+            !spec.tests.is_empty(),
+            "`{}` has no generated tests",
+            spec.name
+        );
+        for test in spec.tests {
+            assert_probe(S::NAME, spec, test.probe, run_named::<S>).await;
+        }
+    }
+}
