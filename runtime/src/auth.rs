@@ -242,6 +242,29 @@ impl JwtVerifier {
         }
     }
 
+    /// A verifier configured from the environment, for audience `audience`:
+    /// `{PREFIX}_JWT_ISSUER`, and either `{PREFIX}_JWT_SECRET` (HS256) or
+    /// `{PREFIX}_JWT_KEY_FILE` with `{PREFIX}_JWT_ALG` = `RS256` or `ES256`.
+    /// Any missing or unusable setting is an error: there is no fallback.
+    pub fn from_env(prefix: &str, audience: &str) -> Result<Self, KeyError> {
+        let var = |name: &str| std::env::var(format!("{prefix}_JWT_{name}"));
+        let issuer = var("ISSUER").map_err(|_| KeyError(format!("{prefix}_JWT_ISSUER is not set")))?;
+        if let Ok(secret) = var("SECRET") {
+            return Ok(Self::hs256(secret.as_bytes(), &issuer, audience));
+        }
+        let path = var("KEY_FILE").map_err(|_| {
+            KeyError(format!(
+                "set {prefix}_JWT_SECRET (HS256), or {prefix}_JWT_KEY_FILE with {prefix}_JWT_ALG (RS256 or ES256)"
+            ))
+        })?;
+        let pem = std::fs::read(&path).map_err(|e| KeyError(format!("cannot read {path}: {e}")))?;
+        match var("ALG").as_deref() {
+            Ok("RS256") => Self::rs256_pem(&pem, &issuer, audience),
+            Ok("ES256") => Self::es256_pem(&pem, &issuer, audience),
+            _ => Err(KeyError(format!("{prefix}_JWT_ALG must be RS256 or ES256"))),
+        }
+    }
+
     /// HS256 with a shared secret.
     pub fn hs256(secret: &[u8], issuer: &str, audience: &str) -> Self {
         let key = jsonwebtoken::DecodingKey::from_secret(secret);

@@ -140,9 +140,14 @@ impl<T: Tools> Server<T> {
     /// A server with no credential verifier: public tools run, scoped tools
     /// are refused. Tool entries and schemas are computed once here.
     pub fn new(_tools: T) -> Self {
+        Self::from_pipeline(Pipeline::new(T::NAME))
+    }
+
+    /// A server over an assembled pipeline.
+    pub fn from_pipeline(pipeline: Pipeline) -> Self {
         Self {
             tools: T::TOOLS.iter().map(|spec| tool_entry(spec)).collect(),
-            pipeline: Arc::new(Pipeline::new(T::NAME)),
+            pipeline: Arc::new(pipeline),
             _set: std::marker::PhantomData,
         }
     }

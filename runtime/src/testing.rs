@@ -249,33 +249,73 @@ pub const INTERNAL_URLS: &[&str] = &[
 /// The pipeline generated tests run: for a scoped tool, a token table and an
 /// in-memory policy that let [`TEST_TOKEN`] through, and nothing else.
 pub async fn test_pipeline(server: &'static str, spec: &ToolSpec) -> Pipeline {
-    let pipeline = Pipeline::new(server).with_guards(test_guards());
-    let Access::Scope(scope) = spec.access else {
-        return pipeline;
-    };
-    let entry = |subject: &str, scope: &str| StaticToken {
+    match spec.access {
+        Access::Scope(scope) => pipeline_granting(server, &[scope]).await,
+        Access::Public => Pipeline::new(server).with_guards(test_guards()),
+    }
+}
+
+/// A pipeline whose [`TEST_TOKEN`] carries every scope in `scopes`, for a
+/// subject whose role permits them all; the other test tokens as above.
+async fn pipeline_granting(server: &'static str, scopes: &[&str]) -> Pipeline {
+    let entry = |subject: &str, scopes: Vec<String>| StaticToken {
         subject: subject.to_owned(),
         audience: server.to_owned(),
         expires_at: u64::MAX,
-        scopes: vec![scope.to_owned()],
+        scopes,
     };
+    let all: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
     let tokens = StaticTokens::new(server)
-        .with(TEST_TOKEN, entry(TESTER, scope))
-        .with(UNSCOPED_TOKEN, entry(TESTER, "secure-tool:none"))
-        .with(ROLELESS_TOKEN, entry(NOBODY, scope));
+        .with(TEST_TOKEN, entry(TESTER, all.clone()))
+        .with(UNSCOPED_TOKEN, entry(TESTER, vec!["secure-tool:none".to_owned()]))
+        .with(ROLELESS_TOKEN, entry(NOBODY, all));
     let authorizer = Authorizer::in_memory().await;
-    let (resource, action) = scope
-        .split_once(':')
-        .expect("scopes are checked at compile time");
-    authorizer
-        .grant("secure-tool-role", resource, action)
-        .await
-        .expect("memory policy");
-    authorizer
-        .assign(TESTER, "secure-tool-role")
-        .await
-        .expect("memory policy");
-    pipeline.with_verifier(tokens).with_authorizer(authorizer)
+    for scope in scopes {
+        let (resource, action) = scope.split_once(':').expect("scopes are checked at compile time");
+        authorizer
+            .grant("secure-tool-role", resource, action)
+            .await
+            .expect("memory policy");
+    }
+    authorizer.assign(TESTER, "secure-tool-role").await.expect("memory policy");
+    Pipeline::new(server)
+        .with_guards(test_guards())
+        .with_verifier(tokens)
+        .with_authorizer(authorizer)
+}
+
+/// A server over `S` for tests of your own tools: [`TEST_TOKEN`] is granted
+/// every scope `S` declares, policies live in memory, nothing is fetched.
+///
+/// ```
+/// use secure_tool::testing::{TEST_TOKEN, test_server};
+/// use secure_tool::{Reject, secure_tool, server};
+///
+/// /// Doubles.
+/// #[secure_tool(scope = "numbers:double", max = 100)]
+/// fn double(x: i32) -> Result<i32, Reject> {
+///     Ok(x * 2)
+/// }
+/// server!(Doubler { double });
+///
+/// # fn main() {
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let server = test_server::<Doubler>().await;
+/// let args = serde_json::json!({"token": TEST_TOKEN, "x": 21});
+/// let trace = server.call("double", args.as_object().unwrap().clone()).await;
+/// assert_eq!(trace.result.structured_content, Some(serde_json::json!({"result": 42})));
+/// # });
+/// # }
+/// ```
+pub async fn test_server<S: crate::server::Tools>() -> crate::server::Server<S> {
+    let scopes: Vec<&str> = S::TOOLS
+        .iter()
+        .filter_map(|spec| match spec.access {
+            Access::Scope(scope) => Some(scope),
+            Access::Public => None,
+        })
+        .collect();
+    crate::server::Server::from_pipeline(pipeline_granting(S::NAME, &scopes).await)
 }
 
 /// A value that passes every gate of `param`.

@@ -137,28 +137,6 @@ pub struct Config {
     pub audit_file: Option<PathBuf>,
 }
 
-/// The verifier of a non-demo server: JWTs, with the key from the environment.
-fn jwt_from_env() -> Result<JwtVerifier, String> {
-    let issuer = std::env::var("DOC_SERVER_JWT_ISSUER").map_err(|_| {
-        "DOC_SERVER_JWT_ISSUER is not set: without --demo, tokens are JWTs".to_owned()
-    })?;
-    if let Ok(secret) = std::env::var("DOC_SERVER_JWT_SECRET") {
-        return Ok(JwtVerifier::hs256(secret.as_bytes(), &issuer, AUDIENCE));
-    }
-    let path = std::env::var("DOC_SERVER_JWT_KEY_FILE").map_err(|_| {
-        "set DOC_SERVER_JWT_SECRET (HS256) or DOC_SERVER_JWT_KEY_FILE with DOC_SERVER_JWT_ALG (RS256 or ES256)"
-            .to_owned()
-    })?;
-    let pem = std::fs::read(&path).map_err(|e| format!("cannot read {path}: {e}"))?;
-    match std::env::var("DOC_SERVER_JWT_ALG").as_deref() {
-        Ok("RS256") => JwtVerifier::rs256_pem(&pem, &issuer, AUDIENCE).map_err(|e| e.to_string()),
-        Ok("ES256") => JwtVerifier::es256_pem(&pem, &issuer, AUDIENCE).map_err(|e| e.to_string()),
-        _ => {
-            Err("DOC_SERVER_JWT_ALG must be RS256 or ES256 with DOC_SERVER_JWT_KEY_FILE".to_owned())
-        }
-    }
-}
-
 /// Connects, migrates, and wires every stage. Fails closed: a server without
 /// a verifier or a policy store does not start.
 pub async fn build(config: Config) -> Result<(Server<DocServer>, Documents), String> {
@@ -186,7 +164,7 @@ pub async fn build(config: Config) -> Result<(Server<DocServer>, Documents), Str
         seed_policies(&authz).await?;
         server.with_verifier(tokens())
     } else {
-        server.with_verifier(jwt_from_env()?)
+        server.with_verifier(JwtVerifier::from_env("DOC_SERVER", AUDIENCE).map_err(|e| e.to_string())?)
     };
     Ok((server, docs))
 }
