@@ -248,7 +248,8 @@ impl JwtVerifier {
     /// Any missing or unusable setting is an error: there is no fallback.
     pub fn from_env(prefix: &str, audience: &str) -> Result<Self, KeyError> {
         let var = |name: &str| std::env::var(format!("{prefix}_JWT_{name}"));
-        let issuer = var("ISSUER").map_err(|_| KeyError(format!("{prefix}_JWT_ISSUER is not set")))?;
+        let issuer =
+            var("ISSUER").map_err(|_| KeyError(format!("{prefix}_JWT_ISSUER is not set")))?;
         if let Ok(secret) = var("SECRET") {
             return Ok(Self::hs256(secret.as_bytes(), &issuer, audience));
         }

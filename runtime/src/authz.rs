@@ -198,15 +198,7 @@ impl SqlAdapter {
     async fn insert(&self, ptype: &str, rules: &[Vec<String>]) -> casbin::Result<bool> {
         let mut tx = self.store.pool().begin().await.map_err(adapter_error)?;
         for rule in rules {
-            let v = padded(rule);
-            sqlx::query("INSERT INTO casbin_rule (ptype, v0, v1, v2, v3, v4, v5) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-                .bind(ptype)
-                .bind(&v[0])
-                .bind(&v[1])
-                .bind(&v[2])
-                .bind(&v[3])
-                .bind(&v[4])
-                .bind(&v[5])
+            rule_query(INSERT_RULE, ptype, rule)
                 .execute(&mut *tx)
                 .await
                 .map_err(adapter_error)?;
@@ -219,25 +211,33 @@ impl SqlAdapter {
         let mut tx = self.store.pool().begin().await.map_err(adapter_error)?;
         let mut all = true;
         for rule in rules {
-            let v = padded(rule);
-            let done = sqlx::query(
-                "DELETE FROM casbin_rule WHERE ptype = $1 AND v0 = $2 AND v1 = $3 AND v2 = $4 AND v3 = $5 AND v4 = $6 AND v5 = $7",
-            )
-            .bind(ptype)
-            .bind(&v[0])
-            .bind(&v[1])
-            .bind(&v[2])
-            .bind(&v[3])
-            .bind(&v[4])
-            .bind(&v[5])
-            .execute(&mut *tx)
-            .await
-            .map_err(adapter_error)?;
+            let done = rule_query(DELETE_RULE, ptype, rule)
+                .execute(&mut *tx)
+                .await
+                .map_err(adapter_error)?;
             all &= done.rows_affected() > 0;
         }
         tx.commit().await.map_err(adapter_error)?;
         Ok(all)
     }
+}
+
+const INSERT_RULE: &str =
+    "INSERT INTO casbin_rule (ptype, v0, v1, v2, v3, v4, v5) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+const DELETE_RULE: &str = "DELETE FROM casbin_rule \
+     WHERE ptype = $1 AND v0 = $2 AND v1 = $3 AND v2 = $4 AND v3 = $5 AND v4 = $6 AND v5 = $7";
+
+/// `statement` (one of the constants above) with a rule's type and six values bound.
+fn rule_query(
+    statement: &'static str,
+    ptype: &str,
+    rule: &[String],
+) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
+    let mut query = sqlx::query(statement).bind(ptype.to_owned());
+    for value in padded(rule) {
+        query = query.bind(value);
+    }
+    query
 }
 
 fn padded(rule: &[String]) -> [String; 6] {
@@ -308,20 +308,10 @@ impl Adapter for SqlAdapter {
             };
             for (ptype, assertion) in map {
                 for rule in assertion.get_policy() {
-                    let v = padded(rule);
-                    sqlx::query(
-                        "INSERT INTO casbin_rule (ptype, v0, v1, v2, v3, v4, v5) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                    )
-                    .bind(ptype.as_str())
-                    .bind(&v[0])
-                    .bind(&v[1])
-                    .bind(&v[2])
-                    .bind(&v[3])
-                    .bind(&v[4])
-                    .bind(&v[5])
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(adapter_error)?;
+                    rule_query(INSERT_RULE, ptype, rule)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(adapter_error)?;
                 }
             }
         }

@@ -63,8 +63,8 @@ fn param_schema(param: &ParamSpec) -> Value {
         }
         Kind::Int { min, max, .. } => json!({
             "type": "integer",
-            "minimum": int_value(*min),
-            "maximum": int_value(*max),
+            "minimum": int_json(*min),
+            "maximum": int_json(*max),
         }),
         Kind::Bool => json!({ "type": "boolean" }),
         Kind::Text { max_len } => json!({ "type": "string", "maxLength": max_len }),
@@ -78,8 +78,8 @@ fn param_schema(param: &ParamSpec) -> Value {
     }
 }
 
-/// Integer bounds of supported types always fit in `i64` or `u64`.
-fn int_value(x: i128) -> Value {
+/// An integer as JSON: bounds of supported types always fit in `i64` or `u64`.
+pub(crate) fn int_json(x: i128) -> Value {
     if let Ok(i) = i64::try_from(x) {
         json!(i)
     } else if let Ok(u) = u64::try_from(x) {

@@ -17,6 +17,7 @@ use crate::auth::{StaticToken, StaticTokens};
 use crate::authz::Authorizer;
 use crate::pipeline::{Pipeline, TOKEN_FIELD, Tool};
 use crate::reject::Gate;
+use crate::schema::int_json;
 use crate::server::Arguments;
 use crate::spec::{Access, Kind, ParamSpec, ToolSpec};
 
@@ -267,17 +268,25 @@ async fn pipeline_granting(server: &'static str, scopes: &[&str]) -> Pipeline {
     let all: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
     let tokens = StaticTokens::new(server)
         .with(TEST_TOKEN, entry(TESTER, all.clone()))
-        .with(UNSCOPED_TOKEN, entry(TESTER, vec!["secure-tool:none".to_owned()]))
+        .with(
+            UNSCOPED_TOKEN,
+            entry(TESTER, vec!["secure-tool:none".to_owned()]),
+        )
         .with(ROLELESS_TOKEN, entry(NOBODY, all));
     let authorizer = Authorizer::in_memory().await;
     for scope in scopes {
-        let (resource, action) = scope.split_once(':').expect("scopes are checked at compile time");
+        let (resource, action) = scope
+            .split_once(':')
+            .expect("scopes are checked at compile time");
         authorizer
             .grant("secure-tool-role", resource, action)
             .await
             .expect("memory policy");
     }
-    authorizer.assign(TESTER, "secure-tool-role").await.expect("memory policy");
+    authorizer
+        .assign(TESTER, "secure-tool-role")
+        .await
+        .expect("memory policy");
     Pipeline::new(server)
         .with_guards(test_guards())
         .with_verifier(tokens)
@@ -343,16 +352,6 @@ pub fn valid_args(spec: &ToolSpec) -> Arguments {
         args.insert(TOKEN_FIELD.to_owned(), json!(TEST_TOKEN));
     }
     args
-}
-
-fn int_json(x: i128) -> Value {
-    if let Ok(i) = i64::try_from(x) {
-        json!(i)
-    } else if let Ok(u) = u64::try_from(x) {
-        json!(u)
-    } else {
-        json!(x as f64)
-    }
 }
 
 fn param(spec: &ToolSpec, name: &str) -> &'static ParamSpec {

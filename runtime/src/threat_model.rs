@@ -331,6 +331,18 @@ pub async fn render<S: Tools>(regenerate: &str) -> String {
     out
 }
 
+/// Panics unless the file at `path` holds exactly the threat model of `S`,
+/// naming the command that regenerates it.
+pub async fn assert_committed<S: Tools>(path: &str, regenerate: &str) {
+    let rendered = render::<S>(regenerate).await;
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        committed == rendered,
+        "{path} differs from the declarations of {}; regenerate it with\n  {regenerate}",
+        S::NAME
+    );
+}
+
 /// Runs every generated test a threat-model row names, through the server's
 /// own dispatch: each must trip its gate before the body, with one WARNING.
 pub async fn check<S: Tools>() {

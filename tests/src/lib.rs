@@ -2,27 +2,40 @@
 
 use rmcp::model::{CallToolRequestParams, CallToolResult};
 use rmcp::service::RunningService;
-use rmcp::{RoleClient, ServerHandler, ServiceExt as _};
+use rmcp::{ClientHandler, RoleClient, ServerHandler, ServiceExt as _};
 use serde_json::Value;
 
-/// A connected MCP client.
+/// A connected MCP client with no capabilities of its own.
 pub type Client = RunningService<RoleClient, ()>;
 
-/// Serves `server` on one end of an in-memory pipe and connects a client to the other.
+/// Serves `server` on one end of an in-memory pipe and connects a plain client to the other.
 pub async fn connect<S: ServerHandler>(server: S) -> Client {
+    connect_as(server, ()).await
+}
+
+/// Serves `server` and connects `handler` as the client, for clients with capabilities.
+pub async fn connect_as<S: ServerHandler, C: ClientHandler>(
+    server: S,
+    handler: C,
+) -> RunningService<RoleClient, C> {
     let (server_io, client_io) = tokio::io::duplex(1 << 20);
     tokio::spawn(async move {
         if let Ok(running) = server.serve(server_io).await {
             let _ = running.waiting().await;
         }
     });
-    ().serve(client_io)
+    handler
+        .serve(client_io)
         .await
         .expect("the client completes the MCP handshake")
 }
 
 /// Calls `tool` with `args`, which must be a JSON object.
-pub async fn call(client: &Client, tool: &str, args: Value) -> CallToolResult {
+pub async fn call<C: ClientHandler>(
+    client: &RunningService<RoleClient, C>,
+    tool: &str,
+    args: Value,
+) -> CallToolResult {
     let Value::Object(args) = args else {
         panic!("arguments must be an object");
     };
@@ -40,36 +53,4 @@ pub fn text(result: &CallToolResult) -> &str {
         .and_then(|c| c.as_text())
         .map(|t| t.text.as_str())
         .unwrap_or_default()
-}
-
-/// Serves `server` and connects `handler` as the client, for clients with capabilities.
-pub async fn connect_as<S: ServerHandler, C: rmcp::ClientHandler>(
-    server: S,
-    handler: C,
-) -> RunningService<RoleClient, C> {
-    let (server_io, client_io) = tokio::io::duplex(1 << 20);
-    tokio::spawn(async move {
-        if let Ok(running) = server.serve(server_io).await {
-            let _ = running.waiting().await;
-        }
-    });
-    handler
-        .serve(client_io)
-        .await
-        .expect("the client completes the MCP handshake")
-}
-
-/// Calls `tool` with `args` on a client with a custom handler.
-pub async fn call_as<C: rmcp::ClientHandler>(
-    client: &RunningService<RoleClient, C>,
-    tool: &str,
-    args: Value,
-) -> CallToolResult {
-    let Value::Object(args) = args else {
-        panic!("arguments must be an object");
-    };
-    client
-        .call_tool(CallToolRequestParams::new(tool.to_owned()).with_arguments(args))
-        .await
-        .expect("the server answers every call")
 }

@@ -13,7 +13,7 @@ use rmcp::{ErrorData, RoleClient};
 use secure_tool::guards::command::{self, Limits};
 use secure_tool::testing::test_guards;
 use secure_tool::{CheckedUrl, Guards, Outcome, Reject, Server, Untrusted, secure_tool, server};
-use secure_tool_tests::{call_as, connect_as, text};
+use secure_tool_tests::{call, connect_as, text};
 use serde_json::{Value, json};
 
 /// Counts words, lines or chars with `wc`, the format picking a fixed flag.
@@ -182,7 +182,7 @@ async fn wipe_as(answer: Option<bool>, args: Value) -> (String, usize) {
         asked: asked.clone(),
     };
     let client = connect_as(guarded(), human).await;
-    let result = call_as(&client, "wipe", args).await;
+    let result = call(&client, "wipe", args).await;
     (text(&result).to_owned(), asked.load(Ordering::SeqCst))
 }
 

@@ -164,7 +164,9 @@ pub async fn build(config: Config) -> Result<(Server<DocServer>, Documents), Str
         seed_policies(&authz).await?;
         server.with_verifier(tokens())
     } else {
-        server.with_verifier(JwtVerifier::from_env("DOC_SERVER", AUDIENCE).map_err(|e| e.to_string())?)
+        server.with_verifier(
+            JwtVerifier::from_env("DOC_SERVER", AUDIENCE).map_err(|e| e.to_string())?,
+        )
     };
     Ok((server, docs))
 }

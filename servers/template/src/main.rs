@@ -12,11 +12,15 @@ use secure_tool::{Audit, Authorizer, JwtVerifier, Server, Store};
 use template_server::{REGENERATE_THREAT_MODEL, TemplateServer};
 
 async fn serve() -> Result<(), String> {
-    let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite://template-server.db".to_owned());
+    let url =
+        std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite://template-server.db".to_owned());
     let store = Store::connect(&url).await.map_err(|e| e.to_string())?;
     store.migrate(&[]).await.map_err(|e| e.to_string())?;
-    let verifier = JwtVerifier::from_env("TEMPLATE", "template-server").map_err(|e| e.to_string())?;
-    let authorizer = Authorizer::persistent(&store).await.map_err(|e| e.to_string())?;
+    let verifier =
+        JwtVerifier::from_env("TEMPLATE", "template-server").map_err(|e| e.to_string())?;
+    let authorizer = Authorizer::persistent(&store)
+        .await
+        .map_err(|e| e.to_string())?;
     Server::new(TemplateServer)
         .with_verifier(verifier)
         .with_authorizer(authorizer)
@@ -29,14 +33,20 @@ async fn serve() -> Result<(), String> {
 #[tokio::main]
 async fn main() -> ExitCode {
     if std::env::args().nth(1).as_deref() == Some("threat-model") {
-        print!("{}", secure_tool::threat_model::render::<TemplateServer>(REGENERATE_THREAT_MODEL).await);
+        print!(
+            "{}",
+            secure_tool::threat_model::render::<TemplateServer>(REGENERATE_THREAT_MODEL).await
+        );
         return ExitCode::SUCCESS;
     }
     secure_tool::log::init();
     match serve().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("template-server: {}", secure_tool::guards::secrets::redact(&e).text);
+            eprintln!(
+                "template-server: {}",
+                secure_tool::guards::secrets::redact(&e).text
+            );
             ExitCode::FAILURE
         }
     }
