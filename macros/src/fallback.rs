@@ -53,7 +53,7 @@ pub fn emit(item_fn: &ItemFn, tool: &Tool, errors: syn::Error) -> TokenStream {
 
                 async fn execute(
                     _: (),
-                    _: ::secure_tool::Principal,
+                    _: ::secure_tool::Context,
                 ) -> ::core::result::Result<::secure_tool::Output, ::secure_tool::Reject> {
                     ::core::unreachable!("this tool failed to compile")
                 }
