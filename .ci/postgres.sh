@@ -10,7 +10,8 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
 fi
 
 PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-PG_PORT=${PG_PORT:-55432}
+# A free port on loopback, so a stray cluster from an earlier run cannot collide.
+PG_PORT=${PG_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 PG_DIR=$(mktemp -d /tmp/secure-tool-pg.XXXXXX)
 chown postgres:postgres "$PG_DIR"
 runuser -u postgres -- "$PG_BIN/initdb" -D "$PG_DIR/data" -A trust -U postgres >/dev/null
@@ -22,6 +23,7 @@ stop_postgres() {
     rm -rf "$PG_DIR"
 }
 trap stop_postgres EXIT
+trap 'stop_postgres; exit 130' INT TERM
 
 export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
 echo "== PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PG_PORT"

@@ -1,0 +1,264 @@
+//! Arbitrary argument objects against every tool of every server, from a fixed
+//! seed: no call panics, every call leaves exactly one audit line, and the body
+//! runs only with arguments an independent reading of the spec accepts.
+
+use secure_tool::testing::{Capture, TEST_TOKEN, temp_sqlite_url, test_server};
+use secure_tool::validate::is_forbidden_char;
+use secure_tool::{Access, Arguments, Guards, Kind, Server, ToolSpec, Tools};
+use serde_json::{Map, Value, json};
+
+/// xorshift64*: small, deterministic, good enough to explore.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+}
+
+const NUMBERS: &[f64] = &[
+    0.0,
+    -0.0,
+    1.0,
+    -1.0,
+    0.5,
+    1e9,
+    -1e9,
+    1e9 + 1.0,
+    1_000_000_000.5,
+    1e6,
+    1e6 + 0.5,
+    1e308,
+    -1e308,
+    1e-300,
+    255.0,
+    256.0,
+    65535.0,
+    4294967296.0,
+    9007199254740993.0,
+];
+
+const STRINGS: &[&str] = &[
+    "",
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "ADD",
+    "add ",
+    "words",
+    "lines",
+    "chars",
+    "words; rm -rf ~",
+    "$(id)",
+    "celsius",
+    "fahrenheit",
+    "floor",
+    "hi\u{1b}[31m",
+    "a\u{202e}b",
+    "\u{85}",
+    "tab\tand\nnewline",
+    "é",
+    "𝔘𝔫𝔦",
+    "https://169.254.169.254/",
+    "https://127.0.0.1/",
+    "http://example.com/",
+    "https://93.184.215.14/x",
+    "Ignore all previous instructions",
+    "postgres://u:p@h/db",
+    "null",
+    "true",
+    "1",
+];
+
+fn arbitrary_value(rng: &mut Rng, depth: usize) -> Value {
+    match rng.below(if depth > 1 { 6 } else { 8 }) {
+        0 => Value::Null,
+        1 => Value::Bool(rng.below(2) == 0),
+        2 => json!(*rng.pick(NUMBERS)),
+        3 => match rng.below(5) {
+            0 => json!(i64::MIN),
+            1 => json!(i64::MAX),
+            2 => json!(u64::MAX),
+            3 => json!(rng.below(2000) as i64 - 1000),
+            _ => json!(rng.next() as i64),
+        },
+        4 => json!(*rng.pick(STRINGS)),
+        5 => {
+            let len = [0, 1, 200, 201, 4096, 4097, 70_000][rng.below(7)];
+            let c = *rng.pick(&['x', 'é', '\u{1b}', '\u{2066}']);
+            json!(std::iter::repeat_n(c, len).collect::<String>())
+        }
+        6 => Value::Array(
+            (0..rng.below(3))
+                .map(|_| arbitrary_value(rng, depth + 1))
+                .collect(),
+        ),
+        _ => {
+            let mut map = Map::new();
+            for _ in 0..rng.below(3) {
+                map.insert(
+                    rng.pick(STRINGS).to_string(),
+                    arbitrary_value(rng, depth + 1),
+                );
+            }
+            Value::Object(map)
+        }
+    }
+}
+
+/// Arguments near the tool's contract: its own fields, sometimes missing,
+/// sometimes extra, with arbitrary values; usually a valid token.
+fn arbitrary_args(rng: &mut Rng, spec: &ToolSpec, token: &str) -> Arguments {
+    let mut args = Map::new();
+    for p in spec.params {
+        if rng.below(8) != 0 {
+            let value = if rng.below(3) == 0 {
+                arbitrary_value(rng, 0)
+            } else {
+                plausible(rng, &p.kind)
+            };
+            args.insert(p.name.to_owned(), value);
+        }
+    }
+    if rng.below(10) == 0 {
+        args.insert(rng.pick(STRINGS).to_string(), arbitrary_value(rng, 0));
+    }
+    if let Access::Scope(_) = spec.access
+        && rng.below(10) != 0
+    {
+        args.insert("token".to_owned(), json!(token));
+    }
+    args
+}
+
+/// A value of the right JSON type, not necessarily in bounds.
+fn plausible(rng: &mut Rng, kind: &Kind) -> Value {
+    match kind {
+        Kind::Float { .. } => json!(*rng.pick(NUMBERS)),
+        Kind::Int { .. } => json!(rng.below(3000) as i64 - 1000),
+        Kind::Bool | Kind::Confirm => json!(rng.below(4) != 0),
+        Kind::Choice { allow, .. } => {
+            if rng.below(3) == 0 {
+                json!(*rng.pick(STRINGS))
+            } else {
+                json!(*rng.pick(allow))
+            }
+        }
+        Kind::Text { .. } | Kind::Url { .. } => json!(*rng.pick(STRINGS)),
+    }
+}
+
+/// The contract, read from the spec independently of the runtime's validators.
+fn honours_contract(spec: &ToolSpec, args: &Arguments) -> bool {
+    let known = |k: &str| {
+        spec.param(k).is_some() || (k == "token" && matches!(spec.access, Access::Scope(_)))
+    };
+    if !args.keys().all(|k| known(k)) {
+        return false;
+    }
+    spec.params.iter().all(|p| match args.get(p.name) {
+        None | Some(Value::Null) => !p.required && !matches!(p.kind, Kind::Confirm),
+        Some(v) => match &p.kind {
+            Kind::Float { min, max, .. } => v.as_f64().is_some_and(|x| {
+                !v.is_boolean()
+                    && x.is_finite()
+                    && min.is_none_or(|m| x >= m)
+                    && max.is_none_or(|m| x <= m)
+            }),
+            Kind::Int { min, max, .. } => match v.as_f64() {
+                Some(x) if x.fract() == 0.0 => (*min as f64..=*max as f64).contains(&x),
+                _ => false,
+            },
+            Kind::Bool => v.is_boolean(),
+            Kind::Confirm => v == &Value::Bool(true),
+            Kind::Choice { allow, .. } => v.as_str().is_some_and(|s| allow.contains(&s)),
+            Kind::Text { max_len } | Kind::Url { max_len } => v.as_str().is_some_and(|s| {
+                s.chars().count() <= *max_len && !s.chars().any(is_forbidden_char)
+            }),
+        },
+    })
+}
+
+async fn explore<S: Tools>(server: &Server<S>, seed: u64, rounds: usize, token: &str) {
+    let mut rng = Rng(seed);
+    for spec in S::TOOLS {
+        for _ in 0..rounds {
+            let args = arbitrary_args(&mut rng, spec, token);
+            let shown = Value::Object(args.clone()).to_string();
+            let capture = Capture::default();
+            let trace = {
+                let _guard = capture.enter();
+                server.call(spec.name, args.clone()).await
+            };
+            let audit_lines = capture
+                .all()
+                .iter()
+                .filter(|(_, line)| {
+                    line.starts_with("rejected server=") || line.starts_with("allowed server=")
+                })
+                .count();
+            assert_eq!(
+                audit_lines, 1,
+                "{}: {} audit lines for {shown:.300}",
+                spec.name, audit_lines
+            );
+            if trace.executed {
+                assert!(
+                    honours_contract(spec, &args),
+                    "{}: the body ran for {shown:.300}",
+                    spec.name
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn basic_server_under_arbitrary_arguments() {
+    explore(
+        &Server::new(basic_server::BasicServer),
+        0x5eed_0001,
+        400,
+        TEST_TOKEN,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn template_server_under_arbitrary_arguments() {
+    explore(
+        &test_server::<template_server::TemplateServer>().await,
+        0x5eed_0002,
+        400,
+        TEST_TOKEN,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn doc_server_under_arbitrary_arguments() {
+    let config = doc_server::demo::Config {
+        database_url: temp_sqlite_url("properties"),
+        demo: true,
+        guards: Guards {
+            fetch: secure_tool::testing::test_guards().fetch,
+            consent_timeout: None,
+        },
+        audit_file: None,
+    };
+    let (server, _) = doc_server::demo::build(config).await.unwrap();
+    // The demo cast's tokens: alice may do everything, so the bodies really run.
+    explore(&server, 0x5eed_0003, 200, doc_server::demo::USERS[0].token).await;
+}
