@@ -279,7 +279,10 @@ pub async fn render<S: Tools>(regenerate: &str) -> String {
     rows.push(Row {
         family: 5,
         abuse: "secrets in stored content, tool output, error messages or audit records".to_owned(),
-        mitigation: "every output, error message and audit record is redacted in one pass over 45 secret kinds".to_owned(),
+        mitigation: format!(
+            "every output, error message and audit record is redacted in one pass over {} secret kinds",
+            crate::guards::secrets::KINDS.len()
+        ),
         log: "no refusal: each redaction is a finding in the audit line".to_owned(),
         test: "`secrets.rs::each_kind_is_redacted_as_itself`".to_owned(),
     });

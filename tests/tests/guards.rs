@@ -12,7 +12,7 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleClient};
 use secure_tool::guards::command::{self, Limits};
 use secure_tool::testing::test_guards;
-use secure_tool::{CheckedUrl, Guards, Outcome, Reject, Server, Untrusted, secure_tool, server};
+use secure_tool::{CheckedUrl, Outcome, Reject, Server, Untrusted, secure_tool, server};
 use secure_tool_tests::{call, connect_as, text};
 use serde_json::{Value, json};
 
@@ -254,5 +254,4 @@ async fn the_tool_list_marks_destructive_tools() {
         count.annotations.as_ref().unwrap().destructive_hint,
         Some(false)
     );
-    let _ = Guards::default();
 }
