@@ -335,11 +335,11 @@ impl Audit {
                 Err(reject)
             }
         };
-        let line = record.log_line();
+        // The line is rendered only when a subscriber will print it.
         if record.outcome == Outcome::Allowed {
-            tracing::info!(target: crate::log::TARGET, "{line}");
+            tracing::info!(target: crate::log::TARGET, "{}", record.log_line());
         } else {
-            tracing::warn!(target: crate::log::TARGET, "{line}");
+            tracing::warn!(target: crate::log::TARGET, "{}", record.log_line());
         }
         result
     }

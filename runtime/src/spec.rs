@@ -99,15 +99,3 @@ pub enum Kind {
     /// The `confirm` flag of a destructive tool; only `true` passes.
     Confirm,
 }
-
-impl Kind {
-    /// The JSON type clients must send.
-    pub fn json_type(&self) -> &'static str {
-        match self {
-            Kind::Float { .. } => "number",
-            Kind::Int { .. } => "integer",
-            Kind::Bool | Kind::Confirm => "boolean",
-            Kind::Text { .. } | Kind::Choice { .. } | Kind::Url { .. } => "string",
-        }
-    }
-}
