@@ -345,68 +345,38 @@ fn tests(tool: &Tool) -> TokenStream {
     };
     for p in tool.arguments() {
         let n = p.name.as_str();
-        match &p.kind {
+        // (test name suffix, probe) for each gate the parameter's kind has.
+        const ABOVE: (&str, &str) = ("above_max", "AboveMax");
+        const BELOW: (&str, &str) = ("below_min", "BelowMin");
+        const CONTROL: (&str, &str) = ("with_control_chars", "ControlChars");
+        const LENGTH: (&str, &str) = ("over_max_len", "OverLength");
+        let gates: Vec<(&str, &str)> = match &p.kind {
             Kind::Choice { command, .. } => {
-                push(
-                    format_ident!("rejects_{}_outside_allowlist", n),
-                    quote!(OutsideAllowlist(#n)),
-                );
+                let mut gates = vec![("outside_allowlist", "OutsideAllowlist")];
                 if *command {
-                    push(
-                        format_ident!("rejects_{}_with_shell_metacharacters", n),
-                        quote!(ShellMetacharacters(#n)),
-                    );
+                    gates.push(("with_shell_metacharacters", "ShellMetacharacters"));
                 }
+                gates
             }
-            Kind::Url { .. } => {
-                push(
-                    format_ident!("rejects_{}_to_internal_addresses", n),
-                    quote!(InternalUrl(#n)),
-                );
-                push(
-                    format_ident!("rejects_{}_with_control_chars", n),
-                    quote!(ControlChars(#n)),
-                );
-                push(
-                    format_ident!("rejects_{}_over_max_len", n),
-                    quote!(OverLength(#n)),
-                );
-            }
+            Kind::Url { .. } => vec![("to_internal_addresses", "InternalUrl"), CONTROL, LENGTH],
             Kind::Float { ty, min, max } => {
-                if max.is_some() || *ty == "f32" {
-                    push(
-                        format_ident!("rejects_{}_above_max", n),
-                        quote!(AboveMax(#n)),
-                    );
-                }
-                if min.is_some() || *ty == "f32" {
-                    push(
-                        format_ident!("rejects_{}_below_min", n),
-                        quote!(BelowMin(#n)),
-                    );
-                }
+                // An f32 has a range of its own even without declared bounds.
+                let f32 = *ty == "f32";
+                [(max.is_some() || f32, ABOVE), (min.is_some() || f32, BELOW)]
+                    .into_iter()
+                    .filter_map(|(bounded, gate)| bounded.then_some(gate))
+                    .collect()
             }
-            Kind::Int { .. } => {
-                push(
-                    format_ident!("rejects_{}_above_max", n),
-                    quote!(AboveMax(#n)),
-                );
-                push(
-                    format_ident!("rejects_{}_below_min", n),
-                    quote!(BelowMin(#n)),
-                );
-            }
-            Kind::Text { .. } => {
-                push(
-                    format_ident!("rejects_{}_with_control_chars", n),
-                    quote!(ControlChars(#n)),
-                );
-                push(
-                    format_ident!("rejects_{}_over_max_len", n),
-                    quote!(OverLength(#n)),
-                );
-            }
-            Kind::Bool | Kind::Confirm | Kind::State(_) | Kind::Caller => {}
+            Kind::Int { .. } => vec![ABOVE, BELOW],
+            Kind::Text { .. } => vec![CONTROL, LENGTH],
+            Kind::Bool | Kind::Confirm | Kind::State(_) | Kind::Caller => vec![],
+        };
+        for (suffix, probe) in gates {
+            let probe = format_ident!("{probe}");
+            push(
+                format_ident!("rejects_{}_{}", n, suffix),
+                quote!(#probe(#n)),
+            );
         }
         push(
             format_ident!("rejects_{}_of_wrong_type", n),

@@ -42,6 +42,14 @@ fn missing(id: i64) -> Reject {
     Reject::field("id", format!("document {id} does not exist"))
 }
 
+/// The rows a statement on `id` touched; none means `id` does not exist.
+fn affected(id: i64, rows: u64) -> Result<u64, Reject> {
+    match rows {
+        0 => Err(missing(id)),
+        n => Ok(n),
+    }
+}
+
 impl Documents {
     /// The documents of `store`, which must be migrated with [`MIGRATIONS`].
     pub fn new(store: Store) -> Self {
@@ -97,10 +105,7 @@ impl Documents {
             .execute(self.store.pool())
             .await
             .map_err(failed)?;
-        match done.rows_affected() {
-            0 => Err(missing(id)),
-            n => Ok(n),
-        }
+        affected(id, done.rows_affected())
     }
 
     /// Deletes `id`; refuses an id that does not exist.
@@ -110,10 +115,7 @@ impl Documents {
             .execute(self.store.pool())
             .await
             .map_err(failed)?;
-        match done.rows_affected() {
-            0 => Err(missing(id)),
-            n => Ok(n),
-        }
+        affected(id, done.rows_affected())
     }
 
     /// How many documents there are.
