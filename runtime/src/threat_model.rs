@@ -70,15 +70,7 @@ fn describe(spec: &ToolSpec, probe: Probe) -> (String, String) {
         ),
         Probe::AboveMax(n) | Probe::BelowMin(n) => {
             let side = if matches!(probe, Probe::AboveMax(_)) { "above" } else { "below" };
-            let bound = match p(n) {
-                Some(Kind::Float { min, max, ty }) => format!(
-                    "{ty} in [{}, {}]",
-                    min.map_or("-∞".to_owned(), |m| m.to_string()),
-                    max.map_or("+∞".to_owned(), |m| m.to_string())
-                ),
-                Some(Kind::Int { min, max, ty }) => format!("{ty} in [{min}, {max}]"),
-                _ => String::new(),
-            };
+            let bound = p(n).and_then(range).unwrap_or_default();
             (
                 format!("`{n}` just {side} its bound, to overflow or exhaust"),
                 format!("range gate: {bound}, inclusive; never wrapped or saturated; NaN and infinity refused"),
@@ -142,6 +134,19 @@ fn describe(spec: &ToolSpec, probe: Probe) -> (String, String) {
     }
 }
 
+/// A numeric parameter's accepted range, as `f64 in [-1000000000, 1000000000]`.
+fn range(kind: &Kind) -> Option<String> {
+    match kind {
+        Kind::Float { min, max, ty } => Some(format!(
+            "{ty} in [{}, {}]",
+            min.map_or("-∞".to_owned(), |m| m.to_string()),
+            max.map_or("+∞".to_owned(), |m| m.to_string())
+        )),
+        Kind::Int { min, max, ty } => Some(format!("{ty} in [{min}, {max}]")),
+        _ => None,
+    }
+}
+
 /// One cell of the summary table.
 fn cell(items: Vec<String>) -> String {
     if items.is_empty() {
@@ -172,14 +177,12 @@ fn summary(out: &mut String, specs: &[&ToolSpec]) {
                         guards.push(format!("command (`{}`)", p.name));
                     }
                 }
-                Kind::Float { min, max, ty } => bounds.push(format!(
-                    "`{}`: {ty} in [{}, {}]",
-                    p.name,
-                    min.map_or("-∞".to_owned(), |m| m.to_string()),
-                    max.map_or("+∞".to_owned(), |m| m.to_string())
-                )),
-                Kind::Int { min, max, ty } => {
-                    bounds.push(format!("`{}`: {ty} in [{min}, {max}]", p.name))
+                Kind::Float { .. } | Kind::Int { .. } => {
+                    bounds.push(format!(
+                        "`{}`: {}",
+                        p.name,
+                        range(&p.kind).unwrap_or_default()
+                    ));
                 }
                 Kind::Text { max_len } => {
                     strings.push(format!("`{}` ≤ {max_len} chars, no controls", p.name))
