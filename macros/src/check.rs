@@ -100,6 +100,7 @@ pub fn check(cx: &mut Ctxt, options: Options, sig: Sig) -> Tool {
         confirm_added: confirm && !confirm_declared,
         confirm,
         scope,
+        rate: options.rate,
         selectors,
     }
 }

@@ -170,6 +170,9 @@ fn spec(tool: &Tool) -> TokenStream {
         None => quote!(::secure_tool::Access::Public),
     };
     let confirm = tool.confirm;
+    let rate = option(tool.rate.map(|(calls, secs)| {
+        quote!(::secure_tool::Rate::new(#calls, ::core::time::Duration::from_secs(#secs)))
+    }));
     let ok_ty = &tool.ok_ty;
     let output_schema = quote_spanned!(tool.ret_span=> <#ok_ty as ::secure_tool::__private::IntoOutput>::output_schema);
     let untrusted =
@@ -182,6 +185,7 @@ fn spec(tool: &Tool) -> TokenStream {
             access: #access,
             confirm: #confirm,
             untrusted_output: #untrusted,
+            rate: #rate,
             tests: __SECURE_TOOL_TESTS,
             output_schema: #output_schema,
         }
@@ -396,6 +400,12 @@ fn tests(tool: &Tool) -> TokenStream {
         );
     }
     push(format_ident!("rejects_unknown_field"), quote!(UnknownField));
+    if tool.rate.is_some() {
+        push(
+            format_ident!("rejects_calls_over_rate_limit"),
+            quote!(OverRate),
+        );
+    }
     if tool.scope.is_some() {
         push(format_ident!("rejects_call_without_token"), quote!(NoToken));
         push(format_ident!("rejects_unknown_token"), quote!(UnknownToken));

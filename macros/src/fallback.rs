@@ -34,6 +34,7 @@ pub fn emit(item_fn: &ItemFn, tool: &Tool, errors: syn::Error) -> TokenStream {
                 access: ::secure_tool::Access::Public,
                 confirm: false,
                 untrusted_output: false,
+                rate: ::core::option::Option::None,
                 tests: &[],
                 output_schema: || ::core::option::Option::None,
             };

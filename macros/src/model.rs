@@ -15,6 +15,8 @@ pub struct Tool {
     pub confirm_added: bool,
     pub confirm: bool,
     pub scope: Option<String>,
+    /// `rate = "N/unit"`: calls, and the period in seconds.
+    pub rate: Option<(u32, u64)>,
     pub selectors: Vec<Selector>,
 }
 

@@ -8,11 +8,10 @@ use syn::{Expr, ExprLit, Ident, Lit, LitStr, Meta, MetaNameValue, Token, UnOp};
 use crate::ctxt::Ctxt;
 
 pub const OPTIONS: &[&str] = &[
-    "allow", "max", "min", "max_len", "scope", "public", "confirm", "command",
+    "allow", "max", "min", "max_len", "scope", "public", "confirm", "command", "rate",
 ];
 
-const EXPECTED: &str =
-    "expected one of `allow`, `max`, `min`, `max_len`, `scope`, `public`, `confirm`, `command`";
+const EXPECTED: &str = "expected one of `allow`, `max`, `min`, `max_len`, `scope`, `public`, `confirm`, `command`, `rate`";
 
 #[derive(Default)]
 pub struct Options {
@@ -25,6 +24,8 @@ pub struct Options {
     pub confirm: Option<Span>,
     /// Parameters that select a command-line flag: `command(format)`.
     pub command: Vec<Ident>,
+    /// `rate = "N/unit"`: calls per subject, and the period in seconds.
+    pub rate: Option<(u32, u64)>,
     /// `scope` or `public` was written, or misspelt, even if it failed to parse:
     /// then a missing-access error would only repeat that failure.
     pub access_attempted: bool,
@@ -144,6 +145,14 @@ pub fn parse(cx: &mut Ctxt, attr: TokenStream) -> Options {
             }
             "public" => flag(cx, &meta, &mut options.public),
             "confirm" => flag(cx, &meta, &mut options.confirm),
+            "rate" => {
+                let Some(value) = name_value(cx, &meta, "rate = \"30/min\"") else {
+                    continue;
+                };
+                if let Some(rate) = parse_rate(cx, value) {
+                    set_once(cx, &mut options.rate, rate, key);
+                }
+            }
             "command" => parse_command(cx, &meta, &mut options.command),
             unknown => {
                 let hint = did_you_mean(unknown)
@@ -156,6 +165,33 @@ pub fn parse(cx: &mut Ctxt, attr: TokenStream) -> Options {
         }
     }
     options
+}
+
+/// `rate = "N/s"`, `"N/min"` or `"N/h"`, with N at least 1.
+fn parse_rate(cx: &mut Ctxt, expr: &Expr) -> Option<(u32, u64)> {
+    const FORM: &str = "expected a rate such as `rate = \"10/s\"`, `\"30/min\"` or `\"1000/h\"`";
+    let Expr::Lit(ExprLit {
+        lit: Lit::Str(s), ..
+    }) = expr
+    else {
+        cx.error(expr.span(), FORM);
+        return None;
+    };
+    let value = s.value();
+    let parsed = value.split_once('/').and_then(|(calls, unit)| {
+        let calls: u32 = calls.parse().ok().filter(|&n| n > 0)?;
+        let secs = match unit {
+            "s" => 1,
+            "min" => 60,
+            "h" => 3600,
+            _ => return None,
+        };
+        Some((calls, secs))
+    });
+    if parsed.is_none() {
+        cx.error(s.span(), format!("malformed rate {value:?}; {FORM}"));
+    }
+    parsed
 }
 
 /// `command(param, ..)`: selectors whose value picks a command-line flag.

@@ -27,6 +27,8 @@ pub enum Outcome {
     AuthFailed,
     /// The token lacked the scope, or the subject's role denies the action.
     NotAuthorized,
+    /// The caller or the tool was over its rate limit.
+    RateLimited,
     /// An input guard or the consent gate stopped it.
     Blocked,
     /// The arguments broke the tool's contract.
@@ -41,6 +43,7 @@ impl Outcome {
         match gate {
             Gate::Auth => Outcome::AuthFailed,
             Gate::Scope | Gate::Role => Outcome::NotAuthorized,
+            Gate::Rate => Outcome::RateLimited,
             Gate::Confirm | Gate::Command | Gate::Ssrf => Outcome::Blocked,
 
             Gate::UnknownTool
@@ -52,7 +55,7 @@ impl Outcome {
             | Gate::Finite
             | Gate::Control
             | Gate::Length => Outcome::Invalid,
-            Gate::Execute | Gate::Output | Gate::Audit => Outcome::Failed,
+            Gate::Execute | Gate::Timeout | Gate::Output | Gate::Audit => Outcome::Failed,
         }
     }
 
@@ -62,6 +65,7 @@ impl Outcome {
             Outcome::Allowed => "allowed",
             Outcome::AuthFailed => "auth_failed",
             Outcome::NotAuthorized => "not_authorized",
+            Outcome::RateLimited => "rate_limited",
             Outcome::Blocked => "blocked",
             Outcome::Invalid => "invalid",
             Outcome::Failed => "failed",
@@ -297,6 +301,7 @@ impl AuditSink for SqlAudit {
 #[derive(Clone, Default)]
 pub struct Audit {
     sinks: Vec<Arc<dyn AuditSink>>,
+    flood: Arc<crate::log::Flood>,
 }
 
 impl fmt::Debug for Audit {
@@ -311,6 +316,13 @@ impl Audit {
     /// Adds a durable sink.
     pub fn with_sink(mut self, sink: impl AuditSink) -> Self {
         self.sinks.push(Arc::new(sink));
+        self
+    }
+
+    /// Bounds the WARNING lines of refusals to `lines` per `window`; the rest
+    /// are summarised (default [`crate::log::FLOOD_LINES`] per [`crate::log::FLOOD_WINDOW`]).
+    pub fn with_flood_limit(mut self, lines: u32, window: std::time::Duration) -> Self {
+        self.flood = Arc::new(crate::log::Flood::new(lines, window));
         self
     }
 
@@ -338,7 +350,7 @@ impl Audit {
         // The line is rendered only when a subscriber will print it.
         if record.outcome == Outcome::Allowed {
             tracing::info!(target: crate::log::TARGET, "{}", record.log_line());
-        } else {
+        } else if self.flood.admit(record.gate.unwrap_or("none")) {
             tracing::warn!(target: crate::log::TARGET, "{}", record.log_line());
         }
         result

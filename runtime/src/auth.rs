@@ -88,6 +88,8 @@ pub enum AuthError {
     WrongIssuer,
     /// The token carries neither a `scope` nor an `scp` claim.
     NoScopeClaim,
+    /// The server has no verifier configured, so no token can be trusted.
+    NoVerifier,
 }
 
 impl fmt::Display for AuthError {
@@ -116,6 +118,7 @@ impl fmt::Display for AuthError {
             }
             AuthError::WrongIssuer => f.write_str("token issuer is not trusted"),
             AuthError::NoScopeClaim => f.write_str("token carries no scope claim"),
+            AuthError::NoVerifier => f.write_str("this server verifies no credentials"),
         }
     }
 }

@@ -10,6 +10,8 @@
 //! here over sqlx with run-time queries for both SQLite and PostgreSQL.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use casbin::{Adapter, CoreApi, DefaultModel, Filter, MemoryAdapter, MgmtApi, Model};
 use sqlx::Row;
@@ -22,10 +24,18 @@ use crate::store::{Store, StoreError};
 /// The RBAC model: a subject inherits its roles' permissions on `(resource, action)`.
 pub const RBAC_MODEL: &str = include_str!("rbac_model.conf");
 
+/// How often [`Authorizer::follow`] checks the shared store for policy changes
+/// by default: a change made through one replica holds on every other within
+/// this interval plus one reload.
+pub const POLICY_POLL: Duration = Duration::from_secs(1);
+
 /// Decides whether a principal may perform a scoped action.
 #[derive(Clone)]
 pub struct Authorizer {
     enforcer: Arc<RwLock<casbin::Enforcer>>,
+    /// False while the policies in memory cannot be trusted (a reload or a
+    /// version check failed): every decision is then a denial.
+    current: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for Authorizer {
@@ -49,6 +59,7 @@ impl Authorizer {
             .map_err(|e| casbin_error("cannot load policies", e))?;
         Ok(Self {
             enforcer: Arc::new(RwLock::new(enforcer)),
+            current: Arc::new(AtomicBool::new(true)),
         })
     }
 
@@ -115,12 +126,60 @@ impl Authorizer {
     pub async fn reload(&self) -> Result<(), StoreError> {
         let mut enforcer = self.enforcer.write().await;
         match enforcer.load_policy().await {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                self.current.store(true, Ordering::SeqCst);
+                Ok(())
+            }
             Err(e) => {
+                self.current.store(false, Ordering::SeqCst);
                 enforcer.get_mut_model().clear_policy();
                 Err(casbin_error("cannot reload policies", e))
             }
         }
+    }
+
+    /// Keeps this authorizer in step with changes other replicas make to the
+    /// policies in `store`: every `every` (see [`POLICY_POLL`]) it reads the
+    /// one-row `policy_version` counter, which triggers on `casbin_rule`
+    /// advance, and reloads when it moved. While the store cannot be read,
+    /// every decision is a denial; when it can again, policies are reloaded
+    /// and service resumes. The task runs until aborted.
+    pub fn follow(&self, store: &Store, every: Duration) -> tokio::task::JoinHandle<()> {
+        let authz = self.clone();
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut seen = None;
+            let mut ticks = tokio::time::interval(every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                let failure = match policy_version(&store).await {
+                    Ok(version) if Some(version) == seen => continue,
+                    Ok(version) => match authz.reload().await {
+                        Ok(()) => {
+                            seen = Some(version);
+                            None
+                        }
+                        Err(e) => Some(e),
+                    },
+                    Err(e) => Some(e),
+                };
+                if let Some(e) = failure {
+                    seen = None;
+                    // Log the transition, not every failed poll.
+                    if authz.current.swap(false, Ordering::SeqCst) {
+                        tracing::error!(target: crate::log::TARGET,
+                            "policy store unreadable; every scoped call is denied until it returns: {e}");
+                    }
+                }
+            }
+        })
+    }
+
+    /// Whether the policies in memory are current (the last reload or version
+    /// check succeeded).
+    pub fn is_current(&self) -> bool {
+        self.current.load(Ordering::SeqCst)
     }
 
     /// Whether casbin allows `(subject, resource, action)`; errors deny.
@@ -149,6 +208,13 @@ impl Authorizer {
         let Some((resource, action)) = scope.split_once(':') else {
             return Err(Reject::at(Gate::Role, None, "malformed scope"));
         };
+        if !self.is_current() {
+            return Err(Reject::at(
+                Gate::Role,
+                None,
+                "policy decision unavailable: the policy store cannot be read",
+            ));
+        }
         match self.allows(principal.subject(), resource, action).await {
             Ok(true) => Ok(()),
             Ok(false) => Err(Reject::at(
@@ -162,6 +228,14 @@ impl Authorizer {
             }
         }
     }
+}
+
+/// The shared policy version, advanced by every change to `casbin_rule`.
+async fn policy_version(store: &Store) -> Result<i64, StoreError> {
+    sqlx::query_scalar::<_, i64>("SELECT version FROM policy_version WHERE id = 1")
+        .fetch_one(store.pool())
+        .await
+        .map_err(|e| StoreError::new("cannot read the policy version", e))
 }
 
 /// A casbin adapter over the `casbin_rule` table, for SQLite and PostgreSQL alike.

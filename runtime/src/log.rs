@@ -246,3 +246,122 @@ mod tests {
         assert_eq!(render_value(&json!({"k": "\u{9b}"})), r#"{"k":"\u{9b}"}"#);
     }
 }
+
+/// How many rejection lines a window may print before the rest are summarised.
+pub const FLOOD_LINES: u32 = 20;
+/// The window over which [`FLOOD_LINES`] applies.
+pub const FLOOD_WINDOW: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Bounds rejection logging: at most `lines` WARNING lines per window; past
+/// that, refusals are counted per gate and one summary line reports the counts
+/// when the window closes. Audit records are not affected: every request is
+/// still written to each durable sink.
+#[derive(Debug)]
+pub struct Flood {
+    lines: u32,
+    window: std::time::Duration,
+    state: std::sync::Mutex<FloodState>,
+}
+
+#[derive(Debug)]
+struct FloodState {
+    start: tokio::time::Instant,
+    printed: u32,
+    suppressed: std::collections::BTreeMap<&'static str, u64>,
+    armed: bool,
+}
+
+impl Default for Flood {
+    fn default() -> Self {
+        Self::new(FLOOD_LINES, FLOOD_WINDOW)
+    }
+}
+
+impl Flood {
+    /// At most `lines` lines per `window`.
+    pub fn new(lines: u32, window: std::time::Duration) -> Self {
+        Self {
+            lines,
+            window,
+            state: std::sync::Mutex::new(FloodState {
+                start: tokio::time::Instant::now(),
+                printed: 0,
+                suppressed: std::collections::BTreeMap::new(),
+                armed: false,
+            }),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, FloodState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Whether a refusal at `gate` may print its line now. When it may not,
+    /// it is counted, and the window's summary is scheduled on the current
+    /// Tokio runtime (or printed by the first refusal after the window).
+    pub fn admit(self: &std::sync::Arc<Self>, gate: &'static str) -> bool {
+        let now = tokio::time::Instant::now();
+        let (admitted, summary, arm) = {
+            let mut state = self.lock();
+            let summary = if now.duration_since(state.start) >= self.window {
+                self.close(&mut state, now)
+            } else {
+                None
+            };
+            if state.printed < self.lines {
+                state.printed += 1;
+                (true, summary, None)
+            } else {
+                *state.suppressed.entry(gate).or_default() += 1;
+                let arm = (!state.armed).then_some(state.start);
+                state.armed = true;
+                (false, summary, arm)
+            }
+        };
+        if let Some(summary) = summary {
+            tracing::warn!(target: TARGET, "{summary}");
+        }
+        if let (Some(start), Ok(handle)) = (arm, tokio::runtime::Handle::try_current()) {
+            let flood = self.clone();
+            handle.spawn(async move {
+                tokio::time::sleep_until(start + flood.window).await;
+                let summary = {
+                    let mut state = flood.lock();
+                    // A refusal after the window may have closed it already.
+                    if state.start == start {
+                        flood.close(&mut state, tokio::time::Instant::now())
+                    } else {
+                        None
+                    }
+                };
+                if let Some(summary) = summary {
+                    tracing::warn!(target: TARGET, "{summary}");
+                }
+            });
+        }
+        admitted
+    }
+
+    /// Ends the window: the summary line if anything was suppressed.
+    fn close(&self, state: &mut FloodState, now: tokio::time::Instant) -> Option<String> {
+        let suppressed = std::mem::take(&mut state.suppressed);
+        state.start = now;
+        state.printed = 0;
+        state.armed = false;
+        if suppressed.is_empty() {
+            return None;
+        }
+        let total: u64 = suppressed.values().sum();
+        let counts: Vec<String> = suppressed
+            .iter()
+            .map(|(gate, n)| format!("{gate}={n}"))
+            .collect();
+        Some(format!(
+            "rejection flood: {total} more refusal(s) in {} s not printed, by gate: {}; each is still audited",
+            self.window.as_secs(),
+            counts.join(" ")
+        ))
+    }
+}

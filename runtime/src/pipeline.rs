@@ -18,9 +18,10 @@ use crate::audit::{Audit, AuditRecord, BoxFuture};
 use crate::auth::{AuthError, Principal, TokenVerifier, UNAUTHENTICATED};
 use crate::authz::Authorizer;
 use crate::guards::ssrf::FetchPolicy;
+use crate::limit::{Limiter, Rate};
 use crate::output::Output;
 use crate::reject::{Gate, Reject};
-use crate::server::{Arguments, Request};
+use crate::server::{Arguments, Credential, Request};
 use crate::spec::{Access, ToolSpec};
 use crate::state::{Context, States};
 
@@ -76,6 +77,9 @@ pub trait Consent: Send + Sync {
 /// The default time a human has to answer a consent request.
 pub const CONSENT_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The default time a tool body may run before it is cancelled.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// The configured stages of a server.
 #[derive(Clone)]
 pub struct Pipeline {
@@ -85,6 +89,8 @@ pub struct Pipeline {
     verifier: Option<Arc<dyn TokenVerifier>>,
     authorizer: Option<Authorizer>,
     audit: Audit,
+    limiter: Arc<Limiter>,
+    call_timeout: Duration,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -94,6 +100,8 @@ impl std::fmt::Debug for Pipeline {
             .field("verifier", &self.verifier.is_some())
             .field("authorizer", &self.authorizer.is_some())
             .field("audit", &self.audit)
+            .field("subject_rate", &self.limiter.subject_rate())
+            .field("call_timeout", &self.call_timeout)
             .finish()
     }
 }
@@ -134,7 +142,41 @@ impl Pipeline {
             verifier: None,
             authorizer: None,
             audit: Audit::default(),
+            limiter: Arc::default(),
+            call_timeout: CALL_TIMEOUT,
         }
+    }
+
+    /// Limits each subject to `rate` calls (`None`: no per-subject limit; per-tool
+    /// rates still apply). The default is [`crate::limit::DEFAULT_SUBJECT_RATE`].
+    pub fn with_subject_rate(mut self, rate: Option<Rate>) -> Self {
+        self.limiter = Arc::new(Limiter::new(rate));
+        self
+    }
+
+    /// Cancels a tool body that runs longer than `timeout` (default [`CALL_TIMEOUT`]).
+    pub fn with_call_timeout(mut self, timeout: Duration) -> Self {
+        self.call_timeout = timeout;
+        self
+    }
+
+    /// Verifies a bearer token, for transports that authenticate a connection
+    /// before any tool is named.
+    pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+        match &self.verifier {
+            Some(verifier) => verifier.verify(token),
+            None => Err(AuthError::NoVerifier),
+        }
+    }
+
+    /// The pipeline's rate limits.
+    pub fn limiter(&self) -> &Limiter {
+        &self.limiter
+    }
+
+    /// Whether this pipeline can verify credentials at all.
+    pub fn verifies(&self) -> bool {
+        self.verifier.is_some()
     }
 
     /// Verifies tokens with `verifier`.
@@ -167,15 +209,24 @@ impl Pipeline {
         self
     }
 
+    /// Adds a durable audit sink to those configured.
+    pub fn with_audit_sink(mut self, sink: impl crate::audit::AuditSink) -> Self {
+        self.audit = self.audit.with_sink(sink);
+        self
+    }
+
     /// The server's name.
     pub fn server(&self) -> &'static str {
         self.server
     }
 
-    /// Stage 1. Public tools need no token; scoped tools need one that verifies.
+    /// Stage 1. Over stdio, public tools need no token and scoped tools need
+    /// one that verifies. A transport that carries a credential (HTTP) needs
+    /// one that verifies for every tool, so every call has a subject.
     pub fn authenticate(
         &self,
         spec: &ToolSpec,
+        credential: Credential<'_>,
         token: Option<&Value>,
     ) -> Result<Authenticated, Reject> {
         let refuse = |e: AuthError| {
@@ -185,52 +236,50 @@ impl Pipeline {
                 format!("authentication failed: {e}"),
             )
         };
-        match spec.access {
-            Access::Public => Ok(Authenticated {
+        if matches!(
+            (spec.access, credential),
+            (Access::Public, Credential::Argument)
+        ) {
+            return Ok(Authenticated {
                 principal: Principal::unauthenticated(),
-            }),
-            Access::Scope(_) => {
-                let token = match token {
-                    None => return Err(refuse(AuthError::Missing)),
-                    Some(Value::String(t)) => t,
-                    Some(_) => return Err(refuse(AuthError::Malformed("not a string"))),
-                };
-                let Some(verifier) = &self.verifier else {
-                    return Err(Reject::at(
-                        Gate::Auth,
-                        Some(TOKEN_FIELD.into()),
-                        "authentication failed: this server verifies no credentials",
-                    ));
-                };
-                verifier
-                    .verify(token)
-                    .map(|principal| Authenticated { principal })
-                    .map_err(refuse)
-            }
+            });
         }
+        let token = match token {
+            None => return Err(refuse(AuthError::Missing)),
+            Some(Value::String(t)) => t,
+            Some(_) => return Err(refuse(AuthError::Malformed("not a string"))),
+        };
+        self.verify(token)
+            .map(|principal| Authenticated { principal })
+            .map_err(refuse)
     }
 
     /// Runs one call of `T` through every stage, then audits it.
     pub async fn run<T: Tool>(&self, mut args: Arguments, request: Request<'_>) -> Trace {
-        let Request { bearer, consent } = request;
+        let Request {
+            credential,
+            consent,
+        } = request;
         let started = Instant::now();
         let spec = T::SPEC;
         let mut subject = UNAUTHENTICATED.to_owned();
         let mut executed = false;
         // Over stdio the token is an argument of scoped tools; it is taken out
-        // here, before any other gate, and never logged.
-        let token = match (spec.access, bearer) {
-            (Access::Scope(_), None) => args.remove(TOKEN_FIELD),
-            (_, Some(bearer)) => Some(Value::String(bearer.to_owned())),
-            (Access::Public, None) => None,
+        // here, before any other gate, and never logged. Over HTTP it is the
+        // bearer header, and a `token` argument is an unknown field.
+        let token = match (credential, spec.access) {
+            (Credential::Argument, Access::Scope(_)) => args.remove(TOKEN_FIELD),
+            (Credential::Argument, Access::Public) | (Credential::Header(None), _) => None,
+            (Credential::Header(Some(bearer)), _) => Some(Value::String(bearer.to_owned())),
         };
         let result = async {
-            let authenticated = self.authenticate(spec, token.as_ref())?;
+            let authenticated = self.authenticate(spec, credential, token.as_ref())?;
             subject = authenticated.principal.subject().to_owned();
+            self.limiter.check(&subject, spec.name, spec.rate)?;
             let authorized = authenticated.authorize(self, spec).await?;
             let inspected = authorized.inspect::<T>(self, &args, consent).await?;
             executed = true;
-            let executed = inspected.execute::<T>(self.states.clone()).await?;
+            let executed = inspected.execute::<T>(self).await?;
             Ok(executed.inspect_output())
         }
         .await;
@@ -244,16 +293,20 @@ impl Pipeline {
 
     /// Refuses and audits a call of a tool the server does not declare.
     pub async fn unknown_tool(&self, name: &str) -> Trace {
-        let reject = crate::server::unknown_tool(name);
-        self.finish(
-            "",
-            UNAUTHENTICATED,
-            "call",
-            Err(reject),
-            Instant::now(),
-            false,
-        )
-        .await
+        self.refuse(None, UNAUTHENTICATED, crate::server::unknown_tool(name))
+            .await
+    }
+
+    /// Audits a refusal made before a call reached the pipeline (by the HTTP
+    /// front, which refuses bad credentials and missing scopes with a status).
+    pub async fn refuse(&self, spec: Option<&ToolSpec>, subject: &str, reject: Reject) -> Trace {
+        let (tool, action) = match spec.map(|s| (s.name, s.access)) {
+            Some((name, Access::Scope(scope))) => (name, scope),
+            Some((name, Access::Public)) => (name, "call"),
+            None => ("", "call"),
+        };
+        self.finish(tool, subject, action, Err(reject), Instant::now(), false)
+            .await
     }
 
     async fn finish(
@@ -363,11 +416,21 @@ impl Authorized {
 }
 
 impl<A> Inspected<A> {
-    /// Stage 4. The body runs here and nowhere else.
-    pub async fn execute<T: Tool<Args = A>>(self, states: Arc<States>) -> Result<Executed, Reject> {
-        T::execute(self.args, Context::new(self.principal, states))
-            .await
-            .map(|output| Executed { output })
+    /// Stage 4. The body runs here and nowhere else, and is cancelled if it
+    /// outlives the pipeline's call timeout.
+    pub async fn execute<T: Tool<Args = A>>(self, pipeline: &Pipeline) -> Result<Executed, Reject> {
+        let context = Context::new(self.principal, pipeline.states.clone());
+        match tokio::time::timeout(pipeline.call_timeout, T::execute(self.args, context)).await {
+            Ok(output) => output.map(|output| Executed { output }),
+            Err(_) => Err(Reject::at(
+                Gate::Timeout,
+                None,
+                format!(
+                    "the tool did not finish within {:.1} s and was cancelled",
+                    pipeline.call_timeout.as_secs_f64()
+                ),
+            )),
+        }
     }
 }
 

@@ -37,12 +37,16 @@ pub enum Gate {
     Confirm,
     /// The credential is missing or cannot be trusted.
     Auth,
+    /// The caller or the tool is over its rate limit.
+    Rate,
     /// The token does not carry the tool's scope.
     Scope,
     /// The subject's role does not permit the action.
     Role,
     /// The tool body itself refused (division by zero, a row that does not exist).
     Execute,
+    /// The body did not finish within the per-call timeout and was cancelled.
+    Timeout,
     /// The body's result cannot be returned safely (a non-finite number).
     Output,
     /// The audit record could not be written durably; the result is withheld.
@@ -54,6 +58,7 @@ impl Gate {
     pub const ALL: &'static [Gate] = &[
         Gate::UnknownTool,
         Gate::Auth,
+        Gate::Rate,
         Gate::Scope,
         Gate::Role,
         Gate::UnknownField,
@@ -68,6 +73,7 @@ impl Gate {
         Gate::Ssrf,
         Gate::Confirm,
         Gate::Execute,
+        Gate::Timeout,
         Gate::Output,
         Gate::Audit,
     ];
@@ -89,6 +95,8 @@ impl Gate {
             Gate::Ssrf => "ssrf",
 
             Gate::Auth => "auth",
+            Gate::Rate => "rate",
+            Gate::Timeout => "timeout",
             Gate::Scope => "scope",
             Gate::Role => "role",
             Gate::Audit => "audit",

@@ -5,10 +5,21 @@ use serde_json::{Map, Value, json};
 use crate::pipeline::TOKEN_FIELD;
 use crate::spec::{Access, DEFAULT_MAX_LEN, Kind, ParamSpec, ToolSpec};
 
-/// The input schema of a tool. Every gate that can be stated in JSON Schema is:
-/// `enum` for allowlists, `minimum`/`maximum`, `maxLength`, `required` and
-/// `additionalProperties: false`.
+/// The input schema of a tool over stdio. Every gate that can be stated in
+/// JSON Schema is: `enum` for allowlists, `minimum`/`maximum`, `maxLength`,
+/// `required` and `additionalProperties: false`. A scoped tool also takes the
+/// `token` argument.
 pub fn input_schema(spec: &ToolSpec) -> Map<String, Value> {
+    schema(spec, true)
+}
+
+/// The input schema of a tool over HTTP: the declared arguments only; the
+/// token is the bearer header.
+pub fn arguments_schema(spec: &ToolSpec) -> Map<String, Value> {
+    schema(spec, false)
+}
+
+fn schema(spec: &ToolSpec, token_argument: bool) -> Map<String, Value> {
     let mut properties: Map<String, Value> = spec
         .params
         .iter()
@@ -21,7 +32,7 @@ pub fn input_schema(spec: &ToolSpec) -> Map<String, Value> {
         .map(|p| p.name)
         .collect();
     // Over stdio a scoped tool's credential travels as an argument.
-    if let Access::Scope(scope) = spec.access {
+    if let (Access::Scope(scope), true) = (spec.access, token_argument) {
         properties.insert(
             TOKEN_FIELD.to_owned(),
             json!({
@@ -140,6 +151,7 @@ mod tests {
             access: Access::Public,
             confirm: true,
             untrusted_output: false,
+            rate: None,
             tests: &[],
             output_schema: || None,
         };

@@ -47,16 +47,37 @@ pub trait Tools: Send + Sync + 'static {
 /// What the transport knows about one request.
 #[derive(Clone, Copy, Default)]
 pub struct Request<'a> {
-    /// The bearer token from the transport (HTTP); over stdio it is an argument.
-    pub bearer: Option<&'a str>,
+    /// Where the caller's credential travels.
+    pub credential: Credential<'a>,
     /// A way to ask the human for consent, when the client offers one.
     pub consent: Option<&'a (dyn Consent + 'a)>,
+}
+
+/// Where a caller's credential travels.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub enum Credential<'a> {
+    /// In the `token` argument of scoped tools (stdio); public tools take none.
+    #[default]
+    Argument,
+    /// In the transport's `Authorization: Bearer` header (HTTP), for every
+    /// tool; a `token` argument is then an unknown field.
+    Header(Option<&'a str>),
+}
+
+impl std::fmt::Debug for Credential<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credential::Argument => f.write_str("Argument"),
+            Credential::Header(None) => f.write_str("Header(None)"),
+            Credential::Header(Some(_)) => f.write_str("Header(<redacted>)"),
+        }
+    }
 }
 
 impl std::fmt::Debug for Request<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Request")
-            .field("bearer", &self.bearer.map(|_| "<redacted>"))
+            .field("credential", &self.credential)
             .field("consent", &self.consent.is_some())
             .finish()
     }
@@ -104,9 +125,20 @@ pub fn unknown_tool(name: &str) -> Reject {
     Reject::at(Gate::UnknownTool, Some("name".into()), "no such tool").with_text(name)
 }
 
-/// The MCP tool entry a client sees for a spec.
+/// The MCP tool entry a client sees for a spec, over stdio (scoped tools
+/// take a `token` argument).
 pub fn tool_entry(spec: &ToolSpec) -> Tool {
-    let mut tool = Tool::new(spec.name, spec.description, Arc::new(input_schema(spec)));
+    entry(spec, input_schema(spec))
+}
+
+/// The MCP tool entry a client sees for a spec over HTTP, where the token is
+/// the bearer header and not an argument.
+pub fn http_tool_entry(spec: &ToolSpec) -> Tool {
+    entry(spec, crate::schema::arguments_schema(spec))
+}
+
+fn entry(spec: &ToolSpec, schema: Map<String, Value>) -> Tool {
+    let mut tool = Tool::new(spec.name, spec.description, Arc::new(schema));
     if let Some(schema) = (spec.output_schema)() {
         tool = tool.with_raw_output_schema(Arc::new(schema));
     }
@@ -129,11 +161,23 @@ pub fn tool_entry(spec: &ToolSpec) -> Tool {
 /// # }
 /// # fn main() {}
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Server<T> {
     tools: Arc<[Tool]>,
+    http_tools: Arc<[Tool]>,
     pipeline: Arc<Pipeline>,
     _set: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for Server<T> {
+    fn clone(&self) -> Self {
+        Self {
+            tools: self.tools.clone(),
+            http_tools: self.http_tools.clone(),
+            pipeline: self.pipeline.clone(),
+            _set: std::marker::PhantomData,
+        }
+    }
 }
 
 impl<T: Tools> Server<T> {
@@ -147,6 +191,7 @@ impl<T: Tools> Server<T> {
     pub fn from_pipeline(pipeline: Pipeline) -> Self {
         Self {
             tools: T::TOOLS.iter().map(|spec| tool_entry(spec)).collect(),
+            http_tools: T::TOOLS.iter().map(|spec| http_tool_entry(spec)).collect(),
             pipeline: Arc::new(pipeline),
             _set: std::marker::PhantomData,
         }
@@ -178,6 +223,21 @@ impl<T: Tools> Server<T> {
         self.map_pipeline(|p| p.with_guards(guards))
     }
 
+    /// Limits each subject to `rate` calls (`None`: only per-tool rates).
+    pub fn with_subject_rate(self, rate: Option<crate::limit::Rate>) -> Self {
+        self.map_pipeline(|p| p.with_subject_rate(rate))
+    }
+
+    /// Cancels a tool body that runs longer than `timeout`.
+    pub fn with_call_timeout(self, timeout: Duration) -> Self {
+        self.map_pipeline(|p| p.with_call_timeout(timeout))
+    }
+
+    /// Adds a durable audit sink to those configured.
+    pub fn with_audit_sink(self, sink: impl crate::audit::AuditSink) -> Self {
+        self.map_pipeline(|p| p.with_audit_sink(sink))
+    }
+
     /// Writes audit records to `audit`'s durable sinks.
     pub fn with_audit(self, audit: Audit) -> Self {
         self.map_pipeline(|p| p.with_audit(audit))
@@ -186,6 +246,10 @@ impl<T: Tools> Server<T> {
     /// The pipeline every call crosses.
     pub fn pipeline(&self) -> &Pipeline {
         &self.pipeline
+    }
+
+    pub(crate) fn pipeline_arc(&self) -> Arc<Pipeline> {
+        self.pipeline.clone()
     }
 
     /// Runs one call through every stage. Used by the MCP handler and by tests.
@@ -214,13 +278,29 @@ impl<T: Tools> ServerHandler for Server<T> {
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        Ok(ListToolsResult::with_all_items(self.tools.to_vec()))
+        let Some(parts) = context.extensions.get::<hyper::http::request::Parts>() else {
+            return Ok(ListToolsResult::with_all_items(self.tools.to_vec()));
+        };
+        // Over HTTP a caller sees exactly the tools its token's scopes permit,
+        // by the same test the scope gate applies to a call.
+        let visible = match crate::http::bearer(&parts.headers).map(|t| self.pipeline.verify(t)) {
+            Some(Ok(principal)) => T::TOOLS
+                .iter()
+                .zip(self.http_tools.iter())
+                .filter(|(spec, _)| spec.access.permits(&principal))
+                .map(|(_, tool)| tool.clone())
+                .collect(),
+            _ => Vec::new(),
+        };
+        Ok(ListToolsResult::with_all_items(visible))
     }
 
+    // rmcp asks this only over HTTP, to check `Mcp-Param-*` headers against
+    // the schema; over HTTP the schema has no `token`.
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        self.tools.iter().find(|t| t.name == name).cloned()
+        self.http_tools.iter().find(|t| t.name == name).cloned()
     }
 
     async fn call_tool(
@@ -230,8 +310,13 @@ impl<T: Tools> ServerHandler for Server<T> {
     ) -> Result<CallToolResponse, ErrorData> {
         let args = request.arguments.unwrap_or_default();
         let consent = Elicitation(context.peer.clone());
+        let parts = context.extensions.get::<hyper::http::request::Parts>();
+        let credential = match parts {
+            None => Credential::Argument,
+            Some(parts) => Credential::Header(crate::http::bearer(&parts.headers)),
+        };
         let request_info = Request {
-            bearer: None,
+            credential,
             consent: Some(&consent),
         };
         let trace = T::dispatch(&self.pipeline, &request.name, args, request_info).await;

@@ -21,6 +21,8 @@ pub struct ToolSpec {
     pub confirm: bool,
     /// Whether the tool returns stored or external content (spotlighted on output).
     pub untrusted_output: bool,
+    /// The tool's own rate limit per subject, declared with `rate = "N/unit"`.
+    pub rate: Option<crate::limit::Rate>,
     /// The rejection tests generated for the tool, one per gate and parameter.
     pub tests: &'static [crate::testing::GeneratedTest],
     /// The JSON Schema of the tool's structured output, from its return type.
@@ -41,6 +43,17 @@ pub enum Access {
     Public,
     /// The caller needs this `resource:action` scope; declared with `scope = "…"`.
     Scope(&'static str),
+}
+
+impl Access {
+    /// Whether `principal`'s token lets it see and call the tool. Listing and
+    /// calling both ask this, so a tool a caller cannot see it cannot call.
+    pub fn permits(self, principal: &crate::auth::Principal) -> bool {
+        match self {
+            Access::Public => true,
+            Access::Scope(scope) => principal.has_scope(scope),
+        }
+    }
 }
 
 /// One argument of a tool.

@@ -33,13 +33,22 @@ pub struct Migration {
     pub postgres: &'static str,
 }
 
-/// The runtime's own tables: `casbin_rule` and the append-only `audit_log`.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "policies and audit",
-    sqlite: include_str!("../migrations/0001_policies_and_audit.sqlite.sql"),
-    postgres: include_str!("../migrations/0001_policies_and_audit.postgres.sql"),
-}];
+/// The runtime's own tables: `casbin_rule`, the append-only `audit_log`, and
+/// the `policy_version` counter replicas poll.
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "policies and audit",
+        sqlite: include_str!("../migrations/0001_policies_and_audit.sqlite.sql"),
+        postgres: include_str!("../migrations/0001_policies_and_audit.postgres.sql"),
+    },
+    Migration {
+        version: 2,
+        description: "policy version",
+        sqlite: include_str!("../migrations/0002_policy_version.sqlite.sql"),
+        postgres: include_str!("../migrations/0002_policy_version.postgres.sql"),
+    },
+];
 
 /// A store operation failed. The message never carries credentials.
 #[derive(Debug)]

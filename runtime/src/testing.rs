@@ -184,6 +184,8 @@ pub enum Probe {
     ShellMetacharacters(&'static str),
     /// URLs that point inside: loopback, private, metadata, encoded and embedded forms.
     InternalUrl(&'static str),
+    /// One valid call more than the tool's declared rate allows.
+    OverRate,
 }
 
 /// A resolver that resolves nothing: generated tests never use DNS.
@@ -248,11 +250,42 @@ pub const INTERNAL_URLS: &[&str] = &[
 ];
 
 /// The pipeline generated tests run: for a scoped tool, a token table and an
-/// in-memory policy that let [`TEST_TOKEN`] through, and nothing else.
+/// in-memory policy that let [`TEST_TOKEN`] through, and nothing else. There
+/// is no per-subject rate limit; a tool's own `rate` applies.
 pub async fn test_pipeline(server: &'static str, spec: &ToolSpec) -> Pipeline {
     match spec.access {
         Access::Scope(scope) => pipeline_granting(server, &[scope]).await,
-        Access::Public => Pipeline::new(server).with_guards(test_guards()),
+        Access::Public => Pipeline::new(server)
+            .with_guards(test_guards())
+            .with_audit(unbounded_audit())
+            .with_subject_rate(None),
+    }
+}
+
+/// An audit trail that prints every refusal: a probe's many cases each
+/// assert their own line, where a server would summarise a flood.
+fn unbounded_audit() -> crate::audit::Audit {
+    crate::audit::Audit::default().with_flood_limit(u32::MAX, crate::log::FLOOD_WINDOW)
+}
+
+/// Takes every token the tool's declared rate grants the test caller, each
+/// through the pipeline's own limiter, so the next call is one too many.
+fn exhaust_rate(pipeline: &Pipeline, spec: &'static ToolSpec) {
+    let rate = spec
+        .rate
+        .expect("OverRate is generated only for tools with a rate");
+    let subject = match spec.access {
+        Access::Scope(_) => TESTER,
+        Access::Public => crate::auth::UNAUTHENTICATED,
+    };
+    for i in 0..rate.calls {
+        if let Err(refused) = pipeline.limiter().check(subject, spec.name, spec.rate) {
+            panic!(
+                "`{}` refused call {} of the {rate} it declares: {refused}",
+                spec.name,
+                i + 1
+            );
+        }
     }
 }
 
@@ -289,6 +322,8 @@ async fn pipeline_granting(server: &'static str, scopes: &[&str]) -> Pipeline {
         .expect("memory policy");
     Pipeline::new(server)
         .with_guards(test_guards())
+        .with_audit(unbounded_audit())
+        .with_subject_rate(None)
         .with_verifier(tokens)
         .with_authorizer(authorizer)
 }
@@ -450,6 +485,7 @@ pub fn cases(spec: &ToolSpec, probe: Probe) -> Vec<(Arguments, Gate, Option<Stri
             };
             expect(name, Gate::Length, vec![json!("x".repeat(max_len + 1))])
         }
+        Probe::OverRate => vec![(base.clone(), Gate::Rate, None)],
         Probe::UnknownField => {
             let mut args = base.clone();
             args.insert("__secure_tool_unknown".to_owned(), json!(1));
@@ -568,6 +604,9 @@ pub async fn assert_probe(
         spec.name
     );
     let pipeline = test_pipeline(server, spec).await;
+    if matches!(probe, Probe::OverRate) {
+        exhaust_rate(&pipeline, spec);
+    }
     for (args, gate, field) in cases {
         let shown = crate::log::render_value(&Value::Object(args.clone()));
         let capture = Capture::default();
@@ -609,6 +648,9 @@ pub async fn probe_log_line(
         .next()
         .expect("every probe has a case");
     let pipeline = test_pipeline(server, spec).await;
+    if matches!(probe, Probe::OverRate) {
+        exhaust_rate(&pipeline, spec);
+    }
     run(&pipeline, spec.name, args).await.record.log_line()
 }
 

@@ -47,7 +47,7 @@ struct Row {
 fn family_of(probe: Probe) -> usize {
     match probe {
         Probe::AboveMax(_) | Probe::BelowMin(_) | Probe::OverLength(_) | Probe::WrongType(_) => 1,
-        Probe::ControlChars(_) | Probe::UnknownField | Probe::Missing(_) => 2,
+        Probe::ControlChars(_) | Probe::UnknownField | Probe::Missing(_) | Probe::OverRate => 2,
         Probe::OutsideAllowlist(_) | Probe::RoleDenied => 3,
         Probe::NoToken | Probe::UnknownToken | Probe::TokenWithoutScope => 4,
         Probe::ShellMetacharacters(_) => 6,
@@ -98,6 +98,13 @@ fn describe(spec: &ToolSpec, probe: Probe) -> (String, String) {
             "an argument the tool does not declare (`as_admin: true`)".to_owned(),
             "unknown-field gate: `additionalProperties: false`, enforced".to_owned(),
         ),
+        Probe::OverRate => {
+            let rate = spec.rate.map_or_else(String::new, |r| r.to_string());
+            (
+                format!("calls beyond the declared {rate}, to exhaust what the tool spends"),
+                format!("rate gate: {rate} per subject for this tool, on top of the per-subject limit; refused with a retry hint, counted whether or not the call was valid"),
+            )
+        }
         Probe::Missing(n) => (
             format!("`{n}` left out, hoping for a default"),
             "missing-field gate: there are no silent defaults".to_owned(),
@@ -327,9 +334,10 @@ pub async fn render<S: Tools>(regenerate: &str) -> String {
     }
     let _ = writeln!(
         out,
-        "\nOutcomes: a refusal is `{}`, `{}`, `{}`, `{}` or `{}`; each is one WARNING line and one audit record.",
+        "\nOutcomes: a refusal is `{}`, `{}`, `{}`, `{}`, `{}` or `{}`; each is one audit record and, unless a flood is being summarised, one WARNING line.",
         Outcome::AuthFailed,
         Outcome::NotAuthorized,
+        Outcome::RateLimited,
         Outcome::Blocked,
         Outcome::Invalid,
         Outcome::Failed

@@ -405,6 +405,7 @@ mod tests {
         access: Access::Public,
         confirm: false,
         untrusted_output: false,
+        rate: None,
         tests: &[],
         output_schema: || None,
     };

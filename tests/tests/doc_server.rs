@@ -41,13 +41,12 @@ async fn harness(url: &str) -> Harness {
     .await
     .unwrap();
     let config = Config {
-        database_url: url.to_owned(),
         demo: true,
         guards: Guards {
             fetch: loopback_fetch_policy(),
             consent_timeout: None,
         },
-        audit_file: None,
+        ..Config::new(url)
     };
     let (server, docs) = build(config).await.unwrap();
     Harness {

@@ -3,10 +3,11 @@
 //! and guards into one server.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use secure_tool::audit::{JsonLines, SqlAudit};
 use secure_tool::{
-    Audit, Authorizer, Guards, JwtVerifier, Server, StaticToken, StaticTokens, Store,
+    Audit, Authorizer, Guards, JwtVerifier, Rate, Server, StaticToken, StaticTokens, Store,
 };
 
 use crate::store::{Documents, MIGRATIONS};
@@ -135,6 +136,28 @@ pub struct Config {
     pub guards: Guards,
     /// Also write audit records as JSON lines to this file.
     pub audit_file: Option<PathBuf>,
+    /// Calls each subject may make (`None`: only per-tool rates apply).
+    pub subject_rate: Option<Rate>,
+    /// How long a tool body may run before it is cancelled.
+    pub call_timeout: Duration,
+    /// How often to check the store for policy changes made by other replicas.
+    pub policy_poll: Duration,
+}
+
+impl Config {
+    /// The defaults for a database: no demo, default guards, the framework's
+    /// rate limit, call timeout and policy poll interval.
+    pub fn new(database_url: impl Into<String>) -> Self {
+        Self {
+            database_url: database_url.into(),
+            demo: false,
+            guards: Guards::default(),
+            audit_file: None,
+            subject_rate: Some(secure_tool::limit::DEFAULT_SUBJECT_RATE),
+            call_timeout: secure_tool::pipeline::CALL_TIMEOUT,
+            policy_poll: secure_tool::authz::POLICY_POLL,
+        }
+    }
 }
 
 /// Connects, migrates, and wires every stage. Fails closed: a server without
@@ -158,15 +181,18 @@ pub async fn build(config: Config) -> Result<(Server<DocServer>, Documents), Str
         .with_state(docs.clone())
         .with_authorizer(authz.clone())
         .with_audit(audit)
-        .with_guards(config.guards);
+        .with_guards(config.guards)
+        .with_subject_rate(config.subject_rate)
+        .with_call_timeout(config.call_timeout);
     let server = if config.demo {
         docs.reset().await.map_err(|e| e.to_string())?;
         seed_policies(&authz).await?;
+        authz.follow(&store, config.policy_poll);
         server.with_verifier(tokens())
     } else {
-        server.with_verifier(
-            JwtVerifier::from_env("DOC_SERVER", AUDIENCE).map_err(|e| e.to_string())?,
-        )
+        let verifier = JwtVerifier::from_env("DOC_SERVER", AUDIENCE).map_err(|e| e.to_string())?;
+        authz.follow(&store, config.policy_poll);
+        server.with_verifier(verifier)
     };
     Ok((server, docs))
 }

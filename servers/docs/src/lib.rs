@@ -98,8 +98,9 @@ pub async fn render_document(
 }
 
 /// Fetches an https URL through the SSRF guard and stores the body as a new
-/// document. It creates a document, so it needs `documents:create`.
-#[secure_tool(scope = "documents:create", max_len(url = 2048))]
+/// document. It creates a document, so it needs `documents:create`. Each
+/// fetch costs an outbound connection, so each caller may import 30 a minute.
+#[secure_tool(scope = "documents:create", max_len(url = 2048), rate = "30/min")]
 pub async fn import_url(
     docs: State<Documents>,
     caller: Principal,

@@ -1,21 +1,29 @@
-//! `doc-server`: the document tools over MCP on stdin/stdout.
+//! `doc-server`: the document tools over MCP, on stdin/stdout or over HTTP.
 //!
 //! ```text
 //! doc-server [--demo] [--database-url URL] [--audit-file PATH]
 //!            [--allow-loopback-fetch] [--fetch-ca PEM]
+//!            [--rate-limit N/s|N/min|N/h|off] [--call-timeout-secs N]
+//!            [--policy-poll-ms N]
+//!            [--http ADDR [--stateless] [--allowed-host HOST]...
+//!             [--public-url URL] [--authorization-server URL]...
+//!             [--max-body-bytes N]]
 //! doc-server threat-model
 //! ```
-
 //!
 //! The database is `--database-url`, else `DATABASE_URL`, else an SQLite file
 //! under `$XDG_DATA_HOME/doc-server/` (or `~/.local/share/doc-server/`).
+//! With `--http` the server prints `listening on http://ADDR/mcp` on stderr
+//! once it accepts connections.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use doc_server::demo::{Config, build};
-use secure_tool::Guards;
+use secure_tool::Rate;
+use secure_tool::http::HttpOptions;
 use tokio_rustls::rustls::pki_types::pem::PemObject as _;
 
 fn default_database_url() -> Result<String, String> {
@@ -31,13 +39,13 @@ fn default_database_url() -> Result<String, String> {
     Ok(format!("sqlite://{}", dir.join("documents.db").display()))
 }
 
+fn number<T: std::str::FromStr>(name: &str, text: &str) -> Result<T, String> {
+    text.parse()
+        .map_err(|_| format!("{name} needs a whole number, not {text:?}"))
+}
+
 fn parse(args: &[String]) -> Result<Config, String> {
-    let mut config = Config {
-        database_url: String::new(),
-        demo: false,
-        guards: Guards::default(),
-        audit_file: None,
-    };
+    let mut config = Config::new(String::new());
     let mut database_url = None;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -57,6 +65,20 @@ fn parse(args: &[String]) -> Result<Config, String> {
                 }
                 config.guards.fetch.roots = Arc::new(roots);
             }
+            "--rate-limit" => {
+                config.subject_rate = match value("--rate-limit")?.as_str() {
+                    "off" => None,
+                    rate => Some(Rate::parse(rate).map_err(|e| format!("--rate-limit: {e}"))?),
+                }
+            }
+            "--call-timeout-secs" => {
+                let secs: u64 = number("--call-timeout-secs", &value("--call-timeout-secs")?)?;
+                config.call_timeout = Duration::from_secs(secs.max(1));
+            }
+            "--policy-poll-ms" => {
+                let ms: u64 = number("--policy-poll-ms", &value("--policy-poll-ms")?)?;
+                config.policy_poll = Duration::from_millis(ms.max(10));
+            }
             other => {
                 return Err(format!(
                     "unknown argument {other:?}; see the crate documentation"
@@ -73,7 +95,7 @@ fn parse(args: &[String]) -> Result<Config, String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("threat-model") {
         let model = secure_tool::threat_model::render::<doc_server::DocServer>(
             doc_server::REGENERATE_THREAT_MODEL,
@@ -82,8 +104,9 @@ async fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     secure_tool::log::init();
-    let config = match parse(&args) {
-        Ok(config) => config,
+    let parsed = HttpOptions::from_args(&mut args).and_then(|http| Ok((parse(&args)?, http)));
+    let (config, http) = match parsed {
+        Ok(parsed) => parsed,
         Err(e) => {
             eprintln!("doc-server: {e}");
             return ExitCode::from(2);
@@ -99,7 +122,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match server.serve_stdio().await {
+    match server.serve_on(http).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("doc-server: {e}");

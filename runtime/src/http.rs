@@ -1,0 +1,435 @@
+//! Serving declared tools over MCP's streamable HTTP transport.
+//!
+//! A small front sits before rmcp's [`StreamableHttpService`] and refuses with
+//! HTTP statuses what HTTP clients and OAuth libraries understand:
+//!
+//! - every request to `/mcp` needs `Authorization: Bearer <token>` that
+//!   verifies, else `401` with `WWW-Authenticate` naming the protected-resource
+//!   metadata (RFC 9728), served at `/.well-known/oauth-protected-resource`;
+//! - a `tools/call` of a tool whose scope the token lacks is `403
+//!   insufficient_scope`, naming the scope; `tools/list` shows a caller only the
+//!   tools its scopes permit ([`crate::Access::permits`] decides both);
+//! - request bodies are bounded (`413`), and so is the time to send one (`408`).
+//!
+//! Behind the front every call crosses the same [`Pipeline`] as over stdio:
+//! the token is verified again, rate limits, policies, input and output guards
+//! and the audit record apply unchanged. A `token` argument is not accepted.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt as _, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{self, HeaderMap, HeaderValue};
+use hyper::{Method, StatusCode};
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+
+use crate::auth::{AuthError, UNAUTHENTICATED};
+use crate::pipeline::{Pipeline, TOKEN_FIELD};
+use crate::reject::{Gate, Reject};
+use crate::server::{Server, Tools};
+use crate::spec::{Access, ToolSpec};
+
+/// The path of the MCP endpoint.
+pub const MCP_PATH: &str = "/mcp";
+/// The path of the protected-resource metadata (RFC 9728).
+pub const METADATA_PATH: &str = "/.well-known/oauth-protected-resource";
+/// The default bound on a request body.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// The default time a client has to send its headers and its body.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+type Body = BoxBody<Bytes, Infallible>;
+type Response = hyper::Response<Body>;
+
+/// How to serve over HTTP.
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    /// The largest request body accepted; larger ones get `413`.
+    pub max_body_bytes: usize,
+    /// How long a client may take to send its headers, and then its body.
+    pub read_timeout: Duration,
+    /// The `Host` values accepted (DNS-rebinding defence). Defaults to loopback
+    /// names; a deployment behind a load balancer lists its public name.
+    pub allowed_hosts: Vec<String>,
+    /// The public base URL (`https://mcp.example.com`) the metadata and the
+    /// `WWW-Authenticate` header name. Defaults to `http://` and the bound address.
+    pub public_url: Option<String>,
+    /// The OAuth authorization servers that issue tokens for this resource.
+    pub authorization_servers: Vec<String>,
+    /// Serve every request on its own (no MCP session), so that any replica
+    /// can answer any request without session affinity. Consent by
+    /// elicitation needs a session; without one the `confirm` flag stands alone.
+    pub stateless: bool,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: MAX_BODY_BYTES,
+            read_timeout: READ_TIMEOUT,
+            allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
+            public_url: None,
+            authorization_servers: Vec::new(),
+            stateless: false,
+        }
+    }
+}
+
+impl HttpOptions {
+    /// Takes the HTTP flags out of a server's command line and leaves the rest:
+    /// `--http ADDR`, `--stateless`, `--allowed-host HOST` (repeatable),
+    /// `--public-url URL`, `--authorization-server URL` (repeatable) and
+    /// `--max-body-bytes N`. Returns the address and options when `--http` was
+    /// given; the other flags without `--http` are an error.
+    pub fn from_args(args: &mut Vec<String>) -> Result<Option<(String, Self)>, String> {
+        let mut options = Self::default();
+        let mut addr = None;
+        let mut hosts = Vec::new();
+        let mut rest = Vec::new();
+        let mut others = false;
+        let mut it = std::mem::take(args).into_iter();
+        while let Some(arg) = it.next() {
+            let mut value = || it.next().ok_or(format!("{arg} needs a value"));
+            match arg.as_str() {
+                "--http" => addr = Some(value()?),
+                "--stateless" => options.stateless = true,
+                "--allowed-host" => hosts.push(value()?),
+                "--public-url" => options.public_url = Some(value()?),
+                "--authorization-server" => options.authorization_servers.push(value()?),
+                "--max-body-bytes" => {
+                    let text = value()?;
+                    options.max_body_bytes = text.parse().map_err(|_| {
+                        format!("--max-body-bytes needs a whole number, not {text:?}")
+                    })?;
+                }
+                _ => {
+                    rest.push(arg);
+                    continue;
+                }
+            }
+            others |= arg != "--http";
+        }
+        *args = rest;
+        if !hosts.is_empty() {
+            options.allowed_hosts = hosts;
+        }
+        match addr {
+            Some(addr) => Ok(Some((addr, options))),
+            None if others => Err("HTTP options need `--http ADDR`".to_owned()),
+            None => Ok(None),
+        }
+    }
+}
+
+impl<T: Tools> Server<T> {
+    /// Serves over stdio, or over HTTP when `http` is set, binding its address
+    /// and printing `listening on http://ADDR/mcp` on stderr once it accepts.
+    pub async fn serve_on(self, http: Option<(String, HttpOptions)>) -> std::io::Result<()> {
+        let Some((addr, options)) = http else {
+            return self.serve_stdio().await;
+        };
+        let listener = TcpListener::bind(&addr)
+            .await
+            .map_err(|e| std::io::Error::other(format!("cannot listen on {addr}: {e}")))?;
+        eprintln!("listening on http://{}{MCP_PATH}", listener.local_addr()?);
+        self.serve_http(listener, options).await
+    }
+}
+
+/// The bearer token of an `Authorization` header, if there is exactly one
+/// well-formed one.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let value = values.next()?;
+    if values.next().is_some() {
+        return None;
+    }
+    let (scheme, token) = value.to_str().ok()?.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// The scopes a server's tools require, sorted and unique: the metadata's
+/// `scopes_supported`.
+pub fn scopes_supported(tools: &[&ToolSpec]) -> Vec<&'static str> {
+    let mut scopes: Vec<&'static str> = tools
+        .iter()
+        .filter_map(|spec| match spec.access {
+            Access::Scope(scope) => Some(scope),
+            Access::Public => None,
+        })
+        .collect();
+    scopes.sort_unstable();
+    scopes.dedup();
+    scopes
+}
+
+struct Front<T: Tools> {
+    pipeline: Arc<Pipeline>,
+    mcp: StreamableHttpService<Server<T>, LocalSessionManager>,
+    options: HttpOptions,
+    base: String,
+}
+
+impl<T: Tools> Server<T> {
+    /// Serves MCP over streamable HTTP on `listener`, at [`MCP_PATH`], until
+    /// the task is dropped. Refuses to start without a token verifier: over
+    /// HTTP every request is authenticated.
+    pub async fn serve_http(
+        self,
+        listener: TcpListener,
+        options: HttpOptions,
+    ) -> std::io::Result<()> {
+        if !self.pipeline().verifies() {
+            return Err(std::io::Error::other(
+                "serving over HTTP needs a token verifier: every request is authenticated",
+            ));
+        }
+        let addr = listener.local_addr()?;
+        let front = Arc::new(Front::new(self, addr, options));
+        loop {
+            let (stream, _) = match listener.accept().await {
+                Ok(accepted) => accepted,
+                // Out of descriptors and the like: back off, keep serving.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let front = front.clone();
+            let read_timeout = front.options.read_timeout;
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |request| {
+                    let front = front.clone();
+                    async move { Ok::<_, Infallible>(front.handle(request).await) }
+                });
+                let mut builder = hyper::server::conn::http1::Builder::new();
+                builder
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(read_timeout);
+                // A client that disconnects mid-call ends only its own connection.
+                let _ = builder
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    }
+}
+
+impl<T: Tools> Front<T> {
+    fn new(server: Server<T>, addr: SocketAddr, options: HttpOptions) -> Self {
+        let pipeline = server.pipeline_arc();
+        let mut config = StreamableHttpServerConfig::default();
+        config.max_request_body_bytes = options.max_body_bytes;
+        config.legacy_session_mode = !options.stateless;
+        config.allowed_hosts = options.allowed_hosts.clone();
+        let mcp = StreamableHttpService::new(
+            move || Ok(server.clone()),
+            Arc::new(LocalSessionManager::default()),
+            config,
+        );
+        let base = options
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"))
+            .trim_end_matches('/')
+            .to_owned();
+        Self {
+            pipeline,
+            mcp,
+            options,
+            base,
+        }
+    }
+
+    async fn handle(&self, request: hyper::Request<Incoming>) -> Response {
+        let path = request.uri().path();
+        if path == METADATA_PATH || path == format!("{METADATA_PATH}{MCP_PATH}") {
+            return if request.method() == Method::GET {
+                self.metadata()
+            } else {
+                plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
+            };
+        }
+        if path != MCP_PATH {
+            return plain(StatusCode::NOT_FOUND, "not found");
+        }
+        let (parts, body) = request.into_parts();
+        let principal = match bearer(&parts.headers).map(|t| self.pipeline.verify(t)) {
+            Some(Ok(principal)) => principal,
+            Some(Err(e)) => return self.unauthorized(Some(e)).await,
+            None => return self.unauthorized(None).await,
+        };
+        let body = if parts.method == Method::POST {
+            let limited = Limited::new(body, self.options.max_body_bytes);
+            match tokio::time::timeout(self.options.read_timeout, limited.collect()).await {
+                Ok(Ok(collected)) => collected.to_bytes(),
+                Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
+                    return plain(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        &format!("request body exceeds {} bytes", self.options.max_body_bytes),
+                    );
+                }
+                Ok(Err(_)) => return plain(StatusCode::BAD_REQUEST, "unreadable request body"),
+                Err(_) => return plain(StatusCode::REQUEST_TIMEOUT, "request body too slow"),
+            }
+        } else {
+            Bytes::new()
+        };
+        if let Some((spec, scope)) = missing_scope::<T>(&body, &principal) {
+            let reject = Reject::at(
+                Gate::Scope,
+                None,
+                format!("token scope is missing {scope:?}"),
+            );
+            self.pipeline
+                .refuse(Some(spec), principal.subject(), reject)
+                .await;
+            let challenge = format!(
+                "Bearer error=\"insufficient_scope\", scope=\"{scope}\", resource_metadata=\"{}\"",
+                self.metadata_url()
+            );
+            let body = json!({
+                "error": "insufficient_scope",
+                "error_description": format!("`{}` needs the scope {scope:?}", spec.name),
+                "scope": scope,
+            });
+            return with_challenge(StatusCode::FORBIDDEN, &challenge, &body);
+        }
+        let request = hyper::Request::from_parts(parts, Full::new(body));
+        let mut mcp = self.mcp.clone();
+        match tower_service::Service::call(&mut mcp, request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        }
+    }
+
+    fn metadata_url(&self) -> String {
+        format!("{}{METADATA_PATH}", self.base)
+    }
+
+    fn metadata(&self) -> Response {
+        let body = json!({
+            "resource": format!("{}{MCP_PATH}", self.base),
+            "resource_name": T::NAME,
+            "authorization_servers": self.options.authorization_servers,
+            "scopes_supported": scopes_supported(T::TOOLS),
+            "bearer_methods_supported": ["header"],
+        });
+        json_response(StatusCode::OK, &body)
+    }
+
+    /// `401`, audited as a refusal at the auth gate.
+    async fn unauthorized(&self, error: Option<AuthError>) -> Response {
+        let reason = error.as_ref().unwrap_or(&AuthError::Missing).to_string();
+        let reject = Reject::at(
+            Gate::Auth,
+            Some(TOKEN_FIELD.into()),
+            format!("authentication failed: {reason}"),
+        );
+        self.pipeline.refuse(None, UNAUTHENTICATED, reject).await;
+        let metadata = self.metadata_url();
+        // RFC 6750: no error code when the request carried no credential.
+        let challenge = match &error {
+            None => format!("Bearer resource_metadata=\"{metadata}\""),
+            Some(_) => format!(
+                "Bearer error=\"invalid_token\", error_description=\"{reason}\", resource_metadata=\"{metadata}\""
+            ),
+        };
+        let body = json!({
+            "error": if error.is_some() { "invalid_token" } else { "unauthorized" },
+            "error_description": reason,
+        });
+        with_challenge(StatusCode::UNAUTHORIZED, &challenge, &body)
+    }
+}
+
+/// The first `tools/call` in a JSON-RPC body (one message or a batch) naming a
+/// declared tool whose scope `principal` lacks.
+fn missing_scope<T: Tools>(
+    body: &[u8],
+    principal: &crate::auth::Principal,
+) -> Option<(&'static ToolSpec, &'static str)> {
+    let message: Value = serde_json::from_slice(body).ok()?;
+    let messages = match &message {
+        Value::Array(batch) => batch.as_slice(),
+        single => std::slice::from_ref(single),
+    };
+    messages.iter().find_map(|m| {
+        if m.get("method")?.as_str()? != "tools/call" {
+            return None;
+        }
+        let name = m.get("params")?.get("name")?.as_str()?;
+        let spec = T::TOOLS.iter().find(|spec| spec.name == name)?;
+        match spec.access {
+            Access::Scope(scope) if !spec.access.permits(principal) => Some((*spec, scope)),
+            _ => None,
+        }
+    })
+}
+
+fn full(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into()).boxed()
+}
+
+fn plain(status: StatusCode, text: &str) -> Response {
+    let mut response = hyper::Response::new(full(text.to_owned()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+fn json_response(status: StatusCode, body: &Value) -> Response {
+    let mut response = hyper::Response::new(full(body.to_string()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn with_challenge(status: StatusCode, challenge: &str, body: &Value) -> Response {
+    let mut response = json_response(status, body);
+    // Reasons are fixed texts and scopes are checked at compile time, so the
+    // header value is always valid; if it were not, the status still refuses.
+    if let Ok(value) = HeaderValue::from_str(challenge) {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(values: &[&str]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for v in values {
+            map.append(header::AUTHORIZATION, HeaderValue::from_str(v).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn bearer_takes_exactly_one_well_formed_header() {
+        assert_eq!(bearer(&headers(&["Bearer abc"])), Some("abc"));
+        assert_eq!(bearer(&headers(&["bearer abc"])), Some("abc"));
+        for bad in [&[][..], &["Basic abc"], &["Bearer "], &["Bearer"], &["abc"]] {
+            assert_eq!(bearer(&headers(bad)), None, "{bad:?}");
+        }
+        assert_eq!(bearer(&headers(&["Bearer a", "Bearer b"])), None);
+    }
+}
