@@ -169,6 +169,11 @@ impl Pipeline {
         }
     }
 
+    /// The authorizer, through which a replica changes the shared policies.
+    pub fn authorizer(&self) -> Option<&Authorizer> {
+        self.authorizer.as_ref()
+    }
+
     /// The pipeline's rate limits.
     pub fn limiter(&self) -> &Limiter {
         &self.limiter

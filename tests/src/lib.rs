@@ -1,5 +1,7 @@
 //! Helpers for driving servers through a real MCP client over an in-memory transport.
 
+pub mod http;
+
 use rmcp::model::{CallToolRequestParams, CallToolResult};
 use rmcp::service::RunningService;
 use rmcp::{ClientHandler, RoleClient, ServerHandler, ServiceExt as _};

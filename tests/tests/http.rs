@@ -1,0 +1,291 @@
+//! doc-server over streamable HTTP on loopback: bearer authentication with
+//! RFC 9728 challenges, scope-filtered listing, bounded bodies, rate limits,
+//! and two replicas sharing one PostgreSQL.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use doc_server::DocServer;
+use doc_server::demo::{Config, USERS, build};
+use hyper::{Method, StatusCode};
+use secure_tool::http::HttpOptions;
+use secure_tool::testing::{fresh_postgres, temp_sqlite_url};
+use secure_tool::{Rate, Server};
+use secure_tool_tests::http::{Session, result_text, send};
+use serde_json::json;
+
+const ALICE: &str = USERS[0].token;
+const CAROL: &str = USERS[2].token;
+
+/// Builds doc-server over `config` and serves it over HTTP on a free loopback port.
+async fn start(config: Config, options: HttpOptions) -> (SocketAddr, Server<DocServer>) {
+    let (server, _) = build(config).await.expect("doc-server builds");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free loopback port");
+    let addr = listener.local_addr().expect("bound");
+    tokio::spawn(server.clone().serve_http(listener, options));
+    (addr, server)
+}
+
+fn demo(url: String) -> Config {
+    Config {
+        demo: true,
+        ..Config::new(url)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_and_bad_tokens_get_401_pointing_at_the_metadata() {
+    let (addr, _) = start(demo(temp_sqlite_url("http-401")), HttpOptions::default()).await;
+    let metadata_url = format!("http://{addr}/.well-known/oauth-protected-resource");
+
+    let none = send(addr, Method::POST, "/mcp", &[], b"{}".to_vec()).await;
+    assert_eq!(none.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        none.challenge(),
+        format!("Bearer resource_metadata=\"{metadata_url}\"")
+    );
+
+    for bad in [
+        "Bearer forged",
+        "Bearer tok-expired-aa0011",
+        "Basic YWxpY2U6cHc=",
+    ] {
+        let answer = send(
+            addr,
+            Method::POST,
+            "/mcp",
+            &[("authorization", bad)],
+            b"{}".to_vec(),
+        )
+        .await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{bad}");
+        assert!(
+            answer.challenge().contains(&metadata_url),
+            "{bad}: {}",
+            answer.challenge()
+        );
+    }
+
+    // The metadata names this resource and the scopes its tools declare.
+    let metadata = send(
+        addr,
+        Method::GET,
+        "/.well-known/oauth-protected-resource",
+        &[],
+        vec![],
+    )
+    .await;
+    assert_eq!(metadata.status, StatusCode::OK);
+    assert_eq!(metadata.body["resource"], format!("http://{addr}/mcp"));
+    assert_eq!(
+        metadata.body["scopes_supported"],
+        json!([
+            "documents:create",
+            "documents:delete",
+            "documents:read",
+            "documents:update"
+        ])
+    );
+    assert_eq!(metadata.body["bearer_methods_supported"], json!(["header"]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_sees_and_calls_only_what_its_scopes_allow() {
+    let (addr, _) = start(demo(temp_sqlite_url("http-scopes")), HttpOptions::default()).await;
+    let mut alice = Session::open(addr, ALICE).await;
+    let mut carol = Session::open(addr, CAROL).await;
+
+    let mut all = alice.tool_names().await;
+    all.sort();
+    assert_eq!(
+        all,
+        [
+            "create_document",
+            "delete_document",
+            "import_url",
+            "read_document",
+            "render_document",
+            "update_document"
+        ]
+    );
+    let listed = alice.rpc("tools/list", json!({})).await;
+    for tool in listed.body["result"]["tools"].as_array().unwrap() {
+        assert!(
+            tool["inputSchema"]["properties"].get("token").is_none(),
+            "over HTTP the token is the header, not an argument: {tool}"
+        );
+    }
+    let mut visible = carol.tool_names().await;
+    visible.sort();
+    assert_eq!(visible, ["read_document", "render_document"]);
+
+    // A hidden tool is uncallable: 403 naming the scope, before any body runs.
+    let hidden = carol
+        .call("delete_document", json!({"id": 1, "confirm": true}))
+        .await;
+    assert_eq!(hidden.status, StatusCode::FORBIDDEN);
+    assert!(
+        hidden
+            .challenge()
+            .starts_with("Bearer error=\"insufficient_scope\", scope=\"documents:delete\""),
+        "{}",
+        hidden.challenge()
+    );
+    assert_eq!(hidden.body["scope"], "documents:delete");
+
+    let created = alice
+        .call(
+            "create_document",
+            json!({"title": "t", "content": "shared"}),
+        )
+        .await;
+    assert_eq!(
+        result_text(&created),
+        (false, "created document id=1".into())
+    );
+    let read = carol.call("read_document", json!({"id": 1})).await;
+    let (error, text) = result_text(&read);
+    assert!(!error && text.contains("shared"), "{text}");
+
+    // The token travels in the header; as an argument it is an unknown field.
+    let smuggled = carol
+        .call("read_document", json!({"id": 1, "token": ALICE}))
+        .await;
+    let (error, text) = result_text(&smuggled);
+    assert!(error && text.contains("unknown-field"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_bodies_are_refused_and_the_server_keeps_serving() {
+    let options = HttpOptions {
+        max_body_bytes: 4096,
+        ..HttpOptions::default()
+    };
+    let (addr, _) = start(demo(temp_sqlite_url("http-413")), options).await;
+    let mut alice = Session::open(addr, ALICE).await;
+    let big = json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call",
+        "params": {"name": "create_document", "arguments": {"title": "t", "content": "x".repeat(8192)}}});
+    let answer = alice.post(big).await;
+    assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
+    let malformed = alice
+        .post_bytes(b"{\"jsonrpc\": \"2.0\", \"id\": ".to_vec())
+        .await;
+    assert!(malformed.status.is_client_error(), "{:?}", malformed.status);
+    let created = alice
+        .call("create_document", json!({"title": "t", "content": "c"}))
+        .await;
+    assert_eq!(
+        result_text(&created),
+        (false, "created document id=1".into())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subject_over_its_rate_is_refused_with_a_retry_hint() {
+    let config = Config {
+        subject_rate: Some(Rate::new(3, Duration::from_secs(60))),
+        ..demo(temp_sqlite_url("http-rate"))
+    };
+    let (addr, _) = start(config, HttpOptions::default()).await;
+    let mut carol = Session::open(addr, CAROL).await;
+    for _ in 0..3 {
+        let (_, text) = result_text(&carol.call("read_document", json!({"id": 1})).await);
+        assert!(!text.contains("rate limit"), "{text}");
+    }
+    let (error, text) = result_text(&carol.call("read_document", json!({"id": 1})).await);
+    assert!(error, "{text}");
+    assert!(
+        text.contains("rejected by rate gate")
+            && text.contains("rate limit of 3/min for this caller exceeded; retry after"),
+        "{text}"
+    );
+    // Another subject has its own budget.
+    let mut alice = Session::open(addr, ALICE).await;
+    let (_, text) = result_text(&alice.call("read_document", json!({"id": 1})).await);
+    assert!(!text.contains("rate limit"), "{text}");
+}
+
+/// Two replicas over one PostgreSQL: shared documents, shared policies (a
+/// change made through one holds on the other within the poll interval), and
+/// one shared audit row per call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_share_documents_policies_and_audit() {
+    let Some(url) = fresh_postgres("replicas").await else {
+        eprintln!("DATABASE_URL does not point at PostgreSQL; skipping");
+        return;
+    };
+    let poll = Duration::from_millis(100);
+    let replica = |demo_mode: bool| Config {
+        demo: demo_mode,
+        policy_poll: poll,
+        ..Config::new(url.clone())
+    };
+    // The first replica seeds the demo cast; the second joins, as a real one
+    // would, with the tokens of the demo (the JWT settings are per deployment).
+    let (a, server_a) = start(replica(true), HttpOptions::default()).await;
+    let (b, _) = start(replica(true), HttpOptions::default()).await;
+    // B's seeding rewrote the policies while A was polling; settle A on the result.
+    server_a
+        .pipeline()
+        .authorizer()
+        .unwrap()
+        .reload()
+        .await
+        .unwrap();
+    let mut calls = 0;
+
+    let mut alice_a = Session::open(a, ALICE).await;
+    let mut carol_b = Session::open(b, CAROL).await;
+    for i in 1..=5 {
+        let created = alice_a
+            .call(
+                "create_document",
+                json!({"title": format!("t{i}"), "content": format!("c{i}")}),
+            )
+            .await;
+        calls += 1;
+        assert_eq!(
+            result_text(&created),
+            (false, format!("created document id={i}"))
+        );
+        let read = carol_b.call("read_document", json!({"id": i})).await;
+        calls += 1;
+        let (error, text) = result_text(&read);
+        assert!(!error && text.contains(&format!("c{i}")), "{text}");
+    }
+
+    // Revoke viewers' read through replica A; replica B must deny carol.
+    server_a
+        .pipeline()
+        .authorizer()
+        .expect("doc-server has an authorizer")
+        .revoke("viewer", "documents", "read")
+        .await
+        .expect("the policy store accepts the change");
+    let mut denied = false;
+    for _ in 0..100 {
+        let read = carol_b.call("read_document", json!({"id": 1})).await;
+        calls += 1;
+        let (error, text) = result_text(&read);
+        if error && text.contains("rejected by role gate") {
+            denied = true;
+            break;
+        }
+        tokio::time::sleep(poll).await;
+    }
+    assert!(denied, "replica B never saw the revocation");
+
+    // A refusal at the HTTP front is audited too.
+    let unauthenticated = send(b, Method::POST, "/mcp", &[], b"{}".to_vec()).await;
+    assert_eq!(unauthenticated.status, StatusCode::UNAUTHORIZED);
+    calls += 1;
+
+    let store = secure_tool::Store::connect(&url).await.unwrap();
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(rows, calls, "one audit row per call, across both replicas");
+}
