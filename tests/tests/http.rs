@@ -289,3 +289,53 @@ async fn two_replicas_share_documents_policies_and_audit() {
         .unwrap();
     assert_eq!(rows, calls, "one audit row per call, across both replicas");
 }
+
+/// A server of public tools over HTTP still authenticates every request, and
+/// the audit record names the caller.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn public_tools_over_http_need_a_bearer_and_record_its_subject() {
+    let tokens = secure_tool::StaticTokens::new("basic-server").with(
+        "tok-erin",
+        secure_tool::StaticToken {
+            subject: "erin".into(),
+            audience: "basic-server".into(),
+            expires_at: u64::MAX,
+            scopes: vec![],
+        },
+    );
+    let records = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let server = Server::new(basic_server::BasicServer)
+        .with_verifier(tokens)
+        .with_audit_sink(Subjects(records.clone()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(server.serve_http(listener, HttpOptions::default()));
+
+    let refused = send(addr, Method::POST, "/mcp", &[], b"{}".to_vec()).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    let mut erin = Session::open(addr, "tok-erin").await;
+    let sum = erin
+        .call("compute", json!({"op": "add", "a": 2, "b": 3}))
+        .await;
+    assert_eq!(
+        sum.body["result"]["structuredContent"]["result"],
+        json!(5.0)
+    );
+    assert_eq!(
+        *records.lock().unwrap(),
+        ["<unauthenticated>".to_owned(), "erin".to_owned()]
+    );
+}
+
+/// Keeps the subject of each audit record.
+struct Subjects(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl secure_tool::audit::AuditSink for Subjects {
+    fn write<'a>(
+        &'a self,
+        record: &'a secure_tool::AuditRecord,
+    ) -> secure_tool::audit::BoxFuture<'a, Result<(), secure_tool::audit::AuditError>> {
+        self.0.lock().unwrap().push(record.subject.clone());
+        Box::pin(async { Ok(()) })
+    }
+}
