@@ -99,9 +99,21 @@ impl Store {
                 "expected sqlite:// or postgres://",
             ));
         };
-        let pool = AnyPoolOptions::new()
+        let mut options = AnyPoolOptions::new()
             .max_connections(max)
-            .acquire_timeout(Duration::from_secs(5))
+            .acquire_timeout(Duration::from_secs(5));
+        if backend == Backend::Sqlite && max > 1 {
+            // A file shared by several connections: write-ahead logging lets
+            // readers proceed beside the one writer, and commits still sync.
+            options = options.after_connect(|conn, _| {
+                Box::pin(async move {
+                    sqlx::Executor::execute(&mut *conn, "PRAGMA journal_mode = WAL")
+                        .await
+                        .map(drop)
+                })
+            });
+        }
+        let pool = options
             .connect(&url)
             .await
             .map_err(|e| StoreError::new("cannot connect to the database", e))?;

@@ -81,9 +81,12 @@ async fn database_outage_fails_closed_and_service_resumes_without_restart() {
         policy_poll: poll,
         ..Config::new(proxied)
     };
-    let (server, _) = build(config).await.expect("doc-server builds through the proxy");
+    let (server, _) = build(config)
+        .await
+        .expect("doc-server builds through the proxy");
     let alice = USERS[0].token;
-    let create = |n: usize| call_args(json!({"token": alice, "title": format!("t{n}"), "content": "c"}));
+    let create =
+        |n: usize| call_args(json!({"token": alice, "title": format!("t{n}"), "content": "c"}));
     let read = || call_args(json!({"token": alice, "id": 1}));
 
     let mut allowed = 0;
@@ -103,7 +106,11 @@ async fn database_outage_fails_closed_and_service_resumes_without_restart() {
         let stale = !authz.is_current();
         let trace = server.call("create_document", create(100 + n)).await;
         let text = format!("{:?}", trace.result.content);
-        assert_eq!(trace.result.is_error, Some(true), "allowed while down: {text}");
+        assert_eq!(
+            trace.result.is_error,
+            Some(true),
+            "allowed while down: {text}"
+        );
         assert!(
             text.contains("rejected by audit gate: audit log unavailable; result withheld"),
             "{text}"
@@ -129,7 +136,10 @@ async fn database_outage_fails_closed_and_service_resumes_without_restart() {
         }
         tokio::time::sleep(poll).await;
     }
-    assert!(resumed, "service did not resume after the database came back");
+    assert!(
+        resumed,
+        "service did not resume after the database came back"
+    );
     let trace = server.call("create_document", create(3)).await;
     assert_eq!(trace.result.is_error, Some(false), "{:?}", trace.result);
     allowed += 1;
@@ -185,7 +195,11 @@ async fn broken_frames_and_vanishing_clients_leave_the_server_serving_others() {
     };
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(Server::new(Patient).with_verifier(tokens).serve_http(listener, options));
+    tokio::spawn(
+        Server::new(Patient)
+            .with_verifier(tokens)
+            .serve_http(listener, options),
+    );
 
     // A client starts an hour-long call and disconnects mid-call.
     let mut leaving = Session::open(addr, "tok").await;
