@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Interoperability: the official MCP Python SDK (PyPI `mcp`, pinned below)
 # lists and calls doc-server's tools over streamable HTTP with a bearer token,
-# and is refused without one. Installs the SDK in a virtualenv under target/.
+# and is refused without one. Installs the SDK in a virtualenv under the
+# cargo target directory.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 MCP_VERSION=2.3.0
-VENV=target/interop-venv
+TARGET=${CARGO_TARGET_DIR:-target}
+VENV=$TARGET/interop-venv
 
 if [ ! -x "$VENV/bin/python" ]; then
     if ! python3 -m venv "$VENV" 2>/dev/null; then
@@ -20,7 +22,7 @@ fi
 
 cargo build -q -p doc-server --bin doc-server
 WORK=$(mktemp -d /tmp/secure-tool-interop.XXXXXX)
-target/debug/doc-server --demo --database-url "sqlite://$WORK/docs.db" \
+"$TARGET/debug/doc-server" --demo --database-url "sqlite://$WORK/docs.db" \
     --http 127.0.0.1:0 2>"$WORK/server.log" &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT

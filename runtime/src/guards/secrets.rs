@@ -160,10 +160,252 @@ pub const KINDS: &[(&str, &str)] = &[
     ),
 ];
 
+/// A necessary condition for a pattern to match: one of `any` occurs in the
+/// text (compared ignoring ASCII case when `ignore_case`).
+#[derive(Debug, Clone, Copy)]
+pub struct Needs {
+    /// The literals, one of which every match contains.
+    pub any: &'static [&'static str],
+    /// Whether the pattern matches them in any case.
+    pub ignore_case: bool,
+}
+
+const fn cs(any: &'static [&'static str]) -> Needs {
+    Needs {
+        any,
+        ignore_case: false,
+    }
+}
+
+const fn ci(any: &'static [&'static str]) -> Needs {
+    Needs {
+        any,
+        ignore_case: true,
+    }
+}
+
+/// URL userinfo (`scheme://user:pass@host`) needs both of these.
+const USERINFO: &[Needs] = &[cs(&["://"]), cs(&["@"])];
+/// Keyword assignments need an assignment sign.
+const ASSIGN: Needs = cs(&[":", "="]);
+
+/// For each kind, in the order of [`KINDS`], literals every match contains:
+/// all of the groups, one literal of each. Text that satisfies no kind's
+/// groups holds no secret, and one literal scan proves it without running the
+/// regex. `tests/secrets.rs` checks every sample satisfies its kind's groups.
+pub const REQUIRED: &[(&str, &[Needs])] = &[
+    ("private_key", &[cs(&["-----BEGIN "])]),
+    ("jwt", &[cs(&["eyJ"])]),
+    ("aws_access_key", &[cs(&["AKIA", "ASIA", "ABIA", "ACCA"])]),
+    ("aws_secret_key", &[ci(&["aws"]), ci(&["secret"]), ASSIGN]),
+    ("gcp_api_key", &[cs(&["AIza"])]),
+    ("gcp_service_account_key", &[cs(&["\"private_key_id\""])]),
+    ("google_oauth_client_secret", &[cs(&["GOCSPX-"])]),
+    (
+        "azure_connection_string",
+        &[ci(&["defaultendpointsprotocol="])],
+    ),
+    ("azure_storage_key", &[ci(&["accountkey="])]),
+    ("azure_sas_token", &[cs(&["sv="]), cs(&["sig="])]),
+    ("digitalocean_token", &[cs(&["_v1_"])]),
+    ("databricks_token", &[cs(&["dapi"])]),
+    ("github_fine_grained_token", &[cs(&["github_pat_"])]),
+    (
+        "github_token",
+        &[cs(&["ghp_", "gho_", "ghu_", "ghs_", "ghr_"])],
+    ),
+    (
+        "gitlab_token",
+        &[cs(&["glpat-", "glrt-", "gldt-", "glptt-", "glsoat-"])],
+    ),
+    ("npm_token", &[cs(&["npm_"])]),
+    ("pypi_token", &[cs(&["pypi-AgEIcHlwaS5vcmc"])]),
+    ("huggingface_token", &[cs(&["hf_"])]),
+    ("slack_webhook", &[cs(&["https://hooks.slack.com/"])]),
+    ("slack_app_token", &[cs(&["xapp-"])]),
+    ("slack_bot_token", &[cs(&["xoxb-"])]),
+    (
+        "slack_token",
+        &[cs(&["xoxa-", "xoxp-", "xoxo-", "xoxs-", "xoxr-"])],
+    ),
+    ("discord_webhook", &[cs(&["/api/webhooks/"])]),
+    ("telegram_bot_token", &[cs(&[":AA"])]),
+    ("stripe_secret_key", &[cs(&["sk_live_", "sk_test_"])]),
+    ("stripe_restricted_key", &[cs(&["rk_live_", "rk_test_"])]),
+    ("stripe_webhook_secret", &[cs(&["whsec_"])]),
+    ("sendgrid_api_key", &[cs(&["SG."])]),
+    ("twilio_api_key", &[cs(&["SK"])]),
+    ("mailgun_api_key", &[cs(&["key-"])]),
+    (
+        "shopify_token",
+        &[cs(&["shpat_", "shpca_", "shppa_", "shpss_"])],
+    ),
+    ("square_token", &[cs(&["sq0atp-", "sq0csp-"])]),
+    ("anthropic_api_key", &[cs(&["sk-ant-"])]),
+    (
+        "openai_api_key",
+        &[cs(&["sk-proj-", "sk-svcacct-", "sk-admin-", "T3BlbkFJ"])],
+    ),
+    ("age_secret_key", &[cs(&["AGE-SECRET-KEY-1"])]),
+    ("postgres_connection_string", USERINFO),
+    ("mysql_connection_string", USERINFO),
+    ("mongodb_connection_string", USERINFO),
+    ("redis_connection_string", USERINFO),
+    ("amqp_connection_string", USERINFO),
+    ("url_credentials", USERINFO),
+    ("bearer_token", &[ci(&["bearer"])]),
+    ("basic_auth", &[ci(&["authorization:"]), ci(&["basic"])]),
+    (
+        "api_key_assignment",
+        &[ci(&["key", "token", "secret"]), ASSIGN],
+    ),
+    (
+        "password_assignment",
+        &[ci(&["password", "passwd", "pwd"]), ASSIGN],
+    ),
+];
+
+/// Finds which [`REQUIRED`] literals occur. The literals, lowercased, are
+/// searched in an ASCII-lowercased copy of the text by regexes of a few plain
+/// literals each (small sets keep the engine on its SIMD literal search, which
+/// case-insensitive literals or large sets would defeat); at each position where one starts, every literal
+/// is compared against the original text with its own case rule, so
+/// literals that share a start are all seen. Single characters (`:`, `=`, `@`) are common and would
+/// stop the search everywhere; they are looked up only for a kind whose other
+/// literals all occurred.
+struct Prefilter {
+    starts: Vec<Regex>,
+    /// The scanned literals and whether each ignores ASCII case.
+    literals: Vec<(&'static str, bool)>,
+    /// The literals by their first byte, lowercased.
+    by_first: Vec<Vec<usize>>,
+    /// Per kind, per group: its alternatives.
+    kinds: Vec<Vec<Vec<Literal>>>,
+}
+
+/// How many literals one scan searches for.
+const LITERALS_PER_SCAN: usize = 12;
+
+#[derive(Clone, Copy)]
+enum Literal {
+    /// Found by the scan: an index into `literals`.
+    Scanned(usize),
+    /// A single character, looked up on demand.
+    Char(char),
+}
+
+impl Prefilter {
+    fn new() -> Self {
+        let mut literals: Vec<(&'static str, bool)> = Vec::new();
+        let kinds = REQUIRED
+            .iter()
+            .map(|(_, groups)| {
+                groups
+                    .iter()
+                    .map(|needs| {
+                        needs
+                            .any
+                            .iter()
+                            .map(|&l| {
+                                let mut chars = l.chars();
+                                match (chars.next(), chars.next()) {
+                                    (Some(c), None) if !needs.ignore_case => Literal::Char(c),
+                                    _ => {
+                                        let key = (l, needs.ignore_case);
+                                        let i = literals.iter().position(|k| *k == key);
+                                        Literal::Scanned(i.unwrap_or_else(|| {
+                                            literals.push(key);
+                                            literals.len() - 1
+                                        }))
+                                    }
+                                }
+                            })
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut lowered: Vec<String> = literals
+            .iter()
+            .map(|(l, _)| regex::escape(&l.to_ascii_lowercase()))
+            .collect();
+        lowered.sort();
+        lowered.dedup();
+        let starts = lowered
+            .chunks(LITERALS_PER_SCAN)
+            .map(|chunk| Regex::new(&chunk.join("|")).expect("literal patterns compile"))
+            .collect();
+        let mut by_first = vec![Vec::new(); 256];
+        for (i, (literal, _)) in literals.iter().enumerate() {
+            by_first[usize::from(literal.as_bytes()[0].to_ascii_lowercase())].push(i);
+        }
+        Self {
+            starts,
+            literals,
+            by_first,
+            kinds,
+        }
+    }
+
+    /// Whether any kind could match somewhere in `text`.
+    fn possible(&self, text: &str) -> bool {
+        let mut seen = vec![false; self.literals.len()];
+        // Lowercasing ASCII keeps every byte offset and char boundary.
+        let lower = text.to_ascii_lowercase();
+        let mut chars = Vec::new();
+        for starts in &self.starts {
+            let mut at = 0;
+            while let Some(m) = starts.find_at(&lower, at) {
+                let rest = &text.as_bytes()[m.start()..];
+                let mut new = false;
+                for &i in &self.by_first[usize::from(lower.as_bytes()[m.start()])] {
+                    let (literal, fold) = self.literals[i];
+                    let head = &rest[..literal.len().min(rest.len())];
+                    let here = if fold {
+                        head.eq_ignore_ascii_case(literal.as_bytes())
+                    } else {
+                        head == literal.as_bytes()
+                    };
+                    new |= here && !seen[i];
+                    seen[i] |= here;
+                }
+                // Text with secrets usually shows one early: stop there.
+                if new && self.satisfied(text, &seen, &mut chars) {
+                    return true;
+                }
+                // Resume one char on: literals may overlap.
+                at = m.start() + text[m.start()..].chars().next().map_or(1, char::len_utf8);
+            }
+        }
+        false
+    }
+
+    /// Whether the literals seen so far satisfy every group of some kind.
+    /// `chars` remembers which single characters the text holds.
+    fn satisfied(&self, text: &str, seen: &[bool], chars: &mut Vec<(char, bool)>) -> bool {
+        let mut present = |literal: &Literal| match *literal {
+            Literal::Scanned(i) => seen[i],
+            Literal::Char(c) => match chars.iter().find(|(k, _)| *k == c) {
+                Some(&(_, held)) => held,
+                None => {
+                    let held = text.contains(c);
+                    chars.push((c, held));
+                    held
+                }
+            },
+        };
+        self.kinds
+            .iter()
+            .any(|groups| groups.iter().all(|any| any.iter().any(&mut present)))
+    }
+}
+
 /// One regex finds every secret in a single pass; a set of the same patterns,
 /// anchored, then names the kind of each (short) match. Resolving the kind
 /// with capture groups instead would run a slow engine over every match.
+/// A literal prefilter first skips text in which no kind can match.
 struct Redactor {
+    prefilter: Prefilter,
     regex: Regex,
     kinds: RegexSet,
 }
@@ -178,7 +420,11 @@ static REDACTOR: LazyLock<Redactor> = LazyLock::new(|| {
         .iter()
         .map(|(_, pattern)| format!("^(?:{})$", ascii_boundaries(pattern)));
     let kinds = RegexSet::new(anchored).expect("the secret patterns compile");
-    Redactor { regex, kinds }
+    Redactor {
+        prefilter: Prefilter::new(),
+        regex,
+        kinds,
+    }
 });
 
 /// `\b` as an ASCII word boundary: Unicode boundaries would push the regex
@@ -200,8 +446,15 @@ pub fn redact(text: &str) -> Redacted {
 
 /// [`redact`] without copying text that holds no secret.
 pub fn redact_cow(text: &str) -> (Cow<'_, str>, Vec<String>) {
-    let Redactor { regex, kinds } = &*REDACTOR;
+    let Redactor {
+        prefilter,
+        regex,
+        kinds,
+    } = &*REDACTOR;
     let mut findings = Vec::new();
+    if !prefilter.possible(text) {
+        return (Cow::Borrowed(text), findings);
+    }
     let mut out = String::new();
     let mut last = 0;
     for m in regex.find_iter(text) {
@@ -295,4 +548,28 @@ pub fn redact_json(value: &mut serde_json::Value) -> Vec<String> {
         _ => {}
     }
     findings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_its_required_literals_in_order() {
+        let kinds: Vec<&str> = KINDS.iter().map(|(k, _)| *k).collect();
+        let required: Vec<&str> = REQUIRED.iter().map(|(k, _)| *k).collect();
+        assert_eq!(kinds, required);
+        for (kind, groups) in REQUIRED {
+            assert!(!groups.is_empty(), "{kind} has no required literal");
+        }
+    }
+
+    #[test]
+    fn the_prefilter_passes_text_only_when_some_kind_could_match() {
+        let prefilter = Prefilter::new();
+        assert!(!prefilter.possible("the quick brown fox, https://example.com/x?a=1"));
+        assert!(prefilter.possible("db postgres://app:pw@db/app"));
+        assert!(prefilter.possible("PASSWORD = x"));
+        assert!(!prefilter.possible("a password, said plainly"));
+    }
 }
