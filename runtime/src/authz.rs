@@ -9,6 +9,7 @@
 //! Policies persist in the `casbin_rule` table through [`SqlAdapter`], written
 //! here over sqlx with run-time queries for both SQLite and PostgreSQL.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -36,7 +37,13 @@ pub struct Authorizer {
     /// False while the policies in memory cannot be trusted (a reload or a
     /// version check failed): every decision is then a denial.
     current: Arc<AtomicBool>,
+    /// Decisions already made under the policies in force, emptied whenever
+    /// they change (under the enforcer's write lock, so no stale entry lands).
+    decisions: Arc<std::sync::RwLock<HashMap<(String, String, String), bool>>>,
 }
+
+/// The most decisions remembered; past it the cache starts over.
+const DECISIONS: usize = 10_000;
 
 impl std::fmt::Debug for Authorizer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -60,6 +67,7 @@ impl Authorizer {
         Ok(Self {
             enforcer: Arc::new(RwLock::new(enforcer)),
             current: Arc::new(AtomicBool::new(true)),
+            decisions: Arc::default(),
         })
     }
 
@@ -78,9 +86,9 @@ impl Authorizer {
     /// Lets `role` perform `action` on `resource`.
     pub async fn grant(&self, role: &str, resource: &str, action: &str) -> Result<(), StoreError> {
         let rule = vec![role.to_owned(), resource.to_owned(), action.to_owned()];
-        self.enforcer
-            .write()
-            .await
+        let mut enforcer = self.enforcer.write().await;
+        self.forget();
+        enforcer
             .add_policy(rule)
             .await
             .map(drop)
@@ -90,9 +98,9 @@ impl Authorizer {
     /// Withdraws a permission from `role`.
     pub async fn revoke(&self, role: &str, resource: &str, action: &str) -> Result<(), StoreError> {
         let rule = vec![role.to_owned(), resource.to_owned(), action.to_owned()];
-        self.enforcer
-            .write()
-            .await
+        let mut enforcer = self.enforcer.write().await;
+        self.forget();
+        enforcer
             .remove_policy(rule)
             .await
             .map(drop)
@@ -101,9 +109,9 @@ impl Authorizer {
 
     /// Gives `subject` the role `role`.
     pub async fn assign(&self, subject: &str, role: &str) -> Result<(), StoreError> {
-        self.enforcer
-            .write()
-            .await
+        let mut enforcer = self.enforcer.write().await;
+        self.forget();
+        enforcer
             .add_grouping_policy(vec![subject.to_owned(), role.to_owned()])
             .await
             .map(drop)
@@ -112,9 +120,9 @@ impl Authorizer {
 
     /// Removes every policy and role assignment, from memory and from the store.
     pub async fn clear(&self) -> Result<(), StoreError> {
-        self.enforcer
-            .write()
-            .await
+        let mut enforcer = self.enforcer.write().await;
+        self.forget();
+        enforcer
             .clear_policy()
             .await
             .map_err(|e| casbin_error("cannot clear policies", e))
@@ -125,6 +133,7 @@ impl Authorizer {
     /// reload succeeds, rather than deciding on grants that may be stale.
     pub async fn reload(&self) -> Result<(), StoreError> {
         let mut enforcer = self.enforcer.write().await;
+        self.forget();
         match enforcer.load_policy().await {
             Ok(()) => {
                 self.current.store(true, Ordering::SeqCst);
@@ -183,7 +192,37 @@ impl Authorizer {
     }
 
     /// Whether casbin allows `(subject, resource, action)`; errors deny.
+    /// A decision already made under the same policies is answered from
+    /// memory; any policy change or reload forgets them all.
     pub async fn allows(
+        &self,
+        subject: &str,
+        resource: &str,
+        action: &str,
+    ) -> Result<bool, StoreError> {
+        let key = (subject.to_owned(), resource.to_owned(), action.to_owned());
+        if let Some(&allowed) = self.remembered().get(&key) {
+            return Ok(allowed);
+        }
+        // Held across the decision and its caching, so a change cannot slip between.
+        let enforcer = self.enforcer.read().await;
+        let allowed = enforcer
+            .enforce((subject, resource, action))
+            .map_err(|e| casbin_error("policy decision failed", e))?;
+        let mut decisions = self
+            .decisions
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if decisions.len() >= DECISIONS {
+            decisions.clear();
+        }
+        decisions.insert(key, allowed);
+        Ok(allowed)
+    }
+
+    /// [`Authorizer::allows`] without the decision cache: casbin evaluates the
+    /// model every time. The baseline the cache is measured against.
+    pub async fn allows_uncached(
         &self,
         subject: &str,
         resource: &str,
@@ -194,6 +233,22 @@ impl Authorizer {
             .await
             .enforce((subject, resource, action))
             .map_err(|e| casbin_error("policy decision failed", e))
+    }
+
+    fn remembered(
+        &self,
+    ) -> std::sync::RwLockReadGuard<'_, HashMap<(String, String, String), bool>> {
+        self.decisions
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Forgets every cached decision. Called with the enforcer's write lock held.
+    fn forget(&self) {
+        self.decisions
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
     }
 
     /// Both halves: the token's scope, then the subject's role.

@@ -161,3 +161,35 @@ async fn a_broken_store_denies() {
         Gate::Role
     );
 }
+
+/// Decisions are cached, and every policy change forgets them: a revocation,
+/// a grant or a reload is seen by the very next decision.
+#[tokio::test]
+async fn cached_decisions_never_outlive_a_policy_change() {
+    let authz = Authorizer::in_memory().await;
+    authz.grant("editor", "documents", "update").await.unwrap();
+    authz.assign("bob", "editor").await.unwrap();
+    let bob = Principal::new("bob", ["documents:update"]);
+    // Twice: the second answer comes from the cache.
+    for _ in 0..2 {
+        assert!(authz.authorize(&bob, "documents:update").await.is_ok());
+    }
+    authz.revoke("editor", "documents", "update").await.unwrap();
+    assert_eq!(
+        authz
+            .authorize(&bob, "documents:update")
+            .await
+            .unwrap_err()
+            .gate(),
+        Gate::Role
+    );
+    authz.grant("editor", "documents", "update").await.unwrap();
+    assert!(authz.authorize(&bob, "documents:update").await.is_ok());
+    assert_eq!(
+        authz.allows("bob", "documents", "update").await.unwrap(),
+        authz
+            .allows_uncached("bob", "documents", "update")
+            .await
+            .unwrap()
+    );
+}
