@@ -53,6 +53,15 @@ impl Rate {
         Ok(Self::new(calls, Duration::from_secs(secs)))
     }
 
+    /// Parses a per-subject limit as a command line gives it: a rate, or
+    /// `off` for none.
+    pub fn parse_limit(text: &str) -> Result<Option<Self>, String> {
+        match text {
+            "off" => Ok(None),
+            rate => Self::parse(rate).map(Some),
+        }
+    }
+
     fn per_token(self) -> Duration {
         self.per / self.calls
     }

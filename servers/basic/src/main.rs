@@ -1,6 +1,7 @@
 //! `basic-server`: serves `compute` and `echo` over MCP on stdin/stdout, or
 //! over HTTP with `--http ADDR` (and the HTTP options of
-//! [`secure_tool::http::HttpOptions::from_args`]).
+//! [`secure_tool::http::HttpOptions::from_args`]). `--rate-limit N/s|off` sets
+//! the per-subject limit (100/s by default; over stdio every call is one subject's).
 //! `basic-server threat-model` prints its threat model instead.
 //!
 //! Over HTTP every request is authenticated: bearer tokens are JWTs verified
@@ -12,7 +13,7 @@ use std::process::ExitCode;
 
 use basic_server::{BasicServer, REGENERATE_THREAT_MODEL};
 use secure_tool::http::HttpOptions;
-use secure_tool::{JwtVerifier, Server};
+use secure_tool::{JwtVerifier, Rate, Server};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -25,18 +26,24 @@ async fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     secure_tool::log::init();
-    let http = match HttpOptions::from_args(&mut args) {
-        Ok(http) if args.is_empty() => http,
-        Ok(_) => {
-            eprintln!("basic-server: unknown argument {:?}", args[0]);
-            return ExitCode::from(2);
-        }
+    let parsed = HttpOptions::from_args(&mut args).and_then(|http| {
+        let rate = match args.as_slice() {
+            [] => Some(secure_tool::limit::DEFAULT_SUBJECT_RATE),
+            [flag, value] if flag == "--rate-limit" => {
+                Rate::parse_limit(value).map_err(|e| format!("--rate-limit: {e}"))?
+            }
+            [other, ..] => return Err(format!("unknown argument {other:?}")),
+        };
+        Ok((http, rate))
+    });
+    let (http, rate) = match parsed {
+        Ok(parsed) => parsed,
         Err(e) => {
             eprintln!("basic-server: {e}");
             return ExitCode::from(2);
         }
     };
-    let mut server = Server::new(BasicServer);
+    let mut server = Server::new(BasicServer).with_subject_rate(rate);
     if http.is_some() {
         match JwtVerifier::from_env("BASIC_SERVER", "basic-server") {
             Ok(verifier) => server = server.with_verifier(verifier),

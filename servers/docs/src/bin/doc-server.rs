@@ -66,10 +66,8 @@ fn parse(args: &[String]) -> Result<Config, String> {
                 config.guards.fetch.roots = Arc::new(roots);
             }
             "--rate-limit" => {
-                config.subject_rate = match value("--rate-limit")?.as_str() {
-                    "off" => None,
-                    rate => Some(Rate::parse(rate).map_err(|e| format!("--rate-limit: {e}"))?),
-                }
+                config.subject_rate = Rate::parse_limit(&value("--rate-limit")?)
+                    .map_err(|e| format!("--rate-limit: {e}"))?;
             }
             "--call-timeout-secs" => {
                 let secs: u64 = number("--call-timeout-secs", &value("--call-timeout-secs")?)?;
