@@ -39,8 +39,11 @@ pub struct Authorizer {
     current: Arc<AtomicBool>,
     /// Decisions already made under the policies in force, emptied whenever
     /// they change (under the enforcer's write lock, so no stale entry lands).
-    decisions: Arc<std::sync::RwLock<HashMap<(String, String, String), bool>>>,
+    decisions: Arc<std::sync::RwLock<Decisions>>,
 }
+
+/// Decisions by `(subject, resource, action)`.
+type Decisions = HashMap<(String, String, String), bool>;
 
 /// The most decisions remembered; past it the cache starts over.
 const DECISIONS: usize = 10_000;
@@ -235,9 +238,7 @@ impl Authorizer {
             .map_err(|e| casbin_error("policy decision failed", e))
     }
 
-    fn remembered(
-        &self,
-    ) -> std::sync::RwLockReadGuard<'_, HashMap<(String, String, String), bool>> {
+    fn remembered(&self) -> std::sync::RwLockReadGuard<'_, Decisions> {
         self.decisions
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
