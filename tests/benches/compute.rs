@@ -144,7 +144,11 @@ fn end_to_end(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let framework = rt.block_on(connect(Server::new(BasicServer)));
+    // A limit no benchmark reaches: the limiter still runs on every call.
+    let unreachable = secure_tool::Rate::new(u32::MAX, std::time::Duration::from_secs(1));
+    let framework = rt.block_on(connect(
+        Server::new(BasicServer).with_subject_rate(Some(unreachable)),
+    ));
     let hand = rt.block_on(connect(HandWritten {
         tool_router: HandWritten::tool_router(),
     }));
