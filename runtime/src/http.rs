@@ -375,28 +375,21 @@ fn missing_scope<T: Tools>(
     })
 }
 
-fn full(bytes: impl Into<Bytes>) -> Body {
-    Full::new(bytes.into()).boxed()
+fn respond(status: StatusCode, content_type: &'static str, body: String) -> Response {
+    let mut response = hyper::Response::new(Full::new(Bytes::from(body)).boxed());
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
 }
 
 fn plain(status: StatusCode, text: &str) -> Response {
-    let mut response = hyper::Response::new(full(text.to_owned()));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    response
+    respond(status, "text/plain; charset=utf-8", text.to_owned())
 }
 
 fn json_response(status: StatusCode, body: &Value) -> Response {
-    let mut response = hyper::Response::new(full(body.to_string()));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
+    respond(status, "application/json", body.to_string())
 }
 
 fn with_challenge(status: StatusCode, challenge: &str, body: &Value) -> Response {

@@ -1,6 +1,7 @@
 //! Helpers for driving servers through a real MCP client over an in-memory transport.
 
 pub mod http;
+pub mod patient;
 
 use rmcp::model::{CallToolRequestParams, CallToolResult};
 use rmcp::service::RunningService;

@@ -8,10 +8,11 @@ use std::time::Duration;
 
 use doc_server::demo::{Config, USERS, build};
 use hyper::{Method, StatusCode};
+use secure_tool::Server;
 use secure_tool::http::HttpOptions;
 use secure_tool::testing::fresh_postgres;
-use secure_tool::{Reject, Server, secure_tool, server};
 use secure_tool_tests::http::{Session, result_text, send};
+use secure_tool_tests::patient::Patient;
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::AbortHandle;
@@ -162,21 +163,6 @@ async fn database_outage_fails_closed_and_service_resumes_without_restart() {
         allowed
     );
 }
-
-/// Sleeps, to stand for a call a client abandons.
-#[secure_tool(public, max(secs = 86400))]
-async fn slow(secs: u32) -> Result<String, Reject> {
-    tokio::time::sleep(Duration::from_secs(secs.into())).await;
-    Ok("woke".to_owned())
-}
-
-/// Returns its text.
-#[secure_tool(public)]
-fn echo(text: String) -> Result<String, Reject> {
-    Ok(text)
-}
-
-server!(Patient { slow, echo });
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broken_frames_and_vanishing_clients_leave_the_server_serving_others() {

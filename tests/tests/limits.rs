@@ -5,23 +5,9 @@ use std::time::Duration;
 
 use secure_tool::log::{FLOOD_LINES, FLOOD_WINDOW};
 use secure_tool::testing::Capture;
-use secure_tool::{Gate, Outcome, Rate, Reject, Server, secure_tool, server};
+use secure_tool::{Gate, Outcome, Rate, Server};
+use secure_tool_tests::patient::Patient;
 use serde_json::{Value, json};
-
-/// Sleeps, to stand for a tool that hangs on a slow dependency.
-#[secure_tool(public, max(secs = 86400))]
-async fn slow(secs: u32) -> Result<String, Reject> {
-    tokio::time::sleep(Duration::from_secs(secs.into())).await;
-    Ok("woke".to_owned())
-}
-
-/// Returns its text.
-#[secure_tool(public)]
-fn echo(text: String) -> Result<String, Reject> {
-    Ok(text)
-}
-
-server!(Limited { slow, echo });
 
 fn args(value: Value) -> secure_tool::Arguments {
     value.as_object().expect("an object").clone()
@@ -31,7 +17,7 @@ fn args(value: Value) -> secure_tool::Arguments {
 // costs nothing and the timeout fires exactly when it is due.
 #[tokio::test(start_paused = true)]
 async fn a_body_that_outlives_the_call_timeout_is_cancelled() {
-    let server = Server::new(Limited).with_call_timeout(Duration::from_secs(5));
+    let server = Server::new(Patient).with_call_timeout(Duration::from_secs(5));
     let quick = server.call("slow", args(json!({"secs": 1}))).await;
     assert_eq!(quick.record.outcome, Outcome::Allowed);
 
@@ -49,7 +35,7 @@ async fn a_body_that_outlives_the_call_timeout_is_cancelled() {
 #[tokio::test]
 async fn a_caller_over_the_subject_rate_is_refused_before_the_body() {
     let server =
-        Server::new(Limited).with_subject_rate(Some(Rate::new(5, Duration::from_secs(3600))));
+        Server::new(Patient).with_subject_rate(Some(Rate::new(5, Duration::from_secs(3600))));
     for _ in 0..5 {
         let ok = server.call("echo", args(json!({"text": "hi"}))).await;
         assert_eq!(ok.record.outcome, Outcome::Allowed);
@@ -70,7 +56,7 @@ async fn a_caller_over_the_subject_rate_is_refused_before_the_body() {
 
 #[tokio::test(start_paused = true)]
 async fn a_flood_of_refusals_prints_a_bounded_number_of_lines_then_a_summary() {
-    let server = Server::new(Limited).with_subject_rate(None);
+    let server = Server::new(Patient).with_subject_rate(None);
     let flood = 500;
     let capture = Capture::default();
     let _guard = capture.enter();
