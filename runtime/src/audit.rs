@@ -340,7 +340,10 @@ impl Audit {
         let result = match failed {
             None => Ok(()),
             Some(e) => {
-                tracing::error!(target: crate::log::TARGET, "{}", crate::guards::secrets::redact(&e.to_string()).text);
+                // During an outage every request fails here: bounded like refusals.
+                if self.flood.admit("audit-sink") {
+                    tracing::error!(target: crate::log::TARGET, "{}", crate::guards::secrets::redact(&e.to_string()).text);
+                }
                 let reject =
                     Reject::at(Gate::Audit, None, "audit log unavailable; result withheld");
                 record.refuse(&reject);
