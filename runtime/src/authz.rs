@@ -255,11 +255,7 @@ impl Authorizer {
     /// Both halves: the token's scope, then the subject's role.
     pub async fn authorize(&self, principal: &Principal, scope: &str) -> Result<(), Reject> {
         if !principal.has_scope(scope) {
-            return Err(Reject::at(
-                Gate::Scope,
-                None,
-                format!("token scope is missing {scope:?}"),
-            ));
+            return Err(missing_scope(scope));
         }
         let Some((resource, action)) = scope.split_once(':') else {
             return Err(Reject::at(Gate::Role, None, "malformed scope"));
@@ -284,6 +280,15 @@ impl Authorizer {
             }
         }
     }
+}
+
+/// The refusal of a token that lacks `scope`, wherever it is detected.
+pub(crate) fn missing_scope(scope: &str) -> Reject {
+    Reject::at(
+        Gate::Scope,
+        None,
+        format!("token scope is missing {scope:?}"),
+    )
 }
 
 /// The shared policy version, advanced by every change to `casbin_rule`.

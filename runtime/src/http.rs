@@ -31,8 +31,7 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
 use crate::auth::{AuthError, UNAUTHENTICATED};
-use crate::pipeline::{Pipeline, TOKEN_FIELD};
-use crate::reject::{Gate, Reject};
+use crate::pipeline::Pipeline;
 use crate::server::{Server, Tools};
 use crate::spec::{Access, ToolSpec};
 
@@ -284,11 +283,7 @@ impl<T: Tools> Front<T> {
             Bytes::new()
         };
         if let Some((spec, scope)) = missing_scope::<T>(&body, &principal) {
-            let reject = Reject::at(
-                Gate::Scope,
-                None,
-                format!("token scope is missing {scope:?}"),
-            );
+            let reject = crate::authz::missing_scope(scope);
             self.pipeline
                 .refuse(Some(spec), principal.subject(), reject)
                 .await;
@@ -328,12 +323,9 @@ impl<T: Tools> Front<T> {
 
     /// `401`, audited as a refusal at the auth gate.
     async fn unauthorized(&self, error: Option<AuthError>) -> Response {
-        let reason = error.as_ref().unwrap_or(&AuthError::Missing).to_string();
-        let reject = Reject::at(
-            Gate::Auth,
-            Some(TOKEN_FIELD.into()),
-            format!("authentication failed: {reason}"),
-        );
+        let error_or_missing = error.as_ref().unwrap_or(&AuthError::Missing);
+        let reason = error_or_missing.to_string();
+        let reject = crate::pipeline::auth_failed(error_or_missing);
         self.pipeline.refuse(None, UNAUTHENTICATED, reject).await;
         let metadata = self.metadata_url();
         // RFC 6750: no error code when the request carried no credential.
@@ -414,6 +406,40 @@ mod tests {
             map.append(header::AUTHORIZATION, HeaderValue::from_str(v).unwrap());
         }
         map
+    }
+
+    fn args(words: &[&str]) -> Vec<String> {
+        words.iter().map(|w| (*w).to_owned()).collect()
+    }
+
+    #[test]
+    fn http_flags_are_taken_out_and_the_rest_left() {
+        let mut line = args(&[
+            "--demo",
+            "--http",
+            "127.0.0.1:8080",
+            "--allowed-host",
+            "mcp.example.com",
+            "--stateless",
+            "--max-body-bytes",
+            "4096",
+        ]);
+        let (addr, options) = HttpOptions::from_args(&mut line).unwrap().unwrap();
+        assert_eq!(line, ["--demo"]);
+        assert_eq!(addr, "127.0.0.1:8080");
+        assert_eq!(options.allowed_hosts, ["mcp.example.com"]);
+        assert!(options.stateless);
+        assert_eq!(options.max_body_bytes, 4096);
+
+        let mut stdio = args(&["--demo"]);
+        assert!(HttpOptions::from_args(&mut stdio).unwrap().is_none());
+        for bad in [
+            &["--stateless"][..],
+            &["--http"],
+            &["--http", "a", "--max-body-bytes", "x"],
+        ] {
+            assert!(HttpOptions::from_args(&mut args(bad)).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

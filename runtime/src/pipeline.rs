@@ -77,6 +77,16 @@ pub trait Consent: Send + Sync {
 /// The default time a human has to answer a consent request.
 pub const CONSENT_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The refusal of a credential that is missing or does not verify, wherever
+/// it is detected.
+pub(crate) fn auth_failed(error: &AuthError) -> Reject {
+    Reject::at(
+        Gate::Auth,
+        Some(TOKEN_FIELD.into()),
+        format!("authentication failed: {error}"),
+    )
+}
+
 /// The default time a tool body may run before it is cancelled.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -234,13 +244,7 @@ impl Pipeline {
         credential: Credential<'_>,
         token: Option<&Value>,
     ) -> Result<Authenticated, Reject> {
-        let refuse = |e: AuthError| {
-            Reject::at(
-                Gate::Auth,
-                Some(TOKEN_FIELD.into()),
-                format!("authentication failed: {e}"),
-            )
-        };
+        let refuse = |e: AuthError| auth_failed(&e);
         if matches!(
             (spec.access, credential),
             (Access::Public, Credential::Argument)

@@ -14,6 +14,7 @@ use secure_tool::testing::fresh_postgres;
 use secure_tool_tests::http::{Session, result_text, send};
 use secure_tool_tests::patient::Patient;
 use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::AbortHandle;
 
@@ -177,6 +178,7 @@ async fn broken_frames_and_vanishing_clients_leave_the_server_serving_others() {
     );
     let options = HttpOptions {
         max_body_bytes: 64 * 1024,
+        read_timeout: Duration::from_millis(300),
         ..HttpOptions::default()
     };
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -207,6 +209,18 @@ async fn broken_frames_and_vanishing_clients_leave_the_server_serving_others() {
     let oversized = vec![b' '; 1024 * 1024];
     let answer = send(addr, Method::POST, "/mcp", &bearer, oversized).await;
     assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
+
+    // A client that announces a body and never finishes it is cut off with 408.
+    let mut stalled = TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /mcp HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer tok\r\n\
+         content-type: application/json\r\ncontent-length: 1000\r\n\r\n{{\"jsonrpc\""
+    );
+    stalled.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    stalled.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
 
     let echoed = other.call("echo", json!({"text": "still here"})).await;
     assert_eq!(result_text(&echoed), (false, "still here".to_owned()));
