@@ -54,7 +54,9 @@ impl Outcome {
             | Gate::Range
             | Gate::Finite
             | Gate::Control
-            | Gate::Length => Outcome::Invalid,
+            | Gate::Length
+            | Gate::Unique
+            | Gate::Size => Outcome::Invalid,
             Gate::Execute | Gate::Timeout | Gate::Output | Gate::Audit => Outcome::Failed,
         }
     }

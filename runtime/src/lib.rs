@@ -76,10 +76,14 @@ pub use output::{IntoOutput, Json, Output, Untrusted};
 pub use pipeline::{Consent, Guards, Pipeline, Tool, Trace};
 pub use reject::{Gate, Reject};
 pub use schema::input_schema;
-pub use secure_tool_macros::{secure_tool, server};
+pub use secure_tool_macros::{Args, secure_tool, server};
 pub use server::{Arguments, Credential, Request, Server, Tools, tool_entry};
-pub use spec::{Access, DEFAULT_MAX_LEN, Kind, ParamSpec, ToolSpec};
+pub use spec::{
+    Access, DEFAULT_MAX_ITEMS, DEFAULT_MAX_LEN, DEFAULT_MAX_SIZE, Kind, MAX_DEPTH, ObjectSpec,
+    ParamSpec, ToolSpec,
+};
 pub use state::{Context, State};
+pub use validate::Args;
 pub use store::Store;
 
 /// What generated code needs. Not a public API: it changes without notice.
@@ -87,5 +91,6 @@ pub use store::Store;
 pub mod __private {
     pub use crate::output::IntoOutput;
     pub use crate::testing::{GeneratedTest, Probe, assert_rejects};
-    pub use crate::validate::{FromArg, choice, confirm, not_allowed, url};
+    pub use crate::validate::{At, FromArg, choice, confirm, not_allowed, object, url};
+    pub use secure_tool_macros::__nested_tests;
 }

@@ -383,7 +383,7 @@ impl Authenticated {
 }
 
 impl Authorized {
-    /// Stage 3. Unknown fields, then every argument gate and input guard in
+    /// Stage 3. The arguments' total size, unknown fields, then every argument gate and input guard in
     /// declaration order (the `confirm` flag among them), then, for a
     /// destructive tool, the human's consent where the client can ask for it.
     pub async fn inspect<T: Tool>(
@@ -392,6 +392,7 @@ impl Authorized {
         args: &Arguments,
         consent: Option<&dyn Consent>,
     ) -> Result<Inspected<T::Args>, Reject> {
+        crate::validate::check_size(T::SPEC, args)?;
         crate::validate::check_fields(T::SPEC, args)?;
         let validated = T::validate(args, &pipeline.guards).await?;
         if T::SPEC.confirm

@@ -13,6 +13,8 @@ use crate::log::escape_bounded;
 pub enum Gate {
     /// The tool name is not one the server declares.
     UnknownTool,
+    /// The arguments as a whole are larger than the tool's `max_size`.
+    Size,
     /// The arguments carry a field the tool does not declare.
     UnknownField,
     /// A required argument is absent.
@@ -27,8 +29,10 @@ pub enum Gate {
     Finite,
     /// A string holds control or bidirectional-override characters.
     Control,
-    /// A string is longer than its bound.
+    /// A string is longer than its bound, or a list has more or fewer items than its bounds.
     Length,
+    /// A list declared `unique` holds the same item twice.
+    Unique,
     /// A string that feeds a command holds a shell metacharacter.
     Command,
     /// A URL points at an internal, reserved or unresolvable destination.
@@ -61,6 +65,7 @@ impl Gate {
         Gate::Rate,
         Gate::Scope,
         Gate::Role,
+        Gate::Size,
         Gate::UnknownField,
         Gate::MissingField,
         Gate::Type,
@@ -69,6 +74,7 @@ impl Gate {
         Gate::Finite,
         Gate::Control,
         Gate::Length,
+        Gate::Unique,
         Gate::Command,
         Gate::Ssrf,
         Gate::Confirm,
@@ -82,6 +88,7 @@ impl Gate {
     pub const fn as_str(self) -> &'static str {
         match self {
             Gate::UnknownTool => "unknown-tool",
+            Gate::Size => "size",
             Gate::UnknownField => "unknown-field",
             Gate::MissingField => "missing-field",
             Gate::Type => "type",
@@ -90,6 +97,7 @@ impl Gate {
             Gate::Finite => "finite",
             Gate::Control => "control-chars",
             Gate::Length => "length",
+            Gate::Unique => "unique",
             Gate::Confirm => "confirm",
             Gate::Command => "command",
             Gate::Ssrf => "ssrf",

@@ -4,6 +4,8 @@ use serde_json::{Map, Value, json};
 
 use crate::pipeline::TOKEN_FIELD;
 use crate::spec::{Access, DEFAULT_MAX_LEN, Kind, ParamSpec, ToolSpec};
+#[cfg(test)]
+use crate::spec::ObjectSpec;
 
 /// The input schema of a tool over stdio. Every gate that can be stated in
 /// JSON Schema is: `enum` for allowlists, `minimum`/`maximum`, `maxLength`,
@@ -20,17 +22,7 @@ pub fn arguments_schema(spec: &ToolSpec) -> Map<String, Value> {
 }
 
 fn schema(spec: &ToolSpec, token_argument: bool) -> Map<String, Value> {
-    let mut properties: Map<String, Value> = spec
-        .params
-        .iter()
-        .map(|p| (p.name.to_owned(), param_schema(p)))
-        .collect();
-    let mut required: Vec<&str> = spec
-        .params
-        .iter()
-        .filter(|p| p.required)
-        .map(|p| p.name)
-        .collect();
+    let (mut properties, mut required) = fields(spec.params);
     // Over stdio a scoped tool's credential travels as an argument.
     if let (Access::Scope(scope), true) = (spec.access, token_argument) {
         properties.insert(
@@ -55,8 +47,28 @@ fn schema(spec: &ToolSpec, token_argument: bool) -> Map<String, Value> {
     }
 }
 
+/// The `properties` and `required` of an object with these fields.
+fn fields(params: &[ParamSpec]) -> (Map<String, Value>, Vec<&'static str>) {
+    let properties = params
+        .iter()
+        .map(|p| (p.name.to_owned(), param_schema(p)))
+        .collect();
+    let required = params.iter().filter(|p| p.required).map(|p| p.name).collect();
+    (properties, required)
+}
+
 fn param_schema(param: &ParamSpec) -> Value {
-    match &param.kind {
+    let mut schema = kind_schema(&param.kind);
+    if let Some(default) = param.default {
+        let default: Value =
+            serde_json::from_str(default).expect("`#[secure_tool]` writes defaults as JSON");
+        schema["default"] = default;
+    }
+    schema
+}
+
+fn kind_schema(kind: &Kind) -> Value {
+    match kind {
         Kind::Float { ty, min, max } => {
             let (lo, hi) = if *ty == "f32" {
                 (Some(-f64::from(f32::MAX)), Some(f64::from(f32::MAX)))
@@ -86,6 +98,34 @@ fn param_schema(param: &ParamSpec) -> Value {
             "const": true,
             "description": "must be true: this tool is destructive",
         }),
+        Kind::List {
+            items,
+            min_items,
+            max_items,
+            unique,
+        } => {
+            let mut schema = json!({
+                "type": "array",
+                "items": kind_schema(items),
+                "maxItems": max_items,
+            });
+            if *min_items > 0 {
+                schema["minItems"] = json!(min_items);
+            }
+            if *unique {
+                schema["uniqueItems"] = json!(true);
+            }
+            schema
+        }
+        Kind::Object(object) => {
+            let (properties, required) = fields(object.fields);
+            json!({
+                "type": "object",
+                "properties": properties,
+                "required": required,
+                "additionalProperties": false,
+            })
+        }
     }
 }
 
@@ -110,24 +150,21 @@ mod tests {
             name: "t",
             description: "",
             params: &[
-                ParamSpec {
-                    name: "op",
-                    kind: Kind::Choice {
+                ParamSpec::required(
+                    "op",
+                    Kind::Choice {
                         allow: &["a", "b"],
                         command: false,
                     },
-
-                    required: true,
-                },
-                ParamSpec {
-                    name: "x",
-                    kind: Kind::Float {
+                ),
+                ParamSpec::required(
+                    "x",
+                    Kind::Float {
                         ty: "f64",
                         min: Some(-1.0),
                         max: Some(1.0),
                     },
-                    required: true,
-                },
+                ),
                 ParamSpec {
                     name: "n",
                     kind: Kind::Int {
@@ -136,28 +173,53 @@ mod tests {
                         max: u64::MAX as i128,
                     },
                     required: false,
+                    default: Some("7"),
                 },
-                ParamSpec {
-                    name: "s",
-                    kind: Kind::Text { max_len: 9 },
-                    required: true,
-                },
-                ParamSpec {
-                    name: "confirm",
-                    kind: Kind::Confirm,
-                    required: true,
-                },
+                ParamSpec::required("s", Kind::Text { max_len: 9 }),
+                ParamSpec::required("confirm", Kind::Confirm),
+                ParamSpec::required(
+                    "edits",
+                    Kind::List {
+                        items: &Kind::Object(&ObjectSpec {
+                            name: "Edit",
+                            fields: &[ParamSpec::required("oldText", Kind::Text { max_len: 3 })],
+                        }),
+                        min_items: 1,
+                        max_items: 4,
+                        unique: false,
+                    },
+                ),
             ],
             access: Access::Public,
             confirm: true,
             untrusted_output: false,
             rate: None,
+            max_size: 1,
             tests: &[],
+            nested_tests: &[],
             output_schema: || None,
         };
         let schema = Value::Object(input_schema(&SPEC));
         assert_eq!(schema["additionalProperties"], json!(false));
-        assert_eq!(schema["required"], json!(["op", "x", "s", "confirm"]));
+        assert_eq!(
+            schema["required"],
+            json!(["op", "x", "s", "confirm", "edits"])
+        );
+        assert_eq!(schema["properties"]["n"]["default"], json!(7));
+        assert_eq!(
+            schema["properties"]["edits"],
+            json!({
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 4,
+                "items": {
+                    "type": "object",
+                    "properties": {"oldText": {"type": "string", "maxLength": 3}},
+                    "required": ["oldText"],
+                    "additionalProperties": false,
+                },
+            })
+        );
         assert_eq!(schema["properties"]["op"]["enum"], json!(["a", "b"]));
         assert_eq!(schema["properties"]["x"]["maximum"], json!(1.0));
         assert_eq!(schema["properties"]["n"]["maximum"], json!(u64::MAX));

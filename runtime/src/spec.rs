@@ -6,6 +6,17 @@
 /// The default bound on every string argument, in chars, unless `max_len` sets another.
 pub const DEFAULT_MAX_LEN: usize = 4096;
 
+/// The default bound on every list argument, in items, unless `max_items` sets another.
+pub const DEFAULT_MAX_ITEMS: usize = 256;
+
+/// The default bound on a call's arguments as a whole, in bytes, unless
+/// `max_size` sets another. See [`crate::validate::arguments_size`] for how
+/// arguments are measured.
+pub const DEFAULT_MAX_SIZE: usize = 1024 * 1024;
+
+/// How deep `#[derive(Args)]` objects may nest inside one another.
+pub const MAX_DEPTH: usize = 8;
+
 /// Everything the framework knows about one tool.
 #[derive(Debug)]
 pub struct ToolSpec {
@@ -23,8 +34,13 @@ pub struct ToolSpec {
     pub untrusted_output: bool,
     /// The tool's own rate limit per subject, declared with `rate = "N/unit"`.
     pub rate: Option<crate::limit::Rate>,
+    /// The bound on the arguments as a whole, in bytes, checked before any field.
+    pub max_size: usize,
     /// The rejection tests generated for the tool, one per gate and parameter.
     pub tests: &'static [crate::testing::GeneratedTest],
+    /// The rejection tests generated for the fields of nested objects, one slice
+    /// per parameter whose type derives `Args`.
+    pub nested_tests: &'static [&'static [crate::testing::GeneratedTest]],
     /// The JSON Schema of the tool's structured output, from its return type.
     pub output_schema: fn() -> Option<serde_json::Map<String, serde_json::Value>>,
 }
@@ -33,6 +49,13 @@ impl ToolSpec {
     /// The declared parameter with this name.
     pub fn param(&self, name: &str) -> Option<&'static ParamSpec> {
         self.params.iter().find(|p| p.name == name)
+    }
+
+    /// Every generated rejection test: the tool's own, then those of nested fields.
+    pub fn generated_tests(&self) -> impl Iterator<Item = &'static crate::testing::GeneratedTest> {
+        self.tests
+            .iter()
+            .chain(self.nested_tests.iter().flat_map(|t| t.iter()))
     }
 }
 
@@ -56,15 +79,45 @@ impl Access {
     }
 }
 
-/// One argument of a tool.
+/// One argument of a tool, or one field of a nested object.
 #[derive(Debug)]
 pub struct ParamSpec {
-    /// The JSON field name, the parameter's name.
+    /// The JSON field name: the parameter's name, or its `rename`.
     pub name: &'static str,
     /// The type and the gates that apply to it.
     pub kind: Kind,
-    /// Whether the field must be present (`false` for `Option<T>`).
+    /// Whether the field must be present (`false` for `Option<T>` and for a declared default).
     pub required: bool,
+    /// The declared default as JSON text, applied when the field is absent.
+    pub default: Option<&'static str>,
+}
+
+impl ParamSpec {
+    /// A required field without a default.
+    pub const fn required(name: &'static str, kind: Kind) -> Self {
+        Self {
+            name,
+            kind,
+            required: true,
+            default: None,
+        }
+    }
+}
+
+/// The fields of a struct that derives `Args`: a nested JSON object.
+#[derive(Debug)]
+pub struct ObjectSpec {
+    /// The Rust type's name.
+    pub name: &'static str,
+    /// The declared fields, in order; no other field is accepted.
+    pub fields: &'static [ParamSpec],
+}
+
+impl ObjectSpec {
+    /// The declared field with this wire name.
+    pub fn field(&self, name: &str) -> Option<&'static ParamSpec> {
+        self.fields.iter().find(|p| p.name == name)
+    }
 }
 
 /// The type of an argument and the gates that apply to it.
@@ -111,4 +164,17 @@ pub enum Kind {
     },
     /// The `confirm` flag of a destructive tool; only `true` passes.
     Confirm,
+    /// A JSON array whose every item passes the item kind's gates.
+    List {
+        /// The kind of every item.
+        items: &'static Kind,
+        /// The fewest accepted items.
+        min_items: usize,
+        /// The most accepted items.
+        max_items: usize,
+        /// Whether two equal items are refused.
+        unique: bool,
+    },
+    /// A JSON object with exactly the declared fields: a struct that derives `Args`.
+    Object(&'static ObjectSpec),
 }

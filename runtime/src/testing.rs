@@ -186,6 +186,45 @@ pub enum Probe {
     InternalUrl(&'static str),
     /// One valid call more than the tool's declared rate allows.
     OverRate,
+    /// A list one item longer than its bound.
+    OverMaxItems(&'static str),
+    /// A list one item shorter than its bound.
+    UnderMinItems(&'static str),
+    /// A `unique` list holding the same item twice.
+    DuplicateItems(&'static str),
+    /// A field the nested object at this path does not declare.
+    UnknownFieldIn(&'static str),
+    /// Arguments one byte over the tool's total bound.
+    OverSize,
+}
+
+impl Probe {
+    /// The path of the value the probe corrupts, such as `edits[0].oldText`.
+    pub fn path(self) -> Option<&'static str> {
+        match self {
+            Probe::OutsideAllowlist(p)
+            | Probe::AboveMax(p)
+            | Probe::BelowMin(p)
+            | Probe::WrongType(p)
+            | Probe::ControlChars(p)
+            | Probe::OverLength(p)
+            | Probe::Missing(p)
+            | Probe::ShellMetacharacters(p)
+            | Probe::InternalUrl(p)
+            | Probe::OverMaxItems(p)
+            | Probe::UnderMinItems(p)
+            | Probe::DuplicateItems(p)
+            | Probe::UnknownFieldIn(p) => Some(p),
+            Probe::UnknownField
+            | Probe::NoConfirm
+            | Probe::NoToken
+            | Probe::UnknownToken
+            | Probe::TokenWithoutScope
+            | Probe::RoleDenied
+            | Probe::OverRate
+            | Probe::OverSize => None,
+        }
+    }
 }
 
 /// A resolver that resolves nothing: generated tests never use DNS.
@@ -364,16 +403,58 @@ pub async fn test_server<S: crate::server::Tools>() -> crate::server::Server<S> 
 
 /// A value that passes every gate of `param`.
 pub fn valid_value(param: &ParamSpec) -> Value {
-    match param.kind {
+    valid_kind(&param.kind)
+}
+
+/// A value that passes every gate of `kind`; lists get their fewest items, at least one.
+pub fn valid_kind(kind: &Kind) -> Value {
+    nth_valid(kind, 0)
+}
+
+/// The `n`th of a series of distinct values that pass every gate of `kind`,
+/// for lists that must hold several different items.
+fn nth_valid(kind: &Kind, n: usize) -> Value {
+    match *kind {
         Kind::Float { min, max, .. } => {
-            json!(0f64.clamp(min.unwrap_or(f64::MIN), max.unwrap_or(f64::MAX)))
+            json!((n as f64).clamp(min.unwrap_or(f64::MIN), max.unwrap_or(f64::MAX)))
         }
-        Kind::Int { min, max, .. } => int_json(0i128.clamp(min, max)),
-        Kind::Bool | Kind::Confirm => json!(true),
-        Kind::Text { .. } => json!("x"),
-        Kind::Choice { allow, .. } => json!(allow[0]),
+        Kind::Int { min, max, .. } => {
+            let x = if min <= 0 && 0 <= max { 0 } else { min };
+            int_json((x + n as i128).clamp(min, max))
+        }
+        Kind::Bool | Kind::Confirm => json!(n % 2 == 0),
+        Kind::Text { max_len } => {
+            // "x", then "a", "b", … "ba", … : distinct, and short as can be.
+            let mut text = String::new();
+            let mut i = n;
+            if n == 0 {
+                text.push('x');
+            }
+            while i > 0 {
+                text.insert(0, char::from(b'a' + (i % 26) as u8));
+                i /= 26;
+            }
+            assert!(text.chars().count() <= max_len, "no {n}th distinct string fits {max_len} chars");
+            json!(text)
+        }
+        Kind::Choice { allow, .. } => json!(allow[n % allow.len()]),
         Kind::Url { .. } => json!("https://93.184.215.14/"),
+        Kind::List {
+            items, min_items, ..
+        } => list_of(items, min_items.max(1)),
+        Kind::Object(object) => Value::Object(
+            object
+                .fields
+                .iter()
+                .map(|f| (f.name.to_owned(), nth_valid(&f.kind, n)))
+                .collect(),
+        ),
     }
+}
+
+/// `count` distinct valid items of `kind`.
+fn list_of(kind: &Kind, count: usize) -> Value {
+    Value::Array((0..count).map(|n| nth_valid(kind, n)).collect())
 }
 
 /// Arguments that pass every gate of the tool: the baseline each probe corrupts.
@@ -389,6 +470,85 @@ pub fn valid_args(spec: &ToolSpec) -> Arguments {
     args
 }
 
+/// One step of a probe's path: a field name or a list index.
+#[derive(Debug, Clone, Copy)]
+enum Step<'p> {
+    Field(&'p str),
+    Index(usize),
+}
+
+/// `edits[0].oldText` as its steps.
+fn steps(path: &str) -> Vec<Step<'_>> {
+    let mut out = Vec::new();
+    for part in path.split('.') {
+        let (name, mut rest) = part.split_once('[').map_or((part, ""), |(n, r)| (n, r));
+        out.push(Step::Field(name));
+        while let Some((index, tail)) = rest.split_once(']') {
+            out.push(Step::Index(index.parse().expect("an index in a probe path")));
+            rest = tail.strip_prefix('[').unwrap_or(tail);
+        }
+    }
+    out
+}
+
+/// The kind of the value at `path`, and whether it must be present.
+pub fn kind_at(spec: &ToolSpec, path: &str) -> (&'static Kind, bool) {
+    let steps = steps(path);
+    let Some(Step::Field(first)) = steps.first() else {
+        panic!("`{path}` does not start with a parameter");
+    };
+    let p = param(spec, first);
+    let (mut kind, mut required) = (&p.kind, p.required);
+    for step in &steps[1..] {
+        (kind, required) = match (step, kind) {
+            (Step::Index(_), Kind::List { items, .. }) => (*items, true),
+            (Step::Field(name), Kind::Object(object)) => {
+                let field = object
+                    .field(name)
+                    .unwrap_or_else(|| panic!("`{path}`: no field `{name}`"));
+                (&field.kind, field.required)
+            }
+            _ => panic!("`{path}` does not follow `{}`'s parameters", spec.name),
+        };
+    }
+    (kind, required)
+}
+
+/// Sets (or with `None`, removes) the value at `path`.
+fn set_at(args: &mut Arguments, path: &str, value: Option<Value>) {
+    let steps = steps(path);
+    let (last, parents) = steps.split_last().expect("a path has a step");
+    let mut here: &mut Value = match parents.first() {
+        Some(Step::Field(first)) => args
+            .get_mut(*first)
+            .unwrap_or_else(|| panic!("`{path}`: no `{first}` in the arguments")),
+        _ => {
+            let Step::Field(name) = last else { panic!("`{path}`") };
+            match value {
+                Some(v) => args.insert((*name).to_owned(), v),
+                None => args.remove(*name),
+            };
+            return;
+        }
+    };
+    for step in &parents[1..] {
+        here = match step {
+            Step::Field(name) => &mut here[*name],
+            Step::Index(i) => &mut here[*i],
+        };
+    }
+    match (last, value) {
+        (Step::Field(name), Some(v)) => {
+            here.as_object_mut().expect("an object on the path").insert((*name).to_owned(), v);
+        }
+        (Step::Field(name), None) => {
+            here.as_object_mut().expect("an object on the path").remove(*name);
+        }
+        (Step::Index(i), Some(v)) => here[*i] = v,
+        (Step::Index(_), None) => panic!("`{path}`: a list item cannot be left out"),
+    }
+}
+
 fn param(spec: &ToolSpec, name: &str) -> &'static ParamSpec {
     spec.param(name)
         .unwrap_or_else(|| panic!("`{}` has no parameter `{name}`", spec.name))
@@ -397,20 +557,21 @@ fn param(spec: &ToolSpec, name: &str) -> &'static ParamSpec {
 /// The hostile argument sets of a probe, each with the gate and field that must refuse it.
 pub fn cases(spec: &ToolSpec, probe: Probe) -> Vec<(Arguments, Gate, Option<String>)> {
     let base = valid_args(spec);
-    let with = |name: &str, value: Value| {
+    let with = |path: &str, value: Value| {
         let mut args = base.clone();
-        args.insert(name.to_owned(), value);
+        set_at(&mut args, path, Some(value));
         args
     };
-    let expect = |name: &str, gate: Gate, values: Vec<Value>| {
+    let expect = |path: &str, gate: Gate, values: Vec<Value>| {
         values
             .into_iter()
-            .map(|v| (with(name, v), gate, Some(name.to_owned())))
+            .map(|v| (with(path, v), gate, Some(path.to_owned())))
             .collect::<Vec<_>>()
     };
+    let kind = |path: &str| kind_at(spec, path).0;
     match probe {
         Probe::OutsideAllowlist(name) => {
-            let Kind::Choice { allow, command } = param(spec, name).kind else {
+            let Kind::Choice { allow, command } = *kind(name) else {
                 panic!("`{name}` has no allowlist");
             };
             // A selector that feeds a command refuses metacharacters first;
@@ -434,7 +595,7 @@ pub fn cases(spec: &ToolSpec, probe: Probe) -> Vec<(Arguments, Gate, Option<Stri
         }
         Probe::AboveMax(name) | Probe::BelowMin(name) => {
             let up = matches!(probe, Probe::AboveMax(_));
-            let value = match param(spec, name).kind {
+            let value = match *kind(name) {
                 Kind::Float { ty, min, max } => {
                     let bound = if up { max } else { min };
                     match bound {
@@ -450,19 +611,60 @@ pub fn cases(spec: &ToolSpec, probe: Probe) -> Vec<(Arguments, Gate, Option<Stri
             expect(name, Gate::Range, vec![value])
         }
         Probe::WrongType(name) => {
-            let p = param(spec, name);
-            let mut values = match p.kind {
+            let (kind, required) = kind_at(spec, name);
+            let mut values = match kind {
                 Kind::Float { .. } => vec![json!("1"), json!(true), json!([1]), json!({"n": 1})],
                 Kind::Int { .. } => vec![json!("1"), json!(true), json!(0.5), json!([1])],
                 Kind::Bool | Kind::Confirm => vec![json!("true"), json!(1), json!([true])],
                 Kind::Text { .. } | Kind::Choice { .. } | Kind::Url { .. } => {
                     vec![json!(1), json!(true), json!(["x"]), json!({})]
                 }
+                Kind::List { .. } => vec![json!("x"), json!(1), json!({})],
+                Kind::Object(_) => vec![json!("x"), json!(1), json!([])],
             };
-            if p.required {
+            if required {
                 values.push(Value::Null);
             }
             expect(name, Gate::Type, values)
+        }
+        Probe::OverMaxItems(name) | Probe::UnderMinItems(name) => {
+            let Kind::List {
+                items,
+                min_items,
+                max_items,
+                ..
+            } = *kind(name)
+            else {
+                panic!("`{name}` is not a list");
+            };
+            let count = if matches!(probe, Probe::OverMaxItems(_)) {
+                max_items + 1
+            } else {
+                min_items - 1
+            };
+            expect(name, Gate::Length, vec![list_of(items, count)])
+        }
+        Probe::DuplicateItems(name) => {
+            let Kind::List { items, .. } = *kind(name) else {
+                panic!("`{name}` is not a list");
+            };
+            let item = valid_kind(items);
+            let args = with(name, json!([item.clone(), item]));
+            vec![(args, Gate::Unique, Some(format!("{name}[1]")))]
+        }
+        Probe::UnknownFieldIn(name) => {
+            let field = format!("{name}.__secure_tool_unknown");
+            let mut args = base.clone();
+            set_at(&mut args, &field, Some(json!(1)));
+            vec![(args, Gate::UnknownField, Some(field))]
+        }
+        Probe::OverSize => {
+            let mut args = base.clone();
+            args.insert(
+                "__secure_tool_padding".to_owned(),
+                json!("x".repeat(spec.max_size)),
+            );
+            vec![(args, Gate::Size, None)]
         }
         Probe::ControlChars(name) => {
             let values = [
@@ -480,7 +682,7 @@ pub fn cases(spec: &ToolSpec, probe: Probe) -> Vec<(Arguments, Gate, Option<Stri
             expect(name, Gate::Control, values)
         }
         Probe::OverLength(name) => {
-            let (Kind::Text { max_len } | Kind::Url { max_len }) = param(spec, name).kind else {
+            let (Kind::Text { max_len } | Kind::Url { max_len }) = *kind(name) else {
                 panic!("`{name}` is not a string");
             };
             expect(name, Gate::Length, vec![json!("x".repeat(max_len + 1))])
@@ -497,7 +699,7 @@ pub fn cases(spec: &ToolSpec, probe: Probe) -> Vec<(Arguments, Gate, Option<Stri
         }
         Probe::Missing(name) => {
             let mut args = base.clone();
-            args.remove(name);
+            set_at(&mut args, name, None);
             vec![(args, Gate::MissingField, Some(name.to_owned()))]
         }
         Probe::NoConfirm => {

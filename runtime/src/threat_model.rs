@@ -46,8 +46,19 @@ struct Row {
 
 fn family_of(probe: Probe) -> usize {
     match probe {
-        Probe::AboveMax(_) | Probe::BelowMin(_) | Probe::OverLength(_) | Probe::WrongType(_) => 1,
-        Probe::ControlChars(_) | Probe::UnknownField | Probe::Missing(_) | Probe::OverRate => 2,
+        Probe::AboveMax(_)
+        | Probe::BelowMin(_)
+        | Probe::OverLength(_)
+        | Probe::WrongType(_)
+        | Probe::OverMaxItems(_)
+        | Probe::UnderMinItems(_)
+        | Probe::DuplicateItems(_)
+        | Probe::OverSize => 1,
+        Probe::ControlChars(_)
+        | Probe::UnknownField
+        | Probe::UnknownFieldIn(_)
+        | Probe::Missing(_)
+        | Probe::OverRate => 2,
         Probe::OutsideAllowlist(_) | Probe::RoleDenied => 3,
         Probe::NoToken | Probe::UnknownToken | Probe::TokenWithoutScope => 4,
         Probe::ShellMetacharacters(_) => 6,
@@ -57,7 +68,7 @@ fn family_of(probe: Probe) -> usize {
 }
 
 fn describe(spec: &ToolSpec, probe: Probe) -> (String, String) {
-    let p = |name: &str| spec.param(name).map(|p| &p.kind);
+    let p = |path: &str| Some(crate::testing::kind_at(spec, path).0);
     let scope = match spec.access {
         Access::Scope(scope) => scope,
         Access::Public => "-",
@@ -105,6 +116,29 @@ fn describe(spec: &ToolSpec, probe: Probe) -> (String, String) {
                 format!("rate gate: {rate} per subject for this tool, on top of the per-subject limit; refused with a retry hint, counted whether or not the call was valid"),
             )
         }
+        Probe::OverMaxItems(n) | Probe::UnderMinItems(n) => {
+            let (side, bound) = match p(n) {
+                Some(Kind::List { max_items, .. }) if matches!(probe, Probe::OverMaxItems(_)) => ("more", format!("at most {max_items}")),
+                Some(Kind::List { min_items, .. }) => ("fewer", format!("at least {min_items}")),
+                _ => ("other", String::new()),
+            };
+            (
+                format!("`{n}` with one item {side} than allowed, to multiply work or skip a required item"),
+                format!("length gate: {bound} items, counted before any item is read"),
+            )
+        }
+        Probe::DuplicateItems(n) => (
+            format!("`{n}` naming the same item twice, to act on it twice"),
+            "unique gate: the first repeated item is named".to_owned(),
+        ),
+        Probe::UnknownFieldIn(n) => (
+            format!("a field the object `{n}` does not declare, hidden one level down"),
+            "unknown-field gate at every depth: `additionalProperties: false`, enforced".to_owned(),
+        ),
+        Probe::OverSize => (
+            "arguments whose lists and strings multiply into megabytes".to_owned(),
+            format!("size gate: at most {} bytes in all, refused before any field is read", spec.max_size),
+        ),
         Probe::Missing(n) => (
             format!("`{n}` left out, hoping for a default"),
             "missing-field gate: there are no silent defaults".to_owned(),
@@ -154,6 +188,60 @@ fn range(kind: &Kind) -> Option<String> {
     }
 }
 
+/// The cells of one summary row, filled by walking the parameters.
+struct Cells<'a> {
+    allow: &'a mut Vec<String>,
+    bounds: &'a mut Vec<String>,
+    strings: &'a mut Vec<String>,
+    guards: &'a mut Vec<String>,
+}
+
+impl Cells<'_> {
+    /// Adds the gates of the value at `path`, and of everything inside it.
+    fn add(&mut self, path: String, kind: &Kind) {
+        match kind {
+            Kind::Choice {
+                allow: list,
+                command,
+            } => {
+                self.allow.push(format!("`{path}` ∈ {}", list.join(", ")));
+                if *command {
+                    self.guards.push(format!("command (`{path}`)"));
+                }
+            }
+            Kind::Float { .. } | Kind::Int { .. } => {
+                self.bounds
+                    .push(format!("`{path}`: {}", range(kind).unwrap_or_default()));
+            }
+            Kind::Text { max_len } => self
+                .strings
+                .push(format!("`{path}` ≤ {max_len} chars, no controls")),
+            Kind::Url { max_len } => {
+                self.strings
+                    .push(format!("`{path}` ≤ {max_len} chars, no controls"));
+                self.guards.push(format!("ssrf (`{path}`)"));
+            }
+            Kind::List {
+                items,
+                min_items,
+                max_items,
+                unique,
+            } => {
+                let unique = if *unique { ", unique" } else { "" };
+                self.bounds
+                    .push(format!("`{path}`: {min_items}..={max_items} items{unique}"));
+                self.add(format!("{path}[]"), items);
+            }
+            Kind::Object(object) => {
+                for field in object.fields {
+                    self.add(format!("{path}.{}", field.name), &field.kind);
+                }
+            }
+            Kind::Bool | Kind::Confirm => {}
+        }
+    }
+}
+
 /// One cell of the summary table.
 fn cell(items: Vec<String>) -> String {
     if items.is_empty() {
@@ -173,33 +261,14 @@ fn summary(out: &mut String, specs: &[&ToolSpec]) {
         let mut bounds = Vec::new();
         let mut strings = Vec::new();
         let mut guards = Vec::new();
+        let mut cells = Cells {
+            allow: &mut allow,
+            bounds: &mut bounds,
+            strings: &mut strings,
+            guards: &mut guards,
+        };
         for p in spec.params {
-            match &p.kind {
-                Kind::Choice {
-                    allow: list,
-                    command,
-                } => {
-                    allow.push(format!("`{}` ∈ {}", p.name, list.join(", ")));
-                    if *command {
-                        guards.push(format!("command (`{}`)", p.name));
-                    }
-                }
-                Kind::Float { .. } | Kind::Int { .. } => {
-                    bounds.push(format!(
-                        "`{}`: {}",
-                        p.name,
-                        range(&p.kind).unwrap_or_default()
-                    ));
-                }
-                Kind::Text { max_len } => {
-                    strings.push(format!("`{}` ≤ {max_len} chars, no controls", p.name))
-                }
-                Kind::Url { max_len } => {
-                    strings.push(format!("`{}` ≤ {max_len} chars, no controls", p.name));
-                    guards.push(format!("ssrf (`{}`)", p.name));
-                }
-                Kind::Bool | Kind::Confirm => {}
-            }
+            cells.add(p.name.to_owned(), &p.kind);
         }
         let access = match spec.access {
             Access::Public => "public".to_owned(),
@@ -245,7 +314,7 @@ fn escape_cell(text: &str) -> String {
 pub async fn render<S: Tools>(regenerate: &str) -> String {
     let mut rows = Vec::new();
     for spec in S::TOOLS {
-        for GeneratedTest { name, probe } in spec.tests {
+        for GeneratedTest { name, probe } in spec.generated_tests() {
             let (abuse, mitigation) = describe(spec, *probe);
             let log = probe_log_line(S::NAME, spec, *probe, run_named::<S>).await;
             rows.push(Row {
@@ -366,7 +435,7 @@ pub async fn check<S: Tools>() {
             "`{}` has no generated tests",
             spec.name
         );
-        for test in spec.tests {
+        for test in spec.generated_tests() {
             assert_probe(S::NAME, spec, test.probe, run_named::<S>).await;
         }
     }

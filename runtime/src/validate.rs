@@ -1,9 +1,12 @@
 //! The argument checks. Generated code calls these; no tool carries its own copy.
 
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
 use serde_json::{Map, Value};
 
 use crate::reject::{Gate, Reject};
-use crate::spec::{Kind, ParamSpec, ToolSpec};
+use crate::spec::{Kind, ObjectSpec, ParamSpec, ToolSpec};
 
 /// Whether `c` is a character strings may not carry: a C0 or C1 control other
 /// than `\n` and `\t`, or a bidirectional override or isolate.
@@ -15,6 +18,126 @@ pub fn is_forbidden_char(c: char) -> bool {
 /// U+2066–U+2069), the characters behind "Trojan Source" spoofing.
 pub fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Where a value sits in a call's arguments: `b`, `edits[2].oldText`.
+///
+/// Built on the stack as validation descends, and rendered only when a gate
+/// refuses, so a valid call pays nothing for it.
+#[derive(Debug, Clone, Copy)]
+pub struct At<'a> {
+    parent: Option<&'a At<'a>>,
+    step: Step,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    Field(&'static str),
+    Index(usize),
+}
+
+impl<'a> At<'a> {
+    /// The top-level argument `name`.
+    pub const fn root(name: &'static str) -> At<'static> {
+        At {
+            parent: None,
+            step: Step::Field(name),
+        }
+    }
+
+    /// The field `name` of the object here.
+    pub const fn field(&'a self, name: &'static str) -> At<'a> {
+        At {
+            parent: Some(self),
+            step: Step::Field(name),
+        }
+    }
+
+    /// The item `index` of the list here.
+    pub const fn index(&'a self, index: usize) -> At<'a> {
+        At {
+            parent: Some(self),
+            step: Step::Index(index),
+        }
+    }
+
+    /// The path as a rejection names it.
+    pub fn render(&self) -> Cow<'static, str> {
+        match (self.parent, self.step) {
+            (None, Step::Field(name)) => Cow::Borrowed(name),
+            _ => {
+                let mut out = String::new();
+                self.write(&mut out);
+                Cow::Owned(out)
+            }
+        }
+    }
+
+    fn write(&self, out: &mut String) {
+        if let Some(parent) = self.parent {
+            parent.write(out);
+        }
+        match self.step {
+            Step::Field(name) => {
+                if self.parent.is_some() {
+                    out.push('.');
+                }
+                out.push_str(name);
+            }
+            Step::Index(i) => {
+                let _ = write!(out, "[{i}]");
+            }
+        }
+    }
+}
+
+/// The size of a call's arguments as the `size` gate measures it: every
+/// string and key counts its UTF-8 length, every other value 8 bytes.
+/// Stops counting once past `limit`.
+pub fn arguments_size(args: &Map<String, Value>, limit: usize) -> usize {
+    let mut size = 0usize;
+    let mut stack: Vec<&Value> = Vec::new();
+    for (key, value) in args {
+        size += key.len();
+        stack.push(value);
+        while let Some(value) = stack.pop() {
+            match value {
+                Value::String(s) => size += s.len(),
+                Value::Array(items) => {
+                    size += 8;
+                    stack.extend(items.iter());
+                }
+                Value::Object(map) => {
+                    size += 8;
+                    for (k, v) in map {
+                        size += k.len();
+                        stack.push(v);
+                    }
+                }
+                Value::Null | Value::Bool(_) | Value::Number(_) => size += 8,
+            }
+            if size > limit {
+                return size;
+            }
+        }
+    }
+    size
+}
+
+/// Refuses arguments larger than the tool's `max_size`, before any field is read.
+pub fn check_size(spec: &ToolSpec, args: &Map<String, Value>) -> Result<(), Reject> {
+    let size = arguments_size(args, spec.max_size);
+    if size > spec.max_size {
+        return Err(Reject::at(
+            Gate::Size,
+            None,
+            format!(
+                "arguments must be at most {} bytes (got more than {})",
+                spec.max_size, spec.max_size
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Rejects any argument the tool does not declare.
@@ -33,7 +156,7 @@ pub fn check_fields(spec: &ToolSpec, args: &Map<String, Value>) -> Result<(), Re
 }
 
 /// A field name an attacker chose, made safe to print.
-fn escape_field(name: &str) -> std::borrow::Cow<'static, str> {
+fn escape_field(name: &str) -> Cow<'static, str> {
     let plain = name.len() <= crate::log::VALUE_LIMIT
         && name
             .chars()
@@ -45,12 +168,8 @@ fn escape_field(name: &str) -> std::borrow::Cow<'static, str> {
     }
 }
 
-fn reject(
-    param: &ParamSpec,
-    gate: Gate,
-    reason: impl Into<std::borrow::Cow<'static, str>>,
-) -> Reject {
-    Reject::at(gate, Some(param.name.into()), reason)
+fn reject(at: At<'_>, gate: Gate, reason: impl Into<Cow<'static, str>>) -> Reject {
+    Reject::at(gate, Some(at.render()), reason)
 }
 
 /// The JSON kind of a value, as a message names it.
@@ -66,66 +185,68 @@ fn json_kind(value: &Value) -> &'static str {
     }
 }
 
-fn wrong_type(param: &ParamSpec, expected: &str, value: &Value) -> Reject {
+fn wrong_type(at: At<'_>, expected: &str, value: &Value) -> Reject {
     reject(
-        param,
+        at,
         Gate::Type,
         format!("expected {expected}, got {}", json_kind(value)),
     )
     .with_value(value)
 }
 
-fn require<'v>(param: &ParamSpec, value: Option<&'v Value>) -> Result<&'v Value, Reject> {
-    value.ok_or_else(|| reject(param, Gate::MissingField, "is required"))
+fn require<'v>(at: At<'_>, value: Option<&'v Value>) -> Result<&'v Value, Reject> {
+    value.ok_or_else(|| reject(at, Gate::MissingField, "is required"))
 }
 
 /// Parses a float argument: a JSON number, finite, inside its bounds.
-pub fn float(param: &ParamSpec, value: Option<&Value>) -> Result<f64, Reject> {
-    let value = require(param, value)?;
+pub fn float(kind: &Kind, value: Option<&Value>, at: At<'_>) -> Result<f64, Reject> {
+    let value = require(at, value)?;
     let Some(x) = value.as_number().and_then(serde_json::Number::as_f64) else {
-        return Err(wrong_type(param, "a number", value));
+        return Err(wrong_type(at, "a number", value));
     };
-    check_float(param, x).map_err(|r| r.with_value(value))
+    check_float(kind, x, at).map_err(|r| r.with_value(value))
 }
 
 /// Applies the finite and range gates to a float.
-pub fn check_float(param: &ParamSpec, x: f64) -> Result<f64, Reject> {
+pub fn check_float(kind: &Kind, x: f64, at: At<'_>) -> Result<f64, Reject> {
     if !x.is_finite() {
         return Err(reject(
-            param,
+            at,
             Gate::Finite,
             "must be finite (no NaN or infinity)",
         ));
     }
-    let Kind::Float { ty, min, max } = param.kind else {
-        return Err(mismatch(param));
+    let Kind::Float { ty, min, max } = *kind else {
+        return Err(mismatch(at));
     };
     if ty == "f32" && x.abs() > f64::from(f32::MAX) {
-        return Err(reject(param, Gate::Range, "does not fit in f32"));
+        return Err(reject(at, Gate::Range, "does not fit in f32"));
     }
     if let Some(max) = max
         && x > max
     {
-        return Err(reject(param, Gate::Range, format!("must be at most {max}")));
+        return Err(reject(at, Gate::Range, format!("must be at most {max}")));
     }
     if let Some(min) = min
         && x < min
     {
-        return Err(reject(
-            param,
-            Gate::Range,
-            format!("must be at least {min}"),
-        ));
+        return Err(reject(at, Gate::Range, format!("must be at least {min}")));
     }
     Ok(x)
 }
 
 /// Parses an integer argument: a JSON number without a fractional part, inside
 /// the Rust type's range (`lo..=hi`) and the declared bounds. Never wraps or saturates.
-pub fn int(param: &ParamSpec, value: Option<&Value>, lo: i128, hi: i128) -> Result<i128, Reject> {
-    let value = require(param, value)?;
+pub fn int(
+    kind: &Kind,
+    value: Option<&Value>,
+    at: At<'_>,
+    lo: i128,
+    hi: i128,
+) -> Result<i128, Reject> {
+    let value = require(at, value)?;
     let Some(n) = value.as_number() else {
-        return Err(wrong_type(param, "an integer", value));
+        return Err(wrong_type(at, "an integer", value));
     };
     let x = if let Some(i) = n.as_i64() {
         i128::from(i)
@@ -134,65 +255,63 @@ pub fn int(param: &ParamSpec, value: Option<&Value>, lo: i128, hi: i128) -> Resu
     } else {
         let f = n.as_f64().unwrap_or(f64::NAN);
         if f.fract() != 0.0 || !f.is_finite() {
-            return Err(wrong_type(param, "an integer", value));
+            return Err(wrong_type(at, "an integer", value));
         }
         // Whole floats beyond 64 bits are out of every supported type's range.
         if f.abs() >= 2f64.powi(64) {
-            return Err(reject(param, Gate::Range, out_of_type(param)).with_value(value));
+            return Err(reject(at, Gate::Range, out_of_type(kind)).with_value(value));
         }
         f as i128
     };
-    let Kind::Int { min, max, .. } = param.kind else {
-        return Err(mismatch(param));
+    let Kind::Int { min, max, .. } = *kind else {
+        return Err(mismatch(at));
     };
     if x < lo || x > hi {
-        return Err(reject(param, Gate::Range, out_of_type(param)).with_value(value));
+        return Err(reject(at, Gate::Range, out_of_type(kind)).with_value(value));
     }
     if x > max {
-        return Err(reject(param, Gate::Range, format!("must be at most {max}")).with_value(value));
+        return Err(reject(at, Gate::Range, format!("must be at most {max}")).with_value(value));
     }
     if x < min {
-        return Err(
-            reject(param, Gate::Range, format!("must be at least {min}")).with_value(value),
-        );
+        return Err(reject(at, Gate::Range, format!("must be at least {min}")).with_value(value));
     }
     Ok(x)
 }
 
-fn out_of_type(param: &ParamSpec) -> String {
-    match param.kind {
+fn out_of_type(kind: &Kind) -> String {
+    match kind {
         Kind::Int { ty, .. } => format!("does not fit in {ty}"),
         _ => "is out of range".to_owned(),
     }
 }
 
 /// Parses a boolean argument. Numbers and strings are not booleans.
-pub fn boolean(param: &ParamSpec, value: Option<&Value>) -> Result<bool, Reject> {
-    let value = require(param, value)?;
+pub fn boolean(value: Option<&Value>, at: At<'_>) -> Result<bool, Reject> {
+    let value = require(at, value)?;
     value
         .as_bool()
-        .ok_or_else(|| wrong_type(param, "a boolean", value))
+        .ok_or_else(|| wrong_type(at, "a boolean", value))
 }
 
 /// Parses a string argument and applies the length and character gates.
-pub fn text<'v>(param: &ParamSpec, value: Option<&'v Value>) -> Result<&'v str, Reject> {
-    let value = require(param, value)?;
+pub fn text<'v>(kind: &Kind, value: Option<&'v Value>, at: At<'_>) -> Result<&'v str, Reject> {
+    let value = require(at, value)?;
     let Some(s) = value.as_str() else {
-        return Err(wrong_type(param, "a string", value));
+        return Err(wrong_type(at, "a string", value));
     };
-    let Kind::Text { max_len } = param.kind else {
-        return Err(mismatch(param));
+    let Kind::Text { max_len } = *kind else {
+        return Err(mismatch(at));
     };
-    check_text(param, s, max_len).map_err(|r| r.with_text(s))?;
+    check_text(at, s, max_len).map_err(|r| r.with_text(s))?;
     Ok(s)
 }
 
 /// The length and character gates, in one pass that stops at the first failure.
-pub fn check_text(param: &ParamSpec, s: &str, max_len: usize) -> Result<(), Reject> {
+pub fn check_text(at: At<'_>, s: &str, max_len: usize) -> Result<(), Reject> {
     if s.len() <= max_len {
         // Byte length bounds char count: skip counting.
         if let Some(c) = s.chars().find(|&c| is_forbidden_char(c)) {
-            return Err(forbidden(param, c));
+            return Err(forbidden(at, c));
         }
         return Ok(());
     }
@@ -202,7 +321,7 @@ pub fn check_text(param: &ParamSpec, s: &str, max_len: usize) -> Result<(), Reje
         count += 1;
         if count > max_len {
             return Err(reject(
-                param,
+                at,
                 Gate::Length,
                 format!("must be at most {max_len} chars"),
             ));
@@ -212,19 +331,19 @@ pub fn check_text(param: &ParamSpec, s: &str, max_len: usize) -> Result<(), Reje
         }
     }
     match bad {
-        Some(c) => Err(forbidden(param, c)),
+        Some(c) => Err(forbidden(at, c)),
         None => Ok(()),
     }
 }
 
-fn forbidden(param: &ParamSpec, c: char) -> Reject {
+fn forbidden(at: At<'_>, c: char) -> Reject {
     let what = if is_bidi_control(c) {
         "bidirectional control"
     } else {
         "control"
     };
     reject(
-        param,
+        at,
         Gate::Control,
         format!("contains forbidden {what} character U+{:04X}", c as u32),
     )
@@ -233,15 +352,24 @@ fn forbidden(param: &ParamSpec, c: char) -> Reject {
 /// Parses the string of an allowlisted selector; the generated literal match
 /// decides the rest. A selector that feeds a command first passes the
 /// shell-metacharacter guard, so an injection attempt is named as one.
-pub fn choice<'v>(param: &'static ParamSpec, value: Option<&'v Value>) -> Result<&'v str, Reject> {
-    let value = require(param, value)?;
+pub fn choice<'v>(kind: &Kind, value: Option<&'v Value>, at: At<'_>) -> Result<&'v str, Reject> {
+    let value = require(at, value)?;
     let s = value
         .as_str()
-        .ok_or_else(|| wrong_type(param, "a string", value))?;
-    if let Kind::Choice { command: true, .. } = param.kind {
-        crate::guards::command::check_metacharacters(param.name, s)?;
+        .ok_or_else(|| wrong_type(at, "a string", value))?;
+    if let Kind::Choice { command: true, .. } = kind {
+        crate::guards::command::check_metacharacters(at.render(), s)?;
     }
     Ok(s)
+}
+
+/// The rejection for a selector value outside its allowlist.
+pub fn not_allowed(kind: &Kind, at: At<'_>, got: &str) -> Reject {
+    let reason = match kind {
+        Kind::Choice { allow, .. } => format!("must be one of {}", allow.join(", ")),
+        _ => "is not an allowed value".to_owned(),
+    };
+    reject(at, Gate::Allowlist, reason).with_text(got)
 }
 
 /// Parses a URL argument, applies the string gates, then the SSRF guard.
@@ -250,75 +378,187 @@ pub async fn url(
     value: Option<&Value>,
     policy: &crate::guards::ssrf::FetchPolicy,
 ) -> Result<crate::guards::ssrf::CheckedUrl, Reject> {
-    let value = require(param, value)?;
+    let at = At::root(param.name);
+    let value = require(at, value)?;
     let Some(s) = value.as_str() else {
-        return Err(wrong_type(param, "a string", value));
+        return Err(wrong_type(at, "a string", value));
     };
     let Kind::Url { max_len } = param.kind else {
-        return Err(mismatch(param));
+        return Err(mismatch(at));
     };
-    check_text(param, s, max_len).map_err(|r| r.with_text(s))?;
+    check_text(at, s, max_len).map_err(|r| r.with_text(s))?;
     crate::guards::ssrf::check(param.name, s, policy)
         .await
         .map_err(|r| r.with_text(s))
 }
 
-/// The rejection for a selector value outside its allowlist.
-pub fn not_allowed(param: &ParamSpec, got: &str) -> Reject {
-    let reason = match param.kind {
-        Kind::Choice { allow, .. } => format!("must be one of {}", allow.join(", ")),
-
-        _ => "is not an allowed value".to_owned(),
-    };
-    reject(param, Gate::Allowlist, reason).with_text(got)
-}
-
 /// Checks the `confirm` flag of a destructive tool: only `true` passes.
 pub fn confirm(param: &ParamSpec, value: Option<&Value>) -> Result<bool, Reject> {
+    let at = At::root(param.name);
     match value {
         Some(Value::Bool(true)) => Ok(true),
         None | Some(Value::Bool(false)) => Err(reject(
-            param,
+            at,
             Gate::Confirm,
             "destructive tool requires explicit confirmation (confirm=true)",
         )),
-        Some(other) => Err(wrong_type(param, "a boolean", other)),
+        Some(other) => Err(wrong_type(at, "a boolean", other)),
     }
 }
 
-fn mismatch(param: &ParamSpec) -> Reject {
+/// Parses a nested object: a JSON object with only the declared fields. The
+/// fields themselves are read by the code `#[derive(Args)]` generates.
+pub fn object<'v>(
+    kind: &Kind,
+    value: Option<&'v Value>,
+    at: At<'_>,
+) -> Result<&'v Map<String, Value>, Reject> {
+    let value = require(at, value)?;
+    let Some(map) = value.as_object() else {
+        return Err(wrong_type(at, "an object", value));
+    };
+    let Kind::Object(spec) = kind else {
+        return Err(mismatch(at));
+    };
+    for (name, field) in map {
+        if spec.field(name).is_none() {
+            let mut path = at.render().into_owned();
+            path.push('.');
+            path.push_str(&escape_field(name));
+            return Err(Reject::at(
+                Gate::UnknownField,
+                Some(path.into()),
+                format!("is not a field of `{}`", spec.name),
+            )
+            .with_value(field));
+        }
+    }
+    Ok(map)
+}
+
+/// Parses a list: a JSON array within its item bounds, every item passing
+/// its own gates, and with `unique`, no item twice. The first offending item is named.
+fn list<T: FromArg>(kind: &'static Kind, value: Option<&Value>, at: At<'_>) -> Result<Vec<T>, Reject> {
+    let value = require(at, value)?;
+    let Some(items) = value.as_array() else {
+        return Err(wrong_type(at, "an array", value));
+    };
+    let Kind::List {
+        items: item_kind,
+        min_items,
+        max_items,
+        unique,
+    } = *kind
+    else {
+        return Err(mismatch(at));
+    };
+    if items.len() > max_items {
+        return Err(reject(
+            at,
+            Gate::Length,
+            format!("must have at most {max_items} items (got {})", items.len()),
+        ));
+    }
+    if items.len() < min_items {
+        return Err(reject(
+            at,
+            Gate::Length,
+            format!("must have at least {min_items} items (got {})", items.len()),
+        ));
+    }
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        out.push(T::from_arg(item_kind, Some(item), at.index(i))?);
+    }
+    if unique {
+        check_unique(items, at)?;
+    }
+    Ok(out)
+}
+
+/// A scalar item, compared as JSON: `1` and `1.0` are the same number.
+#[derive(PartialEq, Eq, Hash)]
+enum Scalar<'v> {
+    Str(&'v str),
+    Int(i128),
+    Float(u64),
+    Bool(bool),
+    Other,
+}
+
+impl<'v> Scalar<'v> {
+    fn of(value: &'v Value) -> Self {
+        match value {
+            Value::String(s) => Scalar::Str(s),
+            Value::Bool(b) => Scalar::Bool(*b),
+            Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+                (Some(i), _, _) => Scalar::Int(i.into()),
+                (_, Some(u), _) => Scalar::Int(u.into()),
+                (_, _, Some(f)) if f.fract() == 0.0 && f.abs() < 2f64.powi(64) => {
+                    Scalar::Int(f as i128)
+                }
+                (_, _, Some(f)) => Scalar::Float(f.to_bits()),
+                _ => Scalar::Other,
+            },
+            _ => Scalar::Other,
+        }
+    }
+}
+
+fn check_unique(items: &[Value], at: At<'_>) -> Result<(), Reject> {
+    let mut seen = std::collections::HashMap::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        if let Some(first) = seen.insert(Scalar::of(item), i) {
+            return Err(reject(
+                at.index(i),
+                Gate::Unique,
+                format!("repeats item {first}; items must be unique"),
+            )
+            .with_value(item));
+        }
+    }
+    Ok(())
+}
+
+fn mismatch(at: At<'_>) -> Reject {
     reject(
-        param,
+        at,
         Gate::Type,
         "declared type does not match its specification",
     )
 }
 
-/// A Rust type that a tool argument can have. Implemented for the supported types only.
+/// A Rust type that a tool argument can have. Implemented for the supported
+/// types, for the enums allowlists generate and for structs that derive `Args`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a type a tool argument can have",
+    label = "not a `secure_tool` argument type",
+    note = "a nested object is a struct with `#[derive(secure_tool::Args)]`; a selector needs an allowlist: `allow(param = [\"…\"])`"
+)]
 pub trait FromArg: Sized {
-    /// Parses and checks the argument described by `param`; `None` when absent.
-    fn from_arg(param: &ParamSpec, value: Option<&Value>) -> Result<Self, Reject>;
+    /// Parses and checks the value at `at`, described by `kind`; `None` when absent.
+    fn from_arg(kind: &'static Kind, value: Option<&Value>, at: At<'_>) -> Result<Self, Reject>;
 }
 
 impl FromArg for f64 {
-    fn from_arg(param: &ParamSpec, value: Option<&Value>) -> Result<Self, Reject> {
-        float(param, value)
+    fn from_arg(kind: &'static Kind, value: Option<&Value>, at: At<'_>) -> Result<Self, Reject> {
+        float(kind, value, at)
     }
 }
 
 impl FromArg for f32 {
-    fn from_arg(param: &ParamSpec, value: Option<&Value>) -> Result<Self, Reject> {
+    fn from_arg(kind: &'static Kind, value: Option<&Value>, at: At<'_>) -> Result<Self, Reject> {
         // In range of f32 by the check above; the cast only rounds.
-        float(param, value).map(|x| x as f32)
+        float(kind, value, at).map(|x| x as f32)
     }
 }
 
 macro_rules! from_arg_int {
     ($($ty:ty),*) => {$(
         impl FromArg for $ty {
-            fn from_arg(param: &ParamSpec, value: Option<&Value>) -> Result<Self, Reject> {
-                let x = int(param, value, i128::from(<$ty>::MIN), i128::from(<$ty>::MAX))?;
-                <$ty>::try_from(x).map_err(|_| reject(param, Gate::Range, out_of_type(param)))
+            fn from_arg(kind: &'static Kind, value: Option<&Value>, at: At<'_>) -> Result<Self, Reject> {
+                let x = int(kind, value, at, i128::from(<$ty>::MIN), i128::from(<$ty>::MAX))?;
+                <$ty>::try_from(x).map_err(|_| reject(at, Gate::Range, out_of_type(kind)))
             }
         }
     )*};
@@ -327,23 +567,37 @@ macro_rules! from_arg_int {
 from_arg_int!(i8, i16, i32, i64, u8, u16, u32, u64);
 
 impl FromArg for bool {
-    fn from_arg(param: &ParamSpec, value: Option<&Value>) -> Result<Self, Reject> {
-        boolean(param, value)
+    fn from_arg(_: &'static Kind, value: Option<&Value>, at: At<'_>) -> Result<Self, Reject> {
+        boolean(value, at)
     }
 }
 
 impl FromArg for String {
-    fn from_arg(param: &ParamSpec, value: Option<&Value>) -> Result<Self, Reject> {
-        text(param, value).map(str::to_owned)
+    fn from_arg(kind: &'static Kind, value: Option<&Value>, at: At<'_>) -> Result<Self, Reject> {
+        text(kind, value, at).map(str::to_owned)
     }
 }
 
 impl<T: FromArg> FromArg for Option<T> {
-    fn from_arg(param: &ParamSpec, value: Option<&Value>) -> Result<Self, Reject> {
+    fn from_arg(kind: &'static Kind, value: Option<&Value>, at: At<'_>) -> Result<Self, Reject> {
         match value {
             None | Some(Value::Null) => Ok(None),
-            Some(v) => T::from_arg(param, Some(v)).map(Some),
+            Some(v) => T::from_arg(kind, Some(v), at).map(Some),
         }
+    }
+}
+
+/// A struct that is a nested JSON object: implemented by `#[derive(Args)]`.
+pub trait Args: FromArg {
+    /// The object's fields and their gates.
+    const SPEC: &'static ObjectSpec;
+    /// How many objects deep the type goes: 1 when no field is an object.
+    const DEPTH: usize;
+}
+
+impl<T: FromArg> FromArg for Vec<T> {
+    fn from_arg(kind: &'static Kind, value: Option<&Value>, at: At<'_>) -> Result<Self, Reject> {
+        list(kind, value, at)
     }
 }
 
@@ -353,62 +607,61 @@ mod tests {
     use crate::spec::Access;
     use serde_json::json;
 
-    const A: ParamSpec = ParamSpec {
-        name: "a",
-        kind: Kind::Float {
-            ty: "f64",
-            min: Some(-1e9),
-            max: Some(1e9),
-        },
-        required: true,
+    static A: Kind = Kind::Float {
+        ty: "f64",
+        min: Some(-1e9),
+        max: Some(1e9),
     };
-    const S: ParamSpec = ParamSpec {
-        name: "s",
-        kind: Kind::Float {
-            ty: "f32",
-            min: None,
-            max: None,
-        },
-        required: true,
+    static S: Kind = Kind::Float {
+        ty: "f32",
+        min: None,
+        max: None,
     };
-    const N: ParamSpec = ParamSpec {
-        name: "n",
-        kind: Kind::Int {
-            ty: "u8",
-            min: 0,
-            max: 200,
-        },
-        required: true,
+    static N: Kind = Kind::Int {
+        ty: "u8",
+        min: 0,
+        max: 200,
     };
-    const T: ParamSpec = ParamSpec {
-        name: "t",
-        kind: Kind::Text { max_len: 5 },
-        required: true,
+    static T: Kind = Kind::Text { max_len: 5 };
+    static OP: Kind = Kind::Choice {
+        allow: &["add", "sub"],
+        command: false,
     };
-    const OP: ParamSpec = ParamSpec {
-        name: "op",
-        kind: Kind::Choice {
-            allow: &["add", "sub"],
-            command: false,
-        },
-        required: true,
-    };
-    const C: ParamSpec = ParamSpec {
-        name: "confirm",
-        kind: Kind::Confirm,
-        required: false,
-    };
-    const SPEC: ToolSpec = ToolSpec {
+    static C: ParamSpec = ParamSpec::required("confirm", Kind::Confirm);
+    static SPEC: ToolSpec = ToolSpec {
         name: "t",
         description: "",
-        params: &[A, T],
+        params: &[
+            ParamSpec::required("a", Kind::Float { ty: "f64", min: None, max: None }),
+            ParamSpec::required("t", Kind::Text { max_len: 5 }),
+        ],
         access: Access::Public,
         confirm: false,
         untrusted_output: false,
         rate: None,
+        max_size: 64,
         tests: &[],
+        nested_tests: &[],
         output_schema: || None,
     };
+    static EDIT: ObjectSpec = ObjectSpec {
+        name: "Edit",
+        fields: &[ParamSpec::required("oldText", Kind::Text { max_len: 5 })],
+    };
+    static EDITS: Kind = Kind::List {
+        items: &Kind::Object(&EDIT),
+        min_items: 1,
+        max_items: 3,
+        unique: false,
+    };
+    static TAGS: Kind = Kind::List {
+        items: &Kind::Text { max_len: 5 },
+        min_items: 0,
+        max_items: 10,
+        unique: true,
+    };
+
+    const AT: At<'static> = At::root("x");
 
     fn gate<T: std::fmt::Debug>(r: Result<T, Reject>) -> Gate {
         r.expect_err("should be rejected").gate()
@@ -416,51 +669,51 @@ mod tests {
 
     #[test]
     fn floats_are_bounded_inclusively() {
-        assert_eq!(f64::from_arg(&A, Some(&json!(1e9))).unwrap(), 1e9);
-        assert_eq!(f64::from_arg(&A, Some(&json!(-1e9))).unwrap(), -1e9);
-        assert_eq!(gate(f64::from_arg(&A, Some(&json!(1e10)))), Gate::Range);
+        assert_eq!(f64::from_arg(&A, Some(&json!(1e9)), AT).unwrap(), 1e9);
+        assert_eq!(f64::from_arg(&A, Some(&json!(-1e9)), AT).unwrap(), -1e9);
+        assert_eq!(gate(f64::from_arg(&A, Some(&json!(1e10)), AT)), Gate::Range);
         assert_eq!(
-            gate(f64::from_arg(&A, Some(&json!(-1000000000.5)))),
+            gate(f64::from_arg(&A, Some(&json!(-1000000000.5)), AT)),
             Gate::Range
         );
     }
 
     #[test]
     fn booleans_and_strings_are_not_numbers() {
-        assert_eq!(gate(f64::from_arg(&A, Some(&json!(true)))), Gate::Type);
-        assert_eq!(gate(f64::from_arg(&A, Some(&json!("1")))), Gate::Type);
-        assert_eq!(gate(f64::from_arg(&A, Some(&json!(null)))), Gate::Type);
-        assert_eq!(gate(f64::from_arg(&A, None)), Gate::MissingField);
+        assert_eq!(gate(f64::from_arg(&A, Some(&json!(true)), AT)), Gate::Type);
+        assert_eq!(gate(f64::from_arg(&A, Some(&json!("1")), AT)), Gate::Type);
+        assert_eq!(gate(f64::from_arg(&A, Some(&json!(null)), AT)), Gate::Type);
+        assert_eq!(gate(f64::from_arg(&A, None, AT)), Gate::MissingField);
     }
 
     #[test]
     fn non_finite_is_refused() {
-        assert_eq!(gate(check_float(&A, f64::NAN)), Gate::Finite);
-        assert_eq!(gate(check_float(&A, f64::INFINITY)), Gate::Finite);
+        assert_eq!(gate(check_float(&A, f64::NAN, AT)), Gate::Finite);
+        assert_eq!(gate(check_float(&A, f64::INFINITY, AT)), Gate::Finite);
     }
 
     #[test]
     fn f32_refuses_what_would_become_infinite() {
-        assert_eq!(gate(f32::from_arg(&S, Some(&json!(1e39)))), Gate::Range);
-        assert_eq!(f32::from_arg(&S, Some(&json!(1.5))).unwrap(), 1.5);
+        assert_eq!(gate(f32::from_arg(&S, Some(&json!(1e39)), AT)), Gate::Range);
+        assert_eq!(f32::from_arg(&S, Some(&json!(1.5)), AT).unwrap(), 1.5);
     }
 
     #[test]
     fn integers_neither_wrap_nor_saturate() {
-        assert_eq!(u8::from_arg(&N, Some(&json!(200))).unwrap(), 200);
-        assert_eq!(gate(u8::from_arg(&N, Some(&json!(201)))), Gate::Range);
-        assert_eq!(gate(u8::from_arg(&N, Some(&json!(256)))), Gate::Range);
-        assert_eq!(gate(u8::from_arg(&N, Some(&json!(-1)))), Gate::Range);
-        assert_eq!(gate(u8::from_arg(&N, Some(&json!(1.5)))), Gate::Type);
-        assert_eq!(gate(u8::from_arg(&N, Some(&json!(1e30)))), Gate::Range);
-        assert_eq!(u8::from_arg(&N, Some(&json!(3.0))).unwrap(), 3);
-        assert_eq!(gate(u8::from_arg(&N, Some(&json!(false)))), Gate::Type);
+        assert_eq!(u8::from_arg(&N, Some(&json!(200)), AT).unwrap(), 200);
+        assert_eq!(gate(u8::from_arg(&N, Some(&json!(201)), AT)), Gate::Range);
+        assert_eq!(gate(u8::from_arg(&N, Some(&json!(256)), AT)), Gate::Range);
+        assert_eq!(gate(u8::from_arg(&N, Some(&json!(-1)), AT)), Gate::Range);
+        assert_eq!(gate(u8::from_arg(&N, Some(&json!(1.5)), AT)), Gate::Type);
+        assert_eq!(gate(u8::from_arg(&N, Some(&json!(1e30)), AT)), Gate::Range);
+        assert_eq!(u8::from_arg(&N, Some(&json!(3.0)), AT).unwrap(), 3);
+        assert_eq!(gate(u8::from_arg(&N, Some(&json!(false)), AT)), Gate::Type);
     }
 
     #[test]
     fn strings_refuse_control_and_bidi_but_keep_newline_and_tab() {
         assert_eq!(
-            String::from_arg(&T, Some(&json!("a\nb\tc"))).unwrap(),
+            String::from_arg(&T, Some(&json!("a\nb\tc")), AT).unwrap(),
             "a\nb\tc"
         );
         for bad in [
@@ -473,7 +726,7 @@ mod tests {
             "\0",
         ] {
             assert_eq!(
-                gate(String::from_arg(&T, Some(&json!(bad)))),
+                gate(String::from_arg(&T, Some(&json!(bad)), AT)),
                 Gate::Control,
                 "{bad:?}"
             );
@@ -482,22 +735,22 @@ mod tests {
 
     #[test]
     fn length_counts_chars_not_bytes() {
-        assert!(String::from_arg(&T, Some(&json!("ééééé"))).is_ok());
+        assert!(String::from_arg(&T, Some(&json!("ééééé")), AT).is_ok());
         assert_eq!(
-            gate(String::from_arg(&T, Some(&json!("éééééé")))),
+            gate(String::from_arg(&T, Some(&json!("éééééé")), AT)),
             Gate::Length
         );
         assert_eq!(
-            gate(String::from_arg(&T, Some(&json!("x".repeat(100_000))))),
+            gate(String::from_arg(&T, Some(&json!("x".repeat(100_000))), AT)),
             Gate::Length
         );
     }
 
     #[test]
     fn choices_are_type_checked_and_misses_name_the_list() {
-        assert_eq!(choice(&OP, Some(&json!("add"))).unwrap(), "add");
-        assert_eq!(gate(choice(&OP, Some(&json!(1)))), Gate::Type);
-        let miss = not_allowed(&OP, "pow");
+        assert_eq!(choice(&OP, Some(&json!("add")), AT).unwrap(), "add");
+        assert_eq!(gate(choice(&OP, Some(&json!(1)), AT)), Gate::Type);
+        let miss = not_allowed(&OP, AT, "pow");
         assert_eq!(miss.gate(), Gate::Allowlist);
         assert_eq!(miss.reason(), "must be one of add, sub");
     }
@@ -520,14 +773,85 @@ mod tests {
 
     #[test]
     fn optional_accepts_absence_and_null() {
-        assert_eq!(Option::<f64>::from_arg(&A, None).unwrap(), None);
+        assert_eq!(Option::<f64>::from_arg(&A, None, AT).unwrap(), None);
         assert_eq!(
-            Option::<f64>::from_arg(&A, Some(&json!(null))).unwrap(),
+            Option::<f64>::from_arg(&A, Some(&json!(null)), AT).unwrap(),
             None
         );
         assert_eq!(
-            gate(Option::<f64>::from_arg(&A, Some(&json!(2e9)))),
+            gate(Option::<f64>::from_arg(&A, Some(&json!(2e9)), AT)),
             Gate::Range
         );
+    }
+
+    #[test]
+    fn paths_name_the_offending_item_and_field() {
+        let at = At::root("edits");
+        let two = at.index(2);
+        assert_eq!(at.render(), "edits");
+        assert_eq!(two.field("oldText").render(), "edits[2].oldText");
+        let long = json!(["a", "b", "c", "d"]);
+        let reject = Vec::<String>::from_arg(&EDITS, Some(&long), at).unwrap_err();
+        assert_eq!(reject.gate(), Gate::Length);
+        assert_eq!(reject.reason(), "must have at most 3 items (got 4)");
+        let bad = json!([{"oldText": "ok"}, {"oldText": "a\u{1b}"}]);
+        let reject = object_texts(&bad).unwrap_err();
+        assert_eq!(reject.gate(), Gate::Control);
+        assert_eq!(reject.field_name(), Some("edits[1].oldText"));
+        let extra = json!([{"oldText": "ok", "x": 1}]);
+        let reject = object_texts(&extra).unwrap_err();
+        assert_eq!(reject.gate(), Gate::UnknownField);
+        assert_eq!(reject.field_name(), Some("edits[0].x"));
+        assert_eq!(gate(object_texts(&json!([]))), Gate::Length);
+        assert_eq!(gate(object_texts(&json!({}))), Gate::Type);
+        assert_eq!(gate(object_texts(&json!(["x"]))), Gate::Type);
+    }
+
+    /// What `#[derive(Args)]` generates for `struct Edit { old_text: String }`, by hand.
+    fn object_texts(value: &Value) -> Result<Vec<String>, Reject> {
+        let at = At::root("edits");
+        let Some(items) = value.as_array() else {
+            return Err(wrong_type(at, "an array", value));
+        };
+        let Kind::List { items: kind, min_items, .. } = &EDITS else { unreachable!() };
+        if items.len() < *min_items {
+            return Err(reject(at, Gate::Length, "too few"));
+        }
+        let mut out = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let at = at.index(i);
+            let map = object(kind, Some(item), at)?;
+            out.push(String::from_arg(&EDIT.fields[0].kind, map.get("oldText"), at.field("oldText"))?);
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn unique_lists_refuse_repeats_as_json_compares_them() {
+        let at = At::root("tags");
+        assert!(Vec::<String>::from_arg(&TAGS, Some(&json!(["a", "b"])), at).is_ok());
+        let reject =
+            Vec::<String>::from_arg(&TAGS, Some(&json!(["a", "b", "a"])), at).unwrap_err();
+        assert_eq!(reject.gate(), Gate::Unique);
+        assert_eq!(reject.field_name(), Some("tags[2]"));
+        assert_eq!(reject.reason(), "repeats item 0; items must be unique");
+        assert_eq!(
+            Scalar::of(&json!(1)) == Scalar::of(&json!(1.0)),
+            true,
+            "1 and 1.0 are one JSON number"
+        );
+    }
+
+    #[test]
+    fn size_counts_strings_keys_and_values() {
+        let args = json!({"a": "xyz", "b": [1, true, null], "c": {"d": "e"}});
+        let map = args.as_object().unwrap();
+        // a + xyz, b + [] + 3 scalars, c + {} + d + e
+        assert_eq!(arguments_size(map, usize::MAX), 4 + (1 + 8 + 24) + (1 + 8 + 2));
+        assert!(check_size(&SPEC, map).is_ok());
+        let big = json!({"t": "x".repeat(64)});
+        assert_eq!(gate(check_size(&SPEC, big.as_object().unwrap())), Gate::Size);
+        let deep = json!({"b": vec![json!("x"); 1000]});
+        assert!(arguments_size(deep.as_object().unwrap(), 64) <= 64 + 8);
     }
 }

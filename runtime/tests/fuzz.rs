@@ -10,8 +10,8 @@ use secure_tool::guards::command::{METACHARACTERS, check_metacharacters};
 use secure_tool::guards::secrets::{KINDS, redact};
 use secure_tool::guards::ssrf::{check, classify};
 use secure_tool::testing::test_guards;
-use secure_tool::validate::{check_text, is_forbidden_char};
-use secure_tool::{Gate, Kind, ParamSpec};
+use secure_tool::validate::{At, check_text, is_forbidden_char};
+use secure_tool::Gate;
 
 fn config() -> Config {
     let cases = std::env::var("FUZZ_CASES")
@@ -58,11 +58,7 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
         .block_on(f)
 }
 
-const TEXT: ParamSpec = ParamSpec {
-    name: "text",
-    kind: Kind::Text { max_len: 64 },
-    required: true,
-};
+const TEXT: At<'static> = At::root("text");
 
 proptest! {
     #![proptest_config(config())]
@@ -129,7 +125,7 @@ proptest! {
     fn the_string_rules_accept_exactly_short_clean_text(raw in "\\PC{0,70}|[\\x00-\\x1f\\u{202a}-\\u{202e}\\u{2066}-\\u{2069}a]{0,70}") {
         let clean = !raw.chars().any(is_forbidden_char);
         let short = raw.chars().count() <= 64;
-        let result = check_text(&TEXT, &raw, 64);
+        let result = check_text(TEXT, &raw, 64);
         prop_assert_eq!(result.is_ok(), clean && short, "{:?}", raw);
         if let Err(reject) = result {
             // A long string may be refused for either; a short one only for a character.

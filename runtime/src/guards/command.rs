@@ -20,15 +20,19 @@ pub const METACHARACTERS: &[char] = &[
 ];
 
 /// Refuses a string holding any shell metacharacter, naming the first.
-pub fn check_metacharacters(field: &'static str, value: &str) -> Result<(), Reject> {
+pub fn check_metacharacters(
+    field: impl Into<std::borrow::Cow<'static, str>>,
+    value: &str,
+) -> Result<(), Reject> {
     match value.chars().find(|c| METACHARACTERS.contains(c) || c.is_control()) {
         None => Ok(()),
-        Some(c) => Err(Reject::at(
-            Gate::Command,
-            Some(field.into()),
-            format!("blocked by command-injection guard: {field} contains forbidden shell metacharacter {c:?}"),
-        )
-        .with_text(value)),
+        Some(c) => {
+            let field = field.into();
+            let reason = format!(
+                "blocked by command-injection guard: {field} contains forbidden shell metacharacter {c:?}"
+            );
+            Err(Reject::at(Gate::Command, Some(field), reason).with_text(value))
+        }
     }
 }
 
