@@ -6,34 +6,120 @@ use proc_macro2::Span;
 use syn::{Ident, LitStr};
 
 use crate::ctxt::Ctxt;
-use crate::model::{Kind, Param, Selector, Tool, int_range};
-use crate::options::{Bound, Number, Options};
+use crate::model::{
+    DEFAULT_MAX_ITEMS, DEFAULT_MAX_LEN, DEFAULT_MAX_SIZE, Kind, Object, Param, Selector, Tool,
+    int_range,
+};
+use crate::options::{Bound, MaxLen, Number, Options};
 use crate::signature::{Sig, TyKind};
 
 pub fn check(cx: &mut Ctxt, options: Options, sig: Sig) -> Tool {
     let scope = access(cx, &options);
+    let confirm = options.confirm.is_some();
+    let (params, selectors, confirm_declared) = params(cx, &options, &sig, confirm);
+    let max_size = options
+        .max_size
+        .and_then(|(n, _)| usize::try_from(n).ok())
+        .unwrap_or(DEFAULT_MAX_SIZE);
+    Tool {
+        ident: sig.ident,
+        name: sig.name,
+        description: sig.description,
+        is_async: sig.is_async,
+        ok_ty: sig.ok_ty,
+        ret_span: sig.ret_span,
+        params,
+        confirm_added: confirm && !confirm_declared,
+        confirm,
+        scope,
+        rate: options.rate,
+        max_size,
+        selectors,
+    }
+}
+
+/// A struct that derives `Args`, checked as a tool's parameters are: its
+/// fields' options arrive aimed at each field.
+pub fn check_object(cx: &mut Ctxt, options: Options, sig: Sig, vis: syn::Visibility) -> Object {
+    let (fields, selectors, _) = params(cx, &options, &sig, false);
+    Object {
+        ident: sig.ident,
+        name: sig.name,
+        vis,
+        fields,
+        selectors,
+    }
+}
+
+/// Every parameter's kind, wire name and default, and the enums allowlists generate.
+fn params(
+    cx: &mut Ctxt,
+    options: &Options,
+    sig: &Sig,
+    confirm: bool,
+) -> (Vec<Param>, Vec<Selector>, bool) {
     let before = cx.error_count();
-    let allow = allowlists(cx, &options, &sig);
+    let allow = allowlists(cx, options, sig);
     let allow_failed = options.allow_failed || cx.error_count() > before;
     let mut selectors = Vec::new();
     let mut params = Vec::new();
-    let confirm = options.confirm.is_some();
     let mut confirm_declared = false;
 
     for (i, p) in sig.params.iter().enumerate() {
-        let kind = match &p.kind {
-            _ if confirm && p.name == "confirm" => {
-                confirm_declared = true;
-                if !matches!(p.kind, TyKind::Bool) || p.optional {
-                    cx.error(
-                        syn::spanned::Spanned::span(&p.ty),
-                        "with `confirm`, a parameter named `confirm` is the consent flag and must be `bool`",
-                    );
-                }
-                Kind::Confirm
+        let kind = if confirm && p.name == "confirm" {
+            confirm_declared = true;
+            if !matches!(p.kind, TyKind::Bool) || p.optional {
+                cx.error(
+                    syn::spanned::Spanned::span(&p.ty),
+                    "with `confirm`, a parameter named `confirm` is the consent flag and must be `bool`",
+                );
             }
-            TyKind::Named(name) => match &allow[i] {
-                Some(values) => {
+            Kind::Confirm
+        } else {
+            let cx_kind = KindCx {
+                options,
+                sig,
+                p,
+                allow: allow[i].as_ref(),
+                allow_failed,
+            };
+            cx_kind.kind(cx, &p.kind, &mut selectors)
+        };
+        let wire = wire_name(options, p);
+        let default = default_for(options, p)
+            .and_then(|expr| crate::default::check(cx, p, &kind, &selectors, expr));
+        params.push(Param {
+            ident: p.ident.clone(),
+            name: p.name.clone(),
+            wire,
+            ty: p.ty.clone(),
+            optional: p.optional,
+            default,
+            kind,
+        });
+    }
+    check_targets(cx, options, sig);
+    check_command(cx, options, sig, &allow);
+    check_lists(cx, options, sig, &allow);
+    check_wire_names(cx, options, &params, confirm && !confirm_declared);
+    (params, selectors, confirm_declared)
+}
+
+/// What building one parameter's kind reads.
+struct KindCx<'a> {
+    options: &'a Options,
+    sig: &'a Sig,
+    p: &'a crate::signature::Param,
+    allow: Option<&'a Vec<LitStr>>,
+    allow_failed: bool,
+}
+
+impl KindCx<'_> {
+    fn kind(&self, cx: &mut Ctxt, ty: &TyKind, selectors: &mut Vec<Selector>) -> Kind {
+        let (options, p) = (self.options, self.p);
+        match ty {
+            TyKind::Named(path) => match (self.allow, path.get_ident()) {
+                (Some(values), Some(name)) => {
                     selectors.push(Selector {
                         ident: name.clone(),
                         variants: variants(cx, values),
@@ -47,61 +133,158 @@ pub fn check(cx: &mut Ctxt, options: Options, sig: Sig) -> Tool {
                     }
                 }
                 // A failed `allow` or a generic parameter already has its error.
-                None if allow_failed || sig.generics.contains(&name.to_string()) => Kind::Bool,
-                None => {
-                    cx.error(
-                        name.span(),
-                        format!(
-                            "unknown parameter type `{name}`; a bare type name is only accepted as the enum \
-                             an allowlist generates: add `allow({} = [\"…\"])`",
-                            p.name
-                        ),
-                    );
+                _ if self.allow_failed
+                    || path
+                        .get_ident()
+                        .is_some_and(|i| self.sig.generics.contains(&i.to_string())) =>
+                {
                     Kind::Bool
                 }
+                _ => Kind::Object(path.clone()),
             },
             TyKind::Float(ty) => {
-                let (min, max) = float_bounds(cx, &options, p);
+                let (min, max) = float_bounds(cx, options, p);
                 Kind::Float { ty, min, max }
             }
             TyKind::Int(ty) => {
-                let (min, max) = int_bounds(cx, &options, p, ty);
+                let (min, max) = int_bounds(cx, options, p, ty);
                 Kind::Int { ty, min, max }
             }
             TyKind::Bool | TyKind::Unsupported => Kind::Bool,
             TyKind::String => Kind::Text {
-                max_len: max_len(&options, p),
+                max_len: max_len(options, p),
             },
             TyKind::Url => Kind::Url {
-                max_len: max_len(&options, p),
+                max_len: max_len(options, p),
             },
             TyKind::State(inner) => Kind::State((**inner).clone()),
             TyKind::Caller => Kind::Caller,
-        };
-        params.push(Param {
-            ident: p.ident.clone(),
-            name: p.name.clone(),
-            ty: p.ty.clone(),
-            optional: p.optional,
-            kind,
-        });
+            TyKind::List(item) => {
+                let items = self.kind(cx, item, selectors);
+                let max_items = count(&options.max_items, p).unwrap_or(DEFAULT_MAX_ITEMS);
+                let min_items = count(&options.min_items, p).unwrap_or(0);
+                Kind::List {
+                    items: Box::new(items),
+                    min_items,
+                    max_items,
+                    unique: options.unique.iter().any(|u| syn::ext::IdentExt::unraw(u) == p.name),
+                }
+            }
+        }
     }
-    check_targets(cx, &options, &sig);
-    check_command(cx, &options, &sig, &allow);
+}
 
-    Tool {
-        ident: sig.ident,
-        name: sig.name,
-        description: sig.description,
-        is_async: sig.is_async,
-        ok_ty: sig.ok_ty,
-        ret_span: sig.ret_span,
-        params,
-        confirm_added: confirm && !confirm_declared,
-        confirm,
-        scope,
-        rate: options.rate,
-        selectors,
+/// The value of a per-parameter count option (`max_items(p = N)` or the blanket form).
+fn count(options: &[MaxLen], p: &crate::signature::Param) -> Option<usize> {
+    targeted(options, p).and_then(|m| usize::try_from(m.value).ok())
+}
+
+/// The option aimed at `p`, else the blanket one.
+fn targeted<'o, T: HasTarget>(options: &'o [T], p: &crate::signature::Param) -> Option<&'o T> {
+    options
+        .iter()
+        .find(|o| {
+            o.target()
+                .is_some_and(|t| syn::ext::IdentExt::unraw(t) == p.name)
+        })
+        .or_else(|| options.iter().find(|o| o.target().is_none()))
+}
+
+trait HasTarget {
+    fn target(&self) -> Option<&Ident>;
+}
+
+impl HasTarget for MaxLen {
+    fn target(&self) -> Option<&Ident> {
+        self.target.as_ref()
+    }
+}
+
+impl HasTarget for crate::options::Rename {
+    fn target(&self) -> Option<&Ident> {
+        self.target.as_ref()
+    }
+}
+
+impl HasTarget for crate::options::Default {
+    fn target(&self) -> Option<&Ident> {
+        self.target.as_ref()
+    }
+}
+
+fn default_for<'o>(options: &'o Options, p: &crate::signature::Param) -> Option<&'o syn::Expr> {
+    options
+        .default
+        .iter()
+        .find(|d| {
+            d.target
+                .as_ref()
+                .is_some_and(|t| syn::ext::IdentExt::unraw(t) == p.name)
+        })
+        .map(|d| &d.value)
+}
+
+/// The parameter's name on the wire: its `rename`, else `rename_all` applied, else its name.
+fn wire_name(options: &Options, p: &crate::signature::Param) -> String {
+    let renamed = options.rename.iter().find(|r| {
+        r.target
+            .as_ref()
+            .is_some_and(|t| syn::ext::IdentExt::unraw(t) == p.name)
+    });
+    match (renamed, options.rename_all) {
+        (Some(r), _) => r.value.value(),
+        (None, Some((rule, _))) => rule.apply(&p.name),
+        (None, None) => p.name.clone(),
+    }
+}
+
+/// Wire names are plain identifiers (so a field path reads unambiguously),
+/// and no two parameters share one.
+fn check_wire_names(cx: &mut Ctxt, options: &Options, params: &[Param], confirm_added: bool) {
+    let span_of = |p: &Param| {
+        options
+            .rename
+            .iter()
+            .find(|r| {
+                r.target
+                    .as_ref()
+                    .is_some_and(|t| syn::ext::IdentExt::unraw(t) == p.name)
+            })
+            .map(|r| r.value.span())
+            .or(options.rename_all.map(|(_, span)| span))
+            .unwrap_or_else(|| p.ident.span())
+    };
+    let mut seen: Vec<(&str, &str)> = Vec::new();
+    if confirm_added {
+        seen.push(("confirm", "confirm"));
+    }
+    for p in params {
+        let valid = p.wire.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_' || c == '$')
+            && p.wire
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '$'));
+        if !valid {
+            cx.error(
+                span_of(p),
+                format!(
+                    "wire name {:?} of `{}` is not a plain name; use ASCII letters, digits, `_`, `-` or `$`, \
+                     starting with a letter, `_` or `$`",
+                    p.wire, p.name
+                ),
+            );
+            continue;
+        }
+        if let Some((_, other)) = seen.iter().find(|(w, _)| *w == p.wire) {
+            cx.error(
+                span_of(p),
+                format!(
+                    "`{}` and `{other}` are both `{}` on the wire; rename one",
+                    p.name, p.wire
+                ),
+            );
+            continue;
+        }
+        seen.push((&p.wire, &p.name));
     }
 }
 
@@ -236,8 +419,10 @@ fn allowlists(cx: &mut Ctxt, options: &Options, sig: &Sig) -> Vec<Option<Vec<Lit
             }
         };
         let p = &sig.params[index];
-        match &p.kind {
-            TyKind::Named(_) => allow[index] = Some(a.values.clone()),
+        match p.kind.item() {
+            named @ TyKind::Named(_) if named.selector_name().is_some() => {
+                allow[index] = Some(a.values.clone())
+            }
             TyKind::String => cx.error(
                 syn::spanned::Spanned::span(&p.ty),
                 format!(
@@ -422,9 +607,6 @@ fn max_len(options: &Options, p: &crate::signature::Param) -> usize {
         .unwrap_or(DEFAULT_MAX_LEN)
 }
 
-/// Mirrors `secure_tool::DEFAULT_MAX_LEN`.
-const DEFAULT_MAX_LEN: usize = 4096;
-
 /// Every bound names a parameter that exists and has the right type; blanket
 /// bounds apply to at least one parameter; values are in range.
 fn check_targets(cx: &mut Ctxt, options: &Options, sig: &Sig) {
@@ -476,7 +658,7 @@ fn check_targets(cx: &mut Ctxt, options: &Options, sig: &Sig) {
         match &m.target {
             Some(target) => match find(sig, target) {
                 None => no_such_param(cx, sig, "max_len", target),
-                Some((_, p)) if !matches!(p.kind, TyKind::String | TyKind::Url) => cx.error(
+                Some((_, p)) if !p.kind.is_text() => cx.error(
                     target.span(),
                     format!(
                         "`max_len` bounds free-text `String` parameters, but `{}` is `{}`",
@@ -487,10 +669,7 @@ fn check_targets(cx: &mut Ctxt, options: &Options, sig: &Sig) {
                 Some(_) => {}
             },
             None => {
-                if !sig
-                    .params
-                    .iter()
-                    .any(|p| matches!(p.kind, TyKind::String | TyKind::Url))
+                if !sig.params.iter().any(|p| p.kind.is_text())
                 {
                     cx.error(
                         m.span,
@@ -501,6 +680,86 @@ fn check_targets(cx: &mut Ctxt, options: &Options, sig: &Sig) {
                     );
                 }
             }
+        }
+    }
+}
+
+/// `max_items`, `min_items` and `unique` aim at lists, with sane counts;
+/// `unique` compares scalar items only.
+fn check_lists(cx: &mut Ctxt, options: &Options, sig: &Sig, allow: &[Option<Vec<LitStr>>]) {
+    for (option, counts) in [("max_items", &options.max_items), ("min_items", &options.min_items)] {
+        for m in counts.iter() {
+            let least = if option == "max_items" { 1 } else { 0 };
+            if m.value < least {
+                cx.error(
+                    m.span,
+                    format!("`{option}` must be at least {least}, not {}", m.value),
+                );
+            }
+            match &m.target {
+                Some(target) => match find(sig, target) {
+                    None => no_such_param(cx, sig, option, target),
+                    Some((_, p)) if !matches!(p.kind, TyKind::List(_)) => cx.error(
+                        target.span(),
+                        format!(
+                            "`{option}` bounds lists, but `{}` is `{}`",
+                            p.name,
+                            p.kind.describe()
+                        ),
+                    ),
+                    Some(_) => {}
+                },
+                None if !sig.params.iter().any(|p| matches!(p.kind, TyKind::List(_))) => {
+                    cx.error(
+                        m.span,
+                        format!("`{option}` bounds lists, and `{}` has no list parameter", sig.name),
+                    );
+                }
+                None => {}
+            }
+        }
+    }
+    for p in &sig.params {
+        let min = targeted(&options.min_items, p);
+        let max = targeted(&options.max_items, p).map_or(DEFAULT_MAX_ITEMS as i128, |m| m.value);
+        if let Some(min) = min
+            && min.value > max
+            && matches!(p.kind, TyKind::List(_))
+        {
+            cx.error(
+                min.span,
+                format!(
+                    "`min_items` {} is greater than `max_items` {max} for `{}`",
+                    min.value, p.name
+                ),
+            );
+        }
+    }
+    for target in &options.unique {
+        match find(sig, target) {
+            None => no_such_param(cx, sig, "unique", target),
+            Some((i, p)) => match &p.kind {
+                TyKind::List(item) if matches!(**item, TyKind::Named(_)) && allow[i].is_none() => {
+                    cx.error(
+                        target.span(),
+                        format!(
+                            "`unique` compares numbers, booleans, strings and selectors, \
+                             but the items of `{}` are `{}` objects",
+                            p.name,
+                            item.describe()
+                        ),
+                    );
+                }
+                TyKind::List(_) => {}
+                other => cx.error(
+                    target.span(),
+                    format!(
+                        "`unique` applies to lists, but `{}` is `{}`",
+                        p.name,
+                        other.describe()
+                    ),
+                ),
+            },
         }
     }
 }

@@ -7,7 +7,7 @@ use syn::spanned::Spanned;
 
 use crate::ctxt::Ctxt;
 use crate::model::{Kind, Param, Selector, Tool};
-use crate::{check, fallback, options, signature};
+use crate::{check, fallback, options, probes, signature};
 
 pub fn tool(attr: TokenStream, item: TokenStream) -> TokenStream {
     let item_fn: ItemFn = match syn::parse2(item.clone()) {
@@ -98,6 +98,23 @@ pub fn selector(vis: &syn::Visibility, s: &Selector) -> TokenStream {
                 }
             }
         }
+
+        #[automatically_derived]
+        impl ::secure_tool::__private::FromArg for #ident {
+            fn from_arg(
+                kind: &'static ::secure_tool::Kind,
+                value: ::core::option::Option<&::secure_tool::__private::Value>,
+                at: ::secure_tool::__private::At<'_>,
+            ) -> ::core::result::Result<Self, ::secure_tool::Reject> {
+                let raw = ::secure_tool::__private::choice(kind, value, at)?;
+                match Self::__secure_tool_from_allowed(raw) {
+                    ::core::option::Option::Some(v) => ::core::result::Result::Ok(v),
+                    ::core::option::Option::None => ::core::result::Result::Err(
+                        ::secure_tool::__private::not_allowed(kind, at, raw),
+                    ),
+                }
+            }
+        }
     }
 }
 
@@ -122,14 +139,22 @@ fn option(x: Option<TokenStream>) -> TokenStream {
     }
 }
 
-fn param_spec(name: &str, kind: TokenStream, required: bool) -> TokenStream {
+/// The `ParamSpec` of a parameter or field.
+pub fn param_spec(selectors: &[Selector], p: &Param) -> TokenStream {
+    let name = &p.wire;
+    let kind = kind(selectors, &p.kind);
+    let required = p.required();
+    let default = option(p.default.as_ref().map(|d| {
+        let json = &d.json;
+        quote!(#json)
+    }));
     quote! {
-        ::secure_tool::ParamSpec { name: #name, kind: #kind, required: #required }
+        ::secure_tool::ParamSpec { name: #name, kind: #kind, required: #required, default: #default }
     }
 }
 
-fn kind(tool: &Tool, p: &Param) -> TokenStream {
-    match &p.kind {
+fn kind(selectors: &[Selector], kind: &Kind) -> TokenStream {
+    match kind {
         Kind::Float { ty, min, max } => {
             let min = option(min.map(float_lit));
             let max = option(max.map(float_lit));
@@ -143,10 +168,29 @@ fn kind(tool: &Tool, p: &Param) -> TokenStream {
         Kind::Text { max_len } => quote!(::secure_tool::Kind::Text { max_len: #max_len }),
         Kind::Url { max_len } => quote!(::secure_tool::Kind::Url { max_len: #max_len }),
         Kind::Choice { selector, command } => {
-            let lits = tool.selectors[*selector].variants.iter().map(|(l, _)| l);
+            let lits = selectors[*selector].variants.iter().map(|(l, _)| l);
             quote!(::secure_tool::Kind::Choice { allow: &[#(#lits),*], command: #command })
         }
         Kind::Confirm => quote!(::secure_tool::Kind::Confirm),
+        Kind::List {
+            items,
+            min_items,
+            max_items,
+            unique,
+        } => {
+            let items = self::kind(selectors, items);
+            quote! {
+                ::secure_tool::Kind::List {
+                    items: &#items,
+                    min_items: #min_items,
+                    max_items: #max_items,
+                    unique: #unique,
+                }
+            }
+        }
+        Kind::Object(path) => {
+            quote_spanned!(path.span()=> ::secure_tool::Kind::Object(<#path as ::secure_tool::Args>::SPEC))
+        }
         Kind::State(_) | Kind::Caller => unreachable!("injected parameters have no spec"),
     }
 }
@@ -156,15 +200,21 @@ fn spec(tool: &Tool) -> TokenStream {
     let description = &tool.description;
     let mut params: Vec<TokenStream> = tool
         .arguments()
-        .map(|p| param_spec(&p.name, kind(tool, p), !p.optional))
+        .map(|p| param_spec(&tool.selectors, p))
         .collect();
     if tool.confirm_added {
-        params.push(param_spec(
+        params.push(quote!(::secure_tool::ParamSpec::required(
             "confirm",
-            quote!(::secure_tool::Kind::Confirm),
-            true,
-        ));
+            ::secure_tool::Kind::Confirm
+        )));
     }
+    let max_size = tool.max_size;
+    let nested_tests = nested(tool).into_iter().map(|n| {
+        let path = probes::from_child(&n.path);
+        let wire = &n.wire;
+        let rust = n.rust.iter().map(|r| format_ident!("{r}"));
+        quote!(#path! { list { rust [#(#rust)*] wire #wire } })
+    });
     let access = match &tool.scope {
         Some(scope) => quote!(::secure_tool::Access::Scope(#scope)),
         None => quote!(::secure_tool::Access::Public),
@@ -186,7 +236,9 @@ fn spec(tool: &Tool) -> TokenStream {
             confirm: #confirm,
             untrusted_output: #untrusted,
             rate: #rate,
+            max_size: #max_size,
             tests: __SECURE_TOOL_TESTS,
+            nested_tests: &[#(#nested_tests),*],
             output_schema: #output_schema,
         }
     }
@@ -215,34 +267,26 @@ fn inner_vis(vis: &syn::Visibility) -> TokenStream {
 fn call(tool: &Tool, vis: &TokenStream) -> TokenStream {
     let extract = tool.arguments().enumerate().map(|(i, p)| {
         let ident = &p.ident;
-        let name = &p.name;
+        let wire = &p.wire;
         let ty = &p.ty;
         let param = quote!(&__SECURE_TOOL_SPEC.params[#i]);
-        let value = quote!(__secure_tool_args.get(#name));
+        let value = quote!(__secure_tool_args.get(#wire));
         match &p.kind {
-            Kind::Choice { selector, .. } => {
-                let enum_ident = &tool.selectors[*selector].ident;
-                quote! {
-                    let __secure_tool_raw = ::secure_tool::__private::choice(#param, #value)?;
-                    let #ident: #enum_ident = match #enum_ident::__secure_tool_from_allowed(__secure_tool_raw) {
-                        ::core::option::Option::Some(v) => v,
-                        ::core::option::Option::None => {
-                            return ::core::result::Result::Err(
-                                ::secure_tool::__private::not_allowed(#param, __secure_tool_raw),
-                            );
-                        }
-                    };
-                }
-            }
             Kind::Confirm => quote! {
                 let #ident: bool = ::secure_tool::__private::confirm(#param, #value)?;
             },
             Kind::Url { .. } => quote_spanned! {ty.span()=>
                 let #ident: #ty = ::secure_tool::__private::url(#param, #value, &__secure_tool_guards.fetch).await?;
             },
-            _ => quote_spanned! {ty.span()=>
-                let #ident: #ty = <#ty as ::secure_tool::__private::FromArg>::from_arg(#param, #value)?;
-            },
+            _ => {
+                let read = read(
+                    p,
+                    quote!(&#param.kind),
+                    value,
+                    quote!(::secure_tool::__private::At::root(#wire)),
+                );
+                quote!(let #ident: #ty = #read;)
+            }
         }
     });
     let confirm_added = tool.confirm_added.then(|| {
@@ -269,10 +313,6 @@ fn call(tool: &Tool, vis: &TokenStream) -> TokenStream {
         _ => None,
     });
     let types = tool.arguments().map(|p| match &p.kind {
-        Kind::Choice { selector, .. } => {
-            let ident = &tool.selectors[*selector].ident;
-            quote!(#ident)
-        }
         Kind::Confirm => quote!(bool),
         _ => {
             let ty = &p.ty;
@@ -324,6 +364,38 @@ fn call(tool: &Tool, vis: &TokenStream) -> TokenStream {
     }
 }
 
+/// Reads one parameter or field through its type's gates; an absent value
+/// takes the declared default. `value` is an `Option<&Value>`.
+pub fn read(p: &Param, kind: TokenStream, value: TokenStream, at: TokenStream) -> TokenStream {
+    let ty = &p.ty;
+    let from_arg = quote_spanned! {ty.span()=>
+        <#ty as ::secure_tool::__private::FromArg>::from_arg
+    };
+    match &p.default {
+        None => quote!(#from_arg(#kind, #value, #at)?),
+        Some(default) => {
+            let default = &default.value;
+            quote! {
+                match #value {
+                    ::core::option::Option::None => #default,
+                    __secure_tool_value => #from_arg(#kind, __secure_tool_value, #at)?,
+                }
+            }
+        }
+    }
+}
+
+/// The parameters whose types are structs that derive `Args`, reached
+/// directly or as list items: their tests come from the struct.
+fn nested(tool: &Tool) -> Vec<probes::Nested> {
+    let mut sites = Vec::new();
+    let mut nested = Vec::new();
+    for p in tool.arguments() {
+        probes::param(p, &p.wire, &mut sites, &mut nested);
+    }
+    nested
+}
+
 /// One `#[test]` per gate and parameter, each a probe of the runtime.
 fn tests(tool: &Tool) -> TokenStream {
     let mut tests = Vec::new();
@@ -347,49 +419,17 @@ fn tests(tool: &Tool) -> TokenStream {
             }
         });
     };
+    let mut nested = Vec::new();
     for p in tool.arguments() {
-        let n = p.name.as_str();
-        // (test name suffix, probe) for each gate the parameter's kind has.
-        const ABOVE: (&str, &str) = ("above_max", "AboveMax");
-        const BELOW: (&str, &str) = ("below_min", "BelowMin");
-        const CONTROL: (&str, &str) = ("with_control_chars", "ControlChars");
-        const LENGTH: (&str, &str) = ("over_max_len", "OverLength");
-        let gates: Vec<(&str, &str)> = match &p.kind {
-            Kind::Choice { command, .. } => {
-                let mut gates = vec![("outside_allowlist", "OutsideAllowlist")];
-                if *command {
-                    gates.push(("with_shell_metacharacters", "ShellMetacharacters"));
-                }
-                gates
-            }
-            Kind::Url { .. } => vec![("to_internal_addresses", "InternalUrl"), CONTROL, LENGTH],
-            Kind::Float { ty, min, max } => {
-                // An f32 has a range of its own even without declared bounds.
-                let f32 = *ty == "f32";
-                [(max.is_some() || f32, ABOVE), (min.is_some() || f32, BELOW)]
-                    .into_iter()
-                    .filter_map(|(bounded, gate)| bounded.then_some(gate))
-                    .collect()
-            }
-            Kind::Int { .. } => vec![ABOVE, BELOW],
-            Kind::Text { .. } => vec![CONTROL, LENGTH],
-            Kind::Bool | Kind::Confirm | Kind::State(_) | Kind::Caller => vec![],
-        };
-        for (suffix, probe) in gates {
-            let probe = format_ident!("{probe}");
-            push(
-                format_ident!("rejects_{}_{}", n, suffix),
-                quote!(#probe(#n)),
-            );
+        let mut sites = Vec::new();
+        probes::param(p, &p.wire, &mut sites, &mut nested);
+        for site in sites {
+            let probe = &site.probe;
+            let wire = &site.wire;
+            push(probes::test_name(probe, &site.rust), quote!(#probe(#wire)));
         }
-        push(
-            format_ident!("rejects_{}_of_wrong_type", n),
-            quote!(WrongType(#n)),
-        );
         if matches!(p.kind, Kind::Confirm) {
             push(format_ident!("rejects_missing_confirm"), quote!(NoConfirm));
-        } else if !p.optional {
-            push(format_ident!("rejects_missing_{}", n), quote!(Missing(#n)));
         }
     }
     if tool.confirm_added {
@@ -400,6 +440,10 @@ fn tests(tool: &Tool) -> TokenStream {
         );
     }
     push(format_ident!("rejects_unknown_field"), quote!(UnknownField));
+    push(
+        format_ident!("rejects_arguments_over_max_size"),
+        quote!(OverSize),
+    );
     if tool.rate.is_some() {
         push(
             format_ident!("rejects_calls_over_rate_limit"),
@@ -415,9 +459,16 @@ fn tests(tool: &Tool) -> TokenStream {
         );
         push(format_ident!("rejects_role_denied"), quote!(RoleDenied));
     }
+    let nested_tests = nested.iter().map(|n| {
+        let path = probes::from_child(&n.path);
+        let wire = &n.wire;
+        let rust = n.rust.iter().map(|r| format_ident!("{r}"));
+        quote!(#path! { tests { rust [#(#rust)*] wire #wire } })
+    });
     quote! {
         /// The generated tests, for the threat model.
         pub const __SECURE_TOOL_TESTS: &[::secure_tool::__private::GeneratedTest] = &[#(#listed),*];
         #(#tests)*
+        #(#nested_tests)*
     }
 }

@@ -35,7 +35,9 @@ pub fn emit(item_fn: &ItemFn, tool: &Tool, errors: syn::Error) -> TokenStream {
                 confirm: false,
                 untrusted_output: false,
                 rate: ::core::option::Option::None,
+                max_size: 0,
                 tests: &[],
+                nested_tests: &[],
                 output_schema: || ::core::option::Option::None,
             };
 

@@ -8,10 +8,13 @@
 
 mod check;
 mod ctxt;
+mod default;
+mod derive;
 mod expand;
 mod fallback;
 mod model;
 mod options;
+mod probes;
 mod server;
 mod signature;
 
@@ -29,16 +32,15 @@ pub fn server(input: TokenStream) -> TokenStream {
     server::expand(input.into()).into()
 }
 
-/// Derives `secure_tool::Args`.
+/// Derives `secure_tool::Args`. See the `secure-tool` crate documentation.
 #[proc_macro_derive(Args, attributes(arg))]
 pub fn derive_args(input: TokenStream) -> TokenStream {
-    let _ = input;
-    TokenStream::new()
+    derive::expand(input.into()).into()
 }
 
+/// Turns a nested struct's probe sites into tests. Generated code calls this.
 #[doc(hidden)]
 #[proc_macro]
 pub fn __nested_tests(input: TokenStream) -> TokenStream {
-    let _ = input;
-    TokenStream::new()
+    probes::expand(input.into()).into()
 }

@@ -17,6 +17,8 @@ pub struct Tool {
     pub scope: Option<String>,
     /// `rate = "N/unit"`: calls, and the period in seconds.
     pub rate: Option<(u32, u64)>,
+    /// The bound on the arguments as a whole, in bytes.
+    pub max_size: usize,
     pub selectors: Vec<Selector>,
 }
 
@@ -29,10 +31,29 @@ impl Tool {
 
 pub struct Param {
     pub ident: Ident,
+    /// The Rust name, without `r#`.
     pub name: String,
+    /// The name on the wire: `name`, or its rename.
+    pub wire: String,
     pub ty: Type,
     pub optional: bool,
+    pub default: Option<Default>,
     pub kind: Kind,
+}
+
+impl Param {
+    /// Whether a call must carry the field.
+    pub fn required(&self) -> bool {
+        !self.optional && self.default.is_none()
+    }
+}
+
+/// A declared default, checked against the parameter's gates.
+pub struct Default {
+    /// The Rust value, as an expression of the parameter's type.
+    pub value: proc_macro2::TokenStream,
+    /// The same value as JSON text, for the schema.
+    pub json: String,
 }
 
 pub enum Kind {
@@ -57,6 +78,14 @@ pub enum Kind {
         selector: usize,
         command: bool,
     },
+    List {
+        items: Box<Kind>,
+        min_items: usize,
+        max_items: usize,
+        unique: bool,
+    },
+    /// A struct that derives `Args`.
+    Object(syn::Path),
     Confirm,
     /// Injected from the server's states, not a JSON argument.
     State(Type),
@@ -71,11 +100,27 @@ impl Kind {
     }
 }
 
+/// The checked model of a struct that derives `Args`.
+pub struct Object {
+    pub ident: Ident,
+    pub name: String,
+    pub vis: syn::Visibility,
+    pub fields: Vec<Param>,
+    pub selectors: Vec<Selector>,
+}
+
 /// An enum generated from an allowlist.
 pub struct Selector {
     pub ident: Ident,
     pub variants: Vec<(LitStr, Ident)>,
 }
+
+/// Mirrors `secure_tool::DEFAULT_MAX_LEN`.
+pub const DEFAULT_MAX_LEN: usize = 4096;
+/// Mirrors `secure_tool::DEFAULT_MAX_ITEMS`.
+pub const DEFAULT_MAX_ITEMS: usize = 256;
+/// Mirrors `secure_tool::DEFAULT_MAX_SIZE`.
+pub const DEFAULT_MAX_SIZE: usize = 1024 * 1024;
 
 /// The inclusive range of an integer type.
 pub fn int_range(ty: &str) -> (i128, i128) {

@@ -8,10 +8,42 @@ use syn::{Expr, ExprLit, Ident, Lit, LitStr, Meta, MetaNameValue, Token, UnOp};
 use crate::ctxt::Ctxt;
 
 pub const OPTIONS: &[&str] = &[
-    "allow", "max", "min", "max_len", "scope", "public", "confirm", "command", "rate",
+    "allow",
+    "max",
+    "min",
+    "max_len",
+    "max_items",
+    "min_items",
+    "unique",
+    "default",
+    "rename",
+    "rename_all",
+    "max_size",
+    "scope",
+    "public",
+    "confirm",
+    "command",
+    "rate",
 ];
 
-const EXPECTED: &str = "expected one of `allow`, `max`, `min`, `max_len`, `scope`, `public`, `confirm`, `command`, `rate`";
+/// The options of `#[arg(..)]` on a field of a struct that derives `Args`.
+pub const FIELD_OPTIONS: &[&str] = &[
+    "allow",
+    "max",
+    "min",
+    "max_len",
+    "max_items",
+    "min_items",
+    "unique",
+    "default",
+    "rename",
+];
+
+const EXPECTED: &str = "expected one of `allow`, `max`, `min`, `max_len`, `max_items`, `min_items`, `unique`, \
+                        `default`, `rename`, `rename_all`, `max_size`, `scope`, `public`, `confirm`, `command`, `rate`";
+
+const FIELD_EXPECTED: &str = "expected one of `allow`, `max`, `min`, `max_len`, `max_items`, `min_items`, \
+                              `unique`, `default`, `rename`";
 
 #[derive(Default)]
 pub struct Options {
@@ -19,6 +51,15 @@ pub struct Options {
     pub max: Vec<Bound>,
     pub min: Vec<Bound>,
     pub max_len: Vec<MaxLen>,
+    pub max_items: Vec<MaxLen>,
+    pub min_items: Vec<MaxLen>,
+    /// Lists whose items must differ: `unique(files)`.
+    pub unique: Vec<Ident>,
+    pub default: Vec<Default>,
+    pub rename: Vec<Rename>,
+    pub rename_all: Option<(RenameAll, Span)>,
+    /// `max_size = N`: the bound on the arguments as a whole, in bytes.
+    pub max_size: Option<(i128, Span)>,
     pub scope: Option<LitStr>,
     pub public: Option<Span>,
     pub confirm: Option<Span>,
@@ -54,6 +95,62 @@ pub struct MaxLen {
     pub span: Span,
 }
 
+/// `default(p = lit)`, or `default = lit` on a field.
+pub struct Default {
+    pub target: Option<Ident>,
+    pub value: Expr,
+}
+
+/// `rename(p = "wire")`, or `rename = "wire"` on a field.
+pub struct Rename {
+    pub target: Option<Ident>,
+    pub value: LitStr,
+}
+
+/// How `rename_all` spells a Rust name on the wire.
+#[derive(Clone, Copy)]
+pub enum RenameAll {
+    Camel,
+    Pascal,
+    Snake,
+    ScreamingSnake,
+    Kebab,
+    Lower,
+}
+
+impl RenameAll {
+    const ALL: &[(&str, RenameAll)] = &[
+        ("camelCase", RenameAll::Camel),
+        ("PascalCase", RenameAll::Pascal),
+        ("snake_case", RenameAll::Snake),
+        ("SCREAMING_SNAKE_CASE", RenameAll::ScreamingSnake),
+        ("kebab-case", RenameAll::Kebab),
+        ("lowercase", RenameAll::Lower),
+    ];
+
+    /// The wire name of a snake_case Rust name.
+    pub fn apply(self, name: &str) -> String {
+        let words = name.split('_').filter(|w| !w.is_empty());
+        let capital = |w: &str| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        };
+        match self {
+            RenameAll::Camel => words
+                .enumerate()
+                .map(|(i, w)| if i == 0 { w.to_owned() } else { capital(w) })
+                .collect(),
+            RenameAll::Pascal => words.map(capital).collect(),
+            RenameAll::Snake => name.to_owned(),
+            RenameAll::ScreamingSnake => name.to_ascii_uppercase(),
+            RenameAll::Kebab => name.replace('_', "-"),
+            RenameAll::Lower => name.replace('_', ""),
+        }
+    }
+}
+
 /// A numeric literal, possibly negated, as written.
 #[derive(Clone)]
 pub struct Number {
@@ -66,105 +163,265 @@ pub struct Number {
 
 pub fn parse(cx: &mut Ctxt, attr: TokenStream) -> Options {
     let mut options = Options::default();
-    let metas =
-        match syn::parse::Parser::parse2(Punctuated::<Meta, Token![,]>::parse_terminated, attr) {
-            Ok(metas) => metas,
-            Err(err) => {
-                cx.push(err);
-                return options;
-            }
-        };
-    for meta in metas {
-        let Some(key) = meta.path().get_ident() else {
-            cx.error(
-                meta.path().span(),
-                format!("expected a `secure_tool` option; {EXPECTED}"),
-            );
-            continue;
-        };
-        let key_text = key.to_string();
-        if matches!(key_text.as_str(), "scope" | "public")
-            || matches!(did_you_mean(&key_text), Some("scope" | "public"))
-        {
-            options.access_attempted = true;
-        }
-        if key_text != "allow" && did_you_mean(&key_text) == Some("allow") {
-            options.allow_failed = true;
-        }
-        match key_text.as_str() {
-            "allow" => {
-                let before = cx.error_count();
-                parse_allow(cx, &meta, &mut options.allow);
-                options.allow_failed |= cx.error_count() > before;
-            }
-            "max" => parse_keyed(cx, &meta, &mut options.max, |cx, e| {
-                number(cx, e).map(|value| Bound {
-                    target: None,
-                    value,
-                })
-            }),
-            "min" => parse_keyed(cx, &meta, &mut options.min, |cx, e| {
-                number(cx, e).map(|value| Bound {
-                    target: None,
-                    value,
-                })
-            }),
-            "max_len" => parse_keyed(cx, &meta, &mut options.max_len, |cx, e| {
-                let n = number(cx, e)?;
-                match n.int {
-                    Some(value) => Some(MaxLen {
-                        target: None,
-                        value,
-                        span: n.span,
-                    }),
-                    None => {
-                        cx.error(
-                            n.span,
-                            format!(
-                                "`max_len` must be a whole number of chars, not `{}`",
-                                n.text
-                            ),
-                        );
-                        None
-                    }
-                }
-            }),
-            "scope" => {
-                let Some(value) = name_value(cx, &meta, "scope = \"resource:action\"") else {
-                    continue;
-                };
-                match value {
-                    Expr::Lit(ExprLit {
-                        lit: Lit::Str(s), ..
-                    }) => set_once(cx, &mut options.scope, s.clone(), key),
-                    other => cx.error(
-                        other.span(),
-                        "expected a string literal: `scope = \"resource:action\"`",
-                    ),
-                }
-            }
-            "public" => flag(cx, &meta, &mut options.public),
-            "confirm" => flag(cx, &meta, &mut options.confirm),
-            "rate" => {
-                let Some(value) = name_value(cx, &meta, "rate = \"30/min\"") else {
-                    continue;
-                };
-                if let Some(rate) = parse_rate(cx, value) {
-                    set_once(cx, &mut options.rate, rate, key);
-                }
-            }
-            "command" => parse_command(cx, &meta, &mut options.command),
-            unknown => {
-                let hint = did_you_mean(unknown)
-                    .map_or(String::new(), |s| format!("; did you mean `{s}`?"));
-                cx.error(
-                    key.span(),
-                    format!("unknown `secure_tool` option `{unknown}`{hint}\n{EXPECTED}"),
-                );
-            }
+    if let Some(metas) = metas(cx, attr) {
+        for meta in &metas {
+            parse_meta(cx, meta, &mut options, None);
         }
     }
     options
+}
+
+fn metas(cx: &mut Ctxt, tokens: TokenStream) -> Option<Punctuated<Meta, Token![,]>> {
+    match syn::parse::Parser::parse2(Punctuated::<Meta, Token![,]>::parse_terminated, tokens) {
+        Ok(metas) => Some(metas),
+        Err(err) => {
+            cx.push(err);
+            None
+        }
+    }
+}
+
+/// Adds the options of one field's `#[arg(..)]` to `options`, each aimed at
+/// `field`, so a struct's fields are checked exactly as a tool's parameters are.
+pub fn parse_field(cx: &mut Ctxt, tokens: TokenStream, field: &Ident, options: &mut Options) {
+    if let Some(metas) = metas(cx, tokens) {
+        for meta in &metas {
+            parse_meta(cx, meta, options, Some(field));
+        }
+    }
+}
+
+/// The struct's own `#[arg(rename_all = "..")]`.
+pub fn parse_container(cx: &mut Ctxt, tokens: TokenStream, options: &mut Options) {
+    let Some(metas) = metas(cx, tokens) else {
+        return;
+    };
+    for meta in &metas {
+        match meta.path().get_ident() {
+            Some(key) if key == "rename_all" => {
+                let key = key.clone();
+                rename_all(cx, meta, &key, options);
+            }
+            _ => cx.error(
+                meta.path().span(),
+                "on a struct, `#[arg(..)]` takes only `rename_all = \"camelCase\"`; \
+                 the other options go on its fields",
+            ),
+        }
+    }
+}
+
+fn rename_all(cx: &mut Ctxt, meta: &Meta, key: &Ident, options: &mut Options) {
+    let Some(value) = name_value(cx, meta, "rename_all = \"camelCase\"") else {
+        return;
+    };
+    let names: Vec<&str> = RenameAll::ALL.iter().map(|(n, _)| *n).collect();
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => match RenameAll::ALL.iter().find(|(n, _)| *n == s.value()) {
+            Some((_, rule)) => set_once(cx, &mut options.rename_all, (*rule, s.span()), key),
+            None => cx.error(
+                s.span(),
+                format!(
+                    "unknown `rename_all` rule {:?}; expected one of \"{}\"",
+                    s.value(),
+                    names.join("\", \"")
+                ),
+            ),
+        },
+        other => cx.error(
+            other.span(),
+            "expected a string literal: `rename_all = \"camelCase\"`",
+        ),
+    }
+}
+
+fn parse_meta(cx: &mut Ctxt, meta: &Meta, options: &mut Options, field: Option<&Ident>) {
+    let Some(key) = meta.path().get_ident() else {
+        cx.error(
+            meta.path().span(),
+            format!("expected a `secure_tool` option; {EXPECTED}"),
+        );
+        return;
+    };
+    let key_text = key.to_string();
+    if field.is_some() && !FIELD_OPTIONS.contains(&key_text.as_str()) {
+        let hint = did_you_mean_in(&key_text, FIELD_OPTIONS)
+            .map_or(String::new(), |s| format!("; did you mean `{s}`?"));
+        let on_tool = if OPTIONS.contains(&key_text.as_str()) {
+            format!("; `{key_text}` applies to a whole tool, not to a field")
+        } else {
+            hint
+        };
+        cx.error(
+            key.span(),
+            format!("unknown `arg` option `{key_text}`{on_tool}\n{FIELD_EXPECTED}"),
+        );
+        if key_text == "allow" || did_you_mean_in(&key_text, FIELD_OPTIONS) == Some("allow") {
+            options.allow_failed = true;
+        }
+        return;
+    }
+    if matches!(key_text.as_str(), "scope" | "public")
+        || matches!(did_you_mean(&key_text), Some("scope" | "public"))
+    {
+        options.access_attempted = true;
+    }
+    if key_text != "allow" && did_you_mean(&key_text) == Some("allow") {
+        options.allow_failed = true;
+    }
+    let whole = |cx: &mut Ctxt, e: &Expr| {
+        let n = number(cx, e)?;
+        match n.int {
+            Some(value) => Some(MaxLen {
+                target: None,
+                value,
+                span: n.span,
+            }),
+            None => {
+                cx.error(
+                    n.span,
+                    format!("`{key_text}` must be a whole number, not `{}`", n.text),
+                );
+                None
+            }
+        }
+    };
+    match key_text.as_str() {
+        "allow" => {
+            let before = cx.error_count();
+            parse_allow(cx, meta, &mut options.allow, field);
+            options.allow_failed |= cx.error_count() > before;
+        }
+        "max" => parse_keyed(cx, meta, &mut options.max, field, |cx, e| {
+            number(cx, e).map(|value| Bound {
+                target: None,
+                value,
+            })
+        }),
+        "min" => parse_keyed(cx, meta, &mut options.min, field, |cx, e| {
+            number(cx, e).map(|value| Bound {
+                target: None,
+                value,
+            })
+        }),
+        "max_len" => parse_keyed(cx, meta, &mut options.max_len, field, whole),
+        "max_items" => parse_keyed(cx, meta, &mut options.max_items, field, whole),
+        "min_items" => parse_keyed(cx, meta, &mut options.min_items, field, whole),
+        "default" => {
+            if field.is_none() && matches!(meta, Meta::NameValue(_)) {
+                cx.error(
+                    key.span(),
+                    "`default` names the parameter it applies to: `default(dry_run = false)`",
+                );
+                return;
+            }
+            parse_keyed(cx, meta, &mut options.default, field, |_, e| {
+                Some(Default {
+                    target: None,
+                    value: e.clone(),
+                })
+            });
+        }
+        "rename" => {
+            if field.is_none() && matches!(meta, Meta::NameValue(_)) {
+                cx.error(
+                    key.span(),
+                    "`rename` names the parameter it applies to: `rename(dry_run = \"dryRun\")`; \
+                     `rename_all` renames every parameter",
+                );
+                return;
+            }
+            parse_keyed(cx, meta, &mut options.rename, field, |cx, e| match e {
+                Expr::Lit(ExprLit {
+                    lit: Lit::Str(s), ..
+                }) => Some(Rename {
+                    target: None,
+                    value: s.clone(),
+                }),
+                other => {
+                    cx.error(other.span(), "expected a string literal: the name on the wire");
+                    None
+                }
+            });
+        }
+        "rename_all" => rename_all(cx, meta, key, options),
+        "max_size" => {
+            let Some(value) = name_value(cx, meta, "max_size = 65536") else {
+                return;
+            };
+            if let Some(n) = whole(cx, value) {
+                if n.value < 1 {
+                    cx.error(n.span, format!("`max_size` must be at least 1, not {}", n.value));
+                } else {
+                    set_once(cx, &mut options.max_size, (n.value, n.span), key);
+                }
+            }
+        }
+        "unique" => match field {
+            Some(field) => {
+                if matches!(meta, Meta::Path(_)) {
+                    if options.unique.iter().any(|u| u == field) {
+                        cx.error(key.span(), "duplicate `unique` option");
+                    } else {
+                        options.unique.push(Ident::new(&field.to_string(), key.span()));
+                    }
+                } else {
+                    flag_value_error(cx, meta, key);
+                }
+            }
+            None => parse_idents(cx, meta, &mut options.unique, "unique(param, ..)", "name the lists whose items must differ"),
+        },
+        "scope" => {
+            let Some(value) = name_value(cx, meta, "scope = \"resource:action\"") else {
+                return;
+            };
+            match value {
+                Expr::Lit(ExprLit {
+                    lit: Lit::Str(s), ..
+                }) => set_once(cx, &mut options.scope, s.clone(), key),
+                other => cx.error(
+                    other.span(),
+                    "expected a string literal: `scope = \"resource:action\"`",
+                ),
+            }
+        }
+        "public" => flag(cx, meta, &mut options.public),
+        "confirm" => flag(cx, meta, &mut options.confirm),
+        "rate" => {
+            let Some(value) = name_value(cx, meta, "rate = \"30/min\"") else {
+                return;
+            };
+            if let Some(rate) = parse_rate(cx, value) {
+                set_once(cx, &mut options.rate, rate, key);
+            }
+        }
+        "command" => parse_idents(
+            cx,
+            meta,
+            &mut options.command,
+            "command(param, ..)",
+            "name the selector that picks a command-line flag",
+        ),
+        unknown => {
+            let hint =
+                did_you_mean(unknown).map_or(String::new(), |s| format!("; did you mean `{s}`?"));
+            cx.error(
+                key.span(),
+                format!("unknown `secure_tool` option `{unknown}`{hint}\n{EXPECTED}"),
+            );
+        }
+    }
+}
+
+fn flag_value_error(cx: &mut Ctxt, meta: &Meta, key: &Ident) {
+    let span = match meta {
+        Meta::List(list) => list.delimiter.span().join(),
+        Meta::NameValue(nv) => nv.value.span(),
+        Meta::Path(p) => p.span(),
+    };
+    cx.error(span, format!("`{key}` takes no value; write `{key}` alone"));
 }
 
 /// `rate = "N/s"`, `"N/min"` or `"N/h"`, with N at least 1.
@@ -194,13 +451,11 @@ fn parse_rate(cx: &mut Ctxt, expr: &Expr) -> Option<(u32, u64)> {
     parsed
 }
 
-/// `command(param, ..)`: selectors whose value picks a command-line flag.
-fn parse_command(cx: &mut Ctxt, meta: &Meta, out: &mut Vec<Ident>) {
+/// `key(param, ..)`: the parameters an option applies to.
+fn parse_idents(cx: &mut Ctxt, meta: &Meta, out: &mut Vec<Ident>, form: &str, why: &str) {
+    let key = meta.path().get_ident().expect("checked by caller");
     let Meta::List(list) = meta else {
-        cx.error(
-            meta.path().span(),
-            "expected `command(param, ..)`: name the selector that picks a command-line flag",
-        );
+        cx.error(meta.path().span(), format!("expected `{form}`: {why}"));
         return;
     };
     match list.parse_args_with(Punctuated::<Ident, Token![,]>::parse_terminated) {
@@ -209,17 +464,14 @@ fn parse_command(cx: &mut Ctxt, meta: &Meta, out: &mut Vec<Ident>) {
                 if out.contains(&ident) {
                     cx.error(
                         ident.span(),
-                        format!("duplicate `command` for parameter `{ident}`"),
+                        format!("duplicate `{key}` for parameter `{ident}`"),
                     );
                 } else {
                     out.push(ident);
                 }
             }
         }
-        _ => cx.error(
-            list.delimiter.span().join(),
-            "expected `command(param, ..)`",
-        ),
+        _ => cx.error(list.delimiter.span().join(), format!("expected `{form}`")),
     }
 }
 
@@ -269,17 +521,25 @@ fn parse_keyed<T: Targeted>(
     cx: &mut Ctxt,
     meta: &Meta,
     out: &mut Vec<T>,
+    field: Option<&Ident>,
     value: impl Fn(&mut Ctxt, &Expr) -> Option<T>,
 ) {
     let key = meta.path().get_ident().expect("checked by caller");
     match meta {
         Meta::NameValue(nv) => {
-            if out.iter().any(|o| o.target().is_none()) {
+            if out.iter().any(|o| o.target() == field) {
                 cx.error(key.span(), format!("duplicate `{key}` option"));
-            } else if let Some(v) = value(cx, &nv.value) {
+            } else if let Some(mut v) = value(cx, &nv.value) {
+                if let Some(field) = field {
+                    v.set_target(field.clone());
+                }
                 out.push(v);
             }
         }
+        Meta::List(list) if field.is_some() => cx.error(
+            list.delimiter.span().join(),
+            format!("on a field, write `{key} = …`"),
+        ),
         Meta::List(list) => {
             let pairs = match list
                 .parse_args_with(Punctuated::<MetaNameValue, Token![,]>::parse_terminated)
@@ -321,8 +581,8 @@ fn parse_keyed<T: Targeted>(
     }
 }
 
-fn parse_allow(cx: &mut Ctxt, meta: &Meta, out: &mut Vec<Allow>) {
-    parse_keyed(cx, meta, out, |cx, expr| {
+fn parse_allow(cx: &mut Ctxt, meta: &Meta, out: &mut Vec<Allow>, field: Option<&Ident>) {
+    parse_keyed(cx, meta, out, field, |cx, expr| {
         let Expr::Array(array) = expr else {
             cx.error(
                 expr.span(),
@@ -415,11 +675,15 @@ macro_rules! targeted {
     )*};
 }
 
-targeted!(Allow, Bound, MaxLen);
+targeted!(Allow, Bound, MaxLen, Default, Rename);
 
 /// The closest known option to a misspelt one, by edit distance.
 pub fn did_you_mean(unknown: &str) -> Option<&'static str> {
-    OPTIONS
+    did_you_mean_in(unknown, OPTIONS)
+}
+
+fn did_you_mean_in(unknown: &str, options: &'static [&'static str]) -> Option<&'static str> {
+    options
         .iter()
         .map(|o| (distance(unknown, o), *o))
         .filter(|(d, o)| *d <= 2.max(o.len() / 3))

@@ -41,19 +41,43 @@ pub enum TyKind {
     State(Box<Type>),
     /// `Principal`: the verified caller, injected, not a JSON argument.
     Caller,
-    /// A bare type name the crate does not know: only valid as an allowlist's generated enum.
-    Named(Ident),
+    /// A type name the crate does not know: the enum an allowlist generates
+    /// (a bare name), or a struct that derives `Args`.
+    Named(syn::Path),
+    /// `Vec<T>`: a JSON array of `T`.
+    List(Box<TyKind>),
     Unsupported,
 }
 
 impl TyKind {
+    /// The kind of each item of a list, or the kind itself.
+    pub fn item(&self) -> &TyKind {
+        match self {
+            TyKind::List(item) => item,
+            other => other,
+        }
+    }
+
     pub fn is_numeric(&self) -> bool {
-        matches!(self, TyKind::Float(_) | TyKind::Int(_))
+        matches!(self.item(), TyKind::Float(_) | TyKind::Int(_))
     }
 
     /// Whether `allow`'s short form may pick this parameter.
     pub fn is_stringy(&self) -> bool {
-        matches!(self, TyKind::String | TyKind::Named(_))
+        matches!(self.item(), TyKind::String) || self.item().selector_name().is_some()
+    }
+
+    /// Whether strings of this kind have a length bound.
+    pub fn is_text(&self) -> bool {
+        matches!(self.item(), TyKind::String | TyKind::Url)
+    }
+
+    /// The bare name an allowlist could turn into an enum.
+    pub fn selector_name(&self) -> Option<&Ident> {
+        match self {
+            TyKind::Named(path) => path.get_ident(),
+            _ => None,
+        }
     }
 
     pub fn describe(&self) -> String {
@@ -64,14 +88,18 @@ impl TyKind {
             TyKind::Url => "CheckedUrl".to_owned(),
             TyKind::State(_) => "State<…>".to_owned(),
             TyKind::Caller => "Principal".to_owned(),
-            TyKind::Named(i) => i.to_string(),
+            TyKind::Named(path) => quote::ToTokens::to_token_stream(path)
+                .to_string()
+                .replace(' ', ""),
+            TyKind::List(item) => format!("Vec<{}>", item.describe()),
             TyKind::Unsupported => "an unsupported type".to_owned(),
         }
     }
 }
 
 const SUPPORTED: &str = "expected `f32`, `f64`, `i8`, `i16`, `i32`, `i64`, `u8`, `u16`, `u32`, `u64`, `bool`, `String`, \
-                         `Option<…>` of one of these, or the enum an `allow` list generates";
+                         the enum an `allow` list generates, a struct that derives `Args`, \
+                         or `Vec<…>` or `Option<…>` of one of these";
 
 pub fn parse(cx: &mut Ctxt, item: &ItemFn) -> Sig {
     let sig = &item.sig;
@@ -179,16 +207,10 @@ fn result_ok(ty: &Type) -> Option<Type> {
     (err.path.segments.last()?.ident == "Reject" && types.next().is_none()).then_some(ok)
 }
 
-fn classify(cx: &mut Ctxt, ty: &Type) -> (TyKind, bool) {
+pub fn classify(cx: &mut Ctxt, ty: &Type) -> (TyKind, bool) {
     if let Some(inner) = option_inner(ty) {
-        let kind = classify_plain(cx, inner);
+        let kind = classify_list(cx, inner);
         match &kind {
-            TyKind::Named(name) => {
-                cx.error(
-                    name.span(),
-                    "an allowlisted selector cannot be optional; make it required",
-                );
-            }
             TyKind::State(_) | TyKind::Caller | TyKind::Url => {
                 cx.error(
                     inner.span(),
@@ -199,13 +221,50 @@ fn classify(cx: &mut Ctxt, ty: &Type) -> (TyKind, bool) {
         }
         return (kind, true);
     }
-    (classify_plain(cx, ty), false)
+    (classify_list(cx, ty), false)
+}
+
+/// `Vec<T>` of a type that can be an item, or a plain type.
+fn classify_list(cx: &mut Ctxt, ty: &Type) -> TyKind {
+    let Some(inner) = generic_inner(ty, "Vec") else {
+        return classify_plain(cx, ty);
+    };
+    if generic_inner(inner, "Vec").is_some() {
+        cx.error(
+            inner.span(),
+            "a list of lists is not supported; make the inner list a field of a struct that derives `Args`",
+        );
+        return TyKind::Unsupported;
+    }
+    if option_inner(inner).is_some() {
+        cx.error(
+            inner.span(),
+            "list items cannot be optional: a `null` item is refused; use `Vec<T>`",
+        );
+        return TyKind::Unsupported;
+    }
+    match classify_plain(cx, inner) {
+        TyKind::State(_) | TyKind::Caller | TyKind::Url => {
+            cx.error(
+                inner.span(),
+                "this type cannot be a list item; lists hold numbers, `bool`, `String`, \
+                 allowlist enums and structs that derive `Args`",
+            );
+            TyKind::Unsupported
+        }
+        item => TyKind::List(Box::new(item)),
+    }
 }
 
 fn option_inner(ty: &Type) -> Option<&Type> {
+    generic_inner(ty, "Option")
+}
+
+/// `T` from `Name<T>`.
+fn generic_inner<'t>(ty: &'t Type, name: &str) -> Option<&'t Type> {
     let Type::Path(p) = ty else { return None };
     let last = p.path.segments.last()?;
-    if last.ident != "Option" {
+    if last.ident != name {
         return None;
     }
     let PathArguments::AngleBracketed(args) = &last.arguments else {
@@ -217,7 +276,7 @@ fn option_inner(ty: &Type) -> Option<&Type> {
     }
 }
 
-fn classify_plain(cx: &mut Ctxt, ty: &Type) -> TyKind {
+pub fn classify_plain(cx: &mut Ctxt, ty: &Type) -> TyKind {
     let unsupported = |cx: &mut Ctxt, msg: String| {
         cx.error(ty.span(), msg);
         TyKind::Unsupported
@@ -273,9 +332,9 @@ fn classify_plain(cx: &mut Ctxt, ty: &Type) -> TyKind {
                 if let Some(kind) = kind {
                     return kind;
                 }
-                if p.path.segments.len() == 1 && p.path.leading_colon.is_none() {
-                    return TyKind::Named(last.ident.clone());
-                }
+            }
+            if p.path.segments.iter().all(|s| s.arguments.is_empty()) {
+                return TyKind::Named(p.path.clone());
             }
         }
         _ => {}

@@ -92,5 +92,6 @@ pub mod __private {
     pub use crate::output::IntoOutput;
     pub use crate::testing::{GeneratedTest, Probe, assert_rejects};
     pub use crate::validate::{At, FromArg, choice, confirm, not_allowed, object, url};
+    pub use serde_json::Value;
     pub use secure_tool_macros::__nested_tests;
 }

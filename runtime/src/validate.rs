@@ -131,10 +131,7 @@ pub fn check_size(spec: &ToolSpec, args: &Map<String, Value>) -> Result<(), Reje
         return Err(Reject::at(
             Gate::Size,
             None,
-            format!(
-                "arguments must be at most {} bytes (got more than {})",
-                spec.max_size, spec.max_size
-            ),
+            format!("arguments must be at most {} bytes in all", spec.max_size),
         ));
     }
     Ok(())

@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use secure_tool::audit::{AuditError, AuditSink, BoxFuture};
 use secure_tool::testing::{TEST_TOKEN, temp_sqlite_url, test_server};
 use secure_tool::validate::is_forbidden_char;
-use secure_tool::{Access, Arguments, AuditRecord, Guards, Kind, Server, ToolSpec, Tools};
+use secure_tool::{
+    Access, Arguments, AuditRecord, Guards, Kind, ParamSpec, Server, ToolSpec, Tools,
+};
 use serde_json::{Map, Value, json};
 
 /// xorshift64*: small, deterministic, good enough to explore.
@@ -161,6 +163,81 @@ fn plausible(rng: &mut Rng, kind: &Kind) -> Value {
             }
         }
         Kind::Text { .. } | Kind::Url { .. } => json!(*rng.pick(STRINGS)),
+        Kind::List {
+            items, max_items, ..
+        } => {
+            let count = [0, 1, 2, *max_items, max_items + 1][rng.below(5)];
+            Value::Array((0..count).map(|_| plausible(rng, items)).collect())
+        }
+        Kind::Object(object) => {
+            let mut map = Map::new();
+            for f in object.fields {
+                if rng.below(8) != 0 {
+                    map.insert(f.name.to_owned(), plausible(rng, &f.kind));
+                }
+            }
+            if rng.below(10) == 0 {
+                map.insert(rng.pick(STRINGS).to_string(), json!(1));
+            }
+            Value::Object(map)
+        }
+    }
+}
+
+/// The size the contract bounds: string and key bytes, 8 for anything else.
+fn size(value: &Value) -> usize {
+    match value {
+        Value::String(s) => s.len(),
+        Value::Array(items) => 8 + items.iter().map(size).sum::<usize>(),
+        Value::Object(map) => 8 + map.iter().map(|(k, v)| k.len() + size(v)).sum::<usize>(),
+        _ => 8,
+    }
+}
+
+/// Whether the fields of `object` honour `params`: declared, present when required, each valid.
+fn honours_fields(params: &[ParamSpec], object: &Map<String, Value>) -> bool {
+    object
+        .keys()
+        .all(|k| params.iter().any(|p| p.name == k.as_str()))
+        && params.iter().all(|p| match object.get(p.name) {
+            None => !p.required && !matches!(p.kind, Kind::Confirm),
+            Some(Value::Null) => p.default.is_none() && !p.required && !matches!(p.kind, Kind::Confirm),
+            Some(v) => honours(&p.kind, v),
+        })
+}
+
+/// Whether `v` passes every gate of `kind`.
+fn honours(kind: &Kind, v: &Value) -> bool {
+    match kind {
+        Kind::Float { min, max, .. } => v.as_f64().is_some_and(|x| {
+            !v.is_boolean()
+                && x.is_finite()
+                && min.is_none_or(|m| x >= m)
+                && max.is_none_or(|m| x <= m)
+        }),
+        Kind::Int { min, max, .. } => match v.as_f64() {
+            Some(x) if x.fract() == 0.0 => (*min as f64..=*max as f64).contains(&x),
+            _ => false,
+        },
+        Kind::Bool => v.is_boolean(),
+        Kind::Confirm => v == &Value::Bool(true),
+        Kind::Choice { allow, .. } => v.as_str().is_some_and(|s| allow.contains(&s)),
+        Kind::Text { max_len } | Kind::Url { max_len } => v.as_str().is_some_and(|s| {
+            s.chars().count() <= *max_len && !s.chars().any(is_forbidden_char)
+        }),
+        Kind::List {
+            items,
+            min_items,
+            max_items,
+            unique,
+        } => v.as_array().is_some_and(|list| {
+            (*min_items..=*max_items).contains(&list.len())
+                && list.iter().all(|item| honours(items, item))
+                && (!unique || list.iter().enumerate().all(|(i, a)| list[..i].iter().all(|b| a != b)))
+        }),
+        Kind::Object(object) => v
+            .as_object()
+            .is_some_and(|map| honours_fields(object.fields, map)),
     }
 }
 
@@ -172,27 +249,10 @@ fn honours_contract(spec: &ToolSpec, args: &Arguments) -> bool {
     if !args.keys().all(|k| known(k)) {
         return false;
     }
-    spec.params.iter().all(|p| match args.get(p.name) {
-        None | Some(Value::Null) => !p.required && !matches!(p.kind, Kind::Confirm),
-        Some(v) => match &p.kind {
-            Kind::Float { min, max, .. } => v.as_f64().is_some_and(|x| {
-                !v.is_boolean()
-                    && x.is_finite()
-                    && min.is_none_or(|m| x >= m)
-                    && max.is_none_or(|m| x <= m)
-            }),
-            Kind::Int { min, max, .. } => match v.as_f64() {
-                Some(x) if x.fract() == 0.0 => (*min as f64..=*max as f64).contains(&x),
-                _ => false,
-            },
-            Kind::Bool => v.is_boolean(),
-            Kind::Confirm => v == &Value::Bool(true),
-            Kind::Choice { allow, .. } => v.as_str().is_some_and(|s| allow.contains(&s)),
-            Kind::Text { max_len } | Kind::Url { max_len } => v.as_str().is_some_and(|s| {
-                s.chars().count() <= *max_len && !s.chars().any(is_forbidden_char)
-            }),
-        },
-    })
+    let mut fields = args.clone();
+    fields.remove("token");
+    let total = fields.iter().map(|(k, v)| k.len() + size(v)).sum::<usize>();
+    total <= spec.max_size && honours_fields(spec.params, &fields)
 }
 
 /// Counts the audit records written, as a durable sink sees them.

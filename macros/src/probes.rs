@@ -1,0 +1,433 @@
+//! The rejection tests a declaration gets: one probe per gate and value,
+//! named from the Rust path of the value, aimed at its wire path.
+//!
+//! A tool's own parameters are known to `#[secure_tool]`; the fields of a
+//! nested object are known only to its `#[derive(Args)]`. So the derive emits a
+//! `macro_rules!` named after the struct (in the macro namespace, beside the
+//! type: importing one imports both) that carries the struct's probe sites,
+//! inner structs' sites already flattened in, to [`expand`], which turns them
+//! into tests inside the tool that names the struct.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote};
+use syn::parse::{Parse, ParseStream};
+use syn::{Ident, LitStr, Path, Token, bracketed, braced};
+
+use crate::model::{Kind, Param};
+
+/// A probe of one value: what the probe is, the Rust names leading to the
+/// value (for the test's name) and its wire path (for the probe).
+#[derive(Clone)]
+pub struct Site {
+    pub probe: Ident,
+    pub wire: String,
+    pub rust: Vec<String>,
+}
+
+/// A value whose type is a struct that derives `Args`: its sites come from the struct.
+pub struct Nested {
+    pub path: Path,
+    pub wire: String,
+    pub rust: Vec<String>,
+}
+
+fn site(probe: &str, rust: &[String], wire: &str) -> Site {
+    Site {
+        probe: Ident::new(probe, Span::call_site()),
+        wire: wire.to_owned(),
+        rust: rust.to_vec(),
+    }
+}
+
+/// The sites of one parameter or field: its kind's gates, its type, its presence.
+pub fn param(p: &Param, wire: &str, sites: &mut Vec<Site>, nested: &mut Vec<Nested>) {
+    let rust = vec![p.name.clone()];
+    kind(&p.kind, &rust, wire, sites, nested);
+    if matches!(p.kind, Kind::State(_) | Kind::Caller) {
+        return;
+    }
+    sites.push(site("WrongType", &rust, wire));
+    // A missing `confirm` is refused by the confirm gate: its own probe.
+    if p.required() && !matches!(p.kind, Kind::Confirm) {
+        sites.push(site("Missing", &rust, wire));
+    }
+}
+
+fn kind(kind: &Kind, rust: &[String], wire: &str, sites: &mut Vec<Site>, nested: &mut Vec<Nested>) {
+    let mut gate = |probe: &str| sites.push(site(probe, rust, wire));
+    match kind {
+        Kind::Choice { command, .. } => {
+            gate("OutsideAllowlist");
+            if *command {
+                gate("ShellMetacharacters");
+            }
+        }
+        Kind::Url { .. } => {
+            gate("InternalUrl");
+            gate("ControlChars");
+            gate("OverLength");
+        }
+        Kind::Float { ty, min, max } => {
+            // An f32 has a range of its own even without declared bounds.
+            if max.is_some() || *ty == "f32" {
+                gate("AboveMax");
+            }
+            if min.is_some() || *ty == "f32" {
+                gate("BelowMin");
+            }
+        }
+        Kind::Int { .. } => {
+            gate("AboveMax");
+            gate("BelowMin");
+        }
+        Kind::Text { .. } => {
+            gate("ControlChars");
+            gate("OverLength");
+        }
+        Kind::List {
+            items,
+            min_items,
+            max_items,
+            unique,
+        } => {
+            gate("OverMaxItems");
+            if *min_items > 0 {
+                gate("UnderMinItems");
+            }
+            if *unique && *max_items > 1 {
+                gate("DuplicateItems");
+            }
+            let item_wire = format!("{wire}[0]");
+            let mut item_rust = rust.to_vec();
+            item_rust.push("items".to_owned());
+            sites.push(site("WrongType", &item_rust, &item_wire));
+            match &**items {
+                Kind::Object(path) => nested.push(Nested {
+                    path: path.clone(),
+                    wire: item_wire,
+                    rust: rust.to_vec(),
+                }),
+                other => self::kind(other, &item_rust, &item_wire, sites, nested),
+            }
+        }
+        Kind::Object(path) => nested.push(Nested {
+            path: path.clone(),
+            wire: wire.to_owned(),
+            rust: rust.to_vec(),
+        }),
+        Kind::Bool | Kind::Confirm | Kind::State(_) | Kind::Caller => {}
+    }
+}
+
+/// The sites of a struct's own fields, relative to the struct, and the
+/// probe of a field it does not declare.
+pub fn object(fields: &[Param], sites: &mut Vec<Site>, nested: &mut Vec<Nested>) {
+    for f in fields {
+        param(f, &format!(".{}", f.wire), sites, nested);
+    }
+    sites.push(site("UnknownFieldIn", &[], ""));
+}
+
+/// The name of a site's test: `rejects_edits_old_text_with_control_chars`.
+pub fn test_name(probe: &Ident, rust: &[String]) -> Ident {
+    let n = rust.join("_");
+    let name = match probe.to_string().as_str() {
+        "Missing" => format!("rejects_missing_{n}"),
+        "DuplicateItems" => format!("rejects_duplicate_{n}"),
+        "UnknownFieldIn" => format!("rejects_unknown_field_in_{n}"),
+        other => {
+            let suffix = match other {
+                "OutsideAllowlist" => "outside_allowlist",
+                "ShellMetacharacters" => "with_shell_metacharacters",
+                "InternalUrl" => "to_internal_addresses",
+                "AboveMax" => "above_max",
+                "BelowMin" => "below_min",
+                "ControlChars" => "with_control_chars",
+                "OverLength" => "over_max_len",
+                "WrongType" => "of_wrong_type",
+                "OverMaxItems" => "over_max_items",
+                "UnderMinItems" => "under_min_items",
+                _ => "rejected",
+            };
+            format!("rejects_{n}_{suffix}")
+        }
+    };
+    format_ident!("{name}")
+}
+
+/// A path as seen from a module one level down, whose `use super::*` sees
+/// what the original module sees.
+pub fn from_child(path: &Path) -> Path {
+    let mut path = path.clone();
+    if path.leading_colon.is_none()
+        && let Some(first) = path.segments.first()
+        && (first.ident == "self" || first.ident == "super")
+    {
+        if first.ident == "self" {
+            path.segments[0].ident = Ident::new("super", first.ident.span());
+        } else {
+            path.segments.insert(0, syn::PathSegment::from(Ident::new("super", Span::call_site())));
+        }
+    }
+    path
+}
+
+/// Sites as the tokens a struct's macro carries: `(Probe ".wire" [rust ..])`.
+pub fn to_tokens(sites: &[Site]) -> TokenStream {
+    let sites = sites.iter().map(|s| {
+        let probe = &s.probe;
+        let wire = &s.wire;
+        let rust = s.rust.iter().map(|r| format_ident!("{r}"));
+        quote!((#probe #wire [#(#rust)*]))
+    });
+    quote!([#(#sites)*])
+}
+
+fn nested_tokens(nested: &[Nested]) -> TokenStream {
+    let items = nested.iter().map(|n| {
+        let path = &n.path;
+        let wire = &n.wire;
+        let rust = n.rust.iter().map(|r| format_ident!("{r}"));
+        quote!((#path #wire [#(#rust)*]))
+    });
+    quote!([#(#items)*])
+}
+
+/// What the struct `define` emits once every inner struct's sites are in:
+/// the `macro_rules!` that carries them, re-exported beside the type.
+pub fn define(define: &Ident, sites: &[Site]) -> TokenStream {
+    let sites = to_tokens(sites);
+    quote! {
+        #[doc(hidden)]
+        macro_rules! #define {
+            ($($ctx:tt)*) => {
+                ::secure_tool::__private::__nested_tests! { $($ctx)* sites #sites }
+            };
+        }
+        #[doc(hidden)]
+        #[allow(unused_imports)]
+        pub(crate) use #define;
+    }
+}
+
+/// The first step of flattening: ask the first inner struct for its sites.
+pub fn flatten(define: &Ident, own: Vec<Site>, nested: Vec<Nested>) -> TokenStream {
+    // The flattening runs in a module one level below the struct's.
+    let mut nested = nested.into_iter().map(|n| Nested {
+        path: from_child(&n.path),
+        ..n
+    });
+    let Some(first) = nested.next() else {
+        return self::define(define, &own);
+    };
+    let rest: Vec<Nested> = nested.collect();
+    ask(define, &own, &first, &rest)
+}
+
+fn ask(define: &Ident, acc: &[Site], next: &Nested, rest: &[Nested]) -> TokenStream {
+    let path = &next.path;
+    let wire = &next.wire;
+    let rust = next.rust.iter().map(|r| format_ident!("{r}"));
+    let acc = to_tokens(acc);
+    let rest = nested_tokens(rest);
+    quote! {
+        #path! { flatten { define #define rust [#(#rust)*] wire #wire acc #acc rest #rest } }
+    }
+}
+
+/// A struct's sites under a prefix: what a tool or an outer struct sees.
+fn prefixed(sites: &[Site], rust: &[String], wire: &str) -> Vec<Site> {
+    sites
+        .iter()
+        .map(|s| Site {
+            probe: s.probe.clone(),
+            wire: format!("{wire}{}", s.wire),
+            rust: rust.iter().chain(&s.rust).cloned().collect(),
+        })
+        .collect()
+}
+
+/// The input of `__nested_tests!`: a context, then the struct's sites.
+struct Input {
+    mode: Mode,
+    sites: Vec<Site>,
+}
+
+enum Mode {
+    /// One `#[test]` per site, inside a tool's module.
+    Tests { rust: Vec<String>, wire: String },
+    /// The same tests as `GeneratedTest`s, for the tool's spec.
+    List { rust: Vec<String>, wire: String },
+    /// One step of flattening an outer struct's sites.
+    Flatten {
+        define: Ident,
+        rust: Vec<String>,
+        wire: String,
+        acc: Vec<Site>,
+        rest: Vec<Nested>,
+    },
+}
+
+fn idents(input: ParseStream<'_>) -> syn::Result<Vec<String>> {
+    let content;
+    bracketed!(content in input);
+    let mut out = Vec::new();
+    while !content.is_empty() {
+        out.push(content.parse::<Ident>()?.to_string());
+    }
+    Ok(out)
+}
+
+fn keyword(input: ParseStream<'_>, word: &str) -> syn::Result<()> {
+    let ident: Ident = input.parse()?;
+    if ident == word {
+        Ok(())
+    } else {
+        Err(syn::Error::new(ident.span(), format!("expected `{word}`")))
+    }
+}
+
+fn sites(input: ParseStream<'_>) -> syn::Result<Vec<Site>> {
+    let content;
+    bracketed!(content in input);
+    let mut out = Vec::new();
+    while !content.is_empty() {
+        let inner;
+        syn::parenthesized!(inner in content);
+        let probe: Ident = inner.parse()?;
+        let wire: LitStr = inner.parse()?;
+        let rust = idents(&inner)?;
+        out.push(Site {
+            probe,
+            wire: wire.value(),
+            rust,
+        });
+    }
+    Ok(out)
+}
+
+fn nested(input: ParseStream<'_>) -> syn::Result<Vec<Nested>> {
+    let content;
+    bracketed!(content in input);
+    let mut out = Vec::new();
+    while !content.is_empty() {
+        let inner;
+        syn::parenthesized!(inner in content);
+        let path = Path::parse_mod_style(&inner)?;
+        let wire: LitStr = inner.parse()?;
+        let rust = idents(&inner)?;
+        out.push(Nested {
+            path,
+            wire: wire.value(),
+            rust,
+        });
+    }
+    Ok(out)
+}
+
+impl Parse for Input {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let mode: Ident = input.parse()?;
+        let content;
+        braced!(content in input);
+        let mode = match mode.to_string().as_str() {
+            "tests" | "list" => {
+                keyword(&content, "rust")?;
+                let rust = idents(&content)?;
+                keyword(&content, "wire")?;
+                let wire: LitStr = content.parse()?;
+                if mode == "tests" {
+                    Mode::Tests {
+                        rust,
+                        wire: wire.value(),
+                    }
+                } else {
+                    Mode::List {
+                        rust,
+                        wire: wire.value(),
+                    }
+                }
+            }
+            "flatten" => {
+                keyword(&content, "define")?;
+                let define: Ident = content.parse()?;
+                keyword(&content, "rust")?;
+                let rust = idents(&content)?;
+                keyword(&content, "wire")?;
+                let wire: LitStr = content.parse()?;
+                keyword(&content, "acc")?;
+                let acc = sites(&content)?;
+                keyword(&content, "rest")?;
+                let rest = nested(&content)?;
+                Mode::Flatten {
+                    define,
+                    rust,
+                    wire: wire.value(),
+                    acc,
+                    rest,
+                }
+            }
+            _ => return Err(syn::Error::new(mode.span(), "unknown mode")),
+        };
+        keyword(input, "sites")?;
+        let sites = sites(input)?;
+        let _: Option<Token![,]> = input.parse()?;
+        Ok(Input { mode, sites })
+    }
+}
+
+/// `__nested_tests!`: a struct's sites, put to use in a context.
+pub fn expand(input: TokenStream) -> TokenStream {
+    let input: Input = match syn::parse2(input) {
+        Ok(input) => input,
+        Err(err) => return err.into_compile_error(),
+    };
+    match input.mode {
+        Mode::Tests { rust, wire } => {
+            let tests = prefixed(&input.sites, &rust, &wire).into_iter().map(|s| {
+                let name = test_name(&s.probe, &s.rust);
+                let probe = &s.probe;
+                let path = &s.wire;
+                quote! {
+                    #[cfg(test)]
+                    #[::core::prelude::v1::test]
+                    fn #name() {
+                        ::secure_tool::__private::assert_rejects::<__SecureTool>(
+                            ::core::env!("CARGO_PKG_NAME"),
+                            ::secure_tool::__private::Probe::#probe(#path),
+                        );
+                    }
+                }
+            });
+            quote!(#(#tests)*)
+        }
+        Mode::List { rust, wire } => {
+            let entries = prefixed(&input.sites, &rust, &wire).into_iter().map(|s| {
+                let name = test_name(&s.probe, &s.rust).to_string();
+                let probe = &s.probe;
+                let path = &s.wire;
+                quote! {
+                    ::secure_tool::__private::GeneratedTest {
+                        name: #name,
+                        probe: ::secure_tool::__private::Probe::#probe(#path),
+                    }
+                }
+            });
+            quote!(&[#(#entries),*])
+        }
+        Mode::Flatten {
+            define,
+            rust,
+            wire,
+            mut acc,
+            rest,
+        } => {
+            acc.extend(prefixed(&input.sites, &rust, &wire));
+            let mut rest = rest.into_iter();
+            match rest.next() {
+                None => self::define(&define, &acc),
+                Some(next) => ask(&define, &acc, &next, &rest.collect::<Vec<_>>()),
+            }
+        }
+    }
+}
