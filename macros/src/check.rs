@@ -167,7 +167,10 @@ impl KindCx<'_> {
                     items: Box::new(items),
                     min_items,
                     max_items,
-                    unique: options.unique.iter().any(|u| syn::ext::IdentExt::unraw(u) == p.name),
+                    unique: options
+                        .unique
+                        .iter()
+                        .any(|u| syn::ext::IdentExt::unraw(u) == p.name),
                 }
             }
         }
@@ -259,7 +262,9 @@ fn check_wire_names(cx: &mut Ctxt, options: &Options, params: &[Param], confirm_
         seen.push(("confirm", "confirm"));
     }
     for p in params {
-        let valid = p.wire.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_' || c == '$')
+        let valid = p
+            .wire
+            .starts_with(|c: char| c.is_ascii_alphabetic() || c == '_' || c == '$')
             && p.wire
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '$'));
@@ -669,8 +674,7 @@ fn check_targets(cx: &mut Ctxt, options: &Options, sig: &Sig) {
                 Some(_) => {}
             },
             None => {
-                if !sig.params.iter().any(|p| p.kind.is_text())
-                {
+                if !sig.params.iter().any(|p| p.kind.is_text()) {
                     cx.error(
                         m.span,
                         format!(
@@ -687,7 +691,10 @@ fn check_targets(cx: &mut Ctxt, options: &Options, sig: &Sig) {
 /// `max_items`, `min_items` and `unique` aim at lists, with sane counts;
 /// `unique` compares scalar items only.
 fn check_lists(cx: &mut Ctxt, options: &Options, sig: &Sig, allow: &[Option<Vec<LitStr>>]) {
-    for (option, counts) in [("max_items", &options.max_items), ("min_items", &options.min_items)] {
+    for (option, counts) in [
+        ("max_items", &options.max_items),
+        ("min_items", &options.min_items),
+    ] {
         for m in counts.iter() {
             let least = if option == "max_items" { 1 } else { 0 };
             if m.value < least {
@@ -712,7 +719,10 @@ fn check_lists(cx: &mut Ctxt, options: &Options, sig: &Sig, allow: &[Option<Vec<
                 None if !sig.params.iter().any(|p| matches!(p.kind, TyKind::List(_))) => {
                     cx.error(
                         m.span,
-                        format!("`{option}` bounds lists, and `{}` has no list parameter", sig.name),
+                        format!(
+                            "`{option}` bounds lists, and `{}` has no list parameter",
+                            sig.name
+                        ),
                     );
                 }
                 None => {}

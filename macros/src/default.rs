@@ -131,7 +131,10 @@ fn value(
                 return mismatch(cx, "one of the allowlist's strings");
             };
             let selector = &selectors[*selector];
-            let Some((_, variant)) = selector.variants.iter().find(|(l, _)| l.value() == s.value())
+            let Some((_, variant)) = selector
+                .variants
+                .iter()
+                .find(|(l, _)| l.value() == s.value())
             else {
                 let list: Vec<String> = selector.variants.iter().map(|(l, _)| l.value()).collect();
                 cx.error(

@@ -103,7 +103,10 @@ fn generate(object: &Object) -> TokenStream {
     let name = &object.name;
     let vis = &object.vis;
     let selectors = object.selectors.iter().map(|s| selector(vis, s));
-    let specs = object.fields.iter().map(|f| param_spec(&object.selectors, f));
+    let specs = object
+        .fields
+        .iter()
+        .map(|f| param_spec(&object.selectors, f));
     let reads = object.fields.iter().enumerate().map(|(i, f)| {
         let field = &f.ident;
         let wire = &f.wire;
@@ -131,9 +134,7 @@ fn generate(object: &Object) -> TokenStream {
             }
         }
     });
-    let too_deep = format!(
-        "`{name}` nests objects deeper than `secure_tool::MAX_DEPTH` allows"
-    );
+    let too_deep = format!("`{name}` nests objects deeper than `secure_tool::MAX_DEPTH` allows");
     let mut sites = Vec::new();
     let mut nested = Vec::new();
     probes::object(&object.fields, &mut sites, &mut nested);

@@ -341,7 +341,10 @@ fn parse_meta(cx: &mut Ctxt, meta: &Meta, options: &mut Options, field: Option<&
                     value: s.clone(),
                 }),
                 other => {
-                    cx.error(other.span(), "expected a string literal: the name on the wire");
+                    cx.error(
+                        other.span(),
+                        "expected a string literal: the name on the wire",
+                    );
                     None
                 }
             });
@@ -353,7 +356,10 @@ fn parse_meta(cx: &mut Ctxt, meta: &Meta, options: &mut Options, field: Option<&
             };
             if let Some(n) = whole(cx, value) {
                 if n.value < 1 {
-                    cx.error(n.span, format!("`max_size` must be at least 1, not {}", n.value));
+                    cx.error(
+                        n.span,
+                        format!("`max_size` must be at least 1, not {}", n.value),
+                    );
                 } else {
                     set_once(cx, &mut options.max_size, (n.value, n.span), key);
                 }
@@ -365,13 +371,21 @@ fn parse_meta(cx: &mut Ctxt, meta: &Meta, options: &mut Options, field: Option<&
                     if options.unique.iter().any(|u| u == field) {
                         cx.error(key.span(), "duplicate `unique` option");
                     } else {
-                        options.unique.push(Ident::new(&field.to_string(), key.span()));
+                        options
+                            .unique
+                            .push(Ident::new(&field.to_string(), key.span()));
                     }
                 } else {
                     flag_value_error(cx, meta, key);
                 }
             }
-            None => parse_idents(cx, meta, &mut options.unique, "unique(param, ..)", "name the lists whose items must differ"),
+            None => parse_idents(
+                cx,
+                meta,
+                &mut options.unique,
+                "unique(param, ..)",
+                "name the lists whose items must differ",
+            ),
         },
         "scope" => {
             let Some(value) = name_value(cx, meta, "scope = \"resource:action\"") else {

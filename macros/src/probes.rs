@@ -11,7 +11,7 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
 use syn::parse::{Parse, ParseStream};
-use syn::{Ident, LitStr, Path, Token, bracketed, braced};
+use syn::{Ident, LitStr, Path, Token, braced, bracketed};
 
 use crate::model::{Kind, Param};
 
@@ -166,7 +166,10 @@ pub fn from_child(path: &Path) -> Path {
         if first.ident == "self" {
             path.segments[0].ident = Ident::new("super", first.ident.span());
         } else {
-            path.segments.insert(0, syn::PathSegment::from(Ident::new("super", Span::call_site())));
+            path.segments.insert(
+                0,
+                syn::PathSegment::from(Ident::new("super", Span::call_site())),
+            );
         }
     }
     path

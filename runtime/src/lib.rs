@@ -83,8 +83,8 @@ pub use spec::{
     ParamSpec, ToolSpec,
 };
 pub use state::{Context, State};
-pub use validate::Args;
 pub use store::Store;
+pub use validate::Args;
 
 /// What generated code needs. Not a public API: it changes without notice.
 #[doc(hidden)]
@@ -92,6 +92,6 @@ pub mod __private {
     pub use crate::output::IntoOutput;
     pub use crate::testing::{GeneratedTest, Probe, assert_rejects};
     pub use crate::validate::{At, FromArg, choice, confirm, not_allowed, object, url};
-    pub use serde_json::Value;
     pub use secure_tool_macros::__nested_tests;
+    pub use serde_json::Value;
 }

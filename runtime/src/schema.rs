@@ -3,9 +3,9 @@
 use serde_json::{Map, Value, json};
 
 use crate::pipeline::TOKEN_FIELD;
-use crate::spec::{Access, DEFAULT_MAX_LEN, Kind, ParamSpec, ToolSpec};
 #[cfg(test)]
 use crate::spec::ObjectSpec;
+use crate::spec::{Access, DEFAULT_MAX_LEN, Kind, ParamSpec, ToolSpec};
 
 /// The input schema of a tool over stdio. Every gate that can be stated in
 /// JSON Schema is: `enum` for allowlists, `minimum`/`maximum`, `maxLength`,
@@ -53,7 +53,11 @@ fn fields(params: &[ParamSpec]) -> (Map<String, Value>, Vec<&'static str>) {
         .iter()
         .map(|p| (p.name.to_owned(), param_schema(p)))
         .collect();
-    let required = params.iter().filter(|p| p.required).map(|p| p.name).collect();
+    let required = params
+        .iter()
+        .filter(|p| p.required)
+        .map(|p| p.name)
+        .collect();
     (properties, required)
 }
 

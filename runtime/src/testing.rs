@@ -434,7 +434,10 @@ fn nth_valid(kind: &Kind, n: usize) -> Value {
                 text.insert(0, char::from(b'a' + (i % 26) as u8));
                 i /= 26;
             }
-            assert!(text.chars().count() <= max_len, "no {n}th distinct string fits {max_len} chars");
+            assert!(
+                text.chars().count() <= max_len,
+                "no {n}th distinct string fits {max_len} chars"
+            );
             json!(text)
         }
         Kind::Choice { allow, .. } => json!(allow[n % allow.len()]),
@@ -484,7 +487,9 @@ fn steps(path: &str) -> Vec<Step<'_>> {
         let (name, mut rest) = part.split_once('[').map_or((part, ""), |(n, r)| (n, r));
         out.push(Step::Field(name));
         while let Some((index, tail)) = rest.split_once(']') {
-            out.push(Step::Index(index.parse().expect("an index in a probe path")));
+            out.push(Step::Index(
+                index.parse().expect("an index in a probe path"),
+            ));
             rest = tail.strip_prefix('[').unwrap_or(tail);
         }
     }
@@ -523,7 +528,9 @@ fn set_at(args: &mut Arguments, path: &str, value: Option<Value>) {
             .get_mut(*first)
             .unwrap_or_else(|| panic!("`{path}`: no `{first}` in the arguments")),
         _ => {
-            let Step::Field(name) = last else { panic!("`{path}`") };
+            let Step::Field(name) = last else {
+                panic!("`{path}`")
+            };
             match value {
                 Some(v) => args.insert((*name).to_owned(), v),
                 None => args.remove(*name),
@@ -539,10 +546,14 @@ fn set_at(args: &mut Arguments, path: &str, value: Option<Value>) {
     }
     match (last, value) {
         (Step::Field(name), Some(v)) => {
-            here.as_object_mut().expect("an object on the path").insert((*name).to_owned(), v);
+            here.as_object_mut()
+                .expect("an object on the path")
+                .insert((*name).to_owned(), v);
         }
         (Step::Field(name), None) => {
-            here.as_object_mut().expect("an object on the path").remove(*name);
+            here.as_object_mut()
+                .expect("an object on the path")
+                .remove(*name);
         }
         (Step::Index(i), Some(v)) => here[*i] = v,
         (Step::Index(_), None) => panic!("`{path}`: a list item cannot be left out"),
@@ -677,7 +688,22 @@ pub fn cases(spec: &ToolSpec, probe: Probe) -> Vec<(Arguments, Gate, Option<Stri
                 "\u{2066}",
             ]
             .into_iter()
-            .map(Value::from)
+            .map(|v| {
+                // Within the length bound, so the character is what is refused.
+                let (Kind::Text { max_len } | Kind::Url { max_len }) = *kind(name) else {
+                    panic!("`{name}` is not a string");
+                };
+                if v.chars().count() <= max_len {
+                    Value::from(v)
+                } else {
+                    Value::from(
+                        v.chars()
+                            .filter(|&c| crate::validate::is_forbidden_char(c))
+                            .take(1)
+                            .collect::<String>(),
+                    )
+                }
+            })
             .collect();
             expect(name, Gate::Control, values)
         }

@@ -435,7 +435,11 @@ pub fn object<'v>(
 
 /// Parses a list: a JSON array within its item bounds, every item passing
 /// its own gates, and with `unique`, no item twice. The first offending item is named.
-fn list<T: FromArg>(kind: &'static Kind, value: Option<&Value>, at: At<'_>) -> Result<Vec<T>, Reject> {
+fn list<T: FromArg>(
+    kind: &'static Kind,
+    value: Option<&Value>,
+    at: At<'_>,
+) -> Result<Vec<T>, Reject> {
     let value = require(at, value)?;
     let Some(items) = value.as_array() else {
         return Err(wrong_type(at, "an array", value));
@@ -629,7 +633,14 @@ mod tests {
         name: "t",
         description: "",
         params: &[
-            ParamSpec::required("a", Kind::Float { ty: "f64", min: None, max: None }),
+            ParamSpec::required(
+                "a",
+                Kind::Float {
+                    ty: "f64",
+                    min: None,
+                    max: None,
+                },
+            ),
             ParamSpec::required("t", Kind::Text { max_len: 5 }),
         ],
         access: Access::Public,
@@ -810,7 +821,14 @@ mod tests {
         let Some(items) = value.as_array() else {
             return Err(wrong_type(at, "an array", value));
         };
-        let Kind::List { items: kind, min_items, .. } = &EDITS else { unreachable!() };
+        let Kind::List {
+            items: kind,
+            min_items,
+            ..
+        } = &EDITS
+        else {
+            unreachable!()
+        };
         if items.len() < *min_items {
             return Err(reject(at, Gate::Length, "too few"));
         }
@@ -818,7 +836,11 @@ mod tests {
         for (i, item) in items.iter().enumerate() {
             let at = at.index(i);
             let map = object(kind, Some(item), at)?;
-            out.push(String::from_arg(&EDIT.fields[0].kind, map.get("oldText"), at.field("oldText"))?);
+            out.push(String::from_arg(
+                &EDIT.fields[0].kind,
+                map.get("oldText"),
+                at.field("oldText"),
+            )?);
         }
         Ok(out)
     }
@@ -827,8 +849,7 @@ mod tests {
     fn unique_lists_refuse_repeats_as_json_compares_them() {
         let at = At::root("tags");
         assert!(Vec::<String>::from_arg(&TAGS, Some(&json!(["a", "b"])), at).is_ok());
-        let reject =
-            Vec::<String>::from_arg(&TAGS, Some(&json!(["a", "b", "a"])), at).unwrap_err();
+        let reject = Vec::<String>::from_arg(&TAGS, Some(&json!(["a", "b", "a"])), at).unwrap_err();
         assert_eq!(reject.gate(), Gate::Unique);
         assert_eq!(reject.field_name(), Some("tags[2]"));
         assert_eq!(reject.reason(), "repeats item 0; items must be unique");
@@ -844,10 +865,16 @@ mod tests {
         let args = json!({"a": "xyz", "b": [1, true, null], "c": {"d": "e"}});
         let map = args.as_object().unwrap();
         // a + xyz, b + [] + 3 scalars, c + {} + d + e
-        assert_eq!(arguments_size(map, usize::MAX), 4 + (1 + 8 + 24) + (1 + 8 + 2));
+        assert_eq!(
+            arguments_size(map, usize::MAX),
+            4 + (1 + 8 + 24) + (1 + 8 + 2)
+        );
         assert!(check_size(&SPEC, map).is_ok());
         let big = json!({"t": "x".repeat(64)});
-        assert_eq!(gate(check_size(&SPEC, big.as_object().unwrap())), Gate::Size);
+        assert_eq!(
+            gate(check_size(&SPEC, big.as_object().unwrap())),
+            Gate::Size
+        );
         let deep = json!({"b": vec![json!("x"); 1000]});
         assert!(arguments_size(deep.as_object().unwrap(), 64) <= 64 + 8);
     }

@@ -6,12 +6,12 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
+use secure_tool::Gate;
 use secure_tool::guards::command::{METACHARACTERS, check_metacharacters};
 use secure_tool::guards::secrets::{KINDS, redact};
 use secure_tool::guards::ssrf::{check, classify};
 use secure_tool::testing::test_guards;
 use secure_tool::validate::{At, check_text, is_forbidden_char};
-use secure_tool::Gate;
 
 fn config() -> Config {
     let cases = std::env::var("FUZZ_CASES")

@@ -201,7 +201,9 @@ fn honours_fields(params: &[ParamSpec], object: &Map<String, Value>) -> bool {
         .all(|k| params.iter().any(|p| p.name == k.as_str()))
         && params.iter().all(|p| match object.get(p.name) {
             None => !p.required && !matches!(p.kind, Kind::Confirm),
-            Some(Value::Null) => p.default.is_none() && !p.required && !matches!(p.kind, Kind::Confirm),
+            Some(Value::Null) => {
+                p.default.is_none() && !p.required && !matches!(p.kind, Kind::Confirm)
+            }
             Some(v) => honours(&p.kind, v),
         })
 }
@@ -222,9 +224,9 @@ fn honours(kind: &Kind, v: &Value) -> bool {
         Kind::Bool => v.is_boolean(),
         Kind::Confirm => v == &Value::Bool(true),
         Kind::Choice { allow, .. } => v.as_str().is_some_and(|s| allow.contains(&s)),
-        Kind::Text { max_len } | Kind::Url { max_len } => v.as_str().is_some_and(|s| {
-            s.chars().count() <= *max_len && !s.chars().any(is_forbidden_char)
-        }),
+        Kind::Text { max_len } | Kind::Url { max_len } => v
+            .as_str()
+            .is_some_and(|s| s.chars().count() <= *max_len && !s.chars().any(is_forbidden_char)),
         Kind::List {
             items,
             min_items,
@@ -233,7 +235,11 @@ fn honours(kind: &Kind, v: &Value) -> bool {
         } => v.as_array().is_some_and(|list| {
             (*min_items..=*max_items).contains(&list.len())
                 && list.iter().all(|item| honours(items, item))
-                && (!unique || list.iter().enumerate().all(|(i, a)| list[..i].iter().all(|b| a != b)))
+                && (!unique
+                    || list
+                        .iter()
+                        .enumerate()
+                        .all(|(i, a)| list[..i].iter().all(|b| a != b)))
         }),
         Kind::Object(object) => v
             .as_object()

@@ -24,7 +24,10 @@ pub fn check_metacharacters(
     field: impl Into<std::borrow::Cow<'static, str>>,
     value: &str,
 ) -> Result<(), Reject> {
-    match value.chars().find(|c| METACHARACTERS.contains(c) || c.is_control()) {
+    match value
+        .chars()
+        .find(|c| METACHARACTERS.contains(c) || c.is_control())
+    {
         None => Ok(()),
         Some(c) => {
             let field = field.into();

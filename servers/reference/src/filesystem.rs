@@ -7,8 +7,15 @@ use crate::received;
 
 /// Read a file as text; `head` or `tail` keep only the first or last lines.
 #[secure_tool(public, rename_all = "camelCase")]
-pub fn read_file(path: String, tail: Option<u32>, head: Option<u32>) -> Result<Json<Value>, Reject> {
-    Ok(received("read_file", json!({ "path": path, "tail": tail, "head": head })))
+pub fn read_file(
+    path: String,
+    tail: Option<u32>,
+    head: Option<u32>,
+) -> Result<Json<Value>, Reject> {
+    Ok(received(
+        "read_file",
+        json!({ "path": path, "tail": tail, "head": head }),
+    ))
 }
 
 /// Read a file as text; `head` or `tail` keep only the first or last lines.
@@ -21,7 +28,10 @@ pub fn read_text_file(
     if tail.is_some() && head.is_some() {
         return Err(Reject::field("head", "give `head` or `tail`, not both"));
     }
-    Ok(received("read_text_file", json!({ "path": path, "tail": tail, "head": head })))
+    Ok(received(
+        "read_text_file",
+        json!({ "path": path, "tail": tail, "head": head }),
+    ))
 }
 
 /// Read an image or audio file as base64 with its MIME type.
@@ -39,7 +49,10 @@ pub fn read_multiple_files(paths: Vec<String>) -> Result<Json<Value>, Reject> {
 /// Create or overwrite a file.
 #[secure_tool(public, max_len(content = 262_144))]
 pub fn write_file(path: String, content: String) -> Result<Json<Value>, Reject> {
-    Ok(received("write_file", json!({ "path": path, "bytes": content.len() })))
+    Ok(received(
+        "write_file",
+        json!({ "path": path, "bytes": content.len() }),
+    ))
 }
 
 /// One replacement in `edit_file`: exact text and what replaces it.
@@ -55,13 +68,21 @@ pub struct Edit {
 }
 
 /// Replace exact text in a file; `dryRun` previews the diff.
-#[secure_tool(public, rename_all = "camelCase", max_items(edits = 100), default(dry_run = false))]
+#[secure_tool(
+    public,
+    rename_all = "camelCase",
+    max_items(edits = 100),
+    default(dry_run = false)
+)]
 pub fn edit_file(path: String, edits: Vec<Edit>, dry_run: bool) -> Result<Json<Value>, Reject> {
     let edits: Vec<Value> = edits
         .iter()
         .map(|e| json!({ "oldText": e.old_text, "newText": e.new_text }))
         .collect();
-    Ok(received("edit_file", json!({ "path": path, "edits": edits, "dryRun": dry_run })))
+    Ok(received(
+        "edit_file",
+        json!({ "path": path, "edits": edits, "dryRun": dry_run }),
+    ))
 }
 
 /// Create a directory and its parents.
@@ -108,7 +129,10 @@ pub fn directory_tree(path: String, exclude_patterns: Vec<String>) -> Result<Jso
 /// Move or rename a file or directory.
 #[secure_tool(public)]
 pub fn move_file(source: String, destination: String) -> Result<Json<Value>, Reject> {
-    Ok(received("move_file", json!({ "source": source, "destination": destination })))
+    Ok(received(
+        "move_file",
+        json!({ "source": source, "destination": destination }),
+    ))
 }
 
 /// Search for files matching a glob pattern, without the excluded patterns.
