@@ -94,6 +94,8 @@ pub fn expand(input: TokenStream) -> TokenStream {
     let object = check::check_object(&mut cx, options, sig, input.vis.clone());
     match cx.finish() {
         Ok(()) => generate(&object),
+        // A generic struct has no single `Args` impl to stand in.
+        Err(err) if !input.generics.params.is_empty() => err.into_compile_error(),
         Err(err) => fallback(&object, err),
     }
 }

@@ -202,6 +202,7 @@ pub fn define(define: &Ident, sites: &[Site]) -> TokenStream {
     let sites = to_tokens(sites);
     quote! {
         #[doc(hidden)]
+        #[allow(unused_macros)]
         macro_rules! #define {
             ($($ctx:tt)*) => {
                 ::secure_tool::__private::__nested_tests! { $($ctx)* sites #sites }

@@ -319,6 +319,14 @@ pub fn classify_plain(cx: &mut Ctxt, ty: &Type) -> TyKind {
                     "String" => Some(TyKind::String),
                     "CheckedUrl" => Some(TyKind::Url),
                     "Principal" => Some(TyKind::Caller),
+                    "char" | "str" => {
+                        return unsupported(
+                            cx,
+                            format!(
+                                "`{name}` parameters are not supported; use `String`, with `max_len` to bound it"
+                            ),
+                        );
+                    }
                     "i128" | "u128" | "isize" | "usize" => {
                         return unsupported(
                             cx,

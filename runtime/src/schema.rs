@@ -149,6 +149,7 @@ pub(crate) fn int_json(x: i128) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spec::ObjectSpec;
 
     #[test]
     fn schema_states_every_gate() {

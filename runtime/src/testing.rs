@@ -422,7 +422,7 @@ fn nth_valid(kind: &Kind, n: usize) -> Value {
             let x = if min <= 0 && 0 <= max { 0 } else { min };
             int_json((x + n as i128).clamp(min, max))
         }
-        Kind::Bool | Kind::Confirm => json!(n % 2 == 0),
+        Kind::Bool | Kind::Confirm => json!(n.is_multiple_of(2)),
         Kind::Text { max_len } => {
             // "x", then "a", "b", … "ba", … : distinct, and short as can be.
             let mut text = String::new();

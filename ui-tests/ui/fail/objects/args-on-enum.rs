@@ -1,0 +1,9 @@
+use secure_tool::Args;
+
+#[derive(Args)]
+enum Shape {
+    Circle,
+    Square,
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use secure_tool::Args;
+
+#[derive(Args)]
+struct Node {
+    name: String,
+    children: Vec<Node>,
+}
+
+fn main() {}
