@@ -3,8 +3,6 @@
 use serde_json::{Map, Value, json};
 
 use crate::pipeline::TOKEN_FIELD;
-#[cfg(test)]
-use crate::spec::ObjectSpec;
 use crate::spec::{Access, DEFAULT_MAX_LEN, Kind, ParamSpec, ToolSpec};
 
 /// The input schema of a tool over stdio. Every gate that can be stated in
