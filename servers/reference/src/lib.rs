@@ -20,3 +20,10 @@ use serde_json::Value;
 fn received(tool: &str, args: Value) -> Json<Value> {
     Json(serde_json::json!({ "tool": tool, "args": args }))
 }
+
+/// The command that rewrites the committed threat model of the server `name`.
+pub fn regenerate(name: &str) -> String {
+    format!(
+        "cargo run -q -p reference-tools --bin reference-threat-model -- {name} > servers/reference/threat_models/{name}.md"
+    )
+}
