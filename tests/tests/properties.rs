@@ -273,9 +273,22 @@ impl AuditSink for Records {
 }
 
 async fn explore<S: Tools>(server: Server<S>, seed: u64, rounds: usize, token: &str) {
+    explore_with(server, seed, rounds, token, false).await;
+}
+
+/// With `exact`, a call that honours the contract must also run: no gate
+/// refuses what the declaration allows (for tools whose bodies never refuse).
+async fn explore_with<S: Tools>(
+    server: Server<S>,
+    seed: u64,
+    rounds: usize,
+    token: &str,
+    exact: bool,
+) {
     let records = Records::default();
     let server = server.with_audit_sink(records.clone());
     let mut rng = Rng(seed);
+    let (mut ran, mut refused) = (0, 0);
     for spec in S::TOOLS {
         for _ in 0..rounds {
             let args = arbitrary_args(&mut rng, spec, token);
@@ -289,13 +302,29 @@ async fn explore<S: Tools>(server: Server<S>, seed: u64, rounds: usize, token: &
                 spec.name
             );
             if trace.executed {
+                ran += 1;
                 assert!(
                     honours_contract(spec, &args),
                     "{}: the body ran for {shown:.300}",
                     spec.name
                 );
+            } else if exact {
+                refused += 1;
+                assert!(
+                    !honours_contract(spec, &args),
+                    "{}: refused {shown:.300}: {:?}",
+                    spec.name,
+                    trace.record.reason
+                );
             }
         }
+    }
+    if exact {
+        // Both sides of the contract were explored.
+        assert!(
+            ran > rounds && refused > rounds,
+            "{ran} ran, {refused} refused"
+        );
     }
 }
 
@@ -306,6 +335,38 @@ async fn basic_server_under_arbitrary_arguments() {
         0x5eed_0001,
         400,
         TEST_TOKEN,
+    )
+    .await;
+}
+
+/// Lists, nested objects, wire names and defaults: the reference servers'
+/// tools, whose bodies never refuse, so the gates must refuse exactly what the
+/// contract does.
+#[tokio::test]
+async fn reference_tools_under_arbitrary_arguments() {
+    use reference_tools::{filesystem::Filesystem, git::Git, memory::Memory};
+    explore_with(
+        Server::new(Filesystem).with_subject_rate(None),
+        0x5eed_0004,
+        300,
+        TEST_TOKEN,
+        true,
+    )
+    .await;
+    explore_with(
+        Server::new(Memory).with_subject_rate(None),
+        0x5eed_0005,
+        300,
+        TEST_TOKEN,
+        true,
+    )
+    .await;
+    explore_with(
+        Server::new(Git).with_subject_rate(None),
+        0x5eed_0006,
+        300,
+        TEST_TOKEN,
+        true,
     )
     .await;
 }
