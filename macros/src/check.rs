@@ -261,6 +261,10 @@ fn check_wire_names(cx: &mut Ctxt, options: &Options, params: &[Param], confirm_
     if confirm_added {
         seen.push(("confirm", "confirm"));
     }
+    if options.scope.is_some() {
+        // Over stdio a scoped tool's credential travels as `token`.
+        seen.push(("token", "the credential"));
+    }
     for p in params {
         let valid = p
             .wire
@@ -283,8 +287,14 @@ fn check_wire_names(cx: &mut Ctxt, options: &Options, params: &[Param], confirm_
             cx.error(
                 span_of(p),
                 format!(
-                    "`{}` and `{other}` are both `{}` on the wire; rename one",
-                    p.name, p.wire
+                    "`{}` and {} are both `{}` on the wire; rename one",
+                    p.name,
+                    if other.starts_with("the ") {
+                        (*other).to_owned()
+                    } else {
+                        format!("`{other}`")
+                    },
+                    p.wire
                 ),
             );
             continue;

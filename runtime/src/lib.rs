@@ -43,6 +43,36 @@
 //! `server!` declares the server: dispatch is a literal `match` on tool names, and
 //! only functions carrying `#[secure_tool]` may be listed.
 //!
+//! Parameters may be lists and nested objects. A struct that derives [`Args`]
+//! is a JSON object with exactly its fields, each gated as a parameter is;
+//! wire names and defaults are declared, and a refusal names the path of the
+//! offending value (`edits[2].oldText`):
+//!
+//! ```
+//! use secure_tool::{Args, Reject, secure_tool, server};
+//!
+//! /// One replacement.
+//! #[derive(Args)]
+//! #[arg(rename_all = "camelCase")]
+//! pub struct Edit {
+//!     #[arg(max_len = 1000)]
+//!     pub old_text: String,
+//!     pub new_text: String,
+//! }
+//!
+//! /// Replaces text in a file.
+//! #[secure_tool(public, rename_all = "camelCase", max_items(edits = 50), default(dry_run = false))]
+//! fn edit_file(path: String, edits: Vec<Edit>, dry_run: bool) -> Result<String, Reject> {
+//!     Ok(format!("{} edits to {path} (dry run: {dry_run})", edits.len()))
+//! }
+//!
+//! server!(Files { edit_file });
+//! # fn main() {}
+//! ```
+//!
+//! Every list is bounded (`max_items`, [`DEFAULT_MAX_ITEMS`] unless declared),
+//! and so is a call's arguments as a whole (`max_size`, [`DEFAULT_MAX_SIZE`]).
+//!
 //! Tools are declared at module level: the generated items live beside the
 //! function and in a module of the same name, which a function body cannot hold.
 
