@@ -85,7 +85,23 @@ fn params(
             };
             cx_kind.kind(cx, &p.kind, &mut selectors)
         };
-        let wire = wire_name(options, p);
+        // The consent flag is `confirm` on the wire, whatever else is renamed:
+        // the pipeline, the prompt and the probes all ask for that name.
+        let wire = if matches!(kind, Kind::Confirm) {
+            if let Some(r) = options.rename.iter().find(|r| {
+                r.target
+                    .as_ref()
+                    .is_some_and(|t| syn::ext::IdentExt::unraw(t) == p.name)
+            }) {
+                cx.error(
+                    r.value.span(),
+                    "the consent flag of a `confirm` tool is `confirm` on the wire; it cannot be renamed",
+                );
+            }
+            "confirm".to_owned()
+        } else {
+            wire_name(options, p)
+        };
         let default = default_for(options, p)
             .and_then(|expr| crate::default::check(cx, p, &kind, &selectors, expr));
         params.push(Param {
@@ -102,6 +118,7 @@ fn params(
     check_command(cx, options, sig, &allow);
     check_lists(cx, options, sig, &allow);
     check_wire_names(cx, options, &params, confirm && !confirm_declared);
+    check_named(cx, options, sig);
     (params, selectors, confirm_declared)
 }
 
@@ -300,6 +317,20 @@ fn check_wire_names(cx: &mut Ctxt, options: &Options, params: &[Param], confirm_
             continue;
         }
         seen.push((&p.wire, &p.name));
+    }
+}
+
+/// `default(p = ..)` and `rename(p = ..)` name parameters that exist.
+fn check_named(cx: &mut Ctxt, options: &Options, sig: &Sig) {
+    let defaults = options.default.iter().filter_map(|d| d.target.as_ref());
+    let renames = options.rename.iter().filter_map(|r| r.target.as_ref());
+    for (option, target) in defaults
+        .map(|t| ("default", t))
+        .chain(renames.map(|t| ("rename", t)))
+    {
+        if find(sig, target).is_none() {
+            no_such_param(cx, sig, option, target);
+        }
     }
 }
 

@@ -157,7 +157,7 @@ fn value(
             items,
             min_items,
             max_items,
-            ..
+            unique,
         } => {
             let Expr::Array(array) = expr else {
                 return mismatch(cx, "a list literal such as `[]`");
@@ -171,9 +171,24 @@ fn value(
                 return None;
             }
             let mut values = Vec::new();
-            let mut json = Vec::new();
+            let mut json: Vec<String> = Vec::new();
             for elem in &array.elems {
                 let d = value(cx, name, items, selectors, elem)?;
+                // Compared as JSON compares them: `1` and `1.0` are one number.
+                let same = |a: &str, b: &str| match (a.parse::<f64>(), b.parse::<f64>()) {
+                    (Ok(x), Ok(y)) => x == y,
+                    _ => a == b,
+                };
+                if *unique && json.iter().any(|j| same(j, &d.json)) {
+                    cx.error(
+                        elem.span(),
+                        format!(
+                            "default of `{name}` repeats {}, but its items must be unique",
+                            d.json
+                        ),
+                    );
+                    return None;
+                }
                 values.push(d.value);
                 json.push(d.json);
             }

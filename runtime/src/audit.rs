@@ -186,12 +186,12 @@ impl AuditRecord {
                     "rejected server={} tool={tool} gate={} field={} reason={} subject={subject} outcome={outcome}",
                     self.server,
                     self.gate.unwrap_or("-"),
-                    self.field.as_deref().unwrap_or("-"),
+                    crate::log::token(self.field.as_deref().unwrap_or("-")),
                     crate::log::escape_within(self.reason.as_deref().unwrap_or(""), 256),
                 );
                 if let Some(value) = &self.value {
                     line.push_str(" value=");
-                    line.push_str(value);
+                    line.push_str(&crate::log::token(value));
                 }
                 line
             }

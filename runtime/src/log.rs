@@ -50,12 +50,53 @@ pub(crate) fn escape_within(text: &str, limit: usize) -> String {
     out
 }
 
+/// `text` as one `key=value` token of a log line: as it is when it is plain
+/// (a path such as `edits[2].oldText`, a number) or one escaped string, else
+/// quoted and escaped whole, so that no caller-chosen space, `=` or quote can
+/// start a key of its own.
+pub fn token(text: &str) -> std::borrow::Cow<'_, str> {
+    let plain =
+        |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '[' | ']' | '+');
+    if !text.is_empty() && text.chars().all(plain) {
+        return text.into();
+    }
+    if let Some(rest) = text.strip_prefix('"') {
+        // One string as `escape_within` writes it, maybe with its length note.
+        let mut escaped = false;
+        for (i, c) in rest.char_indices() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => {
+                    let tail = &rest[i + 1..];
+                    let note = tail
+                        .strip_prefix("…(")
+                        .and_then(|t| t.strip_suffix(" bytes)"))
+                        .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+                    if tail.is_empty() || note {
+                        return text.into();
+                    }
+                    break;
+                }
+                _ => {}
+            }
+        }
+    }
+    escape_within(text, 2 * VALUE_LIMIT).into()
+}
+
 /// Renders a JSON value for a log line or message: compact, escaped, bounded.
 pub fn render_value(value: &serde_json::Value) -> String {
+    render_value_within(value, VALUE_LIMIT)
+}
+
+/// [`render_value`] with another bound, for text a person must read whole,
+/// such as a consent prompt.
+pub fn render_value_within(value: &serde_json::Value, limit: usize) -> String {
     if let serde_json::Value::String(text) = value {
-        return escape_bounded(text);
+        return escape_within(text, limit);
     }
-    let mut sink = Bounded(Vec::with_capacity(VALUE_LIMIT));
+    let mut sink = Bounded(Vec::with_capacity(limit.min(4096)), limit);
     let complete = serde_json::to_writer(&mut sink, value).is_ok();
     let raw = String::from_utf8_lossy(&sink.0);
     let mut out = String::with_capacity(raw.len() + 8);
@@ -92,13 +133,13 @@ fn push_escaped(out: &mut String, c: char) {
     }
 }
 
-/// A writer that accepts [`VALUE_LIMIT`] bytes and then fails, which stops
+/// A writer that accepts its bound in bytes and then fails, which stops
 /// serialization early instead of rendering a huge value only to cut it.
-struct Bounded(Vec<u8>);
+struct Bounded(Vec<u8>, usize);
 
 impl std::io::Write for Bounded {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let room = VALUE_LIMIT.saturating_sub(self.0.len());
+        let room = self.1.saturating_sub(self.0.len());
         if room == 0 {
             return Err(std::io::ErrorKind::WriteZero.into());
         }
@@ -214,6 +255,32 @@ impl Visit for Line {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_token_cannot_start_a_key_of_its_own() {
+        assert_eq!(token("edits[2].oldText"), "edits[2].oldText");
+        assert_eq!(token("-1.5e3"), "-1.5e3");
+        assert_eq!(token(r#""pow""#), r#""pow""#);
+        assert_eq!(token(r#""a\" b""#), r#""a\" b""#);
+        assert_eq!(token("\"xx\"…(100000 bytes)"), "\"xx\"…(100000 bytes)");
+        for forged in [
+            r#"o."a subject=admin outcome=allowed""#,
+            r#"{"x outcome=allowed subject=admin":1}"#,
+            r#""a" outcome=allowed"#,
+            "",
+        ] {
+            let t = token(forged);
+            let inner = t
+                .strip_prefix('"')
+                .and_then(|t| t.strip_suffix('"'))
+                .unwrap_or_else(|| panic!("{forged:?} not quoted: {t}"));
+            // Every quote inside is escaped.
+            assert!(
+                !inner.replace("\\\\", "").replace("\\\"", "").contains('"'),
+                "{forged:?} -> {t}"
+            );
+        }
+    }
     use serde_json::json;
 
     #[test]

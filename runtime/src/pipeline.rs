@@ -402,7 +402,9 @@ impl Authorized {
                 "Allow `{}` to run a destructive action for {}? Arguments: {}",
                 T::SPEC.name,
                 self.principal.subject(),
-                crate::log::render_value(&serde_json::Value::Object(args.clone())),
+                // Whole, up to a bound a person can read: a list's targets are
+                // what the user is asked to approve. A cut says so.
+                crate::log::render_value_within(&serde_json::Value::Object(args.clone()), 4096),
             );
             let timeout = pipeline.guards.consent_timeout.unwrap_or(CONSENT_TIMEOUT);
             match consent.ask(message, timeout).await {

@@ -656,12 +656,20 @@ pub fn cases(spec: &ToolSpec, probe: Probe) -> Vec<(Arguments, Gate, Option<Stri
             expect(name, Gate::Length, vec![list_of(items, count)])
         }
         Probe::DuplicateItems(name) => {
-            let Kind::List { items, .. } = *kind(name) else {
+            let Kind::List {
+                items, min_items, ..
+            } = *kind(name)
+            else {
                 panic!("`{name}` is not a list");
             };
-            let item = valid_kind(items);
-            let args = with(name, json!([item.clone(), item]));
-            vec![(args, Gate::Unique, Some(format!("{name}[1]")))]
+            // Enough items for the length gate, the last repeating the first.
+            let count = min_items.max(2);
+            let Value::Array(mut list) = list_of(items, count - 1) else {
+                unreachable!("a list")
+            };
+            list.push(list[0].clone());
+            let args = with(name, Value::Array(list));
+            vec![(args, Gate::Unique, Some(format!("{name}[{}]", count - 1)))]
         }
         Probe::UnknownFieldIn(name) => {
             let field = format!("{name}.__secure_tool_unknown");

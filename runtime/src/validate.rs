@@ -92,29 +92,35 @@ impl<'a> At<'a> {
 }
 
 /// The size of a call's arguments as the `size` gate measures it: every
-/// string and key counts its UTF-8 length, every other value 8 bytes.
-/// Stops counting once past `limit`.
+/// value counts 8 bytes, and every string and key its UTF-8 length besides.
+/// A list or object counts its items before any is looked at, and counting
+/// stops once past `limit`, so a huge argument costs no more than its length.
 pub fn arguments_size(args: &Map<String, Value>, limit: usize) -> usize {
     let mut size = 0usize;
     let mut stack: Vec<&Value> = Vec::new();
     for (key, value) in args {
-        size += key.len();
+        size = size.saturating_add(key.len() + 8);
         stack.push(value);
         while let Some(value) = stack.pop() {
+            // The value's own 8 bytes were counted by its container.
             match value {
-                Value::String(s) => size += s.len(),
+                Value::String(s) => size = size.saturating_add(s.len()),
                 Value::Array(items) => {
-                    size += 8;
-                    stack.extend(items.iter());
-                }
-                Value::Object(map) => {
-                    size += 8;
-                    for (k, v) in map {
-                        size += k.len();
-                        stack.push(v);
+                    size = size.saturating_add(items.len().saturating_mul(8));
+                    if size <= limit {
+                        stack.extend(items.iter());
                     }
                 }
-                Value::Null | Value::Bool(_) | Value::Number(_) => size += 8,
+                Value::Object(map) => {
+                    size = size.saturating_add(map.len().saturating_mul(8));
+                    if size <= limit {
+                        for (k, v) in map {
+                            size = size.saturating_add(k.len());
+                            stack.push(v);
+                        }
+                    }
+                }
+                Value::Null | Value::Bool(_) | Value::Number(_) => {}
             }
             if size > limit {
                 return size;
@@ -257,6 +263,11 @@ pub fn int(
         // Whole floats beyond 64 bits are out of every supported type's range.
         if f.abs() >= 2f64.powi(64) {
             return Err(reject(at, Gate::Range, out_of_type(kind)).with_value(value));
+        }
+        // From 2^53 on a float may not be the integer it was written as: refuse
+        // rather than round. Integers that large arrive as integer literals.
+        if f.abs() >= 2f64.powi(53) {
+            return Err(wrong_type(at, "an exact integer", value));
         }
         f as i128
     };
@@ -472,7 +483,9 @@ fn list<T: FromArg>(
         out.push(T::from_arg(item_kind, Some(item), at.index(i))?);
     }
     if unique {
-        check_unique(items, at)?;
+        // An `f32` item is compared as the body receives it.
+        let f32_items = matches!(item_kind, Kind::Float { ty: "f32", .. });
+        check_unique(items, at, f32_items)?;
     }
     Ok(out)
 }
@@ -488,10 +501,15 @@ enum Scalar<'v> {
 }
 
 impl<'v> Scalar<'v> {
-    fn of(value: &'v Value) -> Self {
+    fn of(value: &'v Value, f32_items: bool) -> Self {
         match value {
             Value::String(s) => Scalar::Str(s),
             Value::Bool(b) => Scalar::Bool(*b),
+            Value::Number(n) if f32_items => {
+                let x = n.as_f64().map_or(f32::NAN, |x| x as f32);
+                // One zero, as `==` sees them.
+                Scalar::Float(if x == 0.0 { 0 } else { u64::from(x.to_bits()) })
+            }
             Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
                 (Some(i), _, _) => Scalar::Int(i.into()),
                 (_, Some(u), _) => Scalar::Int(u.into()),
@@ -506,10 +524,10 @@ impl<'v> Scalar<'v> {
     }
 }
 
-fn check_unique(items: &[Value], at: At<'_>) -> Result<(), Reject> {
+fn check_unique(items: &[Value], at: At<'_>, f32_items: bool) -> Result<(), Reject> {
     let mut seen = std::collections::HashMap::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
-        if let Some(first) = seen.insert(Scalar::of(item), i) {
+        if let Some(first) = seen.insert(Scalar::of(item, f32_items), i) {
             return Err(reject(
                 at.index(i),
                 Gate::Unique,
@@ -854,27 +872,68 @@ mod tests {
         assert_eq!(reject.field_name(), Some("tags[2]"));
         assert_eq!(reject.reason(), "repeats item 0; items must be unique");
         assert!(
-            Scalar::of(&json!(1)) == Scalar::of(&json!(1.0)),
+            Scalar::of(&json!(1), false) == Scalar::of(&json!(1.0), false),
             "1 and 1.0 are one JSON number"
         );
+    }
+
+    #[test]
+    fn f32_items_are_unique_as_the_body_sees_them() {
+        static XS: Kind = Kind::List {
+            items: &Kind::Float {
+                ty: "f32",
+                min: None,
+                max: None,
+            },
+            min_items: 0,
+            max_items: 10,
+            unique: true,
+        };
+        let at = At::root("xs");
+        let same = json!([0.1, 0.10000000001]);
+        assert_eq!(
+            gate(Vec::<f32>::from_arg(&XS, Some(&same), at)),
+            Gate::Unique
+        );
+        let zeros = json!([0, -0.0]);
+        assert_eq!(
+            gate(Vec::<f32>::from_arg(&XS, Some(&zeros), at)),
+            Gate::Unique
+        );
+        assert!(Vec::<f32>::from_arg(&XS, Some(&json!([0.1, 0.2])), at).is_ok());
+    }
+
+    #[test]
+    fn whole_floats_beyond_two_to_the_53_are_not_integers() {
+        static U: Kind = Kind::Int {
+            ty: "u64",
+            min: 0,
+            max: u64::MAX as i128,
+        };
+        let inexact = json!(9007199254740993.0);
+        assert_eq!(gate(u64::from_arg(&U, Some(&inexact), AT)), Gate::Type);
+        assert_eq!(
+            u64::from_arg(&U, Some(&json!(9007199254740993u64)), AT).unwrap(),
+            9007199254740993
+        );
+        assert_eq!(u64::from_arg(&U, Some(&json!(4.0)), AT).unwrap(), 4);
     }
 
     #[test]
     fn size_counts_strings_keys_and_values() {
         let args = json!({"a": "xyz", "b": [1, true, null], "c": {"d": "e"}});
         let map = args.as_object().unwrap();
-        // a + xyz, b + [] + 3 scalars, c + {} + d + e
-        assert_eq!(
-            arguments_size(map, usize::MAX),
-            4 + (1 + 8 + 24) + (1 + 8 + 2)
-        );
+        // a: key, value, "xyz"; b: key, value, 3 items; c: key, value, one entry, "d", "e"
+        let expected = (1 + 8 + 3) + (1 + 8 + 24) + (1 + 8 + 8 + 1 + 1);
+        assert_eq!(arguments_size(map, usize::MAX), expected);
         assert!(check_size(&SPEC, map).is_ok());
         let big = json!({"t": "x".repeat(64)});
         assert_eq!(
             gate(check_size(&SPEC, big.as_object().unwrap())),
             Gate::Size
         );
-        let deep = json!({"b": vec![json!("x"); 1000]});
-        assert!(arguments_size(deep.as_object().unwrap(), 64) <= 64 + 8);
+        // A long array is refused from its length, without walking its items.
+        let long = json!({"b": vec![json!(0); 1000]});
+        assert_eq!(arguments_size(long.as_object().unwrap(), 64), 1 + 8 + 8000);
     }
 }

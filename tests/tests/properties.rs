@@ -184,13 +184,13 @@ fn plausible(rng: &mut Rng, kind: &Kind) -> Value {
     }
 }
 
-/// The size the contract bounds: string and key bytes, 8 for anything else.
+/// The size the contract bounds: 8 for every value, plus string and key bytes.
 fn size(value: &Value) -> usize {
-    match value {
+    8 + match value {
         Value::String(s) => s.len(),
-        Value::Array(items) => 8 + items.iter().map(size).sum::<usize>(),
-        Value::Object(map) => 8 + map.iter().map(|(k, v)| k.len() + size(v)).sum::<usize>(),
-        _ => 8,
+        Value::Array(items) => items.iter().map(size).sum::<usize>(),
+        Value::Object(map) => map.iter().map(|(k, v)| k.len() + size(v)).sum::<usize>(),
+        _ => 0,
     }
 }
 

@@ -449,3 +449,68 @@ async fn arguments_are_bounded_as_a_whole_before_any_field() {
         text(&result)
     );
 }
+
+/// The keys of a `key=value` line as a strict parser reads it: a value is
+/// bare up to the next space, or a quoted string only if it starts with `"`.
+fn keys(line: &str) -> Vec<String> {
+    let mut keys = Vec::new();
+    let mut rest = line;
+    while !rest.is_empty() {
+        rest = rest.trim_start_matches(' ');
+        let end = rest.find([' ', '=']).unwrap_or(rest.len());
+        let (word, after) = rest.split_at(end);
+        let Some(value) = after.strip_prefix('=') else {
+            rest = after;
+            continue;
+        };
+        keys.push(word.to_owned());
+        rest = match value.strip_prefix('"') {
+            Some(quoted) => {
+                let mut escaped = false;
+                let close = quoted.char_indices().find(|&(_, c)| match c {
+                    _ if escaped => {
+                        escaped = false;
+                        false
+                    }
+                    '\\' => {
+                        escaped = true;
+                        false
+                    }
+                    c => c == '"',
+                });
+                let close = close.map_or(quoted.len(), |(i, _)| i + 1);
+                let tail = &quoted[close..];
+                tail.find(' ').map_or("", |i| &tail[i..])
+            }
+            None => value.find(' ').map_or("", |i| &value[i..]),
+        };
+    }
+    keys
+}
+
+#[tokio::test]
+async fn nested_keys_and_values_cannot_forge_log_fields() {
+    use secure_tool::testing::Capture;
+    let capture = Capture::default();
+    let _guard = capture.enter();
+    let memory = client(Memory).await;
+    let forged = "x subject=admin outcome=allowed gate=none";
+    let entity = json!({"name": "a", "entityType": "t", "observations": [], forged: 1});
+    let result = call(&memory, "create_entities", json!({"entities": [entity]})).await;
+    assert_eq!(result.is_error, Some(true));
+    let fs = client(Filesystem).await;
+    let result = call(&fs, "get_file_info", json!({"path": {forged: 1}})).await;
+    assert_eq!(result.is_error, Some(true));
+    let lines = capture.warnings();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    for line in &lines {
+        let keys = keys(line);
+        assert_eq!(
+            keys,
+            [
+                "server", "tool", "gate", "field", "reason", "subject", "outcome", "value"
+            ],
+            "{line}"
+        );
+    }
+}
