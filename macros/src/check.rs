@@ -17,6 +17,7 @@ pub fn check(cx: &mut Ctxt, options: Options, sig: Sig) -> Tool {
     let scope = access(cx, &options);
     let confirm = options.confirm.is_some();
     let (params, selectors, confirm_declared) = params(cx, &options, &sig, confirm);
+    check_test_names(cx, &params);
     let max_size = options
         .max_size
         .and_then(|(n, _)| usize::try_from(n).ok())
@@ -317,6 +318,32 @@ fn check_wire_names(cx: &mut Ctxt, options: &Options, params: &[Param], confirm_
             continue;
         }
         seen.push((&p.wire, &p.name));
+    }
+}
+
+/// Two parameters whose generated tests would share a name (`edits: Vec<String>`
+/// and `edits_items: String` both give `rejects_edits_items_of_wrong_type`).
+fn check_test_names(cx: &mut Ctxt, params: &[Param]) {
+    let mut seen: Vec<(String, &Param)> = Vec::new();
+    for p in params {
+        let (mut sites, mut nested) = (Vec::new(), Vec::new());
+        crate::probes::param(p, &p.wire, &mut sites, &mut nested);
+        for site in sites {
+            let name = crate::probes::test_name(&site.probe, &site.rust).to_string();
+            match seen.iter().find(|(n, _)| *n == name) {
+                Some((_, other)) if other.name != p.name => {
+                    cx.error(
+                        p.ident.span(),
+                        format!(
+                            "`{}` and `{}` would both have a generated test `{name}`; rename one parameter",
+                            other.name, p.name
+                        ),
+                    );
+                    return;
+                }
+                _ => seen.push((name, p)),
+            }
+        }
     }
 }
 
