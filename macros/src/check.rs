@@ -329,7 +329,7 @@ fn check_test_names(cx: &mut Ctxt, params: &[Param]) {
         let (mut sites, mut nested) = (Vec::new(), Vec::new());
         crate::probes::param(p, &p.wire, &mut sites, &mut nested);
         for site in sites {
-            let name = crate::probes::test_name(&site.probe, &site.rust).to_string();
+            let name = crate::probes::test_name(&site.head, &site.rust).to_string();
             match seen.iter().find(|(n, _)| *n == name) {
                 Some((_, other)) if other.name != p.name => {
                     cx.error(

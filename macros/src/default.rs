@@ -110,7 +110,7 @@ fn value(
             }
             if let Some(c) = text
                 .chars()
-                .find(|&c| (c.is_control() && c != '\n' && c != '\t') || is_bidi(c))
+                .find(|&c| secure_tool_grammar::is_forbidden_char(c))
             {
                 cx.error(
                     s.span(),
@@ -221,10 +221,6 @@ fn lit(expr: &Expr) -> Option<(bool, Lit)> {
         Expr::Group(g) => lit(&g.expr),
         _ => None,
     }
-}
-
-fn is_bidi(c: char) -> bool {
-    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// `text` as a JSON string literal.

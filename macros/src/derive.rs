@@ -140,8 +140,7 @@ fn generate(object: &Object) -> TokenStream {
     let mut sites = Vec::new();
     let mut nested = Vec::new();
     probes::object(&object.fields, &mut sites, &mut nested);
-    let module = format_ident!("__secure_tool_args_{}", ident);
-    let tests_macro = probes::flatten(ident, sites, nested);
+    let tests_macro = beside(ident, probes::flatten(ident, sites, nested));
     quote! {
         #(#selectors)*
 
@@ -186,15 +185,7 @@ fn generate(object: &Object) -> TokenStream {
             );
         };
 
-        #[doc(hidden)]
-        #[allow(non_snake_case, unused_imports)]
-        mod #module {
-            use super::*;
-            #tests_macro
-        }
-        #[doc(hidden)]
-        #[allow(unused_imports)]
-        pub(crate) use #module::#ident;
+        #tests_macro
     }
 }
 
@@ -206,8 +197,7 @@ fn fallback(object: &Object, errors: syn::Error) -> TokenStream {
     let name = &object.name;
     let vis = &object.vis;
     let selectors = object.selectors.iter().map(|s| selector(vis, s));
-    let module = format_ident!("__secure_tool_args_{}", ident);
-    let tests_macro = probes::define(ident, &[]);
+    let tests_macro = beside(ident, probes::define(ident, &[]));
     quote! {
         #errors
         #(#selectors)*
@@ -227,6 +217,16 @@ fn fallback(object: &Object, errors: syn::Error) -> TokenStream {
                 }
             }
         };
+        #tests_macro
+    }
+}
+
+/// The struct's test macro, defined in a module of its own (where flattening
+/// can ask inner structs for theirs) and re-exported beside the type under
+/// the type's name.
+fn beside(ident: &syn::Ident, tests_macro: TokenStream) -> TokenStream {
+    let module = format_ident!("__secure_tool_args_{}", ident);
+    quote! {
         #[doc(hidden)]
         #[allow(non_snake_case, unused_imports)]
         mod #module {

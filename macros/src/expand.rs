@@ -210,7 +210,7 @@ fn spec(tool: &Tool) -> TokenStream {
     }
     let max_size = tool.max_size;
     let nested_tests = nested(tool).into_iter().map(|n| {
-        let path = probes::from_child(&n.path);
+        let path = probes::from_child(&n.head);
         let wire = &n.wire;
         let rust = n.rust.iter().map(|r| format_ident!("{r}"));
         quote!(#path! { list { rust [#(#rust)*] wire #wire } })
@@ -424,7 +424,7 @@ fn tests(tool: &Tool) -> TokenStream {
         let mut sites = Vec::new();
         probes::param(p, &p.wire, &mut sites, &mut nested);
         for site in sites {
-            let probe = &site.probe;
+            let probe = &site.head;
             let wire = &site.wire;
             push(probes::test_name(probe, &site.rust), quote!(#probe(#wire)));
         }
@@ -460,7 +460,7 @@ fn tests(tool: &Tool) -> TokenStream {
         push(format_ident!("rejects_role_denied"), quote!(RoleDenied));
     }
     let nested_tests = nested.iter().map(|n| {
-        let path = probes::from_child(&n.path);
+        let path = probes::from_child(&n.head);
         let wire = &n.wire;
         let rust = n.rust.iter().map(|r| format_ident!("{r}"));
         quote!(#path! { tests { rust [#(#rust)*] wire #wire } })

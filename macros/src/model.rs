@@ -115,23 +115,9 @@ pub struct Selector {
     pub variants: Vec<(LitStr, Ident)>,
 }
 
-/// Mirrors `secure_tool::DEFAULT_MAX_LEN`.
-pub const DEFAULT_MAX_LEN: usize = 4096;
-/// Mirrors `secure_tool::DEFAULT_MAX_ITEMS`.
-pub const DEFAULT_MAX_ITEMS: usize = 256;
-/// Mirrors `secure_tool::DEFAULT_MAX_SIZE`.
-pub const DEFAULT_MAX_SIZE: usize = 1024 * 1024;
+pub use secure_tool_grammar::{DEFAULT_MAX_ITEMS, DEFAULT_MAX_LEN, DEFAULT_MAX_SIZE};
 
-/// The inclusive range of an integer type.
+/// The inclusive range of an integer type the signature stage accepted.
 pub fn int_range(ty: &str) -> (i128, i128) {
-    match ty {
-        "i8" => (i8::MIN.into(), i8::MAX.into()),
-        "i16" => (i16::MIN.into(), i16::MAX.into()),
-        "i32" => (i32::MIN.into(), i32::MAX.into()),
-        "i64" => (i64::MIN.into(), i64::MAX.into()),
-        "u8" => (0, u8::MAX.into()),
-        "u16" => (0, u16::MAX.into()),
-        "u32" => (0, u32::MAX.into()),
-        _ => (0, u64::MAX.into()),
-    }
+    secure_tool_grammar::int_range(ty).expect("integer types are classified by the grammar")
 }

@@ -449,16 +449,7 @@ fn parse_rate(cx: &mut Ctxt, expr: &Expr) -> Option<(u32, u64)> {
         return None;
     };
     let value = s.value();
-    let parsed = value.split_once('/').and_then(|(calls, unit)| {
-        let calls: u32 = calls.parse().ok().filter(|&n| n > 0)?;
-        let secs = match unit {
-            "s" => 1,
-            "min" => 60,
-            "h" => 3600,
-            _ => return None,
-        };
-        Some((calls, secs))
-    });
+    let parsed = secure_tool_grammar::parse_rate(&value);
     if parsed.is_none() {
         cx.error(s.span(), format!("malformed rate {value:?}; {FORM}"));
     }

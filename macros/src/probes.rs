@@ -15,25 +15,25 @@ use syn::{Ident, LitStr, Path, Token, braced, bracketed};
 
 use crate::model::{Kind, Param};
 
-/// A probe of one value: what the probe is, the Rust names leading to the
-/// value (for the test's name) and its wire path (for the probe).
+/// A value and what to do with it: its wire path (for the probe) and the
+/// Rust names leading to it (for the test's name).
 #[derive(Clone)]
-pub struct Site {
-    pub probe: Ident,
+pub struct Entry<H> {
+    pub head: H,
     pub wire: String,
     pub rust: Vec<String>,
 }
 
-/// A value whose type is a struct that derives `Args`: its sites come from the struct.
-pub struct Nested {
-    pub path: Path,
-    pub wire: String,
-    pub rust: Vec<String>,
-}
+/// A probe of one value; the head names the probe.
+pub type Site = Entry<Ident>;
+
+/// A value whose type is a struct that derives `Args`: its sites come from
+/// the struct, whose path is the head.
+pub type Nested = Entry<Path>;
 
 fn site(probe: &str, rust: &[String], wire: &str) -> Site {
     Site {
-        probe: Ident::new(probe, Span::call_site()),
+        head: Ident::new(probe, Span::call_site()),
         wire: wire.to_owned(),
         rust: rust.to_vec(),
     }
@@ -103,7 +103,7 @@ fn kind(kind: &Kind, rust: &[String], wire: &str, sites: &mut Vec<Site>, nested:
             sites.push(site("WrongType", &item_rust, &item_wire));
             match &**items {
                 Kind::Object(path) => nested.push(Nested {
-                    path: path.clone(),
+                    head: path.clone(),
                     wire: item_wire,
                     rust: rust.to_vec(),
                 }),
@@ -111,7 +111,7 @@ fn kind(kind: &Kind, rust: &[String], wire: &str, sites: &mut Vec<Site>, nested:
             }
         }
         Kind::Object(path) => nested.push(Nested {
-            path: path.clone(),
+            head: path.clone(),
             wire: wire.to_owned(),
             rust: rust.to_vec(),
         }),
@@ -175,25 +175,15 @@ pub fn from_child(path: &Path) -> Path {
     path
 }
 
-/// Sites as the tokens a struct's macro carries: `(Probe ".wire" [rust ..])`.
-pub fn to_tokens(sites: &[Site]) -> TokenStream {
-    let sites = sites.iter().map(|s| {
-        let probe = &s.probe;
-        let wire = &s.wire;
-        let rust = s.rust.iter().map(|r| format_ident!("{r}"));
-        quote!((#probe #wire [#(#rust)*]))
+/// Entries as the tokens a struct's macro carries: `(Head ".wire" [rust ..])`.
+pub fn to_tokens<H: quote::ToTokens>(entries: &[Entry<H>]) -> TokenStream {
+    let entries = entries.iter().map(|e| {
+        let head = &e.head;
+        let wire = &e.wire;
+        let rust = e.rust.iter().map(|r| format_ident!("{r}"));
+        quote!((#head #wire [#(#rust)*]))
     });
-    quote!([#(#sites)*])
-}
-
-fn nested_tokens(nested: &[Nested]) -> TokenStream {
-    let items = nested.iter().map(|n| {
-        let path = &n.path;
-        let wire = &n.wire;
-        let rust = n.rust.iter().map(|r| format_ident!("{r}"));
-        quote!((#path #wire [#(#rust)*]))
-    });
-    quote!([#(#items)*])
+    quote!([#(#entries)*])
 }
 
 /// What the struct `define` emits once every inner struct's sites are in:
@@ -218,7 +208,7 @@ pub fn define(define: &Ident, sites: &[Site]) -> TokenStream {
 pub fn flatten(define: &Ident, own: Vec<Site>, nested: Vec<Nested>) -> TokenStream {
     // The flattening runs in a module one level below the struct's.
     let mut nested = nested.into_iter().map(|n| Nested {
-        path: from_child(&n.path),
+        head: from_child(&n.head),
         ..n
     });
     let Some(first) = nested.next() else {
@@ -229,11 +219,11 @@ pub fn flatten(define: &Ident, own: Vec<Site>, nested: Vec<Nested>) -> TokenStre
 }
 
 fn ask(define: &Ident, acc: &[Site], next: &Nested, rest: &[Nested]) -> TokenStream {
-    let path = &next.path;
+    let path = &next.head;
     let wire = &next.wire;
     let rust = next.rust.iter().map(|r| format_ident!("{r}"));
     let acc = to_tokens(acc);
-    let rest = nested_tokens(rest);
+    let rest = to_tokens(rest);
     quote! {
         #path! { flatten { define #define rust [#(#rust)*] wire #wire acc #acc rest #rest } }
     }
@@ -244,7 +234,7 @@ fn prefixed(sites: &[Site], rust: &[String], wire: &str) -> Vec<Site> {
     sites
         .iter()
         .map(|s| Site {
-            probe: s.probe.clone(),
+            head: s.head.clone(),
             wire: format!("{wire}{}", s.wire),
             rust: rust.iter().chain(&s.rust).cloned().collect(),
         })
@@ -291,37 +281,18 @@ fn keyword(input: ParseStream<'_>, word: &str) -> syn::Result<()> {
     }
 }
 
-fn sites(input: ParseStream<'_>) -> syn::Result<Vec<Site>> {
+fn entries<H: Parse>(input: ParseStream<'_>) -> syn::Result<Vec<Entry<H>>> {
     let content;
     bracketed!(content in input);
     let mut out = Vec::new();
     while !content.is_empty() {
         let inner;
         syn::parenthesized!(inner in content);
-        let probe: Ident = inner.parse()?;
+        let head: H = inner.parse()?;
         let wire: LitStr = inner.parse()?;
         let rust = idents(&inner)?;
-        out.push(Site {
-            probe,
-            wire: wire.value(),
-            rust,
-        });
-    }
-    Ok(out)
-}
-
-fn nested(input: ParseStream<'_>) -> syn::Result<Vec<Nested>> {
-    let content;
-    bracketed!(content in input);
-    let mut out = Vec::new();
-    while !content.is_empty() {
-        let inner;
-        syn::parenthesized!(inner in content);
-        let path = Path::parse_mod_style(&inner)?;
-        let wire: LitStr = inner.parse()?;
-        let rust = idents(&inner)?;
-        out.push(Nested {
-            path,
+        out.push(Entry {
+            head,
             wire: wire.value(),
             rust,
         });
@@ -360,9 +331,9 @@ impl Parse for Input {
                 keyword(&content, "wire")?;
                 let wire: LitStr = content.parse()?;
                 keyword(&content, "acc")?;
-                let acc = sites(&content)?;
+                let acc = entries(&content)?;
                 keyword(&content, "rest")?;
-                let rest = nested(&content)?;
+                let rest = entries(&content)?;
                 Mode::Flatten {
                     define,
                     rust,
@@ -374,7 +345,7 @@ impl Parse for Input {
             _ => return Err(syn::Error::new(mode.span(), "unknown mode")),
         };
         keyword(input, "sites")?;
-        let sites = sites(input)?;
+        let sites = entries(input)?;
         let _: Option<Token![,]> = input.parse()?;
         Ok(Input { mode, sites })
     }
@@ -389,8 +360,8 @@ pub fn expand(input: TokenStream) -> TokenStream {
     match input.mode {
         Mode::Tests { rust, wire } => {
             let tests = prefixed(&input.sites, &rust, &wire).into_iter().map(|s| {
-                let name = test_name(&s.probe, &s.rust);
-                let probe = &s.probe;
+                let name = test_name(&s.head, &s.rust);
+                let probe = &s.head;
                 let path = &s.wire;
                 quote! {
                     #[cfg(test)]
@@ -407,8 +378,8 @@ pub fn expand(input: TokenStream) -> TokenStream {
         }
         Mode::List { rust, wire } => {
             let entries = prefixed(&input.sites, &rust, &wire).into_iter().map(|s| {
-                let name = test_name(&s.probe, &s.rust).to_string();
-                let probe = &s.probe;
+                let name = test_name(&s.head, &s.rust).to_string();
+                let probe = &s.head;
                 let path = &s.wire;
                 quote! {
                     ::secure_tool::__private::GeneratedTest {

@@ -307,14 +307,13 @@ pub fn classify_plain(cx: &mut Ctxt, ty: &Type) -> TyKind {
                 let kind = match name.as_str() {
                     "f32" => Some(TyKind::Float("f32")),
                     "f64" => Some(TyKind::Float("f64")),
-                    "i8" => Some(TyKind::Int("i8")),
-                    "i16" => Some(TyKind::Int("i16")),
-                    "i32" => Some(TyKind::Int("i32")),
-                    "i64" => Some(TyKind::Int("i64")),
-                    "u8" => Some(TyKind::Int("u8")),
-                    "u16" => Some(TyKind::Int("u16")),
-                    "u32" => Some(TyKind::Int("u32")),
-                    "u64" => Some(TyKind::Int("u64")),
+                    int if secure_tool_grammar::int_range(int).is_some() => {
+                        let ty = secure_tool_grammar::INTEGER_TYPES
+                            .iter()
+                            .find(|t| **t == int)
+                            .expect("the grammar lists its integer types");
+                        Some(TyKind::Int(ty))
+                    }
                     "bool" => Some(TyKind::Bool),
                     "String" => Some(TyKind::String),
                     "CheckedUrl" => Some(TyKind::Url),

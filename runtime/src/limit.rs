@@ -35,21 +35,11 @@ impl Rate {
         Self { calls, per }
     }
 
-    /// Parses `N/s`, `N/min` or `N/h` (N ≥ 1), the form `rate = ".."` takes.
+    /// Parses `N/s`, `N/min` or `N/h` (N ≥ 1), the form `rate = ".."` takes,
+    /// by the grammar the macro checks declarations with.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let err =
-            || format!("expected a rate such as \"10/s\", \"30/min\" or \"1000/h\", not {text:?}");
-        let (calls, unit) = text.split_once('/').ok_or_else(err)?;
-        let calls: u32 = calls.trim().parse().map_err(|_| err())?;
-        let secs = match unit.trim() {
-            "s" => 1,
-            "min" => 60,
-            "h" => 3600,
-            _ => return Err(err()),
-        };
-        if calls == 0 {
-            return Err(err());
-        }
+        let (calls, secs) = secure_tool_grammar::parse_rate(text)
+            .ok_or_else(|| format!("expected {}, not {text:?}", secure_tool_grammar::RATE_FORMS))?;
         Ok(Self::new(calls, Duration::from_secs(secs)))
     }
 
@@ -208,7 +198,7 @@ mod tests {
         );
         assert_eq!(Rate::parse("5/s").unwrap().to_string(), "5/s");
         assert_eq!(Rate::parse("1000/h").unwrap().to_string(), "1000/h");
-        for bad in ["", "30", "0/s", "-1/s", "1/day", "x/min", "1.5/s"] {
+        for bad in ["", "30", "0/s", "-1/s", "1/day", "x/min", "1.5/s", "10 / s"] {
             assert!(Rate::parse(bad).is_err(), "{bad:?}");
         }
     }

@@ -4,18 +4,18 @@
 //! rejection tests and the threat model, so none of them can disagree.
 
 /// The default bound on every string argument, in chars, unless `max_len` sets another.
-pub const DEFAULT_MAX_LEN: usize = 4096;
+pub const DEFAULT_MAX_LEN: usize = secure_tool_grammar::DEFAULT_MAX_LEN;
 
 /// The default bound on every list argument, in items, unless `max_items` sets another.
-pub const DEFAULT_MAX_ITEMS: usize = 256;
+pub const DEFAULT_MAX_ITEMS: usize = secure_tool_grammar::DEFAULT_MAX_ITEMS;
 
 /// The default bound on a call's arguments as a whole, in bytes, unless
 /// `max_size` sets another. See [`crate::validate::arguments_size`] for how
 /// arguments are measured.
-pub const DEFAULT_MAX_SIZE: usize = 1024 * 1024;
+pub const DEFAULT_MAX_SIZE: usize = secure_tool_grammar::DEFAULT_MAX_SIZE;
 
 /// How deep `#[derive(Args)]` objects may nest inside one another.
-pub const MAX_DEPTH: usize = 8;
+pub const MAX_DEPTH: usize = secure_tool_grammar::MAX_DEPTH;
 
 /// Everything the framework knows about one tool.
 #[derive(Debug)]

@@ -8,17 +8,7 @@ use serde_json::{Map, Value};
 use crate::reject::{Gate, Reject};
 use crate::spec::{Kind, ObjectSpec, ParamSpec, ToolSpec};
 
-/// Whether `c` is a character strings may not carry: a C0 or C1 control other
-/// than `\n` and `\t`, or a bidirectional override or isolate.
-pub fn is_forbidden_char(c: char) -> bool {
-    (c.is_control() && c != '\n' && c != '\t') || is_bidi_control(c)
-}
-
-/// Whether `c` is a bidirectional embedding, override or isolate (U+202A–U+202E,
-/// U+2066–U+2069), the characters behind "Trojan Source" spoofing.
-pub fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-}
+pub use secure_tool_grammar::{is_bidi_control, is_forbidden_char};
 
 /// Where a value sits in a call's arguments: `b`, `edits[2].oldText`.
 ///

@@ -5,7 +5,6 @@
 //! `cargo bench -p secure-tool-tests --bench compute`
 
 use std::hint::black_box;
-use std::task::{Context, Poll, Waker};
 
 use basic_server::{BasicServer, compute};
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -14,7 +13,7 @@ use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, ContentBlock};
 use rmcp::{ErrorData, ServerHandler, schemars, tool, tool_handler, tool_router};
 use secure_tool::{Guards, Server, Tool};
-use secure_tool_tests::{Client, call, connect};
+use secure_tool_tests::{Client, call, connect, ready};
 use serde_json::{Value, json};
 
 #[derive(serde::Deserialize, schemars::JsonSchema)]
@@ -93,18 +92,6 @@ impl Unchecked {
 
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for Unchecked {}
-
-/// Polls a future that never waits (validation of `compute` does no I/O).
-fn ready<F: Future>(future: F) -> F::Output {
-    let mut future = std::pin::pin!(future);
-    match future
-        .as_mut()
-        .poll(&mut Context::from_waker(Waker::noop()))
-    {
-        Poll::Ready(output) => output,
-        Poll::Pending => unreachable!("compute's validation never waits"),
-    }
-}
 
 fn validation(c: &mut Criterion) {
     let args = json!({"op": "mul", "a": 12.5, "b": -3.25});

@@ -7,26 +7,14 @@
 //! `cargo bench -p secure-tool-tests --bench nested`
 
 use std::hint::black_box;
-use std::task::{Context, Poll, Waker};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use reference_tools::{filesystem, memory};
 use secure_tool::validate::{check_fields, check_size, is_forbidden_char};
 use secure_tool::{Arguments, Guards, Tool};
+use secure_tool_tests::ready;
 use serde::Deserialize;
 use serde_json::{Value, json};
-
-/// Polls a future that never waits (these tools' validation does no I/O).
-fn ready<F: Future>(future: F) -> F::Output {
-    let mut future = std::pin::pin!(future);
-    match future
-        .as_mut()
-        .poll(&mut Context::from_waker(Waker::noop()))
-    {
-        Poll::Ready(output) => output,
-        Poll::Pending => unreachable!("validation never waits here"),
-    }
-}
 
 /// Every argument gate the pipeline runs before the body.
 fn gates<T: Tool>(args: &Arguments, guards: &Guards) -> T::Args {

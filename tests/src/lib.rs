@@ -57,3 +57,14 @@ pub fn text(result: &CallToolResult) -> &str {
         .map(|t| t.text.as_str())
         .unwrap_or_default()
 }
+
+/// Polls a future that never waits, such as the validation of a tool that
+/// fetches nothing, without a runtime: what benchmarks of pure work need.
+pub fn ready<F: Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(output) => output,
+        std::task::Poll::Pending => panic!("the future waited"),
+    }
+}
