@@ -1,10 +1,12 @@
 //! Procedural macros of `secure-tool`. Use them through the `secure-tool` crate,
 //! which re-exports them and supplies everything the generated code calls.
 //!
-//! The tool macro runs in stages, one file each: [`options`] parses the
-//! attribute, [`signature`] parses the function, [`check`] cross-checks the two
-//! into a [`model::Tool`], [`expand`] turns that model into tokens, and
-//! [`fallback`] keeps the user's function when any stage failed.
+//! The tool macro runs in stages, one file each: `options` parses the
+//! attribute, `signature` parses the function, `check` cross-checks the two
+//! into a `model::Tool`, `expand` turns that model into tokens, and
+//! `fallback` keeps the user's function when any stage failed. `derive` runs
+//! the same stages for a struct, and `probes` names and carries the
+//! rejection tests.
 
 mod check;
 mod ctxt;
@@ -20,19 +22,112 @@ mod signature;
 
 use proc_macro::TokenStream;
 
-/// Declares a tool. See the `secure-tool` crate documentation.
+/// Declares a tool: a plain function whose every argument is gated before its body runs.
+///
+/// ```
+/// use secure_tool::{Reject, secure_tool, server};
+///
+/// /// Four-operation calculator over bounded, finite operands.
+/// #[secure_tool(allow = ["add", "sub", "mul", "div"], max = 1e9, public)]
+/// fn compute(op: Op, a: f64, b: f64) -> Result<f64, Reject> {
+///     match op {
+///         Op::Add => Ok(a + b),
+///         Op::Sub => Ok(a - b),
+///         Op::Mul => Ok(a * b),
+///         Op::Div if b == 0.0 => Err(Reject::field("b", "division by zero")),
+///         Op::Div => Ok(a / b),
+///     }
+/// }
+///
+/// server!(Calculator { compute });
+/// # fn main() {}
+/// ```
+///
+/// | Option | Meaning |
+/// |---|---|
+/// | `scope = "resource:action"` | the permission a caller needs |
+/// | `public` | the tool needs no permission; one of `scope` and `public` is required |
+/// | `allow = ["a", "b"]`, `allow(op = [..])` | the string parameter is a selector; its type names the enum generated from the list |
+/// | `max = N`, `max(a = N)`, `min = N`, `min(a = N)` | inclusive bounds of numbers (the blanket `max = N` means `\|x\| <= N`) |
+/// | `max_len = N`, `max_len(text = N)` | the length bound of strings, in chars (4096 unless declared) |
+/// | `max_items(p = N)`, `min_items(p = N)` | how many items the list `p` may hold (at most 256 unless declared) |
+/// | `unique(p, ..)` | the list `p` may not hold an item twice |
+/// | `default(p = value)` | `p` may be absent and then takes `value`, checked at compile time against `p`'s gates |
+/// | `rename(p = "wire")` | the name of `p` on the wire |
+/// | `rename_all = "camelCase"` | every parameter's wire name: `camelCase`, `PascalCase`, `snake_case`, `SCREAMING_SNAKE_CASE`, `kebab-case`, `lowercase` |
+/// | `max_size = N` | the arguments as a whole may be at most N bytes (1 MiB unless declared) |
+/// | `confirm` | destructive: the call must carry `confirm: true`, and the user is asked when the client can |
+/// | `command(p, ..)` | the selector `p` picks a command-line flag: shell metacharacters are refused first |
+/// | `rate = "30/min"` | each caller may call the tool 30 times a minute (`N/s`, `N/min`, `N/h`) |
+///
+/// Parameter types: `f32`, `f64`, `i8`–`i64`, `u8`–`u64`, `bool`, `String`,
+/// allowlist enums, structs that derive [`Args`](derive@Args), `Vec<T>` and
+/// `Option<T>` of those; `CheckedUrl` (SSRF-guarded), `State<T>` and
+/// `Principal` (injected). The return type is `Result<T, Reject>`.
+///
+/// The macro also emits a module named after the function, holding the
+/// tool's spec and one `#[test]` per gate and value, such as
+/// `compute::rejects_op_outside_allowlist`.
 #[proc_macro_attribute]
 pub fn secure_tool(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::tool(attr.into(), item.into()).into()
 }
 
-/// Declares a server from `#[secure_tool]` functions. See the `secure-tool` crate documentation.
+/// Declares a server from `#[secure_tool]` functions: `server!(pub Name { tool, .. })`.
+///
+/// Dispatch is a literal `match` on the tool names; only functions carrying
+/// `#[secure_tool]` may be listed, each once.
+///
+/// ```
+/// use secure_tool::{Reject, secure_tool, server};
+///
+/// /// Returns the text unchanged.
+/// #[secure_tool(public)]
+/// fn echo(text: String) -> Result<String, Reject> {
+///     Ok(text)
+/// }
+///
+/// server!(pub Echo { echo });
+/// # fn main() {}
+/// ```
 #[proc_macro]
 pub fn server(input: TokenStream) -> TokenStream {
     server::expand(input.into()).into()
 }
 
-/// Derives `secure_tool::Args`. See the `secure-tool` crate documentation.
+/// Derives `secure_tool::Args`: the struct is a nested JSON object with
+/// exactly its fields, each gated as a tool parameter is.
+///
+/// ```
+/// use secure_tool::{Args, Reject, secure_tool};
+///
+/// /// A node of a knowledge graph.
+/// #[derive(Args)]
+/// #[arg(rename_all = "camelCase")]
+/// pub struct Entity {
+///     #[arg(max_len = 256)]
+///     pub name: String,
+///     #[arg(allow = ["person", "place"], default = "person")]
+///     pub entity_type: EntityType,
+///     #[arg(max_items = 100, max_len = 4096, unique)]
+///     pub observations: Vec<String>,
+/// }
+///
+/// /// Creates entities.
+/// #[secure_tool(public, max_items(entities = 100))]
+/// fn create_entities(entities: Vec<Entity>) -> Result<u64, Reject> {
+///     Ok(entities.len() as u64)
+/// }
+/// # fn main() {}
+/// ```
+///
+/// On the struct, `#[arg(rename_all = "..")]`. On a field, `#[arg(..)]` takes
+/// `allow = [..]`, `min = N`, `max = N`, `max_len = N`, `max_items = N`,
+/// `min_items = N`, `unique`, `default = value` and `rename = "wire"`, with
+/// the meanings they have on [`secure_tool`](macro@secure_tool). A struct that contains
+/// itself is refused; structs nest at most `secure_tool::MAX_DEPTH` deep. The
+/// derive emits a hidden `macro_rules!` of the struct's name beside it, which
+/// carries its gates to the tests of every tool that names it.
 #[proc_macro_derive(Args, attributes(arg))]
 pub fn derive_args(input: TokenStream) -> TokenStream {
     derive::expand(input.into()).into()
@@ -43,4 +138,25 @@ pub fn derive_args(input: TokenStream) -> TokenStream {
 #[proc_macro]
 pub fn __nested_tests(input: TokenStream) -> TokenStream {
     probes::expand(input.into()).into()
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every option the parser accepts has a row or a mention in the rustdoc above.
+    #[test]
+    fn every_option_is_documented() {
+        let source = include_str!("lib.rs");
+        let docs: String = source
+            .lines()
+            .filter_map(|l| l.trim_start().strip_prefix("///"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        for option in crate::options::OPTIONS.iter().chain(crate::options::FIELD_OPTIONS) {
+            assert!(
+                docs.contains(&format!("`{option}"))
+                    || docs.contains(&format!("{option}(")),
+                "`{option}` is not documented in the macros' rustdoc"
+            );
+        }
+    }
 }
