@@ -151,10 +151,12 @@ mod tests {
             .filter_map(|l| l.trim_start().strip_prefix("///"))
             .collect::<Vec<_>>()
             .join("\n");
-        for option in crate::options::OPTIONS.iter().chain(crate::options::FIELD_OPTIONS) {
+        for option in crate::options::OPTIONS
+            .iter()
+            .chain(crate::options::FIELD_OPTIONS)
+        {
             assert!(
-                docs.contains(&format!("`{option}"))
-                    || docs.contains(&format!("{option}(")),
+                docs.contains(&format!("`{option}")) || docs.contains(&format!("{option}(")),
                 "`{option}` is not documented in the macros' rustdoc"
             );
         }
