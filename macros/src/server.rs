@@ -36,8 +36,28 @@ impl Parse for Input {
     }
 }
 
+/// What a malformed `server!` still declares: its name, so that code naming
+/// the server reports nothing further.
+struct Head {
+    attrs: Vec<Attribute>,
+    vis: Visibility,
+    ident: Ident,
+}
+
+impl Parse for Head {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let head = Self {
+            attrs: input.call(Attribute::parse_outer)?,
+            vis: input.parse()?,
+            ident: input.parse()?,
+        };
+        let _: TokenStream = input.parse()?;
+        Ok(head)
+    }
+}
+
 pub fn expand(input: TokenStream) -> TokenStream {
-    let input: Input = match syn::parse2(input) {
+    let input: Input = match syn::parse2(input.clone()) {
         Ok(input) => input,
         Err(err) => {
             let mut err = err;
@@ -45,7 +65,14 @@ pub fn expand(input: TokenStream) -> TokenStream {
                 err.span(),
                 "expected `server!(Name { tool, .. })`",
             ));
-            return err.into_compile_error();
+            let err = err.into_compile_error();
+            return match syn::parse2::<Head>(input) {
+                Ok(Head { attrs, vis, ident }) => {
+                    let stub = tools(&attrs, &vis, &ident, &[]);
+                    quote!(#err #stub)
+                }
+                Err(_) => err,
+            };
         }
     };
     let mut cx = Ctxt::default();
@@ -71,9 +98,21 @@ pub fn expand(input: TokenStream) -> TokenStream {
             names.push((name, path));
         }
     }
-    let Input {
-        attrs, vis, ident, ..
-    } = &input;
+    let errors = cx.finish().err().map(syn::Error::into_compile_error);
+    let server = tools(&input.attrs, &input.vis, &input.ident, &names);
+    quote! {
+        #errors
+        #server
+    }
+}
+
+/// The server's struct and its `Tools` impl, dispatching to `names`.
+fn tools(
+    attrs: &[Attribute],
+    vis: &Visibility,
+    ident: &Ident,
+    names: &[(String, &Path)],
+) -> TokenStream {
     let specs = names
         .iter()
         .map(|(_, path)| quote_spanned!(path.span()=> &#path::__SECURE_TOOL_SPEC));
@@ -82,9 +121,7 @@ pub fn expand(input: TokenStream) -> TokenStream {
             #name => __secure_tool_pipeline.run::<#path::__SecureTool>(__secure_tool_args, __secure_tool_request).await,
         }
     });
-    let errors = cx.finish().err().map(syn::Error::into_compile_error);
     quote! {
-        #errors
         #(#attrs)*
         #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::marker::Copy, ::core::default::Default)]
         #vis struct #ident;
