@@ -29,6 +29,26 @@ fn echo(text: ::std::string::String) -> ::core::result::Result<::std::string::St
     ::core::result::Result::Ok(text)
 }
 
-server!(Shadowed { add, echo });
+/// Two sides.
+#[derive(secure_tool::Args)]
+struct Pair {
+    #[arg(max_len = 5, default = "x")]
+    left: ::std::string::String,
+    right: ::core::option::Option<i32>,
+    #[arg(allow = ["up", "down"], default = "up")]
+    way: Way,
+}
+
+/// Counts pairs and tags.
+#[secure_tool(public, max_items(pairs = 3), allow(tags = ["a", "b"]), default(tags = ["a"]))]
+fn count(
+    pairs: ::std::vec::Vec<Pair>,
+    tags: ::std::vec::Vec<Tag>,
+) -> ::core::result::Result<i32, Reject> {
+    let ups = pairs.iter().filter(|p| p.way == Way::Up).count();
+    ::core::result::Result::Ok((ups + tags.len()) as i32)
+}
+
+server!(Shadowed { add, echo, count });
 
 fn main() {}
