@@ -217,8 +217,7 @@ impl From<StoreError> for AuditError {
     }
 }
 
-/// A boxed, sendable future.
-pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+pub use crate::future::BoxFuture;
 
 /// A durable destination for audit records.
 pub trait AuditSink: Send + Sync + 'static {

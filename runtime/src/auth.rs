@@ -372,6 +372,19 @@ fn peek_audience(token: &str) -> Option<String> {
     )
 }
 
+/// The bearer token of an `Authorization` header, if there is exactly one
+/// well-formed one.
+pub fn bearer(headers: &hyper::HeaderMap) -> Option<&str> {
+    let mut values = headers.get_all(hyper::header::AUTHORIZATION).iter();
+    let value = values.next()?;
+    if values.next().is_some() {
+        return None;
+    }
+    let (scheme, token) = value.to_str().ok()?.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,7 +23,7 @@ use std::time::Duration;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{self, HeaderMap, HeaderValue};
+use hyper::header::{self, HeaderValue};
 use hyper::{Method, StatusCode};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
@@ -142,18 +142,7 @@ impl<T: Tools> Server<T> {
     }
 }
 
-/// The bearer token of an `Authorization` header, if there is exactly one
-/// well-formed one.
-pub fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let mut values = headers.get_all(header::AUTHORIZATION).iter();
-    let value = values.next()?;
-    if values.next().is_some() {
-        return None;
-    }
-    let (scheme, token) = value.to_str().ok()?.split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
-}
+pub use crate::auth::bearer;
 
 /// The scopes a server's tools require, sorted and unique: the metadata's
 /// `scopes_supported`.
@@ -399,6 +388,7 @@ fn with_challenge(status: StatusCode, challenge: &str, body: &Value) -> Response
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hyper::HeaderMap;
 
     fn headers(values: &[&str]) -> HeaderMap {
         let mut map = HeaderMap::new();

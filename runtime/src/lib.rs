@@ -76,7 +76,9 @@
 //! Tools are declared at module level: the generated items live beside the
 //! function and in a module of the same name, which a function body cannot hold.
 
+mod future;
 mod output;
+mod probe;
 mod reject;
 mod schema;
 mod server;

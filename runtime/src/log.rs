@@ -116,7 +116,9 @@ pub fn render_value_within(value: &serde_json::Value, limit: usize) -> String {
 
 /// Whether a character must never reach a log or a terminal verbatim.
 fn needs_escape(c: char) -> bool {
-    c.is_control() || crate::validate::is_bidi_control(c) || matches!(c, '\u{2028}' | '\u{2029}')
+    c.is_control()
+        || secure_tool_grammar::is_bidi_control(c)
+        || matches!(c, '\u{2028}' | '\u{2029}')
 }
 
 fn push_escaped(out: &mut String, c: char) {

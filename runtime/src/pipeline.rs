@@ -21,9 +21,55 @@ use crate::guards::ssrf::FetchPolicy;
 use crate::limit::{Limiter, Rate};
 use crate::output::Output;
 use crate::reject::{Gate, Reject};
-use crate::server::{Arguments, Credential, Request};
 use crate::spec::{Access, ToolSpec};
 use crate::state::{Context, States};
+
+/// The arguments object of a tool call.
+pub type Arguments = serde_json::Map<String, serde_json::Value>;
+
+/// What the transport knows about one request.
+#[derive(Clone, Copy, Default)]
+pub struct Request<'a> {
+    /// Where the caller's credential travels.
+    pub credential: Credential<'a>,
+    /// A way to ask the human for consent, when the client offers one.
+    pub consent: Option<&'a (dyn Consent + 'a)>,
+}
+
+/// Where a caller's credential travels.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub enum Credential<'a> {
+    /// In the `token` argument of scoped tools (stdio); public tools take none.
+    #[default]
+    Argument,
+    /// In the transport's `Authorization: Bearer` header (HTTP), for every
+    /// tool; a `token` argument is then an unknown field.
+    Header(Option<&'a str>),
+}
+
+impl std::fmt::Debug for Credential<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credential::Argument => f.write_str("Argument"),
+            Credential::Header(None) => f.write_str("Header(None)"),
+            Credential::Header(Some(_)) => f.write_str("Header(<redacted>)"),
+        }
+    }
+}
+
+impl std::fmt::Debug for Request<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request")
+            .field("credential", &self.credential)
+            .field("consent", &self.consent.is_some())
+            .finish()
+    }
+}
+
+/// The rejection for a tool name the server does not declare.
+pub fn unknown_tool(name: &str) -> Reject {
+    Reject::at(Gate::UnknownTool, Some("name".into()), "no such tool").with_text(name)
+}
 
 /// A declared tool, as `#[secure_tool]` implements it.
 pub trait Tool: 'static {
@@ -44,8 +90,7 @@ pub trait Tool: 'static {
     ) -> impl Future<Output = Result<Output, Reject>> + Send;
 }
 
-/// The name of the argument that carries the token over stdio.
-pub const TOKEN_FIELD: &str = "token";
+pub use crate::spec::TOKEN_FIELD;
 
 /// What one request produced, for the transport and for tests.
 #[derive(Debug)]
@@ -302,8 +347,7 @@ impl Pipeline {
 
     /// Refuses and audits a call of a tool the server does not declare.
     pub async fn unknown_tool(&self, name: &str) -> Trace {
-        self.refuse(None, UNAUTHENTICATED, crate::server::unknown_tool(name))
-            .await
+        self.refuse(None, UNAUTHENTICATED, unknown_tool(name)).await
     }
 
     /// Audits a refusal made before a call reached the pipeline (by the HTTP

@@ -2,8 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::pipeline::TOKEN_FIELD;
-use crate::spec::{Access, DEFAULT_MAX_LEN, Kind, ParamSpec, ToolSpec};
+use crate::spec::{Access, DEFAULT_MAX_LEN, Kind, ParamSpec, TOKEN_FIELD, ToolSpec};
 
 /// The input schema of a tool over stdio. Every gate that can be stated in
 /// JSON Schema is: `enum` for allowlists, `minimum`/`maximum`, `maxLength`,

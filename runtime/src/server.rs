@@ -13,16 +13,13 @@ use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::{Map, Value};
 
 use crate::audit::Audit;
-use crate::audit::BoxFuture;
 use crate::auth::TokenVerifier;
 use crate::authz::Authorizer;
+use crate::future::BoxFuture;
+pub use crate::pipeline::{Arguments, Credential, Request};
 use crate::pipeline::{Consent, Guards, Pipeline, Trace};
-use crate::reject::{Gate, Reject};
 use crate::schema::input_schema;
 use crate::spec::ToolSpec;
-
-/// The arguments object of a tool call.
-pub type Arguments = Map<String, Value>;
 
 /// A set of tools declared with `server!`. The generated implementation is a
 /// literal `match` on tool names; there is no lookup table to poison.
@@ -42,45 +39,6 @@ pub trait Tools: Send + Sync + 'static {
         args: Arguments,
         request: Request<'a>,
     ) -> impl Future<Output = Trace> + Send + 'a;
-}
-
-/// What the transport knows about one request.
-#[derive(Clone, Copy, Default)]
-pub struct Request<'a> {
-    /// Where the caller's credential travels.
-    pub credential: Credential<'a>,
-    /// A way to ask the human for consent, when the client offers one.
-    pub consent: Option<&'a (dyn Consent + 'a)>,
-}
-
-/// Where a caller's credential travels.
-#[derive(Clone, Copy, Default, PartialEq, Eq)]
-pub enum Credential<'a> {
-    /// In the `token` argument of scoped tools (stdio); public tools take none.
-    #[default]
-    Argument,
-    /// In the transport's `Authorization: Bearer` header (HTTP), for every
-    /// tool; a `token` argument is then an unknown field.
-    Header(Option<&'a str>),
-}
-
-impl std::fmt::Debug for Credential<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Credential::Argument => f.write_str("Argument"),
-            Credential::Header(None) => f.write_str("Header(None)"),
-            Credential::Header(Some(_)) => f.write_str("Header(<redacted>)"),
-        }
-    }
-}
-
-impl std::fmt::Debug for Request<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Request")
-            .field("credential", &self.credential)
-            .field("consent", &self.consent.is_some())
-            .finish()
-    }
 }
 
 /// Consent through MCP elicitation: the client shows the question to its user.
@@ -118,11 +76,6 @@ impl Consent for Elicitation {
             }
         })
     }
-}
-
-/// The rejection for a tool name the server does not declare.
-pub fn unknown_tool(name: &str) -> Reject {
-    Reject::at(Gate::UnknownTool, Some("name".into()), "no such tool").with_text(name)
 }
 
 /// The MCP tool entry a client sees for a spec, over stdio (scoped tools
@@ -285,7 +238,7 @@ impl<T: Tools> ServerHandler for Server<T> {
         };
         // Over HTTP a caller sees exactly the tools its token's scopes permit,
         // by the same test the scope gate applies to a call.
-        let visible = match crate::http::bearer(&parts.headers).map(|t| self.pipeline.verify(t)) {
+        let visible = match crate::auth::bearer(&parts.headers).map(|t| self.pipeline.verify(t)) {
             Some(Ok(principal)) => T::TOOLS
                 .iter()
                 .zip(self.http_tools.iter())
@@ -313,7 +266,7 @@ impl<T: Tools> ServerHandler for Server<T> {
         let parts = context.extensions.get::<hyper::http::request::Parts>();
         let credential = match parts {
             None => Credential::Argument,
-            Some(parts) => Credential::Header(crate::http::bearer(&parts.headers)),
+            Some(parts) => Credential::Header(crate::auth::bearer(&parts.headers)),
         };
         let request_info = Request {
             credential,

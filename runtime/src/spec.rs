@@ -14,6 +14,9 @@ pub const DEFAULT_MAX_ITEMS: usize = secure_tool_grammar::DEFAULT_MAX_ITEMS;
 /// arguments are measured.
 pub const DEFAULT_MAX_SIZE: usize = secure_tool_grammar::DEFAULT_MAX_SIZE;
 
+/// The argument that carries a scoped tool's credential over stdio.
+pub const TOKEN_FIELD: &str = "token";
+
 /// How deep `#[derive(Args)]` objects may nest inside one another.
 pub const MAX_DEPTH: usize = secure_tool_grammar::MAX_DEPTH;
 
@@ -37,10 +40,10 @@ pub struct ToolSpec {
     /// The bound on the arguments as a whole, in bytes, checked before any field.
     pub max_size: usize,
     /// The rejection tests generated for the tool, one per gate and parameter.
-    pub tests: &'static [crate::testing::GeneratedTest],
+    pub tests: &'static [crate::probe::GeneratedTest],
     /// The rejection tests generated for the fields of nested objects, one slice
     /// per parameter whose type derives `Args`.
-    pub nested_tests: &'static [&'static [crate::testing::GeneratedTest]],
+    pub nested_tests: &'static [&'static [crate::probe::GeneratedTest]],
     /// The JSON Schema of the tool's structured output, from its return type.
     pub output_schema: fn() -> Option<serde_json::Map<String, serde_json::Value>>,
 }
@@ -52,7 +55,7 @@ impl ToolSpec {
     }
 
     /// Every generated rejection test: the tool's own, then those of nested fields.
-    pub fn generated_tests(&self) -> impl Iterator<Item = &'static crate::testing::GeneratedTest> {
+    pub fn generated_tests(&self) -> impl Iterator<Item = &'static crate::probe::GeneratedTest> {
         self.tests
             .iter()
             .chain(self.nested_tests.iter().flat_map(|t| t.iter()))

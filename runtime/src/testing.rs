@@ -13,6 +13,8 @@ use serde_json::{Value, json};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
 
+pub use crate::probe::{GeneratedTest, Probe};
+
 use crate::auth::{StaticToken, StaticTokens};
 use crate::authz::Authorizer;
 use crate::pipeline::{Pipeline, TOKEN_FIELD, Tool};
@@ -151,82 +153,6 @@ impl Subscriber for Router {
     fn exit(&self, _: &Id) {}
 }
 
-/// The hostile input a generated test sends.
-#[derive(Debug, Clone, Copy)]
-pub enum Probe {
-    /// Values near, but outside, the parameter's allowlist.
-    OutsideAllowlist(&'static str),
-    /// A number just above the parameter's upper bound.
-    AboveMax(&'static str),
-    /// A number just below the parameter's lower bound.
-    BelowMin(&'static str),
-    /// Every wrong JSON type for the parameter.
-    WrongType(&'static str),
-    /// Strings carrying control and bidirectional-override characters.
-    ControlChars(&'static str),
-    /// A string one char over the bound.
-    OverLength(&'static str),
-    /// An argument the tool does not declare.
-    UnknownField,
-    /// The parameter left out.
-    Missing(&'static str),
-    /// A destructive call without `confirm: true`.
-    NoConfirm,
-    /// A scoped call without a token.
-    NoToken,
-    /// A token nobody issued.
-    UnknownToken,
-    /// A valid token without the tool's scope.
-    TokenWithoutScope,
-    /// A valid token with the scope, for a subject whose role does not permit the action.
-    RoleDenied,
-    /// Shell metacharacters in a selector that feeds a command.
-    ShellMetacharacters(&'static str),
-    /// URLs that point inside: loopback, private, metadata, encoded and embedded forms.
-    InternalUrl(&'static str),
-    /// One valid call more than the tool's declared rate allows.
-    OverRate,
-    /// A list one item longer than its bound.
-    OverMaxItems(&'static str),
-    /// A list one item shorter than its bound.
-    UnderMinItems(&'static str),
-    /// A `unique` list holding the same item twice.
-    DuplicateItems(&'static str),
-    /// A field the nested object at this path does not declare.
-    UnknownFieldIn(&'static str),
-    /// Arguments one byte over the tool's total bound.
-    OverSize,
-}
-
-impl Probe {
-    /// The path of the value the probe corrupts, such as `edits[0].oldText`.
-    pub fn path(self) -> Option<&'static str> {
-        match self {
-            Probe::OutsideAllowlist(p)
-            | Probe::AboveMax(p)
-            | Probe::BelowMin(p)
-            | Probe::WrongType(p)
-            | Probe::ControlChars(p)
-            | Probe::OverLength(p)
-            | Probe::Missing(p)
-            | Probe::ShellMetacharacters(p)
-            | Probe::InternalUrl(p)
-            | Probe::OverMaxItems(p)
-            | Probe::UnderMinItems(p)
-            | Probe::DuplicateItems(p)
-            | Probe::UnknownFieldIn(p) => Some(p),
-            Probe::UnknownField
-            | Probe::NoConfirm
-            | Probe::NoToken
-            | Probe::UnknownToken
-            | Probe::TokenWithoutScope
-            | Probe::RoleDenied
-            | Probe::OverRate
-            | Probe::OverSize => None,
-        }
-    }
-}
-
 /// A resolver that resolves nothing: generated tests never use DNS.
 #[derive(Debug, Clone, Copy)]
 pub struct NoDns;
@@ -236,7 +162,7 @@ impl crate::guards::ssrf::Resolve for NoDns {
         &'a self,
         _host: &'a str,
         _port: u16,
-    ) -> crate::audit::BoxFuture<'a, std::io::Result<Vec<std::net::SocketAddr>>> {
+    ) -> crate::future::BoxFuture<'a, std::io::Result<Vec<std::net::SocketAddr>>> {
         Box::pin(async { Err(std::io::ErrorKind::NotFound.into()) })
     }
 }
@@ -793,14 +719,14 @@ pub type Runner = for<'a> fn(
     &'a Pipeline,
     &'static str,
     Arguments,
-) -> crate::audit::BoxFuture<'a, crate::pipeline::Trace>;
+) -> crate::future::BoxFuture<'a, crate::pipeline::Trace>;
 
 /// A [`Runner`] for the tool `T` (the name is `T`'s own).
 pub fn run_tool<'a, T: Tool>(
     pipeline: &'a Pipeline,
     _name: &'static str,
     args: Arguments,
-) -> crate::audit::BoxFuture<'a, crate::pipeline::Trace> {
+) -> crate::future::BoxFuture<'a, crate::pipeline::Trace> {
     Box::pin(pipeline.run::<T>(args, crate::server::Request::default()))
 }
 
@@ -809,7 +735,7 @@ pub fn run_named<'a, S: crate::server::Tools>(
     pipeline: &'a Pipeline,
     name: &'static str,
     args: Arguments,
-) -> crate::audit::BoxFuture<'a, crate::pipeline::Trace> {
+) -> crate::future::BoxFuture<'a, crate::pipeline::Trace> {
     Box::pin(S::dispatch(
         pipeline,
         name,
@@ -888,15 +814,6 @@ pub async fn probe_log_line(
         exhaust_rate(&pipeline, spec);
     }
     run(&pipeline, spec.name, args).await.record.log_line()
-}
-
-/// A test `#[secure_tool]` generated, as the spec lists it.
-#[derive(Debug, Clone, Copy)]
-pub struct GeneratedTest {
-    /// Its name inside the tool's module, such as `rejects_op_outside_allowlist`.
-    pub name: &'static str,
-    /// What it sends.
-    pub probe: Probe,
 }
 
 /// A fresh SQLite database file under the system temp directory.

@@ -20,7 +20,7 @@ use http_body_util::BodyExt as _;
 use tokio::net::TcpStream;
 use url::{Host, Url};
 
-use crate::audit::BoxFuture;
+use crate::future::BoxFuture;
 use crate::reject::{Gate, Reject};
 
 /// Why an address is not a destination: the special-purpose range it is in.
