@@ -10,7 +10,7 @@ use crate::model::{
     DEFAULT_MAX_ITEMS, DEFAULT_MAX_LEN, DEFAULT_MAX_SIZE, Kind, Object, Param, Selector, Tool,
     int_range,
 };
-use crate::options::{Bound, MaxLen, Number, Options};
+use crate::options::{Bound, MaxLen, Number, Options, Targeted};
 use crate::signature::{Sig, TyKind};
 
 pub fn check(cx: &mut Ctxt, options: Options, sig: Sig) -> Tool {
@@ -89,11 +89,7 @@ fn params(
         // The consent flag is `confirm` on the wire, whatever else is renamed:
         // the pipeline, the prompt and the probes all ask for that name.
         let wire = if matches!(kind, Kind::Confirm) {
-            if let Some(r) = options.rename.iter().find(|r| {
-                r.target
-                    .as_ref()
-                    .is_some_and(|t| syn::ext::IdentExt::unraw(t) == p.name)
-            }) {
+            if let Some(r) = aimed(&options.rename, &p.name) {
                 cx.error(
                     r.value.span(),
                     "the consent flag of a `confirm` tool is `confirm` on the wire; it cannot be renamed",
@@ -200,59 +196,26 @@ fn count(options: &[MaxLen], p: &crate::signature::Param) -> Option<usize> {
     targeted(options, p).and_then(|m| usize::try_from(m.value).ok())
 }
 
+/// The option aimed at the parameter `name`.
+fn aimed<'o, T: Targeted>(options: &'o [T], name: &str) -> Option<&'o T> {
+    options.iter().find(|o| {
+        o.target()
+            .is_some_and(|t| syn::ext::IdentExt::unraw(t) == name)
+    })
+}
+
 /// The option aimed at `p`, else the blanket one.
-fn targeted<'o, T: HasTarget>(options: &'o [T], p: &crate::signature::Param) -> Option<&'o T> {
-    options
-        .iter()
-        .find(|o| {
-            o.target()
-                .is_some_and(|t| syn::ext::IdentExt::unraw(t) == p.name)
-        })
-        .or_else(|| options.iter().find(|o| o.target().is_none()))
-}
-
-trait HasTarget {
-    fn target(&self) -> Option<&Ident>;
-}
-
-impl HasTarget for MaxLen {
-    fn target(&self) -> Option<&Ident> {
-        self.target.as_ref()
-    }
-}
-
-impl HasTarget for crate::options::Rename {
-    fn target(&self) -> Option<&Ident> {
-        self.target.as_ref()
-    }
-}
-
-impl HasTarget for crate::options::Default {
-    fn target(&self) -> Option<&Ident> {
-        self.target.as_ref()
-    }
+fn targeted<'o, T: Targeted>(options: &'o [T], p: &crate::signature::Param) -> Option<&'o T> {
+    aimed(options, &p.name).or_else(|| options.iter().find(|o| o.target().is_none()))
 }
 
 fn default_for<'o>(options: &'o Options, p: &crate::signature::Param) -> Option<&'o syn::Expr> {
-    options
-        .default
-        .iter()
-        .find(|d| {
-            d.target
-                .as_ref()
-                .is_some_and(|t| syn::ext::IdentExt::unraw(t) == p.name)
-        })
-        .map(|d| &d.value)
+    aimed(&options.default, &p.name).map(|d| &d.value)
 }
 
 /// The parameter's name on the wire: its `rename`, else `rename_all` applied, else its name.
 fn wire_name(options: &Options, p: &crate::signature::Param) -> String {
-    let renamed = options.rename.iter().find(|r| {
-        r.target
-            .as_ref()
-            .is_some_and(|t| syn::ext::IdentExt::unraw(t) == p.name)
-    });
-    match (renamed, options.rename_all) {
+    match (aimed(&options.rename, &p.name), options.rename_all) {
         (Some(r), _) => r.value.value(),
         (None, Some((rule, _))) => rule.apply(&p.name),
         (None, None) => p.name.clone(),
@@ -263,14 +226,7 @@ fn wire_name(options: &Options, p: &crate::signature::Param) -> String {
 /// and no two parameters share one.
 fn check_wire_names(cx: &mut Ctxt, options: &Options, params: &[Param], confirm_added: bool) {
     let span_of = |p: &Param| {
-        options
-            .rename
-            .iter()
-            .find(|r| {
-                r.target
-                    .as_ref()
-                    .is_some_and(|t| syn::ext::IdentExt::unraw(t) == p.name)
-            })
+        aimed(&options.rename, &p.name)
             .map(|r| r.value.span())
             .or(options.rename_all.map(|(_, span)| span))
             .unwrap_or_else(|| p.ident.span())
@@ -568,12 +524,7 @@ fn upper_camel(value: &str) -> Option<String> {
 
 /// The bound on `p` from `key(p = ..)`, else from the blanket `key = ..`.
 fn bound_for<'o>(bounds: &'o [Bound], p: &crate::signature::Param) -> (Option<&'o Number>, bool) {
-    let named = bounds.iter().find(|b| {
-        b.target
-            .as_ref()
-            .is_some_and(|t| syn::ext::IdentExt::unraw(t) == p.name)
-    });
-    match named {
+    match aimed(bounds, &p.name) {
         Some(b) => (Some(&b.value), true),
         None => (
             bounds.iter().find(|b| b.target.is_none()).map(|b| &b.value),
@@ -668,13 +619,7 @@ fn int_bounds(
 }
 
 fn max_len(options: &Options, p: &crate::signature::Param) -> usize {
-    let named = options.max_len.iter().find(|m| {
-        m.target
-            .as_ref()
-            .is_some_and(|t| syn::ext::IdentExt::unraw(t) == p.name)
-    });
-    named
-        .or_else(|| options.max_len.iter().find(|m| m.target.is_none()))
+    targeted(&options.max_len, p)
         .and_then(|m| usize::try_from(m.value).ok())
         .filter(|&n| n > 0)
         .unwrap_or(DEFAULT_MAX_LEN)

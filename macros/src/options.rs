@@ -662,7 +662,7 @@ fn number(cx: &mut Ctxt, expr: &Expr) -> Option<Number> {
 }
 
 /// Option kinds that can name a parameter.
-trait Targeted {
+pub trait Targeted {
     fn target(&self) -> Option<&Ident>;
     fn set_target(&mut self, target: Ident);
 }
