@@ -91,16 +91,18 @@ pub fn expand(input: TokenStream) -> TokenStream {
         description: String::new(),
         generics: Vec::new(),
     };
+    let krate = options.krate.clone();
     let object = check::check_object(&mut cx, options, sig, input.vis.clone());
-    match cx.finish() {
+    crate::with_krate(krate, || match cx.finish() {
         Ok(()) => generate(&object),
         // A generic struct has no single `Args` impl to stand in.
         Err(err) if !input.generics.params.is_empty() => err.into_compile_error(),
         Err(err) => fallback(&object, err),
-    }
+    })
 }
 
 fn generate(object: &Object) -> TokenStream {
+    let krate = crate::krate();
     let ident = &object.ident;
     let name = &object.name;
     let vis = &object.vis;
@@ -130,7 +132,7 @@ fn generate(object: &Object) -> TokenStream {
     });
     let depths = depths.map(|path| {
         quote! {
-            let d = <#path as ::secure_tool::Args>::DEPTH;
+            let d = <#path as #krate::Args>::DEPTH;
             if d > depth {
                 depth = d;
             }
@@ -146,8 +148,8 @@ fn generate(object: &Object) -> TokenStream {
 
         const _: () = {
             #[automatically_derived]
-            impl ::secure_tool::Args for #ident {
-                const SPEC: &'static ::secure_tool::ObjectSpec = &::secure_tool::ObjectSpec {
+            impl #krate::Args for #ident {
+                const SPEC: &'static #krate::ObjectSpec = &#krate::ObjectSpec {
                     name: #name,
                     fields: &[#(#specs),*],
                 };
@@ -160,18 +162,18 @@ fn generate(object: &Object) -> TokenStream {
             }
 
             #[automatically_derived]
-            impl ::secure_tool::__private::FromArg for #ident {
+            impl #krate::__private::FromArg for #ident {
                 fn from_arg(
-                    __secure_tool_kind: &'static ::secure_tool::Kind,
-                    __secure_tool_value: ::core::option::Option<&::secure_tool::__private::Value>,
-                    __secure_tool_at: ::secure_tool::__private::At<'_>,
-                ) -> ::core::result::Result<Self, ::secure_tool::Reject> {
-                    let __secure_tool_map = ::secure_tool::__private::object(
+                    __secure_tool_kind: &'static #krate::Kind,
+                    __secure_tool_value: ::core::option::Option<&#krate::__private::Value>,
+                    __secure_tool_at: #krate::__private::At<'_>,
+                ) -> ::core::result::Result<Self, #krate::Reject> {
+                    let __secure_tool_map = #krate::__private::object(
                         __secure_tool_kind,
                         __secure_tool_value,
                         __secure_tool_at,
                     )?;
-                    let __secure_tool_fields = <Self as ::secure_tool::Args>::SPEC.fields;
+                    let __secure_tool_fields = <Self as #krate::Args>::SPEC.fields;
                     let __secure_tool_at = &__secure_tool_at;
                     ::core::result::Result::Ok(Self {
                         #(#reads,)*
@@ -180,7 +182,7 @@ fn generate(object: &Object) -> TokenStream {
             }
 
             const _: () = ::core::assert!(
-                <#ident as ::secure_tool::Args>::DEPTH <= ::secure_tool::MAX_DEPTH,
+                <#ident as #krate::Args>::DEPTH <= #krate::MAX_DEPTH,
                 #too_deep
             );
         };
@@ -192,6 +194,7 @@ fn generate(object: &Object) -> TokenStream {
 /// After an error: the errors, the enums the user's code names, and stand-in
 /// impls so that tools naming the struct report nothing further.
 fn fallback(object: &Object, errors: syn::Error) -> TokenStream {
+    let krate = crate::krate();
     let errors = errors.into_compile_error();
     let ident = &object.ident;
     let name = &object.name;
@@ -202,17 +205,17 @@ fn fallback(object: &Object, errors: syn::Error) -> TokenStream {
         #errors
         #(#selectors)*
         const _: () = {
-            impl ::secure_tool::Args for #ident {
-                const SPEC: &'static ::secure_tool::ObjectSpec =
-                    &::secure_tool::ObjectSpec { name: #name, fields: &[] };
+            impl #krate::Args for #ident {
+                const SPEC: &'static #krate::ObjectSpec =
+                    &#krate::ObjectSpec { name: #name, fields: &[] };
                 const DEPTH: usize = 1;
             }
-            impl ::secure_tool::__private::FromArg for #ident {
+            impl #krate::__private::FromArg for #ident {
                 fn from_arg(
-                    _: &'static ::secure_tool::Kind,
-                    _: ::core::option::Option<&::secure_tool::__private::Value>,
-                    _: ::secure_tool::__private::At<'_>,
-                ) -> ::core::result::Result<Self, ::secure_tool::Reject> {
+                    _: &'static #krate::Kind,
+                    _: ::core::option::Option<&#krate::__private::Value>,
+                    _: #krate::__private::At<'_>,
+                ) -> ::core::result::Result<Self, #krate::Reject> {
                     ::core::unreachable!("this struct failed to compile")
                 }
             }

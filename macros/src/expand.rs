@@ -23,15 +23,17 @@ pub fn tool(attr: TokenStream, item: TokenStream) -> TokenStream {
     };
     let mut cx = Ctxt::default();
     let options = options::parse(&mut cx, attr);
+    let krate = options.krate.clone();
     let sig = signature::parse(&mut cx, &item_fn);
     let tool = check::check(&mut cx, options, sig);
-    match cx.finish() {
+    crate::with_krate(krate, || match cx.finish() {
         Ok(()) => generate(&item_fn, &tool),
         Err(err) => fallback::emit(&item_fn, &tool, err),
-    }
+    })
 }
 
 fn generate(item_fn: &ItemFn, tool: &Tool) -> TokenStream {
+    let krate = crate::krate();
     let vis = &item_fn.vis;
     let module = &tool.ident;
     let selectors = tool.selectors.iter().map(|s| selector(vis, s));
@@ -48,7 +50,7 @@ fn generate(item_fn: &ItemFn, tool: &Tool) -> TokenStream {
             use super::*;
 
             /// The machine-readable spec of the tool.
-            pub static __SECURE_TOOL_SPEC: ::secure_tool::ToolSpec = #spec;
+            pub static __SECURE_TOOL_SPEC: #krate::ToolSpec = #spec;
 
             #call
 
@@ -59,6 +61,7 @@ fn generate(item_fn: &ItemFn, tool: &Tool) -> TokenStream {
 
 /// The enum an allowlist generates, with its literal `match`.
 pub fn selector(vis: &syn::Visibility, s: &Selector) -> TokenStream {
+    let krate = crate::krate();
     let ident = &s.ident;
     let lits: Vec<_> = s.variants.iter().map(|(l, _)| l).collect();
     let variants: Vec<_> = s.variants.iter().map(|(_, v)| v).collect();
@@ -100,17 +103,17 @@ pub fn selector(vis: &syn::Visibility, s: &Selector) -> TokenStream {
         }
 
         #[automatically_derived]
-        impl ::secure_tool::__private::FromArg for #ident {
+        impl #krate::__private::FromArg for #ident {
             fn from_arg(
-                kind: &'static ::secure_tool::Kind,
-                value: ::core::option::Option<&::secure_tool::__private::Value>,
-                at: ::secure_tool::__private::At<'_>,
-            ) -> ::core::result::Result<Self, ::secure_tool::Reject> {
-                let raw = ::secure_tool::__private::choice(kind, value, at)?;
+                kind: &'static #krate::Kind,
+                value: ::core::option::Option<&#krate::__private::Value>,
+                at: #krate::__private::At<'_>,
+            ) -> ::core::result::Result<Self, #krate::Reject> {
+                let raw = #krate::__private::choice(kind, value, at)?;
                 match Self::__secure_tool_from_allowed(raw) {
                     ::core::option::Option::Some(v) => ::core::result::Result::Ok(v),
                     ::core::option::Option::None => ::core::result::Result::Err(
-                        ::secure_tool::__private::not_allowed(kind, at, raw),
+                        #krate::__private::not_allowed(kind, at, raw),
                     ),
                 }
             }
@@ -141,6 +144,7 @@ fn option(x: Option<TokenStream>) -> TokenStream {
 
 /// The `ParamSpec` of a parameter or field.
 pub fn param_spec(selectors: &[Selector], p: &Param) -> TokenStream {
+    let krate = crate::krate();
     let name = &p.wire;
     let kind = kind(selectors, &p.kind);
     let required = p.required();
@@ -149,29 +153,30 @@ pub fn param_spec(selectors: &[Selector], p: &Param) -> TokenStream {
         quote!(#json)
     }));
     quote! {
-        ::secure_tool::ParamSpec { name: #name, kind: #kind, required: #required, default: #default }
+        #krate::ParamSpec { name: #name, kind: #kind, required: #required, default: #default }
     }
 }
 
 fn kind(selectors: &[Selector], kind: &Kind) -> TokenStream {
+    let krate = crate::krate();
     match kind {
         Kind::Float { ty, min, max } => {
             let min = option(min.map(float_lit));
             let max = option(max.map(float_lit));
-            quote!(::secure_tool::Kind::Float { ty: #ty, min: #min, max: #max })
+            quote!(#krate::Kind::Float { ty: #ty, min: #min, max: #max })
         }
         Kind::Int { ty, min, max } => {
             let (min, max) = (int_lit(*min), int_lit(*max));
-            quote!(::secure_tool::Kind::Int { ty: #ty, min: #min, max: #max })
+            quote!(#krate::Kind::Int { ty: #ty, min: #min, max: #max })
         }
-        Kind::Bool => quote!(::secure_tool::Kind::Bool),
-        Kind::Text { max_len } => quote!(::secure_tool::Kind::Text { max_len: #max_len }),
-        Kind::Url { max_len } => quote!(::secure_tool::Kind::Url { max_len: #max_len }),
+        Kind::Bool => quote!(#krate::Kind::Bool),
+        Kind::Text { max_len } => quote!(#krate::Kind::Text { max_len: #max_len }),
+        Kind::Url { max_len } => quote!(#krate::Kind::Url { max_len: #max_len }),
         Kind::Choice { selector, command } => {
             let lits = selectors[*selector].variants.iter().map(|(l, _)| l);
-            quote!(::secure_tool::Kind::Choice { allow: &[#(#lits),*], command: #command })
+            quote!(#krate::Kind::Choice { allow: &[#(#lits),*], command: #command })
         }
-        Kind::Confirm => quote!(::secure_tool::Kind::Confirm),
+        Kind::Confirm => quote!(#krate::Kind::Confirm),
         Kind::List {
             items,
             min_items,
@@ -180,7 +185,7 @@ fn kind(selectors: &[Selector], kind: &Kind) -> TokenStream {
         } => {
             let items = self::kind(selectors, items);
             quote! {
-                ::secure_tool::Kind::List {
+                #krate::Kind::List {
                     items: &#items,
                     min_items: #min_items,
                     max_items: #max_items,
@@ -189,13 +194,14 @@ fn kind(selectors: &[Selector], kind: &Kind) -> TokenStream {
             }
         }
         Kind::Object(path) => {
-            quote_spanned!(path.span()=> ::secure_tool::Kind::Object(<#path as ::secure_tool::Args>::SPEC))
+            quote_spanned!(path.span()=> #krate::Kind::Object(<#path as #krate::Args>::SPEC))
         }
         Kind::State(_) | Kind::Caller => unreachable!("injected parameters have no spec"),
     }
 }
 
 fn spec(tool: &Tool) -> TokenStream {
+    let krate = crate::krate();
     let name = &tool.name;
     let description = &tool.description;
     let mut params: Vec<TokenStream> = tool
@@ -203,9 +209,9 @@ fn spec(tool: &Tool) -> TokenStream {
         .map(|p| param_spec(&tool.selectors, p))
         .collect();
     if tool.confirm_added {
-        params.push(quote!(::secure_tool::ParamSpec::required(
+        params.push(quote!(#krate::ParamSpec::required(
             "confirm",
-            ::secure_tool::Kind::Confirm
+            #krate::Kind::Confirm
         )));
     }
     let max_size = tool.max_size;
@@ -213,22 +219,23 @@ fn spec(tool: &Tool) -> TokenStream {
         let path = probes::from_child(&n.head);
         let wire = &n.wire;
         let rust = n.rust.iter().map(|r| format_ident!("{r}"));
-        quote!(#path! { list { rust [#(#rust)*] wire #wire } })
+        quote!(#path! { list { krate (#krate) rust [#(#rust)*] wire #wire } })
     });
     let access = match &tool.scope {
-        Some(scope) => quote!(::secure_tool::Access::Scope(#scope)),
-        None => quote!(::secure_tool::Access::Public),
+        Some(scope) => quote!(#krate::Access::Scope(#scope)),
+        None => quote!(#krate::Access::Public),
     };
     let confirm = tool.confirm;
-    let rate = option(tool.rate.map(|(calls, secs)| {
-        quote!(::secure_tool::Rate::new(#calls, ::core::time::Duration::from_secs(#secs)))
-    }));
+    let rate = option(tool.rate.map(
+        |(calls, secs)| quote!(#krate::Rate::new(#calls, ::core::time::Duration::from_secs(#secs))),
+    ));
     let ok_ty = &tool.ok_ty;
-    let output_schema = quote_spanned!(tool.ret_span=> <#ok_ty as ::secure_tool::__private::IntoOutput>::output_schema);
+    let output_schema =
+        quote_spanned!(tool.ret_span=> <#ok_ty as #krate::__private::IntoOutput>::output_schema);
     let untrusted =
-        quote_spanned!(tool.ret_span=> <#ok_ty as ::secure_tool::__private::IntoOutput>::UNTRUSTED);
+        quote_spanned!(tool.ret_span=> <#ok_ty as #krate::__private::IntoOutput>::UNTRUSTED);
     quote! {
-        ::secure_tool::ToolSpec {
+        #krate::ToolSpec {
             name: #name,
             description: #description,
             params: &[#(#params),*],
@@ -265,6 +272,7 @@ fn inner_vis(vis: &syn::Visibility) -> TokenStream {
 
 /// The tool as the pipeline runs it: every argument gate, then the body.
 fn call(tool: &Tool, vis: &TokenStream) -> TokenStream {
+    let krate = crate::krate();
     let extract = tool.arguments().enumerate().map(|(i, p)| {
         let ident = &p.ident;
         let wire = &p.wire;
@@ -273,17 +281,17 @@ fn call(tool: &Tool, vis: &TokenStream) -> TokenStream {
         let value = quote!(__secure_tool_args.get(#wire));
         match &p.kind {
             Kind::Confirm => quote! {
-                let #ident: bool = ::secure_tool::__private::confirm(#param, #value)?;
+                let #ident: bool = #krate::__private::confirm(#param, #value)?;
             },
             Kind::Url { .. } => quote_spanned! {ty.span()=>
-                let #ident: #ty = ::secure_tool::__private::url(#param, #value, &__secure_tool_guards.fetch).await?;
+                let #ident: #ty = #krate::__private::url(#param, #value, &__secure_tool_guards.fetch).await?;
             },
             _ => {
                 let read = read(
                     p,
                     quote!(&#param.kind),
                     value,
-                    quote!(::secure_tool::__private::At::root(#wire)),
+                    quote!(#krate::__private::At::root(#wire)),
                 );
                 quote!(let #ident: #ty = #read;)
             }
@@ -292,7 +300,7 @@ fn call(tool: &Tool, vis: &TokenStream) -> TokenStream {
     let confirm_added = tool.confirm_added.then(|| {
         let i = tool.arguments().count();
         quote! {
-            ::secure_tool::__private::confirm(&__SECURE_TOOL_SPEC.params[#i], __secure_tool_args.get("confirm"))?;
+            #krate::__private::confirm(&__SECURE_TOOL_SPEC.params[#i], __secure_tool_args.get("confirm"))?;
         }
     });
     let fn_ident = &tool.ident;
@@ -321,22 +329,22 @@ fn call(tool: &Tool, vis: &TokenStream) -> TokenStream {
     });
     let await_ = tool.is_async.then(|| quote!(.await));
     let output = quote_spanned! {tool.ret_span=>
-        ::secure_tool::__private::IntoOutput::into_output(__secure_tool_result?)
+        #krate::__private::IntoOutput::into_output(__secure_tool_result?)
     };
     quote! {
         /// The tool as the pipeline runs it.
         #vis struct __SecureTool;
 
         #[automatically_derived]
-        impl ::secure_tool::Tool for __SecureTool {
-            const SPEC: &'static ::secure_tool::ToolSpec = &__SECURE_TOOL_SPEC;
+        impl #krate::Tool for __SecureTool {
+            const SPEC: &'static #krate::ToolSpec = &__SECURE_TOOL_SPEC;
             type Args = (#(#types,)*);
 
             fn validate(
-                __secure_tool_args: &::secure_tool::Arguments,
-                __secure_tool_guards: &::secure_tool::Guards,
+                __secure_tool_args: &#krate::Arguments,
+                __secure_tool_guards: &#krate::Guards,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<Self::Args, ::secure_tool::Reject>,
+                Output = ::core::result::Result<Self::Args, #krate::Reject>,
             > + ::core::marker::Send {
                 async move {
                     let _ = __secure_tool_guards;
@@ -348,9 +356,9 @@ fn call(tool: &Tool, vis: &TokenStream) -> TokenStream {
 
             fn execute(
                 __secure_tool_validated: Self::Args,
-                __secure_tool_context: ::secure_tool::Context,
+                __secure_tool_context: #krate::Context,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<::secure_tool::Output, ::secure_tool::Reject>,
+                Output = ::core::result::Result<#krate::Output, #krate::Reject>,
             > + ::core::marker::Send {
                 async move {
                     let (#(#idents,)*) = __secure_tool_validated;
@@ -367,9 +375,10 @@ fn call(tool: &Tool, vis: &TokenStream) -> TokenStream {
 /// Reads one parameter or field through its type's gates; an absent value
 /// takes the declared default. `value` is an `Option<&Value>`.
 pub fn read(p: &Param, kind: TokenStream, value: TokenStream, at: TokenStream) -> TokenStream {
+    let krate = crate::krate();
     let ty = &p.ty;
     let from_arg = quote_spanned! {ty.span()=>
-        <#ty as ::secure_tool::__private::FromArg>::from_arg
+        <#ty as #krate::__private::FromArg>::from_arg
     };
     match &p.default {
         None => quote!(#from_arg(#kind, #value, #at)?),
@@ -398,23 +407,24 @@ fn nested(tool: &Tool) -> Vec<probes::Nested> {
 
 /// One `#[test]` per gate and parameter, each a probe of the runtime.
 fn tests(tool: &Tool) -> TokenStream {
+    let krate = crate::krate();
     let mut tests = Vec::new();
     let mut listed = Vec::new();
     let mut push = |name: syn::Ident, probe: TokenStream| {
         let name_str = name.to_string();
         listed.push(quote! {
-            ::secure_tool::__private::GeneratedTest {
+            #krate::__private::GeneratedTest {
                 name: #name_str,
-                probe: ::secure_tool::__private::Probe::#probe,
+                probe: #krate::__private::Probe::#probe,
             }
         });
         tests.push(quote! {
             #[cfg(test)]
             #[::core::prelude::v1::test]
             fn #name() {
-                ::secure_tool::__private::assert_rejects::<__SecureTool>(
+                #krate::__private::assert_rejects::<__SecureTool>(
                     ::core::env!("CARGO_PKG_NAME"),
-                    ::secure_tool::__private::Probe::#probe,
+                    #krate::__private::Probe::#probe,
                 );
             }
         });
@@ -463,11 +473,11 @@ fn tests(tool: &Tool) -> TokenStream {
         let path = probes::from_child(&n.head);
         let wire = &n.wire;
         let rust = n.rust.iter().map(|r| format_ident!("{r}"));
-        quote!(#path! { tests { rust [#(#rust)*] wire #wire } })
+        quote!(#path! { tests { krate (#krate) rust [#(#rust)*] wire #wire } })
     });
     quote! {
         /// The generated tests, for the threat model.
-        pub const __SECURE_TOOL_TESTS: &[::secure_tool::__private::GeneratedTest] = &[#(#listed),*];
+        pub const __SECURE_TOOL_TESTS: &[#krate::__private::GeneratedTest] = &[#(#listed),*];
         #(#tests)*
         #(#nested_tests)*
     }

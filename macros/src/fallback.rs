@@ -10,6 +10,7 @@ use crate::expand::selector;
 use crate::model::Tool;
 
 pub fn emit(item_fn: &ItemFn, tool: &Tool, errors: syn::Error) -> TokenStream {
+    let krate = crate::krate();
     let errors = errors.into_compile_error();
     if item_fn.sig.receiver().is_some() {
         // A method sits in an `impl` block, where no module or enum may follow it.
@@ -27,11 +28,11 @@ pub fn emit(item_fn: &ItemFn, tool: &Tool, errors: syn::Error) -> TokenStream {
         #[doc(hidden)]
         #[allow(non_snake_case, dead_code, unused_variables)]
         #vis mod #module {
-            pub static __SECURE_TOOL_SPEC: ::secure_tool::ToolSpec = ::secure_tool::ToolSpec {
+            pub static __SECURE_TOOL_SPEC: #krate::ToolSpec = #krate::ToolSpec {
                 name: #name,
                 description: "",
                 params: &[],
-                access: ::secure_tool::Access::Public,
+                access: #krate::Access::Public,
                 confirm: false,
                 untrusted_output: false,
                 rate: ::core::option::Option::None,
@@ -43,21 +44,21 @@ pub fn emit(item_fn: &ItemFn, tool: &Tool, errors: syn::Error) -> TokenStream {
 
             pub struct __SecureTool;
 
-            impl ::secure_tool::Tool for __SecureTool {
-                const SPEC: &'static ::secure_tool::ToolSpec = &__SECURE_TOOL_SPEC;
+            impl #krate::Tool for __SecureTool {
+                const SPEC: &'static #krate::ToolSpec = &__SECURE_TOOL_SPEC;
                 type Args = ();
 
                 async fn validate(
-                    _: &::secure_tool::Arguments,
-                    _: &::secure_tool::Guards,
-                ) -> ::core::result::Result<(), ::secure_tool::Reject> {
+                    _: &#krate::Arguments,
+                    _: &#krate::Guards,
+                ) -> ::core::result::Result<(), #krate::Reject> {
                     ::core::unreachable!("this tool failed to compile")
                 }
 
                 async fn execute(
                     _: (),
-                    _: ::secure_tool::Context,
-                ) -> ::core::result::Result<::secure_tool::Output, ::secure_tool::Reject> {
+                    _: #krate::Context,
+                ) -> ::core::result::Result<#krate::Output, #krate::Reject> {
                     ::core::unreachable!("this tool failed to compile")
                 }
             }

@@ -20,7 +20,30 @@ mod probes;
 mod server;
 mod signature;
 
+use std::cell::RefCell;
+
 use proc_macro::TokenStream;
+
+thread_local! {
+    static KRATE: RefCell<Option<syn::Path>> = const { RefCell::new(None) };
+}
+
+/// The path generated code names the runtime by: `::secure_tool`, or what a
+/// declaration's `crate = ".."` says (for a crate that renames the dependency).
+pub(crate) fn krate() -> proc_macro2::TokenStream {
+    KRATE.with(|k| match &*k.borrow() {
+        Some(path) => quote::quote!(#path),
+        None => quote::quote!(::secure_tool),
+    })
+}
+
+/// Runs `f` with generated code naming the runtime by `path`.
+pub(crate) fn with_krate<R>(path: Option<syn::Path>, f: impl FnOnce() -> R) -> R {
+    let previous = KRATE.with(|k| k.replace(path));
+    let out = f();
+    KRATE.with(|k| *k.borrow_mut() = previous);
+    out
+}
 
 /// Declares a tool: a plain function whose every argument is gated before its body runs.
 ///
@@ -59,6 +82,7 @@ use proc_macro::TokenStream;
 /// | `confirm` | destructive: the call must carry `confirm: true`, and the user is asked when the client can |
 /// | `command(p, ..)` | the selector `p` picks a command-line flag: shell metacharacters are refused first |
 /// | `rate = "30/min"` | each caller may call the tool 30 times a minute (`N/s`, `N/min`, `N/h`) |
+/// | `crate = "path"` | how generated code names the runtime, for a crate that renames the `secure-tool` dependency |
 ///
 /// Parameter types: `f32`, `f64`, `i8`–`i64`, `u8`–`u64`, `bool`, `String`,
 /// allowlist enums, structs that derive [`Args`](derive@Args), `Vec<T>` and
@@ -76,7 +100,8 @@ pub fn secure_tool(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// Declares a server from `#[secure_tool]` functions: `server!(pub Name { tool, .. })`.
 ///
 /// Dispatch is a literal `match` on the tool names; only functions carrying
-/// `#[secure_tool]` may be listed, each once.
+/// `#[secure_tool]` may be listed, each once. A crate that renames the
+/// dependency writes `server!(#[secure_tool(crate = "st")] pub Name { .. })`.
 ///
 /// ```
 /// use secure_tool::{Reject, secure_tool, server};
@@ -121,7 +146,7 @@ pub fn server(input: TokenStream) -> TokenStream {
 /// # fn main() {}
 /// ```
 ///
-/// On the struct, `#[arg(rename_all = "..")]`. On a field, `#[arg(..)]` takes
+/// On the struct, `#[arg(rename_all = "..")]` and `#[arg(crate = "..")]`. On a field, `#[arg(..)]` takes
 /// `allow = [..]`, `min = N`, `max = N`, `max_len = N`, `max_items = N`,
 /// `min_items = N`, `unique`, `default = value` and `rename = "wire"`, with
 /// the meanings they have on [`secure_tool`](macro@secure_tool). A struct that contains

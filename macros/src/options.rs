@@ -24,6 +24,7 @@ pub const OPTIONS: &[&str] = &[
     "confirm",
     "command",
     "rate",
+    "crate",
 ];
 
 /// The options of `#[arg(..)]` on a field of a struct that derives `Args`.
@@ -40,7 +41,7 @@ pub const FIELD_OPTIONS: &[&str] = &[
 ];
 
 const EXPECTED: &str = "expected one of `allow`, `max`, `min`, `max_len`, `max_items`, `min_items`, `unique`, \
-                        `default`, `rename`, `rename_all`, `max_size`, `scope`, `public`, `confirm`, `command`, `rate`";
+                        `default`, `rename`, `rename_all`, `max_size`, `scope`, `public`, `confirm`, `command`, `rate`, `crate`";
 
 const FIELD_EXPECTED: &str = "expected one of `allow`, `max`, `min`, `max_len`, `max_items`, `min_items`, \
                               `unique`, `default`, `rename`";
@@ -60,6 +61,8 @@ pub struct Options {
     pub rename_all: Option<(RenameAll, Span)>,
     /// `max_size = N`: the bound on the arguments as a whole, in bytes.
     pub max_size: Option<(i128, Span)>,
+    /// `crate = "path"`: how generated code names the runtime.
+    pub krate: Option<syn::Path>,
     pub scope: Option<LitStr>,
     pub public: Option<Span>,
     pub confirm: Option<Span>,
@@ -202,12 +205,35 @@ pub fn parse_container(cx: &mut Ctxt, tokens: TokenStream, options: &mut Options
                 let key = key.clone();
                 rename_all(cx, meta, &key, options);
             }
+            Some(key) if key == "crate" => {
+                let key = key.clone();
+                krate(cx, meta, &key, options);
+            }
             _ => cx.error(
                 meta.path().span(),
-                "on a struct, `#[arg(..)]` takes only `rename_all = \"camelCase\"`; \
+                "on a struct, `#[arg(..)]` takes only `rename_all = \"camelCase\"` and `crate = \"..\"`; \
                  the other options go on its fields",
             ),
         }
+    }
+}
+
+/// `crate = "path"`: the path generated code names the runtime by.
+fn krate(cx: &mut Ctxt, meta: &Meta, key: &Ident, options: &mut Options) {
+    let Some(value) = name_value(cx, meta, "crate = \"secure_tool\"") else {
+        return;
+    };
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => match s.parse::<syn::Path>() {
+            Ok(path) => set_once(cx, &mut options.krate, path, key),
+            Err(_) => cx.error(s.span(), format!("{:?} is not a path", s.value())),
+        },
+        other => cx.error(
+            other.span(),
+            "expected a string literal: `crate = \"secure_tool\"`",
+        ),
     }
 }
 
@@ -350,6 +376,7 @@ fn parse_meta(cx: &mut Ctxt, meta: &Meta, options: &mut Options, field: Option<&
             });
         }
         "rename_all" => rename_all(cx, meta, key, options),
+        "crate" => krate(cx, meta, key, options),
         "max_size" => {
             let Some(value) = name_value(cx, meta, "max_size = 65536") else {
                 return;

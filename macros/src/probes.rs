@@ -189,13 +189,14 @@ pub fn to_tokens<H: quote::ToTokens>(entries: &[Entry<H>]) -> TokenStream {
 /// What the struct `define` emits once every inner struct's sites are in:
 /// the `macro_rules!` that carries them, re-exported beside the type.
 pub fn define(define: &Ident, sites: &[Site]) -> TokenStream {
+    let krate = crate::krate();
     let sites = to_tokens(sites);
     quote! {
         #[doc(hidden)]
         #[allow(unused_macros)]
         macro_rules! #define {
             ($($ctx:tt)*) => {
-                ::secure_tool::__private::__nested_tests! { $($ctx)* sites #sites }
+                #krate::__private::__nested_tests! { $($ctx)* sites #sites }
             };
         }
         #[doc(hidden)]
@@ -219,13 +220,14 @@ pub fn flatten(define: &Ident, own: Vec<Site>, nested: Vec<Nested>) -> TokenStre
 }
 
 fn ask(define: &Ident, acc: &[Site], next: &Nested, rest: &[Nested]) -> TokenStream {
+    let krate = crate::krate();
     let path = &next.head;
     let wire = &next.wire;
     let rust = next.rust.iter().map(|r| format_ident!("{r}"));
     let acc = to_tokens(acc);
     let rest = to_tokens(rest);
     quote! {
-        #path! { flatten { define #define rust [#(#rust)*] wire #wire acc #acc rest #rest } }
+        #path! { flatten { krate (#krate) define #define rust [#(#rust)*] wire #wire acc #acc rest #rest } }
     }
 }
 
@@ -243,6 +245,8 @@ fn prefixed(sites: &[Site], rust: &[String], wire: &str) -> Vec<Site> {
 
 /// The input of `__nested_tests!`: a context, then the struct's sites.
 struct Input {
+    /// How the code that asked names the runtime.
+    krate: Path,
     mode: Mode,
     sites: Vec<Site>,
 }
@@ -305,6 +309,10 @@ impl Parse for Input {
         let mode: Ident = input.parse()?;
         let content;
         braced!(content in input);
+        keyword(&content, "krate")?;
+        let krate_tokens;
+        syn::parenthesized!(krate_tokens in content);
+        let krate = Path::parse_mod_style(&krate_tokens)?;
         let mode = match mode.to_string().as_str() {
             "tests" | "list" => {
                 keyword(&content, "rust")?;
@@ -347,7 +355,7 @@ impl Parse for Input {
         keyword(input, "sites")?;
         let sites = entries(input)?;
         let _: Option<Token![,]> = input.parse()?;
-        Ok(Input { mode, sites })
+        Ok(Input { krate, mode, sites })
     }
 }
 
@@ -357,6 +365,11 @@ pub fn expand(input: TokenStream) -> TokenStream {
         Ok(input) => input,
         Err(err) => return err.into_compile_error(),
     };
+    crate::with_krate(Some(input.krate.clone()), || sites_in(input))
+}
+
+fn sites_in(input: Input) -> TokenStream {
+    let krate = crate::krate();
     match input.mode {
         Mode::Tests { rust, wire } => {
             let tests = prefixed(&input.sites, &rust, &wire).into_iter().map(|s| {
@@ -367,9 +380,9 @@ pub fn expand(input: TokenStream) -> TokenStream {
                     #[cfg(test)]
                     #[::core::prelude::v1::test]
                     fn #name() {
-                        ::secure_tool::__private::assert_rejects::<__SecureTool>(
+                        #krate::__private::assert_rejects::<__SecureTool>(
                             ::core::env!("CARGO_PKG_NAME"),
-                            ::secure_tool::__private::Probe::#probe(#path),
+                            #krate::__private::Probe::#probe(#path),
                         );
                     }
                 }
@@ -382,9 +395,9 @@ pub fn expand(input: TokenStream) -> TokenStream {
                 let probe = &s.head;
                 let path = &s.wire;
                 quote! {
-                    ::secure_tool::__private::GeneratedTest {
+                    #krate::__private::GeneratedTest {
                         name: #name,
-                        probe: ::secure_tool::__private::Probe::#probe(#path),
+                        probe: #krate::__private::Probe::#probe(#path),
                     }
                 }
             });

@@ -57,7 +57,7 @@ impl Parse for Head {
 }
 
 pub fn expand(input: TokenStream) -> TokenStream {
-    let input: Input = match syn::parse2(input.clone()) {
+    let mut input: Input = match syn::parse2(input.clone()) {
         Ok(input) => input,
         Err(err) => {
             let mut err = err;
@@ -76,6 +76,7 @@ pub fn expand(input: TokenStream) -> TokenStream {
         }
     };
     let mut cx = Ctxt::default();
+    let krate = take_krate(&mut cx, &mut input.attrs);
     if input.tools.is_empty() {
         cx.error(
             input.brace.span.join(),
@@ -99,7 +100,9 @@ pub fn expand(input: TokenStream) -> TokenStream {
         }
     }
     let errors = cx.finish().err().map(syn::Error::into_compile_error);
-    let server = tools(&input.attrs, &input.vis, &input.ident, &names);
+    let server = crate::with_krate(krate, || {
+        tools(&input.attrs, &input.vis, &input.ident, &names)
+    });
     quote! {
         #errors
         #server
@@ -113,6 +116,7 @@ fn tools(
     ident: &Ident,
     names: &[(String, &Path)],
 ) -> TokenStream {
+    let krate = crate::krate();
     let specs = names
         .iter()
         .map(|(_, path)| quote_spanned!(path.span()=> &#path::__SECURE_TOOL_SPEC));
@@ -127,17 +131,17 @@ fn tools(
         #vis struct #ident;
 
         #[automatically_derived]
-        impl ::secure_tool::Tools for #ident {
+        impl #krate::Tools for #ident {
             const NAME: &'static str = ::core::env!("CARGO_PKG_NAME");
             const VERSION: &'static str = ::core::env!("CARGO_PKG_VERSION");
-            const TOOLS: &'static [&'static ::secure_tool::ToolSpec] = &[#(#specs),*];
+            const TOOLS: &'static [&'static #krate::ToolSpec] = &[#(#specs),*];
 
             fn dispatch<'a>(
-                __secure_tool_pipeline: &'a ::secure_tool::Pipeline,
+                __secure_tool_pipeline: &'a #krate::Pipeline,
                 __secure_tool_name: &'a str,
-                __secure_tool_args: ::secure_tool::Arguments,
-                __secure_tool_request: ::secure_tool::Request<'a>,
-            ) -> impl ::core::future::Future<Output = ::secure_tool::Trace> + ::core::marker::Send + 'a {
+                __secure_tool_args: #krate::Arguments,
+                __secure_tool_request: #krate::Request<'a>,
+            ) -> impl ::core::future::Future<Output = #krate::Trace> + ::core::marker::Send + 'a {
                 async move {
                     match __secure_tool_name {
                         #(#arms)*
@@ -147,4 +151,40 @@ fn tools(
             }
         }
     }
+}
+
+/// `#[secure_tool(crate = "..")]` among a server's attributes: how generated
+/// code names the runtime. Taken out of the attributes the struct gets.
+fn take_krate(cx: &mut Ctxt, attrs: &mut Vec<Attribute>) -> Option<Path> {
+    let mut krate = None;
+    attrs.retain(|attr| {
+        if !attr.path().is_ident("secure_tool") {
+            return true;
+        }
+        let parsed = attr.parse_args::<syn::MetaNameValue>().and_then(|nv| {
+            let syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(s),
+                ..
+            }) = &nv.value
+            else {
+                return Err(syn::Error::new(
+                    nv.value.span(),
+                    "expected a string literal",
+                ));
+            };
+            if !nv.path.is_ident("crate") {
+                return Err(syn::Error::new(
+                    nv.path.span(),
+                    "on a server, `#[secure_tool(..)]` takes only `crate = \"..\"`",
+                ));
+            }
+            s.parse::<Path>()
+        });
+        match parsed {
+            Ok(path) => krate = Some(path),
+            Err(err) => cx.push(err),
+        }
+        false
+    });
+    krate
 }

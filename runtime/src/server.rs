@@ -32,7 +32,7 @@ pub trait Tools: Send + Sync + 'static {
     const TOOLS: &'static [&'static ToolSpec];
 
     /// Runs the named tool through `pipeline`. Unknown names are refused at
-    /// [`Gate::UnknownTool`].
+    /// [`Gate::UnknownTool`](crate::Gate::UnknownTool).
     fn dispatch<'a>(
         pipeline: &'a Pipeline,
         name: &'a str,
