@@ -2,8 +2,8 @@
 //! adapter, SQLite through sqlx (also after reopening the database), and
 //! PostgreSQL when `DATABASE_URL` points at one.
 
-use secure_tool::testing::{fresh_postgres, temp_sqlite_url};
 use secure_tool::{Authorizer, Gate, Principal, Store};
+use secure_tool_test_support::{fresh_postgres, temp_sqlite_url};
 
 const ACTIONS: [&str; 4] = ["create", "read", "update", "delete"];
 

@@ -12,9 +12,8 @@ use secure_tool::Gate;
 
 use secure_tool::audit::BoxFuture;
 use secure_tool::guards::ssrf::{Connect, FetchPolicy, LoopbackOnly, Resolve, check, classify};
-use secure_tool::testing::{
-    INTERNAL_URLS, LoopbackOrigin, Route, loopback_fetch_policy, test_guards,
-};
+use secure_tool::testing::{INTERNAL_URLS, test_guards};
+use secure_tool_test_support::{LoopbackOrigin, Route, loopback_fetch_policy};
 use tokio::net::TcpStream;
 
 #[test]

@@ -8,7 +8,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use doc_server::demo::{Config, USERS, build};
-use secure_tool::testing::temp_sqlite_url;
+use secure_tool_test_support::temp_sqlite_url;
 use serde_json::json;
 
 fn read_path(c: &mut Criterion) {

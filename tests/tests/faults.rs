@@ -10,7 +10,7 @@ use doc_server::demo::{Config, USERS, build};
 use hyper::{Method, StatusCode};
 use secure_tool::Server;
 use secure_tool::http::HttpOptions;
-use secure_tool::testing::fresh_postgres;
+use secure_tool_test_support::fresh_postgres;
 use secure_tool_tests::http::{Session, result_text, send};
 use secure_tool_tests::patient::Patient;
 use serde_json::{Value, json};

@@ -9,8 +9,8 @@ use doc_server::DocServer;
 use doc_server::demo::{Config, USERS, build};
 use hyper::{Method, StatusCode};
 use secure_tool::http::HttpOptions;
-use secure_tool::testing::{fresh_postgres, temp_sqlite_url};
 use secure_tool::{Rate, Server};
+use secure_tool_test_support::{fresh_postgres, temp_sqlite_url};
 use secure_tool_tests::http::{Session, result_text, send};
 use serde_json::json;
 

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use doc_server::demo::{Config, USERS, build};
-use secure_tool::testing::{fresh_postgres, temp_sqlite_url};
+use secure_tool_test_support::{fresh_postgres, temp_sqlite_url};
 use secure_tool_tests::{call, connect, text};
 use serde_json::json;
 

@@ -4,11 +4,12 @@
 //! (`read_note::rejects_role_denied`, …), which run in this binary.
 
 use secure_tool::audit::SqlAudit;
-use secure_tool::testing::{Capture, temp_sqlite_url};
+use secure_tool::testing::Capture;
 use secure_tool::{
     Audit, Authorizer, Outcome, Reject, Server, StaticToken, StaticTokens, Store, secure_tool,
     server,
 };
+use secure_tool_test_support::temp_sqlite_url;
 use secure_tool_tests::{call, connect, text};
 use serde_json::{Value, json};
 use sqlx::Row as _;

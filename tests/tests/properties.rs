@@ -6,11 +6,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use secure_tool::audit::{AuditError, AuditSink, BoxFuture};
-use secure_tool::testing::{TEST_TOKEN, temp_sqlite_url, test_server};
+use secure_tool::testing::{TEST_TOKEN, test_server};
 use secure_tool::validate::is_forbidden_char;
 use secure_tool::{
     Access, Arguments, AuditRecord, Guards, Kind, ParamSpec, Server, ToolSpec, Tools,
 };
+use secure_tool_test_support::temp_sqlite_url;
 use serde_json::{Map, Value, json};
 
 /// xorshift64*: small, deterministic, good enough to explore.

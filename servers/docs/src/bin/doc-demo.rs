@@ -16,7 +16,7 @@ use rmcp::model::{CallToolRequestParams, CallToolResult};
 use rmcp::service::RunningService;
 use rmcp::transport::TokioChildProcess;
 use rmcp::{RoleClient, ServiceExt as _};
-use secure_tool::testing::{LoopbackOrigin, Route, TEST_CA_PEM};
+use secure_tool_test_support::{LoopbackOrigin, Route, TEST_CA_PEM};
 use serde_json::{Value, json};
 
 type Client = RunningService<RoleClient, ()>;
