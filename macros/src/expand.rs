@@ -40,9 +40,11 @@ fn generate(item_fn: &ItemFn, tool: &Tool) -> TokenStream {
     let spec = spec(tool);
     let call = call(tool, &inner_vis(vis));
     let tests = tests(tool);
+    let requires = requires(tool);
     quote! {
         #item_fn
         #(#selectors)*
+        #requires
 
         #[doc(hidden)]
         #[allow(non_snake_case, unused_imports, clippy::all)]
@@ -57,6 +59,26 @@ fn generate(item_fn: &ItemFn, tool: &Tool) -> TokenStream {
             #tests
         }
     }
+}
+
+/// What the tool needs from the runtime's features: a scope needs the role
+/// check (`rbac`), a `CheckedUrl` the SSRF guard's client (`fetch`). Without
+/// them the declaration does not compile, and the error names the feature.
+fn requires(tool: &Tool) -> TokenStream {
+    let krate = crate::krate();
+    let name = &tool.name;
+    let rbac = tool
+        .scope
+        .as_ref()
+        .map(|_| quote_spanned!(tool.ident.span()=> #krate::__private::requires_rbac!(#name);));
+    let fetch = tool
+        .arguments()
+        .filter(|p| matches!(p.kind, Kind::Url { .. }))
+        .map(|p| {
+            let wire = &p.wire;
+            quote_spanned!(p.ty.span()=> #krate::__private::requires_fetch!(#name, #wire);)
+        });
+    quote!(#rbac #(#fetch)*)
 }
 
 /// The enum an allowlist generates, with its literal `match`.

@@ -15,7 +15,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 
 use crate::reject::{Gate, Reject};
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 
 /// How a request ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -258,18 +258,22 @@ impl AuditSink for JsonLines {
 }
 
 /// Rows in the store's append-only `audit_log` table.
+#[cfg(feature = "sql")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sql")))]
 #[derive(Debug, Clone)]
 pub struct SqlAudit {
-    store: Store,
+    store: crate::store::Store,
 }
 
+#[cfg(feature = "sql")]
 impl SqlAudit {
     /// Writes to `store` (migrated with [`crate::store::MIGRATIONS`]).
-    pub fn new(store: Store) -> Self {
+    pub fn new(store: crate::store::Store) -> Self {
         Self { store }
     }
 }
 
+#[cfg(feature = "sql")]
 impl AuditSink for SqlAudit {
     fn write<'a>(&'a self, r: &'a AuditRecord) -> BoxFuture<'a, Result<(), AuditError>> {
         Box::pin(async move {

@@ -8,8 +8,6 @@ use std::collections::HashMap;
 use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde::Deserialize;
-
 /// The subject shown for calls that carry no verified identity.
 pub const UNAUTHENTICATED: &str = "<unauthenticated>";
 
@@ -192,188 +190,204 @@ impl TokenVerifier for StaticTokens {
     }
 }
 
-/// Verifies signed JWTs: signature, issuer, audience (mandatory), `exp` and
-/// `nbf` with a small leeway, and scopes from `scope` (space-separated) or `scp`.
-#[derive(Clone)]
-pub struct JwtVerifier {
-    key: jsonwebtoken::DecodingKey,
-    validation: jsonwebtoken::Validation,
-    audience: String,
-}
+#[cfg(feature = "jwt")]
+pub use jwt::JwtVerifier;
 
-impl fmt::Debug for JwtVerifier {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JwtVerifier")
-            .field("algorithms", &self.validation.algorithms)
-            .field("audience", &self.audience)
-            .finish_non_exhaustive()
-    }
-}
+#[cfg(feature = "jwt")]
+mod jwt {
+    use serde::Deserialize;
 
-/// Clock skew tolerated on `exp` and `nbf`, in seconds.
-pub const JWT_LEEWAY_SECS: u64 = 30;
+    use super::*;
 
-/// A key the verifier cannot use.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyError(String);
-
-impl fmt::Display for KeyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "unusable verification key: {}", self.0)
-    }
-}
-
-impl std::error::Error for KeyError {}
-
-impl JwtVerifier {
-    fn with_key(
+    /// Verifies signed JWTs: signature, issuer, audience (mandatory), `exp` and
+    /// `nbf` with a small leeway, and scopes from `scope` (space-separated) or `scp`.
+    #[cfg_attr(docsrs, doc(cfg(feature = "jwt")))]
+    #[derive(Clone)]
+    pub struct JwtVerifier {
         key: jsonwebtoken::DecodingKey,
-        algorithm: jsonwebtoken::Algorithm,
-        issuer: &str,
-        audience: &str,
-    ) -> Self {
-        let mut validation = jsonwebtoken::Validation::new(algorithm);
-        validation.set_issuer(&[issuer]);
-        validation.set_audience(&[audience]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        validation.validate_nbf = true;
-        validation.leeway = JWT_LEEWAY_SECS;
-        Self {
-            key,
-            validation,
-            audience: audience.to_owned(),
+        validation: jsonwebtoken::Validation,
+        audience: String,
+    }
+
+    impl fmt::Debug for JwtVerifier {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("JwtVerifier")
+                .field("algorithms", &self.validation.algorithms)
+                .field("audience", &self.audience)
+                .finish_non_exhaustive()
         }
     }
 
-    /// A verifier configured from the environment, for audience `audience`:
-    /// `{PREFIX}_JWT_ISSUER`, and either `{PREFIX}_JWT_SECRET` (HS256) or
-    /// `{PREFIX}_JWT_KEY_FILE` with `{PREFIX}_JWT_ALG` = `RS256` or `ES256`.
-    /// Any missing or unusable setting is an error: there is no fallback.
-    pub fn from_env(prefix: &str, audience: &str) -> Result<Self, KeyError> {
-        let var = |name: &str| std::env::var(format!("{prefix}_JWT_{name}"));
-        let issuer =
-            var("ISSUER").map_err(|_| KeyError(format!("{prefix}_JWT_ISSUER is not set")))?;
-        if let Ok(secret) = var("SECRET") {
-            return Ok(Self::hs256(secret.as_bytes(), &issuer, audience));
+    /// Clock skew tolerated on `exp` and `nbf`, in seconds.
+    pub const JWT_LEEWAY_SECS: u64 = 30;
+
+    /// A key the verifier cannot use.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct KeyError(String);
+
+    impl fmt::Display for KeyError {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "unusable verification key: {}", self.0)
         }
-        let path = var("KEY_FILE").map_err(|_| {
-            KeyError(format!(
-                "set {prefix}_JWT_SECRET (HS256), or {prefix}_JWT_KEY_FILE with {prefix}_JWT_ALG (RS256 or ES256)"
+    }
+
+    impl std::error::Error for KeyError {}
+
+    impl JwtVerifier {
+        fn with_key(
+            key: jsonwebtoken::DecodingKey,
+            algorithm: jsonwebtoken::Algorithm,
+            issuer: &str,
+            audience: &str,
+        ) -> Self {
+            let mut validation = jsonwebtoken::Validation::new(algorithm);
+            validation.set_issuer(&[issuer]);
+            validation.set_audience(&[audience]);
+            validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+            validation.validate_nbf = true;
+            validation.leeway = JWT_LEEWAY_SECS;
+            Self {
+                key,
+                validation,
+                audience: audience.to_owned(),
+            }
+        }
+
+        /// A verifier configured from the environment, for audience `audience`:
+        /// `{PREFIX}_JWT_ISSUER`, and either `{PREFIX}_JWT_SECRET` (HS256) or
+        /// `{PREFIX}_JWT_KEY_FILE` with `{PREFIX}_JWT_ALG` = `RS256` or `ES256`.
+        /// Any missing or unusable setting is an error: there is no fallback.
+        pub fn from_env(prefix: &str, audience: &str) -> Result<Self, KeyError> {
+            let var = |name: &str| std::env::var(format!("{prefix}_JWT_{name}"));
+            let issuer =
+                var("ISSUER").map_err(|_| KeyError(format!("{prefix}_JWT_ISSUER is not set")))?;
+            if let Ok(secret) = var("SECRET") {
+                return Ok(Self::hs256(secret.as_bytes(), &issuer, audience));
+            }
+            let path = var("KEY_FILE").map_err(|_| {
+                KeyError(format!(
+                    "set {prefix}_JWT_SECRET (HS256), or {prefix}_JWT_KEY_FILE with {prefix}_JWT_ALG (RS256 or ES256)"
+                ))
+            })?;
+            let pem =
+                std::fs::read(&path).map_err(|e| KeyError(format!("cannot read {path}: {e}")))?;
+            match var("ALG").as_deref() {
+                Ok("RS256") => Self::rs256_pem(&pem, &issuer, audience),
+                Ok("ES256") => Self::es256_pem(&pem, &issuer, audience),
+                _ => Err(KeyError(format!("{prefix}_JWT_ALG must be RS256 or ES256"))),
+            }
+        }
+
+        /// HS256 with a shared secret.
+        pub fn hs256(secret: &[u8], issuer: &str, audience: &str) -> Self {
+            let key = jsonwebtoken::DecodingKey::from_secret(secret);
+            Self::with_key(key, jsonwebtoken::Algorithm::HS256, issuer, audience)
+        }
+
+        /// RS256 with an RSA public key in PEM.
+        pub fn rs256_pem(pem: &[u8], issuer: &str, audience: &str) -> Result<Self, KeyError> {
+            let key = jsonwebtoken::DecodingKey::from_rsa_pem(pem)
+                .map_err(|e| KeyError(e.to_string()))?;
+            Ok(Self::with_key(
+                key,
+                jsonwebtoken::Algorithm::RS256,
+                issuer,
+                audience,
             ))
-        })?;
-        let pem = std::fs::read(&path).map_err(|e| KeyError(format!("cannot read {path}: {e}")))?;
-        match var("ALG").as_deref() {
-            Ok("RS256") => Self::rs256_pem(&pem, &issuer, audience),
-            Ok("ES256") => Self::es256_pem(&pem, &issuer, audience),
-            _ => Err(KeyError(format!("{prefix}_JWT_ALG must be RS256 or ES256"))),
+        }
+
+        /// ES256 with a P-256 public key in PEM.
+        pub fn es256_pem(pem: &[u8], issuer: &str, audience: &str) -> Result<Self, KeyError> {
+            let key =
+                jsonwebtoken::DecodingKey::from_ec_pem(pem).map_err(|e| KeyError(e.to_string()))?;
+            Ok(Self::with_key(
+                key,
+                jsonwebtoken::Algorithm::ES256,
+                issuer,
+                audience,
+            ))
         }
     }
 
-    /// HS256 with a shared secret.
-    pub fn hs256(secret: &[u8], issuer: &str, audience: &str) -> Self {
-        let key = jsonwebtoken::DecodingKey::from_secret(secret);
-        Self::with_key(key, jsonwebtoken::Algorithm::HS256, issuer, audience)
+    #[derive(Deserialize)]
+    struct Claims {
+        sub: String,
+        scope: Option<String>,
+        scp: Option<Scp>,
+        aud: Option<Audience>,
     }
 
-    /// RS256 with an RSA public key in PEM.
-    pub fn rs256_pem(pem: &[u8], issuer: &str, audience: &str) -> Result<Self, KeyError> {
-        let key =
-            jsonwebtoken::DecodingKey::from_rsa_pem(pem).map_err(|e| KeyError(e.to_string()))?;
-        Ok(Self::with_key(
-            key,
-            jsonwebtoken::Algorithm::RS256,
-            issuer,
-            audience,
-        ))
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Scp {
+        One(String),
+        Many(Vec<String>),
     }
 
-    /// ES256 with a P-256 public key in PEM.
-    pub fn es256_pem(pem: &[u8], issuer: &str, audience: &str) -> Result<Self, KeyError> {
-        let key =
-            jsonwebtoken::DecodingKey::from_ec_pem(pem).map_err(|e| KeyError(e.to_string()))?;
-        Ok(Self::with_key(
-            key,
-            jsonwebtoken::Algorithm::ES256,
-            issuer,
-            audience,
-        ))
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Audience {
+        One(String),
+        Many(Vec<String>),
     }
-}
 
-#[derive(Deserialize)]
-struct Claims {
-    sub: String,
-    scope: Option<String>,
-    scp: Option<Scp>,
-    aud: Option<Audience>,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Scp {
-    One(String),
-    Many(Vec<String>),
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Audience {
-    One(String),
-    Many(Vec<String>),
-}
-
-impl TokenVerifier for JwtVerifier {
-    fn verify(&self, token: &str) -> Result<Principal, AuthError> {
-        use jsonwebtoken::errors::ErrorKind;
-        let data = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation).map_err(
-            |e| match e.kind() {
-                ErrorKind::InvalidSignature => AuthError::BadSignature,
-                ErrorKind::ExpiredSignature => AuthError::Expired,
-                ErrorKind::ImmatureSignature => AuthError::NotYetValid,
-                ErrorKind::InvalidAudience => AuthError::WrongAudience {
-                    got: peek_audience(token),
-                    expected: self.audience.clone(),
+    impl TokenVerifier for JwtVerifier {
+        fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+            use jsonwebtoken::errors::ErrorKind;
+            let data = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation).map_err(
+                |e| match e.kind() {
+                    ErrorKind::InvalidSignature => AuthError::BadSignature,
+                    ErrorKind::ExpiredSignature => AuthError::Expired,
+                    ErrorKind::ImmatureSignature => AuthError::NotYetValid,
+                    ErrorKind::InvalidAudience => AuthError::WrongAudience {
+                        got: peek_audience(token),
+                        expected: self.audience.clone(),
+                    },
+                    ErrorKind::InvalidIssuer => AuthError::WrongIssuer,
+                    ErrorKind::InvalidAlgorithm
+                    | ErrorKind::InvalidAlgorithmName
+                    | ErrorKind::UnsupportedAlgorithm => {
+                        AuthError::Malformed("algorithm not accepted")
+                    }
+                    ErrorKind::MissingRequiredClaim(_) => {
+                        AuthError::Malformed("a required claim is missing")
+                    }
+                    _ => AuthError::Malformed("not a valid JWT"),
                 },
-                ErrorKind::InvalidIssuer => AuthError::WrongIssuer,
-                ErrorKind::InvalidAlgorithm
-                | ErrorKind::InvalidAlgorithmName
-                | ErrorKind::UnsupportedAlgorithm => AuthError::Malformed("algorithm not accepted"),
-                ErrorKind::MissingRequiredClaim(_) => {
-                    AuthError::Malformed("a required claim is missing")
-                }
-                _ => AuthError::Malformed("not a valid JWT"),
-            },
-        )?;
-        let claims = data.claims;
-        let scopes: Vec<String> = match (claims.scope, claims.scp) {
-            (Some(scope), _) => scope.split_whitespace().map(str::to_owned).collect(),
-            (None, Some(Scp::One(scp))) => scp.split_whitespace().map(str::to_owned).collect(),
-            (None, Some(Scp::Many(scp))) => scp,
-            (None, None) => return Err(AuthError::NoScopeClaim),
-        };
-        let _ = claims.aud;
-        Ok(Principal::new(claims.sub, scopes))
+            )?;
+            let claims = data.claims;
+            let scopes: Vec<String> = match (claims.scope, claims.scp) {
+                (Some(scope), _) => scope.split_whitespace().map(str::to_owned).collect(),
+                (None, Some(Scp::One(scp))) => scp.split_whitespace().map(str::to_owned).collect(),
+                (None, Some(Scp::Many(scp))) => scp,
+                (None, None) => return Err(AuthError::NoScopeClaim),
+            };
+            let _ = claims.aud;
+            Ok(Principal::new(claims.sub, scopes))
+        }
     }
-}
 
-/// The audience a refused token names, for the message. The library checks the
-/// audience only after the signature verified, so this claim comes from a
-/// trusted issuer; it is escaped and bounded all the same.
-fn peek_audience(token: &str) -> Option<String> {
-    let claims = jsonwebtoken::dangerous::insecure_decode_claims::<Claims>(token).ok()?;
-    let audience = match claims.aud? {
-        Audience::One(a) => a,
-        Audience::Many(a) => a.join(" "),
-    };
-    Some(
-        crate::log::escape_bounded(&audience)
-            .trim_matches('"')
-            .to_owned(),
-    )
+    /// The audience a refused token names, for the message. The library checks the
+    /// audience only after the signature verified, so this claim comes from a
+    /// trusted issuer; it is escaped and bounded all the same.
+    fn peek_audience(token: &str) -> Option<String> {
+        let claims = jsonwebtoken::dangerous::insecure_decode_claims::<Claims>(token).ok()?;
+        let audience = match claims.aud? {
+            Audience::One(a) => a,
+            Audience::Many(a) => a.join(" "),
+        };
+        Some(
+            crate::log::escape_bounded(&audience)
+                .trim_matches('"')
+                .to_owned(),
+        )
+    }
 }
 
 /// The bearer token of an `Authorization` header, if there is exactly one
 /// well-formed one.
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub fn bearer(headers: &hyper::HeaderMap) -> Option<&str> {
     let mut values = headers.get_all(hyper::header::AUTHORIZATION).iter();
     let value = values.next()?;

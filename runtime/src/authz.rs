@@ -14,13 +14,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use casbin::{Adapter, CoreApi, DefaultModel, Filter, MemoryAdapter, MgmtApi, Model};
-use sqlx::Row;
+use casbin::{Adapter, CoreApi, DefaultModel, MemoryAdapter, MgmtApi};
 use tokio::sync::RwLock;
 
 use crate::auth::Principal;
+#[cfg(feature = "sql")]
+pub use crate::authz::sql::SqlAdapter;
 use crate::reject::{Gate, Reject};
-use crate::store::{Store, StoreError};
+#[cfg(feature = "sql")]
+use crate::store::Store;
+use crate::store::StoreError;
 
 /// The RBAC model: a subject inherits its roles' permissions on `(resource, action)`.
 pub const RBAC_MODEL: &str = include_str!("rbac_model.conf");
@@ -82,6 +85,8 @@ impl Authorizer {
     }
 
     /// Policies persisted in the store's `casbin_rule` table.
+    #[cfg(feature = "sql")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sql")))]
     pub async fn persistent(store: &Store) -> Result<Self, StoreError> {
         Self::with_adapter(SqlAdapter::new(store.clone())).await
     }
@@ -156,6 +161,8 @@ impl Authorizer {
     /// advance, and reloads when it moved. While the store cannot be read,
     /// every decision is a denial; when it can again, policies are reloaded
     /// and service resumes. The task runs until aborted.
+    #[cfg(feature = "sql")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sql")))]
     pub fn follow(&self, store: &Store, every: Duration) -> tokio::task::JoinHandle<()> {
         let authz = self.clone();
         let store = store.clone();
@@ -165,7 +172,7 @@ impl Authorizer {
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 ticks.tick().await;
-                let failure = match policy_version(&store).await {
+                let failure = match sql::policy_version(&store).await {
                     Ok(version) if Some(version) == seen => continue,
                     Ok(version) => match authz.reload().await {
                         Ok(()) => {
@@ -255,7 +262,7 @@ impl Authorizer {
     /// Both halves: the token's scope, then the subject's role.
     pub async fn authorize(&self, principal: &Principal, scope: &str) -> Result<(), Reject> {
         if !principal.has_scope(scope) {
-            return Err(missing_scope(scope));
+            return Err(Reject::missing_scope(scope));
         }
         let Some((resource, action)) = scope.split_once(':') else {
             return Err(Reject::at(Gate::Role, None, "malformed scope"));
@@ -282,264 +289,264 @@ impl Authorizer {
     }
 }
 
-/// The refusal of a token that lacks `scope`, wherever it is detected.
-pub(crate) fn missing_scope(scope: &str) -> Reject {
-    Reject::at(
-        Gate::Scope,
-        None,
-        format!("token scope is missing {scope:?}"),
-    )
-}
-
 /// The shared policy version, advanced by every change to `casbin_rule`.
-async fn policy_version(store: &Store) -> Result<i64, StoreError> {
-    sqlx::query_scalar::<_, i64>("SELECT version FROM policy_version WHERE id = 1")
-        .fetch_one(store.pool())
-        .await
-        .map_err(|e| StoreError::new("cannot read the policy version", e))
-}
+#[cfg(feature = "sql")]
+mod sql {
+    use casbin::{Adapter, Filter, Model};
+    use sqlx::Row;
 
-/// A casbin adapter over the `casbin_rule` table, for SQLite and PostgreSQL alike.
-#[derive(Debug, Clone)]
-pub struct SqlAdapter {
-    store: Store,
-    filtered: bool,
-}
+    use crate::store::{Store, StoreError};
 
-impl SqlAdapter {
-    /// An adapter over the store's `casbin_rule` table (see [`crate::store::MIGRATIONS`]).
-    pub fn new(store: Store) -> Self {
-        Self {
-            store,
-            filtered: false,
+    pub(super) async fn policy_version(store: &Store) -> Result<i64, StoreError> {
+        sqlx::query_scalar::<_, i64>("SELECT version FROM policy_version WHERE id = 1")
+            .fetch_one(store.pool())
+            .await
+            .map_err(|e| StoreError::new("cannot read the policy version", e))
+    }
+
+    /// A casbin adapter over the `casbin_rule` table, for SQLite and PostgreSQL alike.
+    #[cfg_attr(docsrs, doc(cfg(feature = "sql")))]
+    #[derive(Debug, Clone)]
+    pub struct SqlAdapter {
+        store: Store,
+        filtered: bool,
+    }
+
+    impl SqlAdapter {
+        /// An adapter over the store's `casbin_rule` table (see [`crate::store::MIGRATIONS`]).
+        pub fn new(store: Store) -> Self {
+            Self {
+                store,
+                filtered: false,
+            }
+        }
+
+        async fn rows(&self) -> casbin::Result<Vec<Vec<String>>> {
+            let rows =
+                sqlx::query("SELECT ptype, v0, v1, v2, v3, v4, v5 FROM casbin_rule ORDER BY id")
+                    .fetch_all(self.store.pool())
+                    .await
+                    .map_err(adapter_error)?;
+            rows.iter()
+                .map(|row| {
+                    (0..7)
+                        .map(|i| row.try_get::<String, _>(i))
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .collect::<Result<_, _>>()
+                .map_err(adapter_error)
+        }
+
+        async fn insert(&self, ptype: &str, rules: &[Vec<String>]) -> casbin::Result<bool> {
+            let mut tx = self.store.pool().begin().await.map_err(adapter_error)?;
+            for rule in rules {
+                rule_query(INSERT_RULE, ptype, rule)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(adapter_error)?;
+            }
+            tx.commit().await.map_err(adapter_error)?;
+            Ok(true)
+        }
+
+        async fn delete(&self, ptype: &str, rules: &[Vec<String>]) -> casbin::Result<bool> {
+            let mut tx = self.store.pool().begin().await.map_err(adapter_error)?;
+            let mut all = true;
+            for rule in rules {
+                let done = rule_query(DELETE_RULE, ptype, rule)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(adapter_error)?;
+                all &= done.rows_affected() > 0;
+            }
+            tx.commit().await.map_err(adapter_error)?;
+            Ok(all)
         }
     }
 
-    async fn rows(&self) -> casbin::Result<Vec<Vec<String>>> {
-        let rows = sqlx::query("SELECT ptype, v0, v1, v2, v3, v4, v5 FROM casbin_rule ORDER BY id")
+    const INSERT_RULE: &str = "INSERT INTO casbin_rule (ptype, v0, v1, v2, v3, v4, v5) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    const DELETE_RULE: &str = "DELETE FROM casbin_rule \
+         WHERE ptype = $1 AND v0 = $2 AND v1 = $3 AND v2 = $4 AND v3 = $5 AND v4 = $6 AND v5 = $7";
+
+    /// `statement` (one of the constants above) with a rule's type and six values bound.
+    fn rule_query(
+        statement: &'static str,
+        ptype: &str,
+        rule: &[String],
+    ) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
+        let mut query = sqlx::query(statement).bind(ptype.to_owned());
+        for value in padded(rule) {
+            query = query.bind(value);
+        }
+        query
+    }
+
+    fn padded(rule: &[String]) -> [String; 6] {
+        std::array::from_fn(|i| rule.get(i).cloned().unwrap_or_default())
+    }
+
+    fn adapter_error(e: impl std::fmt::Display) -> casbin::Error {
+        let message = crate::guards::secrets::redact(&e.to_string()).text;
+        casbin::Error::AdapterError(casbin::error::AdapterError(Box::new(
+            std::io::Error::other(message),
+        )))
+    }
+
+    /// A stored row as the model wants it: section, type and the non-empty trailing values.
+    fn load_row(model: &mut dyn Model, row: &[String]) {
+        let ptype = &row[0];
+        let Some(sec) = ptype.get(..1) else { return };
+        let mut rule: Vec<String> = row[1..].to_vec();
+        while rule.last().is_some_and(String::is_empty) {
+            rule.pop();
+        }
+        model.add_policy(sec, ptype, rule);
+    }
+
+    #[async_trait::async_trait]
+    impl Adapter for SqlAdapter {
+        async fn load_policy(&mut self, model: &mut dyn Model) -> casbin::Result<()> {
+            self.filtered = false;
+            for row in self.rows().await? {
+                load_row(model, &row);
+            }
+            Ok(())
+        }
+
+        async fn load_filtered_policy<'a>(
+            &mut self,
+            model: &mut dyn Model,
+            f: Filter<'a>,
+        ) -> casbin::Result<()> {
+            for row in self.rows().await? {
+                let wanted = match row[0].get(..1) {
+                    Some("p") => &f.p,
+                    Some("g") => &f.g,
+                    _ => continue,
+                };
+                let keep = wanted
+                    .iter()
+                    .enumerate()
+                    .all(|(i, w)| w.is_empty() || row.get(i + 1).is_some_and(|v| v == w));
+                if keep {
+                    load_row(model, &row);
+                } else {
+                    self.filtered = true;
+                }
+            }
+            Ok(())
+        }
+
+        async fn save_policy(&mut self, model: &mut dyn Model) -> casbin::Result<()> {
+            let mut tx = self.store.pool().begin().await.map_err(adapter_error)?;
+            sqlx::query("DELETE FROM casbin_rule")
+                .execute(&mut *tx)
+                .await
+                .map_err(adapter_error)?;
+            for sec in ["p", "g"] {
+                let Some(map) = model.get_model().get(sec) else {
+                    continue;
+                };
+                for (ptype, assertion) in map {
+                    for rule in assertion.get_policy() {
+                        rule_query(INSERT_RULE, ptype, rule)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(adapter_error)?;
+                    }
+                }
+            }
+            tx.commit().await.map_err(adapter_error)
+        }
+
+        async fn clear_policy(&mut self) -> casbin::Result<()> {
+            sqlx::query("DELETE FROM casbin_rule")
+                .execute(self.store.pool())
+                .await
+                .map_err(adapter_error)?;
+            Ok(())
+        }
+
+        fn is_filtered(&self) -> bool {
+            self.filtered
+        }
+
+        async fn add_policy(
+            &mut self,
+            _sec: &str,
+            ptype: &str,
+            rule: Vec<String>,
+        ) -> casbin::Result<bool> {
+            self.insert(ptype, &[rule]).await
+        }
+
+        async fn add_policies(
+            &mut self,
+            _sec: &str,
+            ptype: &str,
+            rules: Vec<Vec<String>>,
+        ) -> casbin::Result<bool> {
+            self.insert(ptype, &rules).await
+        }
+
+        async fn remove_policy(
+            &mut self,
+            _sec: &str,
+            ptype: &str,
+            rule: Vec<String>,
+        ) -> casbin::Result<bool> {
+            self.delete(ptype, &[rule]).await
+        }
+
+        async fn remove_policies(
+            &mut self,
+            _sec: &str,
+            ptype: &str,
+            rules: Vec<Vec<String>>,
+        ) -> casbin::Result<bool> {
+            self.delete(ptype, &rules).await
+        }
+
+        async fn remove_filtered_policy(
+            &mut self,
+            _sec: &str,
+            ptype: &str,
+            field_index: usize,
+            field_values: Vec<String>,
+        ) -> casbin::Result<bool> {
+            // Select matching rows, then delete them by id: the query text stays
+            // static, and only values are bound.
+            let rows = sqlx::query(
+                "SELECT id, ptype, v0, v1, v2, v3, v4, v5 FROM casbin_rule WHERE ptype = $1",
+            )
+            .bind(ptype)
             .fetch_all(self.store.pool())
             .await
             .map_err(adapter_error)?;
-        rows.iter()
-            .map(|row| {
-                (0..7)
+            let mut removed = false;
+            for row in rows {
+                let id: i64 = row
+                    .try_get::<i64, _>(0)
+                    .or_else(|_| row.try_get::<i32, _>(0).map(i64::from))
+                    .map_err(adapter_error)?;
+                let values: Vec<String> = (2..8)
                     .map(|i| row.try_get::<String, _>(i))
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .collect::<Result<_, _>>()
-            .map_err(adapter_error)
-    }
-
-    async fn insert(&self, ptype: &str, rules: &[Vec<String>]) -> casbin::Result<bool> {
-        let mut tx = self.store.pool().begin().await.map_err(adapter_error)?;
-        for rule in rules {
-            rule_query(INSERT_RULE, ptype, rule)
-                .execute(&mut *tx)
-                .await
-                .map_err(adapter_error)?;
-        }
-        tx.commit().await.map_err(adapter_error)?;
-        Ok(true)
-    }
-
-    async fn delete(&self, ptype: &str, rules: &[Vec<String>]) -> casbin::Result<bool> {
-        let mut tx = self.store.pool().begin().await.map_err(adapter_error)?;
-        let mut all = true;
-        for rule in rules {
-            let done = rule_query(DELETE_RULE, ptype, rule)
-                .execute(&mut *tx)
-                .await
-                .map_err(adapter_error)?;
-            all &= done.rows_affected() > 0;
-        }
-        tx.commit().await.map_err(adapter_error)?;
-        Ok(all)
-    }
-}
-
-const INSERT_RULE: &str =
-    "INSERT INTO casbin_rule (ptype, v0, v1, v2, v3, v4, v5) VALUES ($1, $2, $3, $4, $5, $6, $7)";
-const DELETE_RULE: &str = "DELETE FROM casbin_rule \
-     WHERE ptype = $1 AND v0 = $2 AND v1 = $3 AND v2 = $4 AND v3 = $5 AND v4 = $6 AND v5 = $7";
-
-/// `statement` (one of the constants above) with a rule's type and six values bound.
-fn rule_query(
-    statement: &'static str,
-    ptype: &str,
-    rule: &[String],
-) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
-    let mut query = sqlx::query(statement).bind(ptype.to_owned());
-    for value in padded(rule) {
-        query = query.bind(value);
-    }
-    query
-}
-
-fn padded(rule: &[String]) -> [String; 6] {
-    std::array::from_fn(|i| rule.get(i).cloned().unwrap_or_default())
-}
-
-fn adapter_error(e: impl std::fmt::Display) -> casbin::Error {
-    let message = crate::guards::secrets::redact(&e.to_string()).text;
-    casbin::Error::AdapterError(casbin::error::AdapterError(Box::new(
-        std::io::Error::other(message),
-    )))
-}
-
-/// A stored row as the model wants it: section, type and the non-empty trailing values.
-fn load_row(model: &mut dyn Model, row: &[String]) {
-    let ptype = &row[0];
-    let Some(sec) = ptype.get(..1) else { return };
-    let mut rule: Vec<String> = row[1..].to_vec();
-    while rule.last().is_some_and(String::is_empty) {
-        rule.pop();
-    }
-    model.add_policy(sec, ptype, rule);
-}
-
-#[async_trait::async_trait]
-impl Adapter for SqlAdapter {
-    async fn load_policy(&mut self, model: &mut dyn Model) -> casbin::Result<()> {
-        self.filtered = false;
-        for row in self.rows().await? {
-            load_row(model, &row);
-        }
-        Ok(())
-    }
-
-    async fn load_filtered_policy<'a>(
-        &mut self,
-        model: &mut dyn Model,
-        f: Filter<'a>,
-    ) -> casbin::Result<()> {
-        for row in self.rows().await? {
-            let wanted = match row[0].get(..1) {
-                Some("p") => &f.p,
-                Some("g") => &f.g,
-                _ => continue,
-            };
-            let keep = wanted
-                .iter()
-                .enumerate()
-                .all(|(i, w)| w.is_empty() || row.get(i + 1).is_some_and(|v| v == w));
-            if keep {
-                load_row(model, &row);
-            } else {
-                self.filtered = true;
-            }
-        }
-        Ok(())
-    }
-
-    async fn save_policy(&mut self, model: &mut dyn Model) -> casbin::Result<()> {
-        let mut tx = self.store.pool().begin().await.map_err(adapter_error)?;
-        sqlx::query("DELETE FROM casbin_rule")
-            .execute(&mut *tx)
-            .await
-            .map_err(adapter_error)?;
-        for sec in ["p", "g"] {
-            let Some(map) = model.get_model().get(sec) else {
-                continue;
-            };
-            for (ptype, assertion) in map {
-                for rule in assertion.get_policy() {
-                    rule_query(INSERT_RULE, ptype, rule)
-                        .execute(&mut *tx)
+                    .collect::<Result<_, _>>()
+                    .map_err(adapter_error)?;
+                let matches = field_values
+                    .iter()
+                    .enumerate()
+                    .all(|(i, want)| want.is_empty() || values.get(field_index + i) == Some(want));
+                if matches {
+                    sqlx::query("DELETE FROM casbin_rule WHERE id = $1")
+                        .bind(id)
+                        .execute(self.store.pool())
                         .await
                         .map_err(adapter_error)?;
+                    removed = true;
                 }
             }
+            Ok(removed)
         }
-        tx.commit().await.map_err(adapter_error)
-    }
-
-    async fn clear_policy(&mut self) -> casbin::Result<()> {
-        sqlx::query("DELETE FROM casbin_rule")
-            .execute(self.store.pool())
-            .await
-            .map_err(adapter_error)?;
-        Ok(())
-    }
-
-    fn is_filtered(&self) -> bool {
-        self.filtered
-    }
-
-    async fn add_policy(
-        &mut self,
-        _sec: &str,
-        ptype: &str,
-        rule: Vec<String>,
-    ) -> casbin::Result<bool> {
-        self.insert(ptype, &[rule]).await
-    }
-
-    async fn add_policies(
-        &mut self,
-        _sec: &str,
-        ptype: &str,
-        rules: Vec<Vec<String>>,
-    ) -> casbin::Result<bool> {
-        self.insert(ptype, &rules).await
-    }
-
-    async fn remove_policy(
-        &mut self,
-        _sec: &str,
-        ptype: &str,
-        rule: Vec<String>,
-    ) -> casbin::Result<bool> {
-        self.delete(ptype, &[rule]).await
-    }
-
-    async fn remove_policies(
-        &mut self,
-        _sec: &str,
-        ptype: &str,
-        rules: Vec<Vec<String>>,
-    ) -> casbin::Result<bool> {
-        self.delete(ptype, &rules).await
-    }
-
-    async fn remove_filtered_policy(
-        &mut self,
-        _sec: &str,
-        ptype: &str,
-        field_index: usize,
-        field_values: Vec<String>,
-    ) -> casbin::Result<bool> {
-        // Select matching rows, then delete them by id: the query text stays
-        // static, and only values are bound.
-        let rows = sqlx::query(
-            "SELECT id, ptype, v0, v1, v2, v3, v4, v5 FROM casbin_rule WHERE ptype = $1",
-        )
-        .bind(ptype)
-        .fetch_all(self.store.pool())
-        .await
-        .map_err(adapter_error)?;
-        let mut removed = false;
-        for row in rows {
-            let id: i64 = row
-                .try_get::<i64, _>(0)
-                .or_else(|_| row.try_get::<i32, _>(0).map(i64::from))
-                .map_err(adapter_error)?;
-            let values: Vec<String> = (2..8)
-                .map(|i| row.try_get::<String, _>(i))
-                .collect::<Result<_, _>>()
-                .map_err(adapter_error)?;
-            let matches = field_values
-                .iter()
-                .enumerate()
-                .all(|(i, want)| want.is_empty() || values.get(field_index + i) == Some(want));
-            if matches {
-                sqlx::query("DELETE FROM casbin_rule WHERE id = $1")
-                    .bind(id)
-                    .execute(self.store.pool())
-                    .await
-                    .map_err(adapter_error)?;
-                removed = true;
-            }
-        }
-        Ok(removed)
     }
 }

@@ -272,7 +272,7 @@ impl<T: Tools> Front<T> {
             Bytes::new()
         };
         if let Some((spec, scope)) = missing_scope::<T>(&body, &principal) {
-            let reject = crate::authz::missing_scope(scope);
+            let reject = crate::reject::Reject::missing_scope(scope);
             self.pipeline
                 .refuse(Some(spec), principal.subject(), reject)
                 .await;

@@ -76,6 +76,8 @@
 //! Tools are declared at module level: the generated items live beside the
 //! function and in a module of the same name, which a function body cannot hold.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod future;
 mod output;
 mod probe;
@@ -86,8 +88,12 @@ mod spec;
 
 pub mod audit;
 pub mod auth;
+#[cfg(feature = "rbac")]
+#[cfg_attr(docsrs, doc(cfg(feature = "rbac")))]
 pub mod authz;
 pub mod guards;
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub mod http;
 pub mod limit;
 pub mod log;
@@ -100,8 +106,12 @@ pub mod threat_model;
 pub mod validate;
 
 pub use audit::{Audit, AuditRecord, Outcome};
-pub use auth::{JwtVerifier, Principal, StaticToken, StaticTokens, TokenVerifier};
+#[cfg(feature = "jwt")]
+pub use auth::JwtVerifier;
+pub use auth::{Principal, StaticToken, StaticTokens, TokenVerifier};
+#[cfg(feature = "rbac")]
 pub use authz::Authorizer;
+#[cfg(feature = "fetch")]
 pub use guards::ssrf::CheckedUrl;
 pub use limit::Rate;
 pub use output::{IntoOutput, Json, Output, Untrusted};
@@ -115,6 +125,7 @@ pub use spec::{
     ParamSpec, ToolSpec,
 };
 pub use state::{Context, State};
+#[cfg(feature = "sql")]
 pub use store::Store;
 pub use validate::Args;
 
@@ -123,7 +134,58 @@ pub use validate::Args;
 pub mod __private {
     pub use crate::output::IntoOutput;
     pub use crate::testing::{GeneratedTest, Probe, assert_rejects};
-    pub use crate::validate::{At, FromArg, choice, confirm, not_allowed, object, url};
+    #[cfg(feature = "fetch")]
+    pub use crate::validate::url;
+    pub use crate::validate::{At, FromArg, choice, confirm, not_allowed, object};
+    pub use crate::{__requires_fetch as requires_fetch, __requires_rbac as requires_rbac};
     pub use secure_tool_macros::__nested_tests;
     pub use serde_json::Value;
+}
+
+/// Refuses to compile a scoped tool when no role check can enforce its scope.
+#[doc(hidden)]
+#[macro_export]
+#[cfg(feature = "rbac")]
+macro_rules! __requires_rbac {
+    ($tool:literal) => {};
+}
+
+/// Refuses to compile a scoped tool when no role check can enforce its scope.
+#[doc(hidden)]
+#[macro_export]
+#[cfg(not(feature = "rbac"))]
+macro_rules! __requires_rbac {
+    ($tool:literal) => {
+        ::core::compile_error!(::core::concat!(
+            "tool `",
+            $tool,
+            "` declares `scope`, which needs the `rbac` feature of secure-tool to be enforced: ",
+            "enable it in Cargo.toml (`features = [\"rbac\"]`) or declare the tool `public`"
+        ));
+    };
+}
+
+/// Refuses to compile a `CheckedUrl` parameter without the SSRF guard's client.
+#[doc(hidden)]
+#[macro_export]
+#[cfg(feature = "fetch")]
+macro_rules! __requires_fetch {
+    ($tool:literal, $param:literal) => {};
+}
+
+/// Refuses to compile a `CheckedUrl` parameter without the SSRF guard's client.
+#[doc(hidden)]
+#[macro_export]
+#[cfg(not(feature = "fetch"))]
+macro_rules! __requires_fetch {
+    ($tool:literal, $param:literal) => {
+        ::core::compile_error!(::core::concat!(
+            "parameter `",
+            $param,
+            "` of tool `",
+            $tool,
+            "` is a `CheckedUrl`, which needs the `fetch` feature of secure-tool: ",
+            "enable it in Cargo.toml (`features = [\"fetch\"]`)"
+        ));
+    };
 }

@@ -171,6 +171,16 @@ impl Reject {
         }
     }
 
+    /// The refusal of a token that lacks `scope`, wherever it is detected.
+    #[cfg(any(feature = "rbac", feature = "http"))]
+    pub(crate) fn missing_scope(scope: &str) -> Self {
+        Self::at(
+            Gate::Scope,
+            None,
+            format!("token scope is missing {scope:?}"),
+        )
+    }
+
     /// Attaches the offending value. It is stored escaped and bounded, so a
     /// control byte or a 100 kB argument can never reach a log or a client verbatim.
     pub fn with_value(mut self, value: &serde_json::Value) -> Self {

@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 
 use crate::audit::Audit;
 use crate::auth::TokenVerifier;
+#[cfg(feature = "rbac")]
 use crate::authz::Authorizer;
 use crate::future::BoxFuture;
 pub use crate::pipeline::{Arguments, Credential, Request};
@@ -162,6 +163,8 @@ impl<T: Tools> Server<T> {
     }
 
     /// Authorizes scoped calls with `authorizer`.
+    #[cfg(feature = "rbac")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "rbac")))]
     pub fn with_authorizer(self, authorizer: Authorizer) -> Self {
         self.map_pipeline(|p| p.with_authorizer(authorizer))
     }
@@ -201,6 +204,7 @@ impl<T: Tools> Server<T> {
         &self.pipeline
     }
 
+    #[cfg(feature = "http")]
     pub(crate) fn pipeline_arc(&self) -> Arc<Pipeline> {
         self.pipeline.clone()
     }
@@ -233,12 +237,12 @@ impl<T: Tools> ServerHandler for Server<T> {
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        let Some(parts) = context.extensions.get::<hyper::http::request::Parts>() else {
+        let Some(token) = http_bearer(&context) else {
             return Ok(ListToolsResult::with_all_items(self.tools.to_vec()));
         };
         // Over HTTP a caller sees exactly the tools its token's scopes permit,
         // by the same test the scope gate applies to a call.
-        let visible = match crate::auth::bearer(&parts.headers).map(|t| self.pipeline.verify(t)) {
+        let visible = match token.map(|t| self.pipeline.verify(t)) {
             Some(Ok(principal)) => T::TOOLS
                 .iter()
                 .zip(self.http_tools.iter())
@@ -263,10 +267,9 @@ impl<T: Tools> ServerHandler for Server<T> {
     ) -> Result<CallToolResponse, ErrorData> {
         let args = request.arguments.unwrap_or_default();
         let consent = Elicitation(context.peer.clone());
-        let parts = context.extensions.get::<hyper::http::request::Parts>();
-        let credential = match parts {
+        let credential = match http_bearer(&context) {
             None => Credential::Argument,
-            Some(parts) => Credential::Header(crate::auth::bearer(&parts.headers)),
+            Some(token) => Credential::Header(token),
         };
         let request_info = Request {
             credential,
@@ -275,4 +278,18 @@ impl<T: Tools> ServerHandler for Server<T> {
         let trace = T::dispatch(&self.pipeline, &request.name, args, request_info).await;
         Ok(trace.result.into())
     }
+}
+
+/// `None` over stdio; over HTTP, the request's bearer token if it has exactly
+/// one well-formed `Authorization` header.
+#[cfg(feature = "http")]
+fn http_bearer(context: &RequestContext<RoleServer>) -> Option<Option<&str>> {
+    let parts = context.extensions.get::<hyper::http::request::Parts>()?;
+    Some(crate::auth::bearer(&parts.headers))
+}
+
+/// Without the `http` feature every request comes over stdio.
+#[cfg(not(feature = "http"))]
+fn http_bearer(_: &RequestContext<RoleServer>) -> Option<Option<&str>> {
+    None
 }

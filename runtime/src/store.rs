@@ -3,13 +3,10 @@
 //! chosen at run time from the URL, in one binary. Queries are built at run
 //! time, so building never needs a database.
 
-use std::borrow::Cow;
 use std::fmt;
-use std::time::Duration;
 
-use sqlx::AnyPool;
-use sqlx::any::AnyPoolOptions;
-use sqlx::migrate::{MigrationType, Migrator};
+#[cfg(feature = "sql")]
+pub use sql::Store;
 
 /// The database behind a [`Store`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +52,7 @@ pub const MIGRATIONS: &[Migration] = &[
 pub struct StoreError(String);
 
 impl StoreError {
+    #[cfg(any(feature = "sql", feature = "rbac"))]
     pub(crate) fn new(context: &str, error: impl fmt::Display) -> Self {
         Self(crate::guards::secrets::redact(&format!("{context}: {error}")).text)
     }
@@ -68,92 +66,105 @@ impl fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
-/// A pool over SQLite or PostgreSQL.
-#[derive(Debug, Clone)]
-pub struct Store {
-    pool: AnyPool,
-    backend: Backend,
-}
+#[cfg(feature = "sql")]
+mod sql {
+    use std::borrow::Cow;
+    use std::time::Duration;
 
-impl Store {
-    /// Connects to `url`: `sqlite://path` (created if missing), `sqlite::memory:`,
-    /// or `postgres://…`.
-    pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        sqlx::any::install_default_drivers();
-        let (backend, url, max) = if url.starts_with("sqlite:") {
-            let memory = url.contains(":memory:") || url.contains("mode=memory");
-            let url = if memory || url.contains("mode=") {
-                url.to_owned()
-            } else if url.contains('?') {
-                format!("{url}&mode=rwc")
-            } else {
-                format!("{url}?mode=rwc")
-            };
-            // Each connection to `:memory:` would be a database of its own.
-            (Backend::Sqlite, url, if memory { 1 } else { 4 })
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            (Backend::Postgres, url.to_owned(), 8)
-        } else {
-            return Err(StoreError::new(
-                "unsupported database URL",
-                "expected sqlite:// or postgres://",
-            ));
-        };
-        let mut options = AnyPoolOptions::new()
-            .max_connections(max)
-            .acquire_timeout(Duration::from_secs(5));
-        if backend == Backend::Sqlite && max > 1 {
-            // A file shared by several connections: write-ahead logging lets
-            // readers proceed beside the one writer, and commits still sync.
-            options = options.after_connect(|conn, _| {
-                Box::pin(async move {
-                    sqlx::Executor::execute(&mut *conn, "PRAGMA journal_mode = WAL")
-                        .await
-                        .map(drop)
-                })
-            });
-        }
-        let pool = options
-            .connect(&url)
-            .await
-            .map_err(|e| StoreError::new("cannot connect to the database", e))?;
-        Ok(Self { pool, backend })
+    use sqlx::AnyPool;
+    use sqlx::any::AnyPoolOptions;
+    use sqlx::migrate::{MigrationType, Migrator};
+
+    use super::{Backend, MIGRATIONS, Migration, StoreError};
+
+    /// A pool over SQLite or PostgreSQL.
+    #[cfg_attr(docsrs, doc(cfg(feature = "sql")))]
+    #[derive(Debug, Clone)]
+    pub struct Store {
+        pool: AnyPool,
+        backend: Backend,
     }
 
-    /// Applies the runtime's migrations and the application's, as one set.
-    pub async fn migrate(&self, application: &[Migration]) -> Result<(), StoreError> {
-        let migrations = MIGRATIONS
-            .iter()
-            .chain(application)
-            .map(|m| {
-                let sql = match self.backend {
-                    Backend::Sqlite => m.sqlite,
-                    Backend::Postgres => m.postgres,
+    impl Store {
+        /// Connects to `url`: `sqlite://path` (created if missing), `sqlite::memory:`,
+        /// or `postgres://…`.
+        pub async fn connect(url: &str) -> Result<Self, StoreError> {
+            sqlx::any::install_default_drivers();
+            let (backend, url, max) = if url.starts_with("sqlite:") {
+                let memory = url.contains(":memory:") || url.contains("mode=memory");
+                let url = if memory || url.contains("mode=") {
+                    url.to_owned()
+                } else if url.contains('?') {
+                    format!("{url}&mode=rwc")
+                } else {
+                    format!("{url}?mode=rwc")
                 };
-                sqlx::migrate::Migration::new(
-                    m.version,
-                    Cow::Borrowed(m.description),
-                    MigrationType::Simple,
-                    sqlx::SqlStr::from_static(sql),
-                    false,
-                )
-            })
-            .collect();
-        let mut migrator = Migrator::with_migrations(migrations);
-        migrator.set_ignore_missing(true);
-        migrator
-            .run(&self.pool)
-            .await
-            .map_err(|e| StoreError::new("migration failed", e))
-    }
+                // Each connection to `:memory:` would be a database of its own.
+                (Backend::Sqlite, url, if memory { 1 } else { 4 })
+            } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+                (Backend::Postgres, url.to_owned(), 8)
+            } else {
+                return Err(StoreError::new(
+                    "unsupported database URL",
+                    "expected sqlite:// or postgres://",
+                ));
+            };
+            let mut options = AnyPoolOptions::new()
+                .max_connections(max)
+                .acquire_timeout(Duration::from_secs(5));
+            if backend == Backend::Sqlite && max > 1 {
+                // A file shared by several connections: write-ahead logging lets
+                // readers proceed beside the one writer, and commits still sync.
+                options = options.after_connect(|conn, _| {
+                    Box::pin(async move {
+                        sqlx::Executor::execute(&mut *conn, "PRAGMA journal_mode = WAL")
+                            .await
+                            .map(drop)
+                    })
+                });
+            }
+            let pool = options
+                .connect(&url)
+                .await
+                .map_err(|e| StoreError::new("cannot connect to the database", e))?;
+            Ok(Self { pool, backend })
+        }
 
-    /// The pool, for the application's own queries.
-    pub fn pool(&self) -> &AnyPool {
-        &self.pool
-    }
+        /// Applies the runtime's migrations and the application's, as one set.
+        pub async fn migrate(&self, application: &[Migration]) -> Result<(), StoreError> {
+            let migrations = MIGRATIONS
+                .iter()
+                .chain(application)
+                .map(|m| {
+                    let sql = match self.backend {
+                        Backend::Sqlite => m.sqlite,
+                        Backend::Postgres => m.postgres,
+                    };
+                    sqlx::migrate::Migration::new(
+                        m.version,
+                        Cow::Borrowed(m.description),
+                        MigrationType::Simple,
+                        sqlx::SqlStr::from_static(sql),
+                        false,
+                    )
+                })
+                .collect();
+            let mut migrator = Migrator::with_migrations(migrations);
+            migrator.set_ignore_missing(true);
+            migrator
+                .run(&self.pool)
+                .await
+                .map_err(|e| StoreError::new("migration failed", e))
+        }
 
-    /// Which database this is.
-    pub fn backend(&self) -> Backend {
-        self.backend
+        /// The pool, for the application's own queries.
+        pub fn pool(&self) -> &AnyPool {
+            &self.pool
+        }
+
+        /// Which database this is.
+        pub fn backend(&self) -> Backend {
+            self.backend
+        }
     }
 }

@@ -16,6 +16,7 @@ use tracing::{Event, Level, Metadata, Subscriber};
 pub use crate::probe::{GeneratedTest, Probe};
 
 use crate::auth::{StaticToken, StaticTokens};
+#[cfg(feature = "rbac")]
 use crate::authz::Authorizer;
 use crate::pipeline::{Pipeline, TOKEN_FIELD, Tool};
 use crate::reject::Gate;
@@ -154,9 +155,11 @@ impl Subscriber for Router {
 }
 
 /// A resolver that resolves nothing: generated tests never use DNS.
+#[cfg(feature = "fetch")]
 #[derive(Debug, Clone, Copy)]
 pub struct NoDns;
 
+#[cfg(feature = "fetch")]
 impl crate::guards::ssrf::Resolve for NoDns {
     fn resolve<'a>(
         &'a self,
@@ -172,6 +175,7 @@ impl crate::guards::ssrf::Resolve for NoDns {
 /// reaching a network.
 pub fn test_guards() -> crate::pipeline::Guards {
     crate::pipeline::Guards {
+        #[cfg(feature = "fetch")]
         fetch: crate::guards::ssrf::FetchPolicy {
             resolver: Arc::new(NoDns),
             connector: Arc::new(crate::guards::ssrf::LoopbackOnly),
@@ -271,6 +275,19 @@ async fn pipeline_granting(server: &'static str, scopes: &[&str]) -> Pipeline {
             entry(TESTER, vec!["secure-tool:none".to_owned()]),
         )
         .with(ROLELESS_TOKEN, entry(NOBODY, all));
+    let pipeline = Pipeline::new(server)
+        .with_guards(test_guards())
+        .with_audit(unbounded_audit())
+        .with_subject_rate(None)
+        .with_verifier(tokens);
+    #[cfg(feature = "rbac")]
+    let pipeline = pipeline.with_authorizer(authorizer_granting(scopes).await);
+    pipeline
+}
+
+/// Policies in memory under which [`TESTER`]'s role may use every scope in `scopes`.
+#[cfg(feature = "rbac")]
+async fn authorizer_granting(scopes: &[&str]) -> Authorizer {
     let authorizer = Authorizer::in_memory().await;
     for scope in scopes {
         let (resource, action) = scope
@@ -285,18 +302,14 @@ async fn pipeline_granting(server: &'static str, scopes: &[&str]) -> Pipeline {
         .assign(TESTER, "secure-tool-role")
         .await
         .expect("memory policy");
-    Pipeline::new(server)
-        .with_guards(test_guards())
-        .with_audit(unbounded_audit())
-        .with_subject_rate(None)
-        .with_verifier(tokens)
-        .with_authorizer(authorizer)
+    authorizer
 }
 
 /// A server over `S` for tests of your own tools: [`TEST_TOKEN`] is granted
 /// every scope `S` declares, policies live in memory, nothing is fetched.
 ///
-/// ```
+#[cfg_attr(feature = "rbac", doc = "```")]
+#[cfg_attr(not(feature = "rbac"), doc = "```ignore")]
 /// use secure_tool::testing::{TEST_TOKEN, test_server};
 /// use secure_tool::{Reject, secure_tool, server};
 ///

@@ -371,6 +371,7 @@ pub fn not_allowed(kind: &Kind, at: At<'_>, got: &str) -> Reject {
 }
 
 /// Parses a URL argument, applies the string gates, then the SSRF guard.
+#[cfg(feature = "fetch")]
 pub async fn url(
     param: &'static ParamSpec,
     value: Option<&Value>,

@@ -2,6 +2,7 @@
 //! case budget, so every CI run tries the same 2,000 inputs per target and a
 //! failure reproduces. Raise `FUZZ_CASES` locally to search further.
 
+#[cfg(feature = "fetch")]
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use proptest::prelude::*;
@@ -9,7 +10,9 @@ use proptest::test_runner::{Config, RngSeed};
 use secure_tool::Gate;
 use secure_tool::guards::command::{METACHARACTERS, check_metacharacters};
 use secure_tool::guards::secrets::{KINDS, redact};
+#[cfg(feature = "fetch")]
 use secure_tool::guards::ssrf::{check, classify};
+#[cfg(feature = "fetch")]
 use secure_tool::testing::test_guards;
 use secure_tool::validate::{At, check_text, is_forbidden_char};
 
@@ -28,6 +31,7 @@ fn config() -> Config {
 
 /// What the standard library already knows to be internal, as a floor the
 /// classifier must meet (it refuses more: shared, benchmarking, reserved …).
+#[cfg(feature = "fetch")]
 fn std_internal_v4(ip: Ipv4Addr) -> bool {
     ip.is_loopback()
         || ip.is_private()
@@ -40,6 +44,7 @@ fn std_internal_v4(ip: Ipv4Addr) -> bool {
         || ip.octets()[0] >= 240
 }
 
+#[cfg(feature = "fetch")]
 fn std_internal_v6(ip: Ipv6Addr) -> bool {
     let first = ip.segments()[0];
     ip.is_loopback()
@@ -50,6 +55,7 @@ fn std_internal_v6(ip: Ipv6Addr) -> bool {
         || ip.to_ipv4_mapped().is_some_and(std_internal_v4)
 }
 
+#[cfg(feature = "fetch")]
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -64,6 +70,7 @@ proptest! {
     #![proptest_config(config())]
 
     #[test]
+    #[cfg(feature = "fetch")]
     fn the_classifier_refuses_every_internal_ipv4(bits: u32) {
         let ip = Ipv4Addr::from(bits);
         if std_internal_v4(ip) {
@@ -74,6 +81,7 @@ proptest! {
     }
 
     #[test]
+    #[cfg(feature = "fetch")]
     fn the_classifier_refuses_every_internal_ipv6(bits: u128) {
         let ip = Ipv6Addr::from(bits);
         if std_internal_v6(ip) {
@@ -82,6 +90,7 @@ proptest! {
     }
 
     #[test]
+    #[cfg(feature = "fetch")]
     fn internal_ipv4_in_any_url_spelling_is_refused(
         bits in prop_oneof![
             any::<u8>().prop_map(|x| 0x7f00_0000 | u32::from(x)),       // 127/8
@@ -105,6 +114,7 @@ proptest! {
     }
 
     #[test]
+    #[cfg(feature = "fetch")]
     fn url_checks_never_panic_and_refuse_at_the_ssrf_gate(raw in "\\PC{0,80}") {
         if let Err(reject) = block_on(check("url", &raw, &test_guards().fetch)) {
             prop_assert_eq!(reject.gate(), Gate::Ssrf);

@@ -1,6 +1,9 @@
-//! `servers/template` is the server to copy, so a copy must build and pass
-//! its tests outside this repository: copied to a temporary directory, with
-//! only its `secure-tool` dependency pointed at this checkout.
+//! Crates outside this repository, as a user writes them. `servers/template`
+//! is the server to copy, so a copy must build and pass its tests: copied to a
+//! temporary directory, with only its `secure-tool` dependency pointed at this
+//! checkout. A crate on the default features (no database, no HTTP stack)
+//! builds and runs its generated tests, and a scope it cannot enforce does not
+//! compile.
 
 use std::path::Path;
 use std::process::Command;
@@ -18,9 +21,42 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
+}
+
+/// Runs cargo in `dir` with this workspace's lock file and a target directory
+/// shared by every crate of these tests: (success, stdout, stderr).
+fn cargo(dir: &Path, args: &[&str]) -> (bool, String, String) {
+    // The same versions as this workspace, from the local registry cache.
+    std::fs::copy(root().join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
+    let output = Command::new(env!("CARGO"))
+        .args(args)
+        .args(["--offline", "--quiet"])
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", root().join("target/outside"))
+        .env_remove("RUSTFLAGS")
+        .output()
+        .expect("cargo runs");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// How many tests passed, over every test binary.
+fn passed(stdout: &str) -> u32 {
+    stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("test result: ok. "))
+        .filter_map(|l| l.split(' ').next()?.parse::<u32>().ok())
+        .sum()
+}
+
 #[test]
 fn a_copy_of_the_template_builds_and_passes_outside_the_workspace() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let root = root();
     let dir = std::env::temp_dir().join(format!("secure-tool-template-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     copy_dir(&root.join("servers/template"), &dir);
@@ -37,30 +73,82 @@ fn a_copy_of_the_template_builds_and_passes_outside_the_workspace() {
         "the template names secure-tool by path"
     );
     std::fs::write(dir.join("Cargo.toml"), manifest).unwrap();
-    // The same versions as this workspace, from the local registry cache.
-    std::fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
-
-    let output = Command::new(env!("CARGO"))
-        .args(["test", "--offline", "--quiet"])
-        .current_dir(&dir)
-        .env("CARGO_TARGET_DIR", root.join("target/template-copy"))
-        .env_remove("RUSTFLAGS")
-        .output()
-        .expect("cargo runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let (ok, stdout, stderr) = cargo(&dir, &["test"]);
     let _ = std::fs::remove_dir_all(&dir);
-    assert!(
-        output.status.success(),
-        "the copy failed:\n{stdout}\n{stderr}"
-    );
-    let passed: u32 = stdout
-        .lines()
-        .filter_map(|l| l.strip_prefix("test result: ok. "))
-        .filter_map(|l| l.split(' ').next()?.parse::<u32>().ok())
-        .sum();
+    assert!(ok, "the copy failed:\n{stdout}\n{stderr}");
+    let passed = passed(&stdout);
     assert!(
         passed >= 10,
         "only {passed} tests ran in the copy:\n{stdout}"
+    );
+}
+
+const LEAN_TOOL: &str = r#"
+use secure_tool::{Reject, secure_tool, server};
+
+/// Echoes bounded text.
+#[secure_tool(public, max_len(text = 100))]
+pub fn echo(text: String) -> Result<String, Reject> {
+    Ok(text)
+}
+"#;
+
+const SCOPED_TOOL: &str = r#"
+/// Removes an item.
+#[secure_tool(scope = "items:delete")]
+pub fn remove(id: u32) -> Result<String, Reject> {
+    Ok(id.to_string())
+}
+"#;
+
+#[test]
+fn a_crate_on_the_default_features_runs_its_tests_and_cannot_declare_an_unenforced_scope() {
+    let dir = std::env::temp_dir().join(format!("secure-tool-lean-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    let manifest = format!(
+        "[package]\nname = \"lean-tools\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
+         [dependencies]\nsecure-tool = {{ path = {:?} }}\n",
+        root().join("runtime").display().to_string()
+    );
+    std::fs::write(dir.join("Cargo.toml"), manifest).unwrap();
+    let lib = dir.join("src/lib.rs");
+
+    std::fs::write(&lib, format!("{LEAN_TOOL}\nserver!(Lean {{ echo }});\n")).unwrap();
+    let (ok, stdout, stderr) = cargo(&dir, &["test"]);
+    assert!(ok, "the lean crate failed:\n{stdout}\n{stderr}");
+    assert!(
+        passed(&stdout) >= 4,
+        "the generated tests did not run:\n{stdout}"
+    );
+    let (_, tree, _) = cargo(&dir, &["tree", "-e", "normal", "--prefix", "none"]);
+    for heavy in ["sqlx", "casbin", "jsonwebtoken", "hyper", "rustls"] {
+        assert!(
+            !tree.lines().any(|l| l.starts_with(&format!("{heavy} "))),
+            "the default features pull {heavy}:\n{tree}"
+        );
+    }
+
+    std::fs::write(
+        &lib,
+        format!("{LEAN_TOOL}{SCOPED_TOOL}\nserver!(Lean {{ echo, remove }});\n"),
+    )
+    .unwrap();
+    let (ok, _, stderr) = cargo(&dir, &["check"]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        !ok,
+        "a scoped tool compiled without any role check to enforce it"
+    );
+    assert!(
+        stderr.contains(
+            "tool `remove` declares `scope`, which needs the `rbac` feature of secure-tool"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.lines().filter(|l| l.starts_with("error")).count(),
+        2,
+        "one error and its summary, nothing else:\n{stderr}"
     );
 }

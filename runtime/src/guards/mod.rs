@@ -5,4 +5,6 @@
 pub mod command;
 pub mod injection;
 pub mod secrets;
+#[cfg(feature = "fetch")]
+#[cfg_attr(docsrs, doc(cfg(feature = "fetch")))]
 pub mod ssrf;
