@@ -138,7 +138,8 @@ fn generate(object: &Object) -> TokenStream {
             }
         }
     });
-    let too_deep = format!("`{name}` nests objects deeper than `secure_tool::MAX_DEPTH` allows");
+    let too_deep =
+        format!("`{name}` nests objects deeper than `secure_tool::spec::MAX_DEPTH` allows");
     let mut sites = Vec::new();
     let mut nested = Vec::new();
     probes::object(&object.fields, &mut sites, &mut nested);
@@ -149,7 +150,7 @@ fn generate(object: &Object) -> TokenStream {
         const _: () = {
             #[automatically_derived]
             impl #krate::Args for #ident {
-                const SPEC: &'static #krate::ObjectSpec = &#krate::ObjectSpec {
+                const SPEC: &'static #krate::spec::ObjectSpec = &#krate::spec::ObjectSpec {
                     name: #name,
                     fields: &[#(#specs),*],
                 };
@@ -164,7 +165,7 @@ fn generate(object: &Object) -> TokenStream {
             #[automatically_derived]
             impl #krate::__private::FromArg for #ident {
                 fn from_arg(
-                    __secure_tool_kind: &'static #krate::Kind,
+                    __secure_tool_kind: &'static #krate::spec::Kind,
                     __secure_tool_value: ::core::option::Option<&#krate::__private::Value>,
                     __secure_tool_at: #krate::__private::At<'_>,
                 ) -> ::core::result::Result<Self, #krate::Reject> {
@@ -182,7 +183,7 @@ fn generate(object: &Object) -> TokenStream {
             }
 
             const _: () = ::core::assert!(
-                <#ident as #krate::Args>::DEPTH <= #krate::MAX_DEPTH,
+                <#ident as #krate::Args>::DEPTH <= #krate::spec::MAX_DEPTH,
                 #too_deep
             );
         };
@@ -206,13 +207,13 @@ fn fallback(object: &Object, errors: syn::Error) -> TokenStream {
         #(#selectors)*
         const _: () = {
             impl #krate::Args for #ident {
-                const SPEC: &'static #krate::ObjectSpec =
-                    &#krate::ObjectSpec { name: #name, fields: &[] };
+                const SPEC: &'static #krate::spec::ObjectSpec =
+                    &#krate::spec::ObjectSpec { name: #name, fields: &[] };
                 const DEPTH: usize = 1;
             }
             impl #krate::__private::FromArg for #ident {
                 fn from_arg(
-                    _: &'static #krate::Kind,
+                    _: &'static #krate::spec::Kind,
                     _: ::core::option::Option<&#krate::__private::Value>,
                     _: #krate::__private::At<'_>,
                 ) -> ::core::result::Result<Self, #krate::Reject> {

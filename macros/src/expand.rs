@@ -52,7 +52,7 @@ fn generate(item_fn: &ItemFn, tool: &Tool) -> TokenStream {
             use super::*;
 
             /// The machine-readable spec of the tool.
-            pub static __SECURE_TOOL_SPEC: #krate::ToolSpec = #spec;
+            pub static __SECURE_TOOL_SPEC: #krate::spec::ToolSpec = #spec;
 
             #call
 
@@ -62,8 +62,9 @@ fn generate(item_fn: &ItemFn, tool: &Tool) -> TokenStream {
 }
 
 /// What the tool needs from the runtime's features: a scope needs the role
-/// check (`rbac`), a `CheckedUrl` the SSRF guard's client (`fetch`). Without
-/// them the declaration does not compile, and the error names the feature.
+/// check (`rbac`), `confirm` a way to ask the human (`consent`), a
+/// `CheckedUrl` the SSRF guard's client (`fetch`). Without them the
+/// declaration does not compile, and the error names the feature.
 fn requires(tool: &Tool) -> TokenStream {
     let krate = crate::krate();
     let name = &tool.name;
@@ -71,6 +72,9 @@ fn requires(tool: &Tool) -> TokenStream {
         .scope
         .as_ref()
         .map(|_| quote_spanned!(tool.ident.span()=> #krate::__private::requires_rbac!(#name);));
+    let consent = tool
+        .confirm
+        .then(|| quote_spanned!(tool.ident.span()=> #krate::__private::requires_consent!(#name);));
     let fetch = tool
         .arguments()
         .filter(|p| matches!(p.kind, Kind::Url { .. }))
@@ -78,7 +82,7 @@ fn requires(tool: &Tool) -> TokenStream {
             let wire = &p.wire;
             quote_spanned!(p.ty.span()=> #krate::__private::requires_fetch!(#name, #wire);)
         });
-    quote!(#rbac #(#fetch)*)
+    quote!(#rbac #consent #(#fetch)*)
 }
 
 /// The enum an allowlist generates, with its literal `match`.
@@ -127,7 +131,7 @@ pub fn selector(vis: &syn::Visibility, s: &Selector) -> TokenStream {
         #[automatically_derived]
         impl #krate::__private::FromArg for #ident {
             fn from_arg(
-                kind: &'static #krate::Kind,
+                kind: &'static #krate::spec::Kind,
                 value: ::core::option::Option<&#krate::__private::Value>,
                 at: #krate::__private::At<'_>,
             ) -> ::core::result::Result<Self, #krate::Reject> {
@@ -175,7 +179,7 @@ pub fn param_spec(selectors: &[Selector], p: &Param) -> TokenStream {
         quote!(#json)
     }));
     quote! {
-        #krate::ParamSpec { name: #name, kind: #kind, required: #required, default: #default }
+        #krate::spec::ParamSpec { name: #name, kind: #kind, required: #required, default: #default }
     }
 }
 
@@ -185,20 +189,20 @@ fn kind(selectors: &[Selector], kind: &Kind) -> TokenStream {
         Kind::Float { ty, min, max } => {
             let min = option(min.map(float_lit));
             let max = option(max.map(float_lit));
-            quote!(#krate::Kind::Float { ty: #ty, min: #min, max: #max })
+            quote!(#krate::spec::Kind::Float { ty: #ty, min: #min, max: #max })
         }
         Kind::Int { ty, min, max } => {
             let (min, max) = (int_lit(*min), int_lit(*max));
-            quote!(#krate::Kind::Int { ty: #ty, min: #min, max: #max })
+            quote!(#krate::spec::Kind::Int { ty: #ty, min: #min, max: #max })
         }
-        Kind::Bool => quote!(#krate::Kind::Bool),
-        Kind::Text { max_len } => quote!(#krate::Kind::Text { max_len: #max_len }),
-        Kind::Url { max_len } => quote!(#krate::Kind::Url { max_len: #max_len }),
+        Kind::Bool => quote!(#krate::spec::Kind::Bool),
+        Kind::Text { max_len } => quote!(#krate::spec::Kind::Text { max_len: #max_len }),
+        Kind::Url { max_len } => quote!(#krate::spec::Kind::Url { max_len: #max_len }),
         Kind::Choice { selector, command } => {
             let lits = selectors[*selector].variants.iter().map(|(l, _)| l);
-            quote!(#krate::Kind::Choice { allow: &[#(#lits),*], command: #command })
+            quote!(#krate::spec::Kind::Choice { allow: &[#(#lits),*], command: #command })
         }
-        Kind::Confirm => quote!(#krate::Kind::Confirm),
+        Kind::Confirm => quote!(#krate::spec::Kind::Confirm),
         Kind::List {
             items,
             min_items,
@@ -207,7 +211,7 @@ fn kind(selectors: &[Selector], kind: &Kind) -> TokenStream {
         } => {
             let items = self::kind(selectors, items);
             quote! {
-                #krate::Kind::List {
+                #krate::spec::Kind::List {
                     items: &#items,
                     min_items: #min_items,
                     max_items: #max_items,
@@ -216,7 +220,7 @@ fn kind(selectors: &[Selector], kind: &Kind) -> TokenStream {
             }
         }
         Kind::Object(path) => {
-            quote_spanned!(path.span()=> #krate::Kind::Object(<#path as #krate::Args>::SPEC))
+            quote_spanned!(path.span()=> #krate::spec::Kind::Object(<#path as #krate::Args>::SPEC))
         }
         Kind::State(_) | Kind::Caller => unreachable!("injected parameters have no spec"),
     }
@@ -231,9 +235,9 @@ fn spec(tool: &Tool) -> TokenStream {
         .map(|p| param_spec(&tool.selectors, p))
         .collect();
     if tool.confirm_added {
-        params.push(quote!(#krate::ParamSpec::required(
+        params.push(quote!(#krate::spec::ParamSpec::required(
             "confirm",
-            #krate::Kind::Confirm
+            #krate::spec::Kind::Confirm
         )));
     }
     let max_size = tool.max_size;
@@ -244,8 +248,8 @@ fn spec(tool: &Tool) -> TokenStream {
         quote!(#path! { list { krate (#krate) rust [#(#rust)*] wire #wire } })
     });
     let access = match &tool.scope {
-        Some(scope) => quote!(#krate::Access::Scope(#scope)),
-        None => quote!(#krate::Access::Public),
+        Some(scope) => quote!(#krate::spec::Access::Scope(#scope)),
+        None => quote!(#krate::spec::Access::Public),
     };
     let confirm = tool.confirm;
     let rate = option(tool.rate.map(
@@ -257,7 +261,7 @@ fn spec(tool: &Tool) -> TokenStream {
     let untrusted =
         quote_spanned!(tool.ret_span=> <#ok_ty as #krate::__private::IntoOutput>::UNTRUSTED);
     quote! {
-        #krate::ToolSpec {
+        #krate::spec::ToolSpec {
             name: #name,
             description: #description,
             params: &[#(#params),*],
@@ -358,13 +362,13 @@ fn call(tool: &Tool, vis: &TokenStream) -> TokenStream {
         #vis struct __SecureTool;
 
         #[automatically_derived]
-        impl #krate::Tool for __SecureTool {
-            const SPEC: &'static #krate::ToolSpec = &__SECURE_TOOL_SPEC;
+        impl #krate::pipeline::Tool for __SecureTool {
+            const SPEC: &'static #krate::spec::ToolSpec = &__SECURE_TOOL_SPEC;
             type Args = (#(#types,)*);
 
             fn validate(
-                __secure_tool_args: &#krate::Arguments,
-                __secure_tool_guards: &#krate::Guards,
+                __secure_tool_args: &#krate::server::Arguments,
+                __secure_tool_guards: &#krate::pipeline::Guards,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<Self::Args, #krate::Reject>,
             > + ::core::marker::Send {
@@ -380,7 +384,7 @@ fn call(tool: &Tool, vis: &TokenStream) -> TokenStream {
                 __secure_tool_validated: Self::Args,
                 __secure_tool_context: #krate::Context,
             ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<#krate::Output, #krate::Reject>,
+                Output = ::core::result::Result<#krate::output::Output, #krate::Reject>,
             > + ::core::marker::Send {
                 async move {
                     let (#(#idents,)*) = __secure_tool_validated;

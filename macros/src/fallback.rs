@@ -28,11 +28,11 @@ pub fn emit(item_fn: &ItemFn, tool: &Tool, errors: syn::Error) -> TokenStream {
         #[doc(hidden)]
         #[allow(non_snake_case, dead_code, unused_variables)]
         #vis mod #module {
-            pub static __SECURE_TOOL_SPEC: #krate::ToolSpec = #krate::ToolSpec {
+            pub static __SECURE_TOOL_SPEC: #krate::spec::ToolSpec = #krate::spec::ToolSpec {
                 name: #name,
                 description: "",
                 params: &[],
-                access: #krate::Access::Public,
+                access: #krate::spec::Access::Public,
                 confirm: false,
                 untrusted_output: false,
                 rate: ::core::option::Option::None,
@@ -44,13 +44,13 @@ pub fn emit(item_fn: &ItemFn, tool: &Tool, errors: syn::Error) -> TokenStream {
 
             pub struct __SecureTool;
 
-            impl #krate::Tool for __SecureTool {
-                const SPEC: &'static #krate::ToolSpec = &__SECURE_TOOL_SPEC;
+            impl #krate::pipeline::Tool for __SecureTool {
+                const SPEC: &'static #krate::spec::ToolSpec = &__SECURE_TOOL_SPEC;
                 type Args = ();
 
                 async fn validate(
-                    _: &#krate::Arguments,
-                    _: &#krate::Guards,
+                    _: &#krate::server::Arguments,
+                    _: &#krate::pipeline::Guards,
                 ) -> ::core::result::Result<(), #krate::Reject> {
                     ::core::unreachable!("this tool failed to compile")
                 }
@@ -58,7 +58,7 @@ pub fn emit(item_fn: &ItemFn, tool: &Tool, errors: syn::Error) -> TokenStream {
                 async fn execute(
                     _: (),
                     _: #krate::Context,
-                ) -> ::core::result::Result<#krate::Output, #krate::Reject> {
+                ) -> ::core::result::Result<#krate::output::Output, #krate::Reject> {
                     ::core::unreachable!("this tool failed to compile")
                 }
             }

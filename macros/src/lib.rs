@@ -150,7 +150,7 @@ pub fn server(input: TokenStream) -> TokenStream {
 /// `allow = [..]`, `min = N`, `max = N`, `max_len = N`, `max_items = N`,
 /// `min_items = N`, `unique`, `default = value` and `rename = "wire"`, with
 /// the meanings they have on [`secure_tool`](macro@secure_tool). A struct that contains
-/// itself is refused; structs nest at most `secure_tool::MAX_DEPTH` deep. The
+/// itself is refused; structs nest at most `secure_tool::spec::MAX_DEPTH` deep. The
 /// derive emits a hidden `macro_rules!` of the struct's name beside it, which
 /// carries its gates to the tests of every tool that names it.
 #[proc_macro_derive(Args, attributes(arg))]

@@ -131,17 +131,17 @@ fn tools(
         #vis struct #ident;
 
         #[automatically_derived]
-        impl #krate::Tools for #ident {
+        impl #krate::server::Tools for #ident {
             const NAME: &'static str = ::core::env!("CARGO_PKG_NAME");
             const VERSION: &'static str = ::core::env!("CARGO_PKG_VERSION");
-            const TOOLS: &'static [&'static #krate::ToolSpec] = &[#(#specs),*];
+            const TOOLS: &'static [&'static #krate::spec::ToolSpec] = &[#(#specs),*];
 
             fn dispatch<'a>(
-                __secure_tool_pipeline: &'a #krate::Pipeline,
+                __secure_tool_pipeline: &'a #krate::pipeline::Pipeline,
                 __secure_tool_name: &'a str,
-                __secure_tool_args: #krate::Arguments,
-                __secure_tool_request: #krate::Request<'a>,
-            ) -> impl ::core::future::Future<Output = #krate::Trace> + ::core::marker::Send + 'a {
+                __secure_tool_args: #krate::server::Arguments,
+                __secure_tool_request: #krate::server::Request<'a>,
+            ) -> impl ::core::future::Future<Output = #krate::pipeline::Trace> + ::core::marker::Send + 'a {
                 async move {
                     match __secure_tool_name {
                         #(#arms)*

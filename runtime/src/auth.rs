@@ -148,7 +148,7 @@ pub struct StaticToken {
     pub scopes: Vec<String>,
 }
 
-/// A fixed table of opaque tokens, for demos and tests. Production servers use [`JwtVerifier`].
+/// A fixed table of opaque tokens, for demos and tests. Production servers use `JwtVerifier` (feature `jwt`).
 #[derive(Debug, Clone)]
 pub struct StaticTokens {
     audience: String,

@@ -8,7 +8,7 @@
 //!   metadata (RFC 9728), served at `/.well-known/oauth-protected-resource`;
 //! - a `tools/call` of a tool whose scope the token lacks is `403
 //!   insufficient_scope`, naming the scope; `tools/list` shows a caller only the
-//!   tools its scopes permit ([`crate::Access::permits`] decides both);
+//!   tools its scopes permit ([`crate::spec::Access::permits`] decides both);
 //! - request bodies are bounded (`413`), and so is the time to send one (`408`).
 //!
 //! Behind the front every call crosses the same [`Pipeline`] as over stdio:

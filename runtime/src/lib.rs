@@ -36,7 +36,7 @@
 //!   characters; each check is a function of this crate, not a per-tool copy;
 //! - one WARNING line on stderr per rejection, with the offending value escaped
 //!   and bounded;
-//! - the JSON Schema clients see, stating the same gates, and a [`ToolSpec`];
+//! - the JSON Schema clients see, stating the same gates, and a [`ToolSpec`](spec::ToolSpec);
 //! - a `#[test]` per gate, such as `compute::rejects_op_outside_allowlist`, which
 //!   proves that the gate trips, the body does not run, and one WARNING is logged.
 //!
@@ -70,8 +70,9 @@
 //! # fn main() {}
 //! ```
 //!
-//! Every list is bounded (`max_items`, [`DEFAULT_MAX_ITEMS`] unless declared),
-//! and so is a call's arguments as a whole (`max_size`, [`DEFAULT_MAX_SIZE`]).
+//! Every list is bounded (`max_items`, [`spec::DEFAULT_MAX_ITEMS`] unless
+//! declared), and so is a call's arguments as a whole (`max_size`,
+//! [`spec::DEFAULT_MAX_SIZE`]).
 //!
 //! Tools are declared at module level: the generated items live beside the
 //! function and in a module of the same name, which a function body cannot hold.
@@ -79,12 +80,8 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod future;
-mod output;
 mod probe;
 mod reject;
-mod schema;
-mod server;
-mod spec;
 
 pub mod audit;
 pub mod auth;
@@ -97,33 +94,33 @@ pub mod guards;
 pub mod http;
 pub mod limit;
 pub mod log;
+pub mod output;
 pub mod pipeline;
-
+pub mod schema;
+pub mod server;
+pub mod spec;
 pub mod state;
 pub mod store;
 pub mod testing;
 pub mod threat_model;
 pub mod validate;
 
-pub use audit::{Audit, AuditRecord, Outcome};
+// What a tool author writes: the declarations, the refusal, the types a tool
+// takes and returns, and what a `main` builds its server from. The rest is
+// reached through its module.
+pub use audit::Audit;
 #[cfg(feature = "jwt")]
 pub use auth::JwtVerifier;
-pub use auth::{Principal, StaticToken, StaticTokens, TokenVerifier};
+pub use auth::{Principal, StaticToken, StaticTokens};
 #[cfg(feature = "rbac")]
 pub use authz::Authorizer;
 #[cfg(feature = "fetch")]
 pub use guards::ssrf::CheckedUrl;
 pub use limit::Rate;
-pub use output::{IntoOutput, Json, Output, Untrusted};
-pub use pipeline::{Consent, Guards, Pipeline, Tool, Trace};
+pub use output::{Json, Untrusted};
 pub use reject::{Gate, Reject};
-pub use schema::input_schema;
 pub use secure_tool_macros::{Args, secure_tool, server};
-pub use server::{Arguments, Credential, Request, Server, Tools, tool_entry};
-pub use spec::{
-    Access, DEFAULT_MAX_ITEMS, DEFAULT_MAX_LEN, DEFAULT_MAX_SIZE, Kind, MAX_DEPTH, ObjectSpec,
-    ParamSpec, ToolSpec,
-};
+pub use server::Server;
 pub use state::{Context, State};
 #[cfg(feature = "sql")]
 pub use store::Store;
@@ -137,7 +134,10 @@ pub mod __private {
     #[cfg(feature = "fetch")]
     pub use crate::validate::url;
     pub use crate::validate::{At, FromArg, choice, confirm, not_allowed, object};
-    pub use crate::{__requires_fetch as requires_fetch, __requires_rbac as requires_rbac};
+    pub use crate::{
+        __requires_consent as requires_consent, __requires_fetch as requires_fetch,
+        __requires_rbac as requires_rbac,
+    };
     pub use secure_tool_macros::__nested_tests;
     pub use serde_json::Value;
 }
@@ -186,6 +186,29 @@ macro_rules! __requires_fetch {
             $tool,
             "` is a `CheckedUrl`, which needs the `fetch` feature of secure-tool: ",
             "enable it in Cargo.toml (`features = [\"fetch\"]`)"
+        ));
+    };
+}
+
+/// Refuses to compile a `confirm` tool when the human cannot be asked.
+#[doc(hidden)]
+#[macro_export]
+#[cfg(feature = "consent")]
+macro_rules! __requires_consent {
+    ($tool:literal) => {};
+}
+
+/// Refuses to compile a `confirm` tool when the human cannot be asked.
+#[doc(hidden)]
+#[macro_export]
+#[cfg(not(feature = "consent"))]
+macro_rules! __requires_consent {
+    ($tool:literal) => {
+        ::core::compile_error!(::core::concat!(
+            "tool `",
+            $tool,
+            "` declares `confirm`, which needs the `consent` feature of secure-tool to ask the human: ",
+            "enable it in Cargo.toml (`features = [\"consent\"]`)"
         ));
     };
 }

@@ -16,9 +16,8 @@ use crate::audit::Audit;
 use crate::auth::TokenVerifier;
 #[cfg(feature = "rbac")]
 use crate::authz::Authorizer;
-use crate::future::BoxFuture;
 pub use crate::pipeline::{Arguments, Credential, Request};
-use crate::pipeline::{Consent, Guards, Pipeline, Trace};
+use crate::pipeline::{Guards, Pipeline, Trace};
 use crate::schema::input_schema;
 use crate::spec::ToolSpec;
 
@@ -42,40 +41,50 @@ pub trait Tools: Send + Sync + 'static {
     ) -> impl Future<Output = Trace> + Send + 'a;
 }
 
-/// Consent through MCP elicitation: the client shows the question to its user.
-struct Elicitation(rmcp::Peer<RoleServer>);
+#[cfg(feature = "consent")]
+mod elicitation {
+    use std::time::Duration;
 
-/// The form a consent request shows.
-#[derive(serde::Deserialize, schemars::JsonSchema)]
-struct Approval {
-    /// Approve this destructive action?
-    approve: bool,
-}
+    use rmcp::RoleServer;
 
-rmcp::elicit_safe!(Approval);
+    use crate::future::BoxFuture;
+    use crate::pipeline::Consent;
 
-impl Consent for Elicitation {
-    fn ask(&self, message: String, timeout: Duration) -> BoxFuture<'_, Result<bool, ()>> {
-        Box::pin(async move {
-            use rmcp::service::ElicitationError;
-            // Protocol 2026-07-28 forbids server-to-client requests; such a
-            // client can only be asked through a multi-round-trip result, which
-            // this server does not issue, so the `confirm` flag stands alone.
-            let version = self.0.peer_info().map(|info| info.protocol_version.clone());
-            if version.is_none_or(|v| v >= rmcp::model::ProtocolVersion::V_2026_07_28) {
-                return Err(());
-            }
-            match self
-                .0
-                .elicit_with_timeout::<Approval>(message, Some(timeout))
-                .await
-            {
-                Ok(Some(Approval { approve })) => Ok(approve),
-                Err(ElicitationError::CapabilityNotSupported) => Err(()),
-                // Declined, cancelled, timed out, unparsable or empty: not consent.
-                Ok(None) | Err(_) => Ok(false),
-            }
-        })
+    /// Consent through MCP elicitation: the client shows the question to its user.
+    pub(super) struct Elicitation(pub(super) rmcp::Peer<RoleServer>);
+
+    /// The form a consent request shows.
+    #[derive(serde::Deserialize, schemars::JsonSchema)]
+    struct Approval {
+        /// Approve this destructive action?
+        approve: bool,
+    }
+
+    rmcp::elicit_safe!(Approval);
+
+    impl Consent for Elicitation {
+        fn ask(&self, message: String, timeout: Duration) -> BoxFuture<'_, Result<bool, ()>> {
+            Box::pin(async move {
+                use rmcp::service::ElicitationError;
+                // Protocol 2026-07-28 forbids server-to-client requests; such a
+                // client can only be asked through a multi-round-trip result, which
+                // this server does not issue, so the `confirm` flag stands alone.
+                let version = self.0.peer_info().map(|info| info.protocol_version.clone());
+                if version.is_none_or(|v| v >= rmcp::model::ProtocolVersion::V_2026_07_28) {
+                    return Err(());
+                }
+                match self
+                    .0
+                    .elicit_with_timeout::<Approval>(message, Some(timeout))
+                    .await
+                {
+                    Ok(Some(Approval { approve })) => Ok(approve),
+                    Err(ElicitationError::CapabilityNotSupported) => Err(()),
+                    // Declined, cancelled, timed out, unparsable or empty: not consent.
+                    Ok(None) | Err(_) => Ok(false),
+                }
+            })
+        }
     }
 }
 
@@ -266,14 +275,20 @@ impl<T: Tools> ServerHandler for Server<T> {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let args = request.arguments.unwrap_or_default();
-        let consent = Elicitation(context.peer.clone());
+        #[cfg(feature = "consent")]
+        let elicitation = elicitation::Elicitation(context.peer.clone());
+        #[cfg(feature = "consent")]
+        let consent: Option<&dyn crate::pipeline::Consent> = Some(&elicitation);
+        // Without the feature, `#[secure_tool]` compiles no `confirm` tool.
+        #[cfg(not(feature = "consent"))]
+        let consent = None;
         let credential = match http_bearer(&context) {
             None => Credential::Argument,
             Some(token) => Credential::Header(token),
         };
         let request_info = Request {
             credential,
-            consent: Some(&consent),
+            consent,
         };
         let trace = T::dispatch(&self.pipeline, &request.name, args, request_info).await;
         Ok(trace.result.into())

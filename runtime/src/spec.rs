@@ -160,7 +160,7 @@ pub enum Kind {
         command: bool,
     },
     /// A URL the tool fetches: the SSRF guard resolves and checks it, and the
-    /// body receives a [`crate::guards::ssrf::CheckedUrl`] pinned to the checked addresses.
+    /// body receives a `CheckedUrl` (feature `fetch`) pinned to the checked addresses.
     Url {
         /// The longest accepted URL, in chars.
         max_len: usize,

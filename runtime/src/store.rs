@@ -8,7 +8,7 @@ use std::fmt;
 #[cfg(feature = "sql")]
 pub use sql::Store;
 
-/// The database behind a [`Store`].
+/// The database behind a `Store` (feature `sql`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     /// An embedded SQLite file (or `sqlite::memory:`).

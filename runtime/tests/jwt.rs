@@ -1,8 +1,9 @@
 //! JWT verification: every way a token is refused, and the way it is accepted.
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+use secure_tool::JwtVerifier;
 use secure_tool::auth::AuthError;
-use secure_tool::{JwtVerifier, TokenVerifier};
+use secure_tool::auth::TokenVerifier;
 use serde_json::{Value, json};
 
 const SECRET: &[u8] = b"a test secret that is long enough for HS256";

@@ -1,9 +1,12 @@
 //! Framework-level rows of every generated threat model: the tests they cite
 //! exist, and these are they.
 
+use secure_tool::audit::Outcome;
+use secure_tool::output::Output;
+use secure_tool::pipeline::Pipeline;
 use secure_tool::testing::Capture;
 use secure_tool::threat_model::FRAMEWORK_TESTS;
-use secure_tool::{Outcome, Output, Pipeline, Reject, Untrusted, secure_tool, server};
+use secure_tool::{Reject, Untrusted, secure_tool, server};
 
 /// Shows stored text.
 #[secure_tool(public, max_len(text = 1000))]

@@ -12,7 +12,8 @@ use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, ContentBlock};
 use rmcp::{ErrorData, ServerHandler, schemars, tool, tool_handler, tool_router};
-use secure_tool::{Guards, Server, Tool};
+use secure_tool::Server;
+use secure_tool::pipeline::{Guards, Tool};
 use secure_tool_tests::{Client, call, connect, ready};
 use serde_json::{Value, json};
 

@@ -10,8 +10,9 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use reference_tools::{filesystem, memory};
+use secure_tool::pipeline::{Guards, Tool};
+use secure_tool::server::Arguments;
 use secure_tool::validate::{check_fields, check_size, is_forbidden_char};
-use secure_tool::{Arguments, Guards, Tool};
 use secure_tool_tests::ready;
 use serde::Deserialize;
 use serde_json::{Value, json};

@@ -331,7 +331,7 @@ async fn the_listed_schema_states_every_gate() {
         let echo = Value::Object((*tools[1].input_schema).clone());
         assert_eq!(
             echo["properties"]["text"]["maxLength"],
-            json!(secure_tool::DEFAULT_MAX_LEN)
+            json!(secure_tool::spec::DEFAULT_MAX_LEN)
         );
         assert_eq!(echo["additionalProperties"], json!(false));
         let annotations = tools[1].annotations.as_ref().unwrap();

@@ -5,7 +5,7 @@
 use doc_server::demo::{
     Config, TOKEN_EXPIRED, TOKEN_READONLY_ALICE, TOKEN_WRONG_AUDIENCE, USERS, build,
 };
-use secure_tool::Guards;
+use secure_tool::pipeline::Guards;
 use secure_tool_test_support::{
     LoopbackOrigin, Route, fresh_postgres, loopback_fetch_policy, temp_sqlite_url,
 };

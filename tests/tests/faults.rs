@@ -62,7 +62,7 @@ impl Proxy {
     }
 }
 
-fn call_args(value: Value) -> secure_tool::Arguments {
+fn call_args(value: Value) -> secure_tool::server::Arguments {
     value.as_object().unwrap().clone()
 }
 

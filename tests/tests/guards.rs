@@ -10,9 +10,10 @@ use rmcp::model::{
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleClient};
+use secure_tool::audit::Outcome;
 use secure_tool::guards::command::{self, Limits};
 use secure_tool::testing::test_guards;
-use secure_tool::{CheckedUrl, Outcome, Reject, Server, Untrusted, secure_tool, server};
+use secure_tool::{CheckedUrl, Reject, Server, Untrusted, secure_tool, server};
 use secure_tool_tests::{call, connect_as, text};
 use serde_json::{Value, json};
 
@@ -55,7 +56,7 @@ server!(Guarded {
     wipe
 });
 
-fn args(value: Value) -> secure_tool::Arguments {
+fn args(value: Value) -> secure_tool::server::Arguments {
     match value {
         Value::Object(map) => map,
         _ => unreachable!(),

@@ -333,7 +333,7 @@ struct Subjects(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
 impl secure_tool::audit::AuditSink for Subjects {
     fn write<'a>(
         &'a self,
-        record: &'a secure_tool::AuditRecord,
+        record: &'a secure_tool::audit::AuditRecord,
     ) -> secure_tool::audit::BoxFuture<'a, Result<(), secure_tool::audit::AuditError>> {
         self.0.lock().unwrap().push(record.subject.clone());
         Box::pin(async { Ok(()) })

@@ -3,13 +3,14 @@
 
 use std::time::Duration;
 
+use secure_tool::audit::Outcome;
 use secure_tool::log::{FLOOD_LINES, FLOOD_WINDOW};
 use secure_tool::testing::Capture;
-use secure_tool::{Gate, Outcome, Rate, Server};
+use secure_tool::{Gate, Rate, Server};
 use secure_tool_tests::patient::Patient;
 use serde_json::{Value, json};
 
-fn args(value: Value) -> secure_tool::Arguments {
+fn args(value: Value) -> secure_tool::server::Arguments {
     value.as_object().expect("an object").clone()
 }
 

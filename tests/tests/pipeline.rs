@@ -3,11 +3,11 @@
 //! store is gone. The scoped tools below also get their generated tests
 //! (`read_note::rejects_role_denied`, …), which run in this binary.
 
+use secure_tool::audit::Outcome;
 use secure_tool::audit::SqlAudit;
 use secure_tool::testing::Capture;
 use secure_tool::{
-    Audit, Authorizer, Outcome, Reject, Server, StaticToken, StaticTokens, Store, secure_tool,
-    server,
+    Audit, Authorizer, Reject, Server, StaticToken, StaticTokens, Store, secure_tool, server,
 };
 use secure_tool_test_support::temp_sqlite_url;
 use secure_tool_tests::{call, connect, text};
@@ -95,7 +95,7 @@ async fn notes(store: Option<&Store>) -> Server<Notes> {
         .with_audit(audit)
 }
 
-fn args(value: Value) -> secure_tool::Arguments {
+fn args(value: Value) -> secure_tool::server::Arguments {
     match value {
         Value::Object(map) => map,
         _ => unreachable!(),

@@ -5,12 +5,14 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use secure_tool::Server;
+use secure_tool::audit::AuditRecord;
 use secure_tool::audit::{AuditError, AuditSink, BoxFuture};
+use secure_tool::pipeline::Guards;
+use secure_tool::server::{Arguments, Tools};
+use secure_tool::spec::{Access, Kind, ParamSpec, ToolSpec};
 use secure_tool::testing::{TEST_TOKEN, test_server};
 use secure_tool::validate::is_forbidden_char;
-use secure_tool::{
-    Access, Arguments, AuditRecord, Guards, Kind, ParamSpec, Server, ToolSpec, Tools,
-};
 use secure_tool_test_support::temp_sqlite_url;
 use serde_json::{Map, Value, json};
 

@@ -7,8 +7,9 @@
 
 use reference_tools::{fetch::Fetch, filesystem::Filesystem, git::Git, memory::Memory, time::Time};
 use rmcp::model::CallToolResult;
+use secure_tool::Server;
+use secure_tool::server::Tools;
 use secure_tool::testing::{cases, test_guards};
-use secure_tool::{Server, Tools};
 use secure_tool_tests::{Client, call, connect, text};
 use serde_json::{Map, Value, json};
 

@@ -93,16 +93,32 @@ pub fn echo(text: String) -> Result<String, Reject> {
 }
 "#;
 
-const SCOPED_TOOL: &str = r#"
+/// Declarations the default features cannot enforce, and the error each gives.
+const UNENFORCEABLE: &[(&str, &str)] = &[
+    (
+        r#"
 /// Removes an item.
 #[secure_tool(scope = "items:delete")]
 pub fn remove(id: u32) -> Result<String, Reject> {
     Ok(id.to_string())
 }
-"#;
+"#,
+        "tool `remove` declares `scope`, which needs the `rbac` feature of secure-tool",
+    ),
+    (
+        r#"
+/// Removes an item.
+#[secure_tool(public, confirm)]
+pub fn remove(id: u32) -> Result<String, Reject> {
+    Ok(id.to_string())
+}
+"#,
+        "tool `remove` declares `confirm`, which needs the `consent` feature of secure-tool",
+    ),
+];
 
 #[test]
-fn a_crate_on_the_default_features_runs_its_tests_and_cannot_declare_an_unenforced_scope() {
+fn a_crate_on_the_default_features_runs_its_tests_and_cannot_declare_what_they_cannot_enforce() {
     let dir = std::env::temp_dir().join(format!("secure-tool-lean-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("src")).unwrap();
@@ -129,26 +145,23 @@ fn a_crate_on_the_default_features_runs_its_tests_and_cannot_declare_an_unenforc
         );
     }
 
-    std::fs::write(
-        &lib,
-        format!("{LEAN_TOOL}{SCOPED_TOOL}\nserver!(Lean {{ echo, remove }});\n"),
-    )
-    .unwrap();
-    let (ok, _, stderr) = cargo(&dir, &["check"]);
+    for (tool, error) in UNENFORCEABLE {
+        std::fs::write(
+            &lib,
+            format!("{LEAN_TOOL}{tool}\nserver!(Lean {{ echo, remove }});\n"),
+        )
+        .unwrap();
+        let (ok, _, stderr) = cargo(&dir, &["check"]);
+        assert!(
+            !ok,
+            "compiled without the feature that enforces it:\n{tool}"
+        );
+        assert!(stderr.contains(error), "{stderr}");
+        assert_eq!(
+            stderr.lines().filter(|l| l.starts_with("error")).count(),
+            2,
+            "one error and its summary, nothing else:\n{stderr}"
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
-    assert!(
-        !ok,
-        "a scoped tool compiled without any role check to enforce it"
-    );
-    assert!(
-        stderr.contains(
-            "tool `remove` declares `scope`, which needs the `rbac` feature of secure-tool"
-        ),
-        "{stderr}"
-    );
-    assert_eq!(
-        stderr.lines().filter(|l| l.starts_with("error")).count(),
-        2,
-        "one error and its summary, nothing else:\n{stderr}"
-    );
 }

@@ -6,11 +6,6 @@
 //! with no shell, its input on stdin, under a timeout and an output bound, so
 //! even a bypassed check has no shell to break out of.
 
-use std::process::Stdio;
-use std::time::Duration;
-
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
 use crate::reject::{Gate, Reject};
 
 /// Characters a shell gives meaning to.
@@ -39,90 +34,143 @@ pub fn check_metacharacters(
     }
 }
 
-/// Limits on one command run.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    /// Wall-clock time before the process is killed.
-    pub timeout: Duration,
-    /// The most bytes of stdout kept; more is a refusal, not a truncation.
-    pub max_output: usize,
-}
+#[cfg(feature = "process")]
+#[cfg_attr(docsrs, doc(cfg(feature = "process")))]
+pub use runner::{Limits, run};
 
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            timeout: Duration::from_secs(5),
-            max_output: 64 * 1024,
+#[cfg(feature = "process")]
+mod runner {
+    use std::process::Stdio;
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use crate::reject::{Gate, Reject};
+
+    /// Limits on one command run.
+    #[derive(Debug, Clone, Copy)]
+    pub struct Limits {
+        /// Wall-clock time before the process is killed.
+        pub timeout: Duration,
+        /// The most bytes of stdout kept; more is a refusal, not a truncation.
+        pub max_output: usize,
+    }
+
+    impl Default for Limits {
+        fn default() -> Self {
+            Self {
+                timeout: Duration::from_secs(5),
+                max_output: 64 * 1024,
+            }
         }
     }
-}
 
-fn failed(reason: impl Into<std::borrow::Cow<'static, str>>) -> Reject {
-    Reject::at(Gate::Execute, None, reason)
-}
+    fn failed(reason: impl Into<std::borrow::Cow<'static, str>>) -> Reject {
+        Reject::at(Gate::Execute, None, reason)
+    }
 
-/// Runs `program` with fixed `args` and `stdin`, without a shell.
-pub async fn run(
-    program: &str,
-    args: &[&str],
-    stdin: &[u8],
-    limits: Limits,
-) -> Result<String, Reject> {
-    let mut child = tokio::process::Command::new(program)
-        .args(args)
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("LC_ALL", "C")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| failed(format!("cannot start {program}: {}", e.kind())))?;
-    let mut input = child.stdin.take().ok_or_else(|| failed("no stdin"))?;
-    let mut output = child.stdout.take().ok_or_else(|| failed("no stdout"))?;
-    let stdin = stdin.to_vec();
-    let work = async move {
-        let writer = async move {
-            // A child that exits early closes its stdin; that is not our failure.
-            let _ = input.write_all(&stdin).await;
-            drop(input);
+    /// Runs `program` with fixed `args` and `stdin`, without a shell.
+    pub async fn run(
+        program: &str,
+        args: &[&str],
+        stdin: &[u8],
+        limits: Limits,
+    ) -> Result<String, Reject> {
+        let mut child = tokio::process::Command::new(program)
+            .args(args)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("LC_ALL", "C")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| failed(format!("cannot start {program}: {}", e.kind())))?;
+        let mut input = child.stdin.take().ok_or_else(|| failed("no stdin"))?;
+        let mut output = child.stdout.take().ok_or_else(|| failed("no stdout"))?;
+        let stdin = stdin.to_vec();
+        let work = async move {
+            let writer = async move {
+                // A child that exits early closes its stdin; that is not our failure.
+                let _ = input.write_all(&stdin).await;
+                drop(input);
+            };
+            let reader = async move {
+                let mut buf = Vec::new();
+                (&mut output)
+                    .take(limits.max_output as u64 + 1)
+                    .read_to_end(&mut buf)
+                    .await
+                    .map(|_| buf)
+            };
+            let ((), read) = tokio::join!(writer, reader);
+            read
         };
-        let reader = async move {
-            let mut buf = Vec::new();
-            (&mut output)
-                .take(limits.max_output as u64 + 1)
-                .read_to_end(&mut buf)
-                .await
-                .map(|_| buf)
+        let buf = match tokio::time::timeout(limits.timeout, work).await {
+            Err(_) => {
+                return Err(failed(format!(
+                    "{program} exceeded {} ms",
+                    limits.timeout.as_millis()
+                )));
+            }
+            Ok(Err(e)) => return Err(failed(format!("reading {program}'s output: {}", e.kind()))),
+            Ok(Ok(buf)) => buf,
         };
-        let ((), read) = tokio::join!(writer, reader);
-        read
-    };
-    let buf = match tokio::time::timeout(limits.timeout, work).await {
-        Err(_) => {
+        if buf.len() > limits.max_output {
             return Err(failed(format!(
-                "{program} exceeded {} ms",
-                limits.timeout.as_millis()
+                "{program} wrote more than {} bytes",
+                limits.max_output
             )));
         }
-        Ok(Err(e)) => return Err(failed(format!("reading {program}'s output: {}", e.kind()))),
-        Ok(Ok(buf)) => buf,
-    };
-    if buf.len() > limits.max_output {
-        return Err(failed(format!(
-            "{program} wrote more than {} bytes",
-            limits.max_output
-        )));
+        let status = tokio::time::timeout(limits.timeout, child.wait())
+            .await
+            .map_err(|_| failed(format!("{program} did not exit")))?
+            .map_err(|e| failed(format!("waiting for {program}: {}", e.kind())))?;
+        if !status.success() {
+            return Err(failed(format!("{program} failed")));
+        }
+        String::from_utf8(buf).map_err(|_| failed(format!("{program} wrote invalid UTF-8")))
     }
-    let status = tokio::time::timeout(limits.timeout, child.wait())
-        .await
-        .map_err(|_| failed(format!("{program} did not exit")))?
-        .map_err(|e| failed(format!("waiting for {program}: {}", e.kind())))?;
-    if !status.success() {
-        return Err(failed(format!("{program} failed")));
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[tokio::test]
+        async fn runs_by_argv_with_stdin() {
+            let out = run(
+                "wc",
+                &["-w"],
+                b"the quick brown fox jumps",
+                Limits::default(),
+            )
+            .await
+            .unwrap();
+            assert_eq!(out.trim(), "5");
+            // An argument is an argument: no shell ever sees it.
+            let out = run("echo", &["$(id); echo pwned"], b"", Limits::default())
+                .await
+                .unwrap();
+            assert_eq!(out, "$(id); echo pwned\n");
+        }
+
+        #[tokio::test]
+        async fn bounds_output_and_time() {
+            let limits = Limits {
+                timeout: Duration::from_secs(5),
+                max_output: 10,
+            };
+            let err = run("cat", &[], &[b'x'; 1000], limits).await.unwrap_err();
+            assert!(err.reason().contains("more than 10 bytes"), "{err}");
+            let limits = Limits {
+                timeout: Duration::from_millis(200),
+                max_output: 10,
+            };
+            let err = run("sleep", &["5"], b"", limits).await.unwrap_err();
+            assert!(err.reason().contains("exceeded"), "{err}");
+        }
     }
-    String::from_utf8(buf).map_err(|_| failed(format!("{program} wrote invalid UTF-8")))
 }
 
 #[cfg(test)]
@@ -141,39 +189,5 @@ mod tests {
         for bad in ["$(id)", "`id`", "a|b", "a&&b", "a>b", "a\nb", "-w x", "\\x"] {
             assert!(check_metacharacters("format", bad).is_err(), "{bad:?}");
         }
-    }
-
-    #[tokio::test]
-    async fn runs_by_argv_with_stdin() {
-        let out = run(
-            "wc",
-            &["-w"],
-            b"the quick brown fox jumps",
-            Limits::default(),
-        )
-        .await
-        .unwrap();
-        assert_eq!(out.trim(), "5");
-        // An argument is an argument: no shell ever sees it.
-        let out = run("echo", &["$(id); echo pwned"], b"", Limits::default())
-            .await
-            .unwrap();
-        assert_eq!(out, "$(id); echo pwned\n");
-    }
-
-    #[tokio::test]
-    async fn bounds_output_and_time() {
-        let limits = Limits {
-            timeout: Duration::from_secs(5),
-            max_output: 10,
-        };
-        let err = run("cat", &[], &[b'x'; 1000], limits).await.unwrap_err();
-        assert!(err.reason().contains("more than 10 bytes"), "{err}");
-        let limits = Limits {
-            timeout: Duration::from_millis(200),
-            max_output: 10,
-        };
-        let err = run("sleep", &["5"], b"", limits).await.unwrap_err();
-        assert!(err.reason().contains("exceeded"), "{err}");
     }
 }

@@ -6,9 +6,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use secure_tool::audit::{JsonLines, SqlAudit};
-use secure_tool::{
-    Audit, Authorizer, Guards, JwtVerifier, Rate, Server, StaticToken, StaticTokens, Store,
-};
+use secure_tool::pipeline::Guards;
+use secure_tool::{Audit, Authorizer, JwtVerifier, Rate, Server, StaticToken, StaticTokens, Store};
 
 use crate::store::{Documents, MIGRATIONS};
 use crate::{AUDIENCE, DocServer};

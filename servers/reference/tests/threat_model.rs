@@ -1,7 +1,7 @@
 //! The committed threat models are the generated ones, and every row's test passes.
 
 use reference_tools::{fetch::Fetch, filesystem::Filesystem, git::Git, memory::Memory, time::Time};
-use secure_tool::Tools;
+use secure_tool::server::Tools;
 use secure_tool::threat_model::{assert_committed, check};
 
 async fn committed<S: Tools>(name: &str) {

@@ -1,7 +1,7 @@
 //! What the tool does when every gate passes: tests of your own logic. The
 //! rejection tests of every gate are generated; these are the ones to write.
 
-use secure_tool::Outcome;
+use secure_tool::audit::Outcome;
 use secure_tool::testing::{TEST_TOKEN, test_server};
 use template_server::TemplateServer;
 

@@ -33,7 +33,7 @@ server!(#[secure_tool(crate = "st")] pub Editor { edit });
 
 #[cfg(test)]
 mod tests {
-    use st::Tools as _;
+    use st::server::Tools as _;
 
     #[test]
     fn the_server_and_its_nested_tests_exist() {

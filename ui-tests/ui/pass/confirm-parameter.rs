@@ -1,5 +1,7 @@
 //! A destructive tool may declare its `confirm: bool`; it only ever receives `true`.
-use secure_tool::{Kind, Reject, Tools, secure_tool, server};
+use secure_tool::{Reject, secure_tool, server};
+use secure_tool::server::Tools;
+use secure_tool::spec::Kind;
 
 /// Deletes a row.
 #[secure_tool(max(id = 1000), scope = "rows:delete", confirm)]

@@ -1,5 +1,6 @@
 //! Doc comments with code blocks become the tool description verbatim.
-use secure_tool::{Reject, Tools, secure_tool, server};
+use secure_tool::{Reject, secure_tool, server};
+use secure_tool::server::Tools;
 
 /// Doubles a number.
 ///

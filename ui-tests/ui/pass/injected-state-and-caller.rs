@@ -1,5 +1,6 @@
 //! `State<T>` and `Principal` parameters are injected, not JSON arguments.
-use secure_tool::{CheckedUrl, Principal, Reject, State, Tools, secure_tool, server};
+use secure_tool::{CheckedUrl, Principal, Reject, State, secure_tool, server};
+use secure_tool::server::Tools;
 
 struct Greeting(&'static str);
 

@@ -1,5 +1,7 @@
 //! Every supported integer width, with bounds that each type can hold.
-use secure_tool::{Kind, Reject, Tools, secure_tool, server};
+use secure_tool::{Reject, secure_tool, server};
+use secure_tool::server::Tools;
+use secure_tool::spec::Kind;
 
 /// Sums integers of every width.
 #[secure_tool(min(a = -128), max(h = 18446744073709551615), public)]

@@ -1,5 +1,6 @@
 //! Structured output of any serializable type, with its schema.
-use secure_tool::{Json, Reject, Tools, secure_tool, server};
+use secure_tool::{Json, Reject, secure_tool, server};
+use secure_tool::server::Tools;
 
 #[derive(serde::Serialize, schemars::JsonSchema)]
 struct Stats {

@@ -65,7 +65,7 @@ fn create(
 server!(Graph { create });
 
 fn main() {
-    use secure_tool::Tools as _;
+    use secure_tool::server::Tools as _;
     let spec = Graph::TOOLS[0];
     assert_eq!(spec.params[0].name, "entities");
     assert_eq!(spec.params[3].name, "dryRun");

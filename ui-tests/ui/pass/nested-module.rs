@@ -1,5 +1,6 @@
 //! Tools in nested modules, listed by path.
-use secure_tool::{Tools, server};
+use secure_tool::server;
+use secure_tool::server::Tools;
 
 mod tools {
     pub mod math {

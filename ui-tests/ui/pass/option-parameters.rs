@@ -1,5 +1,6 @@
 //! `Option<T>` parameters are optional in the schema and `None` when absent.
-use secure_tool::{Reject, Tools, secure_tool, server};
+use secure_tool::{Reject, secure_tool, server};
+use secure_tool::server::Tools;
 
 /// Greets, with an optional title and count.
 #[secure_tool(max(times = 3), public)]

@@ -1,5 +1,6 @@
 //! Raw identifiers: the JSON field and the tool name are the unraw'd names.
-use secure_tool::{Reject, Tools, secure_tool, server};
+use secure_tool::{Reject, secure_tool, server};
+use secure_tool::server::Tools;
 
 /// Describes a type.
 #[secure_tool(allow(r#type = ["struct", "enum"]), public)]
