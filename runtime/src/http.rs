@@ -81,49 +81,52 @@ impl Default for HttpOptions {
     }
 }
 
-impl HttpOptions {
-    /// Takes the HTTP flags out of a server's command line and leaves the rest:
-    /// `--http ADDR`, `--stateless`, `--allowed-host HOST` (repeatable),
-    /// `--public-url URL`, `--authorization-server URL` (repeatable) and
-    /// `--max-body-bytes N`. Returns the address and options when `--http` was
-    /// given; the other flags without `--http` are an error.
-    pub fn from_args(args: &mut Vec<String>) -> Result<Option<(String, Self)>, String> {
-        let mut options = Self::default();
-        let mut addr = None;
-        let mut hosts = Vec::new();
-        let mut rest = Vec::new();
-        let mut others = false;
-        let mut it = std::mem::take(args).into_iter();
-        while let Some(arg) = it.next() {
-            let mut value = || it.next().ok_or(format!("{arg} needs a value"));
-            match arg.as_str() {
-                "--http" => addr = Some(value()?),
-                "--stateless" => options.stateless = true,
-                "--allowed-host" => hosts.push(value()?),
-                "--public-url" => options.public_url = Some(value()?),
-                "--authorization-server" => options.authorization_servers.push(value()?),
-                "--max-body-bytes" => {
-                    let text = value()?;
-                    options.max_body_bytes = text.parse().map_err(|_| {
-                        format!("--max-body-bytes needs a whole number, not {text:?}")
-                    })?;
-                }
-                _ => {
-                    rest.push(arg);
-                    continue;
-                }
-            }
-            others |= arg != "--http";
+/// The HTTP flags of a server's command line, for its own `clap` parser
+/// (`#[command(flatten)] http: HttpArgs`): `--http ADDR` and, only with it,
+/// `--stateless`, `--allowed-host HOST`…, `--public-url URL`,
+/// `--authorization-server URL`… and `--max-body-bytes N`.
+#[cfg(feature = "cli")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct HttpArgs {
+    /// Serve MCP over streamable HTTP on ADDR (`127.0.0.1:8080`) instead of stdio
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<String>,
+    /// Serve every request on its own, without MCP sessions (replicas without affinity)
+    #[arg(long, requires = "http")]
+    pub stateless: bool,
+    /// A `Host` header value to accept (repeatable; default: loopback names)
+    #[arg(long = "allowed-host", value_name = "HOST", requires = "http")]
+    pub allowed_hosts: Vec<String>,
+    /// The public base URL that the metadata and `WWW-Authenticate` name
+    #[arg(long, value_name = "URL", requires = "http")]
+    pub public_url: Option<String>,
+    /// An OAuth authorization server that issues tokens for this server (repeatable)
+    #[arg(long = "authorization-server", value_name = "URL", requires = "http")]
+    pub authorization_servers: Vec<String>,
+    /// The largest request body accepted, in bytes
+    #[arg(long, value_name = "N", requires = "http")]
+    pub max_body_bytes: Option<usize>,
+}
+
+#[cfg(feature = "cli")]
+impl HttpArgs {
+    /// The address and options to serve on, when `--http` was given.
+    pub fn options(self) -> Option<(String, HttpOptions)> {
+        let addr = self.http?;
+        let mut options = HttpOptions {
+            stateless: self.stateless,
+            public_url: self.public_url,
+            authorization_servers: self.authorization_servers,
+            ..HttpOptions::default()
+        };
+        if !self.allowed_hosts.is_empty() {
+            options.allowed_hosts = self.allowed_hosts;
         }
-        *args = rest;
-        if !hosts.is_empty() {
-            options.allowed_hosts = hosts;
+        if let Some(max) = self.max_body_bytes {
+            options.max_body_bytes = max;
         }
-        match addr {
-            Some(addr) => Ok(Some((addr, options))),
-            None if others => Err("HTTP options need `--http ADDR`".to_owned()),
-            None => Ok(None),
-        }
+        Some((addr, options))
     }
 }
 
@@ -398,13 +401,20 @@ mod tests {
         map
     }
 
-    fn args(words: &[&str]) -> Vec<String> {
-        words.iter().map(|w| (*w).to_owned()).collect()
-    }
-
+    #[cfg(feature = "cli")]
     #[test]
-    fn http_flags_are_taken_out_and_the_rest_left() {
-        let mut line = args(&[
+    fn http_flags_parse_and_need_http() {
+        use clap::Parser as _;
+
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[arg(long)]
+            demo: bool,
+            #[command(flatten)]
+            http: HttpArgs,
+        }
+        let line = [
+            "server",
             "--demo",
             "--http",
             "127.0.0.1:8080",
@@ -413,22 +423,24 @@ mod tests {
             "--stateless",
             "--max-body-bytes",
             "4096",
-        ]);
-        let (addr, options) = HttpOptions::from_args(&mut line).unwrap().unwrap();
-        assert_eq!(line, ["--demo"]);
+        ];
+        let cli = Cli::try_parse_from(line).unwrap();
+        assert!(cli.demo);
+        let (addr, options) = cli.http.options().unwrap();
         assert_eq!(addr, "127.0.0.1:8080");
         assert_eq!(options.allowed_hosts, ["mcp.example.com"]);
         assert!(options.stateless);
         assert_eq!(options.max_body_bytes, 4096);
 
-        let mut stdio = args(&["--demo"]);
-        assert!(HttpOptions::from_args(&mut stdio).unwrap().is_none());
+        let stdio = Cli::try_parse_from(["server", "--demo"]).unwrap();
+        assert!(stdio.http.options().is_none());
         for bad in [
-            &["--stateless"][..],
-            &["--http"],
-            &["--http", "a", "--max-body-bytes", "x"],
+            &["server", "--stateless"][..],
+            &["server", "--http"],
+            &["server", "--http", "a", "--max-body-bytes", "x"],
+            &["server", "--public-url", "https://mcp.example.com"],
         ] {
-            assert!(HttpOptions::from_args(&mut args(bad)).is_err(), "{bad:?}");
+            assert!(Cli::try_parse_from(bad).is_err(), "{bad:?}");
         }
     }
 

@@ -57,6 +57,19 @@ impl Rate {
     }
 }
 
+/// A per-subject limit as a command line gives it (`--rate-limit`): a rate,
+/// or `off` for none. Parses with [`Rate::parse_limit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit(pub Option<Rate>);
+
+impl std::str::FromStr for RateLimit {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        Rate::parse_limit(text).map(Self)
+    }
+}
+
 impl fmt::Display for Rate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.per.as_secs() {

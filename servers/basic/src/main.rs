@@ -1,7 +1,5 @@
 //! `basic-server`: serves `compute` and `echo` over MCP on stdin/stdout, or
-//! over HTTP with `--http ADDR` (and the HTTP options of
-//! [`secure_tool::http::HttpOptions::from_args`]). `--rate-limit N/s|off` sets
-//! the per-subject limit (100/s by default; over stdio every call is one subject's).
+//! over HTTP with `--http ADDR`. `basic-server --help` lists the options;
 //! `basic-server threat-model` prints its threat model instead.
 //!
 //! Over HTTP every request is authenticated: bearer tokens are JWTs verified
@@ -12,13 +10,36 @@
 use std::process::ExitCode;
 
 use basic_server::{BasicServer, REGENERATE_THREAT_MODEL};
-use secure_tool::http::HttpOptions;
-use secure_tool::{JwtVerifier, Rate, Server};
+use clap::{Parser, Subcommand};
+use secure_tool::http::HttpArgs;
+use secure_tool::limit::{DEFAULT_SUBJECT_RATE, RateLimit};
+use secure_tool::{JwtVerifier, Server};
+
+/// A bounded calculator and a control-character-free echo, over MCP on stdio
+/// (or HTTP with `--http`).
+#[derive(Debug, Parser)]
+#[command(name = "basic-server", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// Calls per subject: N/s, N/min, N/h, or `off` [default: 100/s]; over
+    /// stdio every call is one subject's
+    #[arg(long, value_name = "RATE")]
+    rate_limit: Option<RateLimit>,
+    #[command(flatten)]
+    http: HttpArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print the threat model generated from the tool declarations
+    ThreatModel,
+}
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("threat-model") {
+    let cli = Cli::parse();
+    if let Some(Command::ThreatModel) = cli.command {
         print!(
             "{}",
             secure_tool::threat_model::render::<BasicServer>(REGENERATE_THREAT_MODEL).await
@@ -26,23 +47,10 @@ async fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     secure_tool::log::init();
-    let parsed = HttpOptions::from_args(&mut args).and_then(|http| {
-        let rate = match args.as_slice() {
-            [] => Some(secure_tool::limit::DEFAULT_SUBJECT_RATE),
-            [flag, value] if flag == "--rate-limit" => {
-                Rate::parse_limit(value).map_err(|e| format!("--rate-limit: {e}"))?
-            }
-            [other, ..] => return Err(format!("unknown argument {other:?}")),
-        };
-        Ok((http, rate))
-    });
-    let (http, rate) = match parsed {
-        Ok(parsed) => parsed,
-        Err(e) => {
-            eprintln!("basic-server: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    let rate = cli
+        .rate_limit
+        .map_or(Some(DEFAULT_SUBJECT_RATE), |RateLimit(rate)| rate);
+    let http = cli.http.options();
     let mut server = Server::new(BasicServer).with_subject_rate(rate);
     if http.is_some() {
         match JwtVerifier::from_env("BASIC_SERVER", "basic-server") {

@@ -1,17 +1,7 @@
 //! `doc-server`: the document tools over MCP, on stdin/stdout or over HTTP.
 //!
-//! ```text
-//! doc-server [--demo] [--database-url URL] [--audit-file PATH]
-//!            [--allow-loopback-fetch] [--fetch-ca PEM]
-//!            [--rate-limit N/s|N/min|N/h|off] [--call-timeout-secs N]
-//!            [--policy-poll-ms N]
-//!            [--http ADDR [--stateless] [--allowed-host HOST]...
-//!             [--public-url URL] [--authorization-server URL]...
-//!             [--max-body-bytes N]]
-//! doc-server threat-model
-//! ```
-//!
-//! The database is `--database-url`, else `DATABASE_URL`, else an SQLite file
+//! `doc-server --help` lists the options; `doc-server threat-model` prints the
+//! threat model. The database is `--database-url`, else `DATABASE_URL`, else an SQLite file
 //! under `$XDG_DATA_HOME/doc-server/` (or `~/.local/share/doc-server/`).
 //! With `--http` the server prints `listening on http://ADDR/mcp` on stderr
 //! once it accepts connections.
@@ -21,9 +11,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use clap::{Parser, Subcommand};
 use doc_server::demo::{Config, build};
-use secure_tool::Rate;
-use secure_tool::http::HttpOptions;
+use secure_tool::http::HttpArgs;
+use secure_tool::limit::RateLimit;
 use tokio_rustls::rustls::pki_types::pem::PemObject as _;
 
 fn default_database_url() -> Result<String, String> {
@@ -39,62 +30,83 @@ fn default_database_url() -> Result<String, String> {
     Ok(format!("sqlite://{}", dir.join("documents.db").display()))
 }
 
-fn number<T: std::str::FromStr>(name: &str, text: &str) -> Result<T, String> {
-    text.parse()
-        .map_err(|_| format!("{name} needs a whole number, not {text:?}"))
+/// Six document tools over MCP: SQL storage, casbin roles, audit, SSRF-guarded
+/// import and a shell-free word count, on stdio (or HTTP with `--http`).
+#[derive(Debug, Parser)]
+#[command(name = "doc-server", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// Seed demo tokens, roles and documents (never in production)
+    #[arg(long)]
+    demo: bool,
+    /// sqlite://PATH, sqlite::memory: or postgres://… [default: DATABASE_URL, else an
+    /// SQLite file under $XDG_DATA_HOME/doc-server/]
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+    /// Also append every audit record to this JSON-lines file
+    #[arg(long, value_name = "PATH")]
+    audit_file: Option<PathBuf>,
+    /// Let `import_url` fetch from loopback addresses (tests and demos)
+    #[arg(long)]
+    allow_loopback_fetch: bool,
+    /// Also trust the certificates in this PEM file for `import_url`
+    #[arg(long, value_name = "PEM")]
+    fetch_ca: Option<PathBuf>,
+    /// Calls per subject: N/s, N/min, N/h, or `off` [default: 100/s]
+    #[arg(long, value_name = "RATE")]
+    rate_limit: Option<RateLimit>,
+    /// Seconds a tool call may run before it is abandoned (at least 1)
+    #[arg(long, value_name = "N")]
+    call_timeout_secs: Option<u64>,
+    /// Milliseconds between checks for policy changes made by other replicas (at least 10)
+    #[arg(long, value_name = "N")]
+    policy_poll_ms: Option<u64>,
+    #[command(flatten)]
+    http: HttpArgs,
 }
 
-fn parse(args: &[String]) -> Result<Config, String> {
-    let mut config = Config::new(String::new());
-    let mut database_url = None;
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let mut value = |name: &str| it.next().cloned().ok_or(format!("{name} needs a value"));
-        match arg.as_str() {
-            "--demo" => config.demo = true,
-            "--database-url" => database_url = Some(value("--database-url")?),
-            "--audit-file" => config.audit_file = Some(value("--audit-file")?.into()),
-            "--allow-loopback-fetch" => config.guards.fetch.allow_loopback = true,
-            "--fetch-ca" => {
-                let path = value("--fetch-ca")?;
-                let pem = std::fs::read(&path).map_err(|e| format!("cannot read {path}: {e}"))?;
-                let mut roots = (*config.guards.fetch.roots).clone();
-                for cert in tokio_rustls::rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
-                    let cert = cert.map_err(|e| format!("{path}: {e}"))?;
-                    roots.add(cert).map_err(|e| format!("{path}: {e}"))?;
-                }
-                config.guards.fetch.roots = Arc::new(roots);
-            }
-            "--rate-limit" => {
-                config.subject_rate = Rate::parse_limit(&value("--rate-limit")?)
-                    .map_err(|e| format!("--rate-limit: {e}"))?;
-            }
-            "--call-timeout-secs" => {
-                let secs: u64 = number("--call-timeout-secs", &value("--call-timeout-secs")?)?;
-                config.call_timeout = Duration::from_secs(secs.max(1));
-            }
-            "--policy-poll-ms" => {
-                let ms: u64 = number("--policy-poll-ms", &value("--policy-poll-ms")?)?;
-                config.policy_poll = Duration::from_millis(ms.max(10));
-            }
-            other => {
-                return Err(format!(
-                    "unknown argument {other:?}; see the crate documentation"
-                ));
-            }
-        }
-    }
-    config.database_url = match database_url {
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print the threat model generated from the tool declarations
+    ThreatModel,
+}
+
+fn config(cli: Cli) -> Result<Config, String> {
+    let database_url = match cli.database_url {
         Some(url) => url,
         None => default_database_url()?,
     };
+    let mut config = Config::new(database_url);
+    config.demo = cli.demo;
+    config.audit_file = cli.audit_file;
+    config.guards.fetch.allow_loopback = cli.allow_loopback_fetch;
+    if let Some(path) = cli.fetch_ca {
+        let shown = path.display();
+        let pem = std::fs::read(&path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+        let mut roots = (*config.guards.fetch.roots).clone();
+        for cert in tokio_rustls::rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
+            let cert = cert.map_err(|e| format!("{shown}: {e}"))?;
+            roots.add(cert).map_err(|e| format!("{shown}: {e}"))?;
+        }
+        config.guards.fetch.roots = Arc::new(roots);
+    }
+    if let Some(RateLimit(rate)) = cli.rate_limit {
+        config.subject_rate = rate;
+    }
+    if let Some(secs) = cli.call_timeout_secs {
+        config.call_timeout = Duration::from_secs(secs.max(1));
+    }
+    if let Some(ms) = cli.policy_poll_ms {
+        config.policy_poll = Duration::from_millis(ms.max(10));
+    }
     Ok(config)
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("threat-model") {
+    let mut cli = Cli::parse();
+    if let Some(Command::ThreatModel) = cli.command {
         let model = secure_tool::threat_model::render::<doc_server::DocServer>(
             doc_server::REGENERATE_THREAT_MODEL,
         );
@@ -102,9 +114,9 @@ async fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     secure_tool::log::init();
-    let parsed = HttpOptions::from_args(&mut args).and_then(|http| Ok((parse(&args)?, http)));
-    let (config, http) = match parsed {
-        Ok(parsed) => parsed,
+    let http = std::mem::take(&mut cli.http).options();
+    let config = match config(cli) {
+        Ok(config) => config,
         Err(e) => {
             eprintln!("doc-server: {e}");
             return ExitCode::from(2);
