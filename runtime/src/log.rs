@@ -1,8 +1,8 @@
 //! Logging to stderr, one line per event.
 //!
 //! stdout carries JSON-RPC over stdio, so every log line goes to stderr. Events
-//! are `tracing` events; [`init`] installs a small subscriber that prints them as
-//! `[WARNING] target: message`. Offending values reach a line only through
+//! are `tracing` events; [`init`] installs a `tracing-subscriber` registry whose
+//! [`layer`] prints them as `[WARNING] target: message`. Offending values reach a line only through
 //! [`escape_bounded`] / [`render_value`], so no raw control byte is ever written and
 //! a 100 kB argument costs at most [`VALUE_LIMIT`] characters of log.
 
@@ -10,8 +10,8 @@ use std::fmt::{self, Write as _};
 use std::io::Write as _;
 
 use tracing::field::{Field, Visit};
-use tracing::span::{Attributes, Id, Record};
-use tracing::{Event, Level, Metadata, Subscriber};
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::Layer as _;
 
 /// The most characters of an offending value a log line or message shows,
 /// counted after escaping, so control characters cannot inflate a line.
@@ -166,59 +166,57 @@ pub fn level_name(level: &Level) -> &'static str {
     }
 }
 
-/// Installs the stderr logger as the process-wide `tracing` subscriber.
+/// Installs the stderr logger as the process-wide `tracing` subscriber: a
+/// `tracing-subscriber` registry with [`layer`], filtered by [`filter`].
 ///
 /// The level comes from `SECURE_TOOL_LOG` (`error`, `warn`, `info`, `debug`,
 /// `trace`) and applies to every target. When unset, the framework's own events
 /// print from `info` and other crates' (the MCP transport's) from `warn`.
-/// Returns `false` when a subscriber was already set.
+/// Returns `false` when a subscriber was already set. A server with its own
+/// subscriber adds `layer().with_filter(filter())` to it instead.
 pub fn init() -> bool {
-    let level = std::env::var("SECURE_TOOL_LOG")
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    tracing_subscriber::registry()
+        .with(layer().with_filter(filter()))
+        .try_init()
+        .is_ok()
+}
+
+/// What [`init`] prints: `SECURE_TOOL_LOG` for every target when set, else
+/// `info` for the framework's events and `warn` for other crates'.
+pub fn filter() -> tracing_subscriber::filter::Targets {
+    use tracing_subscriber::filter::Targets;
+    let level: Option<Level> = std::env::var("SECURE_TOOL_LOG")
         .ok()
         .and_then(|v| v.parse().ok());
-    tracing::subscriber::set_global_default(Stderr { level }).is_ok()
+    match level {
+        Some(level) => Targets::new().with_default(level),
+        None => Targets::new()
+            .with_default(Level::WARN)
+            .with_target(TARGET, Level::INFO),
+    }
 }
 
-/// A `tracing` subscriber that prints each event as one line on stderr.
-#[derive(Debug)]
-pub struct Stderr {
-    level: Option<Level>,
+/// A `tracing-subscriber` layer that prints each event as one line on stderr,
+/// in the format of [`format_event`], with one write per line so concurrent
+/// events never interleave mid-line.
+pub fn layer<S: Subscriber>() -> impl tracing_subscriber::Layer<S> {
+    StderrLines
 }
 
-impl Subscriber for Stderr {
-    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        let level = self
-            .level
-            .unwrap_or(if metadata.target().starts_with(TARGET) {
-                Level::INFO
-            } else {
-                Level::WARN
-            });
-        *metadata.level() <= level
-    }
+struct StderrLines;
 
-    fn new_span(&self, _: &Attributes<'_>) -> Id {
-        Id::from_u64(1)
-    }
-
-    fn record(&self, _: &Id, _: &Record<'_>) {}
-
-    fn record_follows_from(&self, _: &Id, _: &Id) {}
-
-    fn event(&self, event: &Event<'_>) {
+impl<S: Subscriber> tracing_subscriber::Layer<S> for StderrLines {
+    fn on_event(&self, event: &Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
         let line = format_event(event);
-        // One write per line so concurrent events never interleave mid-line.
         let _ = std::io::stderr().lock().write_all(line.as_bytes());
     }
-
-    fn enter(&self, _: &Id) {}
-
-    fn exit(&self, _: &Id) {}
 }
 
 /// Formats an event as `[LEVEL] target: message key=value…\n`, escaping any
 /// control character that a caller's own event might carry.
-pub(crate) fn format_event(event: &Event<'_>) -> String {
+pub fn format_event(event: &Event<'_>) -> String {
     let meta = event.metadata();
     let mut visitor = Line(String::new());
     event.record(&mut visitor);

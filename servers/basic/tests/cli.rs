@@ -47,3 +47,47 @@ fn wrong_arguments_are_refused_by_name() {
         assert!(stderr.contains(named), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn a_refusal_over_stdio_is_one_warning_line_on_stderr() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_basic-server"))
+        .env_remove("SECURE_TOOL_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("basic-server runs");
+    let mut stdin = child.stdin.take().unwrap();
+    for message in [
+        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"cli-test","version":"1"}}}"#,
+        r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+        r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"compute","arguments":{"op":"pow\u001b[31m","a":1,"b":2}}}"#,
+    ] {
+        writeln!(stdin, "{message}").unwrap();
+    }
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.contains(r#""id":2"#) {
+        line.clear();
+        assert!(
+            stdout.read_line(&mut line).unwrap() > 0,
+            "no answer to the call"
+        );
+    }
+    assert!(line.contains(r#""isError":true"#), "{line}");
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("[WARNING] secure_tool: "))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{stderr}");
+    assert!(warnings[0].contains("gate=allowlist"), "{stderr}");
+    // The escape character reaches the log escaped, never raw.
+    assert!(warnings[0].contains(r"\u{1b}"), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "{stderr}");
+}
