@@ -25,10 +25,6 @@ pub struct Rate {
 /// The per-subject limit a pipeline applies unless configured otherwise.
 pub const DEFAULT_SUBJECT_RATE: Rate = Rate::new(100, Duration::from_secs(1));
 
-/// Buckets beyond this many are pruned of the full ones (a full bucket is the
-/// same as no bucket), so a stream of new subjects cannot grow memory unbounded.
-const PRUNE_AT: usize = 10_000;
-
 impl Rate {
     /// `calls` per `per`.
     pub const fn new(calls: u32, per: Duration) -> Self {
@@ -101,13 +97,90 @@ impl Bucket {
     fn take(&mut self, rate: Rate, now: Instant) {
         self.full_at = self.full_at.max(now) + rate.per_token();
     }
+
+    /// A full bucket is the same as no bucket.
+    fn is_full(self, now: Instant) -> bool {
+        self.full_at <= now
+    }
+}
+
+/// One subject's buckets: its own, and one per tool with a rate it called.
+#[derive(Debug)]
+struct Slot {
+    subject: Box<str>,
+    caller: Bucket,
+    tools: Vec<(&'static str, Bucket)>,
+}
+
+impl Slot {
+    fn is_full(&self, now: Instant) -> bool {
+        self.caller.is_full(now) && self.tools.iter().all(|(_, b)| b.is_full(now))
+    }
+
+    fn tool(&self, tool: &str) -> Option<Bucket> {
+        self.tools.iter().find(|(t, _)| *t == tool).map(|(_, b)| *b)
+    }
+}
+
+/// The buckets of all subjects: slots in a vector, found through an index by
+/// subject. Every call sweeps the next [`SWEEP`] slots and drops those that
+/// are full, so memory follows the subjects active within their periods and
+/// no call ever scans the whole table.
+#[derive(Debug, Default)]
+struct Table {
+    index: HashMap<Box<str>, usize>,
+    slots: Vec<Slot>,
+    cursor: usize,
+}
+
+/// Slots examined per call: more than the one a call can add, so the sweep
+/// outpaces growth.
+const SWEEP: usize = 2;
+
+impl Table {
+    /// The slot at `found`, or a new one for `subject`.
+    fn slot(&mut self, found: Option<usize>, subject: &str, now: Instant) -> &mut Slot {
+        let i = found.unwrap_or_else(|| {
+            let i = self.slots.len();
+            self.index.insert(subject.into(), i);
+            self.slots.push(Slot {
+                subject: subject.into(),
+                caller: Bucket { full_at: now },
+                tools: Vec::new(),
+            });
+            i
+        });
+        &mut self.slots[i]
+    }
+
+    /// Drops the full slots among the next few.
+    fn sweep(&mut self, now: Instant) {
+        for _ in 0..SWEEP {
+            if self.cursor >= self.slots.len() {
+                self.cursor = 0;
+                if self.slots.is_empty() {
+                    return;
+                }
+            }
+            let i = self.cursor;
+            if self.slots[i].is_full(now) {
+                let gone = self.slots.swap_remove(i);
+                self.index.remove(&gone.subject);
+                if let Some(moved) = self.slots.get(i) {
+                    self.index.insert(moved.subject.clone(), i);
+                }
+            } else {
+                self.cursor += 1;
+            }
+        }
+    }
 }
 
 /// The rate limits of one pipeline.
 #[derive(Debug)]
 pub struct Limiter {
     subject: Option<Rate>,
-    buckets: Mutex<HashMap<(Box<str>, &'static str), Bucket>>,
+    table: Mutex<Table>,
 }
 
 impl Default for Limiter {
@@ -121,7 +194,7 @@ impl Limiter {
     pub fn new(subject: Option<Rate>) -> Self {
         Self {
             subject,
-            buckets: Mutex::default(),
+            table: Mutex::default(),
         }
     }
 
@@ -131,7 +204,8 @@ impl Limiter {
     }
 
     /// Takes a token for `subject` calling `tool` (limited to `tool_rate`), or
-    /// refuses at [`Gate::Rate`] with the time to wait.
+    /// refuses at [`Gate::Rate`] with the time to wait. The cost of a call
+    /// does not grow with the number of subjects.
     pub fn check(
         &self,
         subject: &str,
@@ -148,32 +222,33 @@ impl Limiter {
         tool_rate: Option<Rate>,
         now: Instant,
     ) -> Result<(), Reject> {
-        let limits = [(self.subject, ""), (tool_rate, tool)];
-        // A poisoned lock means a panic mid-update; the map is still consistent.
-        let mut buckets = self
-            .buckets
+        if self.subject.is_none() && tool_rate.is_none() {
+            return Ok(());
+        }
+        // A poisoned lock means a panic mid-update; the table is still consistent.
+        let mut table = self
+            .table
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        table.sweep(now);
         let fresh = Bucket { full_at: now };
+        let found = table.index.get(subject).copied();
+        let slot = found.map(|i| &table.slots[i]);
+        let caller = slot.map_or(fresh, |s| s.caller);
+        let own = slot.and_then(|s| s.tool(tool)).unwrap_or(fresh);
         let mut refused: Option<(Rate, &str, Duration)> = None;
-        for (rate, key) in limits {
+        for (rate, bucket, what) in [
+            (self.subject, caller, "this caller"),
+            (tool_rate, own, "this tool"),
+        ] {
             let Some(rate) = rate else { continue };
-            let bucket = buckets
-                .get(&(Box::from(subject), key))
-                .copied()
-                .unwrap_or(fresh);
             if let Some(wait) = bucket.wait(rate, now)
                 && refused.is_none_or(|(_, _, w)| wait > w)
             {
-                refused = Some((rate, key, wait));
+                refused = Some((rate, what, wait));
             }
         }
-        if let Some((rate, key, wait)) = refused {
-            let what = if key.is_empty() {
-                "this caller"
-            } else {
-                "this tool"
-            };
+        if let Some((rate, what, wait)) = refused {
             return Err(Reject::at(
                 Gate::Rate,
                 None,
@@ -183,15 +258,19 @@ impl Limiter {
                 ),
             ));
         }
-        if buckets.len() >= PRUNE_AT {
-            buckets.retain(|_, b| b.full_at > now);
+        let slot = table.slot(found, subject, now);
+        if let Some(rate) = self.subject {
+            slot.caller.take(rate, now);
         }
-        for (rate, key) in limits {
-            let Some(rate) = rate else { continue };
-            buckets
-                .entry((Box::from(subject), key))
-                .or_insert(fresh)
-                .take(rate, now);
+        if let Some(rate) = tool_rate {
+            match slot.tools.iter_mut().find(|(t, _)| *t == tool) {
+                Some((_, bucket)) => bucket.take(rate, now),
+                None => {
+                    let mut bucket = fresh;
+                    bucket.take(rate, now);
+                    slot.tools.push((tool, bucket));
+                }
+            }
         }
         Ok(())
     }
@@ -272,13 +351,50 @@ mod tests {
     }
 
     #[test]
-    fn memory_stays_bounded_under_many_subjects() {
+    fn memory_follows_the_active_subjects_not_all_that_ever_called() {
+        // One new subject a millisecond, each idle again a millisecond later:
+        // at most one is active at a time, and the sweep keeps up.
         let limiter = Limiter::new(Some(Rate::new(1, Duration::from_millis(1))));
+        let tool_rate = Some(Rate::new(1, Duration::from_millis(1)));
         let start = Instant::now();
-        for i in 0..3 * PRUNE_AT {
-            let now = start + Duration::from_millis(i as u64);
+        for i in 0..30_000 {
+            let now = start + Duration::from_millis(i);
+            limiter
+                .check_at(&format!("s{i}"), TOOL, tool_rate, now)
+                .unwrap();
+            let table = limiter.table.lock().unwrap();
+            assert!(
+                table.slots.len() <= SWEEP + 1,
+                "{} at {i}",
+                table.slots.len()
+            );
+            assert_eq!(table.index.len(), table.slots.len());
+        }
+    }
+
+    #[test]
+    fn the_sweep_keeps_active_subjects_and_their_counts() {
+        // 1,000 subjects that each spent their whole burst stay limited, however
+        // many calls (and sweeps) run meanwhile, and are found through the index
+        // after the slots moved.
+        let limiter = Limiter::new(Some(Rate::new(2, Duration::from_secs(60))));
+        let now = Instant::now();
+        for i in 0..1_000 {
+            limiter.check_at(&format!("s{i}"), TOOL, None, now).unwrap();
             limiter.check_at(&format!("s{i}"), TOOL, None, now).unwrap();
         }
-        assert!(limiter.buckets.lock().unwrap().len() <= PRUNE_AT);
+        for i in 0..1_000 {
+            assert!(limiter.check_at(&format!("s{i}"), TOOL, None, now).is_err());
+        }
+        // A minute on, every bucket is full again and the sweep drains the table.
+        let later = now + Duration::from_secs(60);
+        for _ in 0..1_000 {
+            limiter.check_at("t", TOOL, None, later).unwrap_or(());
+        }
+        let table = limiter.table.lock().unwrap();
+        assert!(table.slots.len() <= 2, "{}", table.slots.len());
+        for (i, slot) in table.slots.iter().enumerate() {
+            assert_eq!(table.index[&slot.subject], i);
+        }
     }
 }
