@@ -241,25 +241,27 @@ pub fn int(
     let Some(n) = value.as_number() else {
         return Err(wrong_type(at, "an integer", value));
     };
+    // Decided from the literal: serde_json keeps an integer literal that fits
+    // 64 bits as an integer, and anything else (a fraction, an exponent, an
+    // integer beyond 64 bits) as a float that may no longer be what was sent.
     let x = if let Some(i) = n.as_i64() {
         i128::from(i)
     } else if let Some(u) = n.as_u64() {
         i128::from(u)
     } else {
         let f = n.as_f64().unwrap_or(f64::NAN);
-        if f.fract() != 0.0 || !f.is_finite() {
-            return Err(wrong_type(at, "an integer", value));
-        }
-        // Whole floats beyond 64 bits are out of every supported type's range.
-        if f.abs() >= 2f64.powi(64) {
+        // Beyond 2^63 the literal was out of every supported type's range,
+        // whatever digits it had.
+        if f.is_finite() && f.abs() >= 2f64.powi(63) {
             return Err(reject(at, Gate::Range, out_of_type(kind)).with_value(value));
         }
-        // From 2^53 on a float may not be the integer it was written as: refuse
-        // rather than round. Integers that large arrive as integer literals.
-        if f.abs() >= 2f64.powi(53) {
-            return Err(wrong_type(at, "an exact integer", value));
-        }
-        f as i128
+        // `3.0`, `1e2` or `1.0000000000000001` (read as 1): never rounded.
+        return Err(reject(
+            at,
+            Gate::Type,
+            "expected an integer literal (no fraction, no exponent)",
+        )
+        .with_value(value));
     };
     let Kind::Int { min, max, .. } = *kind else {
         return Err(mismatch(at));
@@ -504,6 +506,7 @@ impl<'v> Scalar<'v> {
             Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
                 (Some(i), _, _) => Scalar::Int(i.into()),
                 (_, Some(u), _) => Scalar::Int(u.into()),
+                // In a list of floats, `1` and `1.0` are the same item.
                 (_, _, Some(f)) if f.fract() == 0.0 && f.abs() < 2f64.powi(64) => {
                     Scalar::Int(f as i128)
                 }
@@ -723,7 +726,9 @@ mod tests {
         assert_eq!(gate(u8::from_arg(&N, Some(&json!(-1)), AT)), Gate::Range);
         assert_eq!(gate(u8::from_arg(&N, Some(&json!(1.5)), AT)), Gate::Type);
         assert_eq!(gate(u8::from_arg(&N, Some(&json!(1e30)), AT)), Gate::Range);
-        assert_eq!(u8::from_arg(&N, Some(&json!(3.0)), AT).unwrap(), 3);
+        // Whole or not, a float literal is not an integer: `3.0` is refused
+        // like `1.0000000000000001`, which a float reads as 1.
+        assert_eq!(gate(u8::from_arg(&N, Some(&json!(3.0)), AT)), Gate::Type);
         assert_eq!(gate(u8::from_arg(&N, Some(&json!(false)), AT)), Gate::Type);
     }
 
@@ -907,7 +912,40 @@ mod tests {
             u64::from_arg(&U, Some(&json!(9007199254740993u64)), AT).unwrap(),
             9007199254740993
         );
-        assert_eq!(u64::from_arg(&U, Some(&json!(4.0)), AT).unwrap(), 4);
+        assert_eq!(gate(u64::from_arg(&U, Some(&json!(4.0)), AT)), Gate::Type);
+    }
+
+    #[test]
+    fn integers_are_decided_from_the_literal_exact_or_refused() {
+        static I: Kind = Kind::Int {
+            ty: "i64",
+            min: i64::MIN as i128,
+            max: i64::MAX as i128,
+        };
+        let parse = |text: &str| serde_json::from_str::<Value>(text).unwrap();
+        assert_eq!(
+            i64::from_arg(&I, Some(&parse("-9223372036854775808")), AT).unwrap(),
+            i64::MIN
+        );
+        assert_eq!(
+            i64::from_arg(&I, Some(&parse("9223372036854775807")), AT).unwrap(),
+            i64::MAX
+        );
+        for (text, expected) in [
+            ("-9223372036854775809", Gate::Range),
+            ("9223372036854775808", Gate::Range),
+            ("18446744073709551616", Gate::Range),
+            ("-1e300", Gate::Range),
+            ("1e300", Gate::Range),
+            ("1.0000000000000001", Gate::Type),
+            ("0.99999999999999999", Gate::Type),
+            ("1e2", Gate::Type),
+            ("-0.0", Gate::Type),
+            ("2.0", Gate::Type),
+        ] {
+            let refused = i64::from_arg(&I, Some(&parse(text)), AT).unwrap_err();
+            assert_eq!(refused.gate(), expected, "{text}: {refused}");
+        }
     }
 
     #[test]

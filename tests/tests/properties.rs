@@ -220,10 +220,12 @@ fn honours(kind: &Kind, v: &Value) -> bool {
                 && min.is_none_or(|m| x >= m)
                 && max.is_none_or(|m| x <= m)
         }),
-        Kind::Int { min, max, .. } => match v.as_f64() {
-            Some(x) if x.fract() == 0.0 => (*min as f64..=*max as f64).contains(&x),
-            _ => false,
-        },
+        // An integer literal, never a float that happens to be whole.
+        Kind::Int { min, max, .. } => v
+            .as_i64()
+            .map(i128::from)
+            .or_else(|| v.as_u64().map(i128::from))
+            .is_some_and(|x| (*min..=*max).contains(&x)),
         Kind::Bool => v.is_boolean(),
         Kind::Confirm => v == &Value::Bool(true),
         Kind::Choice { allow, .. } => v.as_str().is_some_and(|s| allow.contains(&s)),
