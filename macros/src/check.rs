@@ -546,6 +546,18 @@ fn float_bounds(
     let min_value = min
         .map(|m| m.value)
         .or_else(|| (!max_named).then(|| max_value.map(|m| -m)).flatten());
+    match (min_value, max_value) {
+        (None, None) => cx.error(
+            p.ident.span(),
+            format!(
+                "`{0}` is a float with no bounds: declare `max = N` (meaning |x| <= N) \
+                 or both `min({0} = ..)` and `max({0} = ..)`",
+                p.name
+            ),
+        ),
+        (Some(_), Some(_)) => {}
+        (lo, _) => one_sided(cx, p, if lo.is_some() { min } else { max }),
+    }
     if let (Some(lo), Some(hi), Some(min)) = (min_value, max_value, min)
         && lo > hi
     {
@@ -560,6 +572,20 @@ fn float_bounds(
         );
     }
     (min_value, max_value)
+}
+
+/// The error for a signed parameter with a bound on one side only.
+fn one_sided(cx: &mut Ctxt, p: &crate::signature::Param, bound: Option<&Number>) {
+    let Some(bound) = bound else { return };
+    cx.error(
+        bound.span,
+        format!(
+            "`{0}` is bounded on one side only, and a signed value is then unbounded \
+             on the other: declare both `min({0} = ..)` and `max({0} = ..)`, or the \
+             blanket `max = N` (meaning |x| <= N)",
+            p.name
+        ),
+    );
 }
 
 /// Bounds of an integer, as exact integers inside the type's range.
@@ -597,6 +623,12 @@ fn int_bounds(
             }
         }
     };
+    // A signed integer with a named upper bound and no lower one would reach
+    // down to the type's minimum: almost never what the declaration meant. (A
+    // lower bound alone, as on an id, has the type's maximum above it.)
+    if lo_ty < 0 && max_named && min.is_none() {
+        one_sided(cx, p, max);
+    }
     let hi = max.and_then(|m| exact(cx, m)).unwrap_or(hi_ty);
     let lo = match min {
         Some(m) => exact(cx, m).unwrap_or(lo_ty),

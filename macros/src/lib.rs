@@ -71,7 +71,7 @@ pub(crate) fn with_krate<R>(path: Option<syn::Path>, f: impl FnOnce() -> R) -> R
 /// | `scope = "resource:action"` | the permission a caller needs |
 /// | `public` | the tool needs no permission; one of `scope` and `public` is required |
 /// | `allow = ["a", "b"]`, `allow(op = [..])` | the string parameter is a selector; its type names the enum generated from the list |
-/// | `max = N`, `max(a = N)`, `min = N`, `min(a = N)` | inclusive bounds of numbers (the blanket `max = N` means `\|x\| <= N`) |
+/// | `max = N`, `max(a = N)`, `min = N`, `min(a = N)` | inclusive bounds of numbers (the blanket `max = N` means `\|x\| <= N`); a float needs both sides, a signed integer with a named `max` needs a `min` |
 /// | `max_len = N`, `max_len(text = N)` | the length bound of strings, in chars (4096 unless declared) |
 /// | `max_items(p = N)`, `min_items(p = N)` | how many items the list `p` may hold (at most 256 unless declared) |
 /// | `unique(p, ..)` | the list `p` may not hold an item twice |

@@ -3,7 +3,7 @@
 use secure_tool::{Reject, secure_tool, server};
 
 /// Converts a temperature into the unit `to`, from the other one.
-#[secure_tool(scope = "temperatures:convert", allow(to = ["celsius", "fahrenheit"]), max(value = 1e6))]
+#[secure_tool(scope = "temperatures:convert", allow(to = ["celsius", "fahrenheit"]), max = 1e6)]
 pub fn convert(to: Unit, value: f64) -> Result<f64, Reject> {
     match to {
         Unit::Celsius => Ok((value - 32.0) * 5.0 / 9.0),

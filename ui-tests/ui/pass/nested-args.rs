@@ -45,7 +45,8 @@ struct Edit {
     unique(tags),
     allow(tags = ["a", "b"]),
     default(dry_run = false, tags = ["a"]),
-    max_size = 4096
+    max_size = 4096,
+    max = 1e6
 )]
 fn create(
     entities: Vec<graph::Entity>,

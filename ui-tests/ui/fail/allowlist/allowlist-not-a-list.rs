@@ -1,7 +1,7 @@
 use secure_tool::{Reject, secure_tool};
 
 /// Computes.
-#[secure_tool(allow = "add", public)]
+#[secure_tool(allow = "add", max = 1e6, public)]
 fn compute(a: f64) -> Result<f64, Reject> {
     Ok(a)
 }

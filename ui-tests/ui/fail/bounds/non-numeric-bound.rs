@@ -2,7 +2,7 @@ use secure_tool::{Reject, secure_tool};
 
 /// Computes.
 #[secure_tool(max = "big", public)]
-fn compute(a: f64) -> Result<f64, Reject> {
+fn compute(a: i64) -> Result<i64, Reject> {
     Ok(a)
 }
 

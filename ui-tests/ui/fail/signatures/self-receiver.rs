@@ -4,7 +4,7 @@ struct Calculator;
 
 impl Calculator {
     /// Doubles.
-    #[secure_tool(public)]
+    #[secure_tool(public, max = 1e6)]
     fn double(&self, a: f64) -> Result<f64, Reject> {
         Ok(a * 2.0)
     }
