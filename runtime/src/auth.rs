@@ -191,7 +191,7 @@ impl TokenVerifier for StaticTokens {
 }
 
 #[cfg(feature = "jwt")]
-pub use jwt::JwtVerifier;
+pub use jwt::{JwtVerifier, KeyError, MIN_HS256_SECRET};
 
 #[cfg(feature = "jwt")]
 mod jwt {
@@ -233,6 +233,9 @@ mod jwt {
 
     impl std::error::Error for KeyError {}
 
+    /// The shortest HS256 secret accepted, in bytes.
+    pub const MIN_HS256_SECRET: usize = 32;
+
     impl JwtVerifier {
         fn with_key(
             key: jsonwebtoken::DecodingKey,
@@ -258,17 +261,35 @@ mod jwt {
         /// `{PREFIX}_JWT_KEY_FILE` with `{PREFIX}_JWT_ALG` = `RS256` or `ES256`.
         /// Any missing or unusable setting is an error: there is no fallback.
         pub fn from_env(prefix: &str, audience: &str) -> Result<Self, KeyError> {
-            let var = |name: &str| std::env::var(format!("{prefix}_JWT_{name}"));
+            Self::configured(prefix, audience, |name| {
+                std::env::var(format!("{prefix}_JWT_{name}"))
+            })
+        }
+
+        fn configured(
+            prefix: &str,
+            audience: &str,
+            var: impl Fn(&str) -> Result<String, std::env::VarError>,
+        ) -> Result<Self, KeyError> {
             let issuer =
                 var("ISSUER").map_err(|_| KeyError(format!("{prefix}_JWT_ISSUER is not set")))?;
-            if let Ok(secret) = var("SECRET") {
-                return Ok(Self::hs256(secret.as_bytes(), &issuer, audience));
-            }
-            let path = var("KEY_FILE").map_err(|_| {
-                KeyError(format!(
-                    "set {prefix}_JWT_SECRET (HS256), or {prefix}_JWT_KEY_FILE with {prefix}_JWT_ALG (RS256 or ES256)"
-                ))
-            })?;
+            let (secret, path) = (var("SECRET"), var("KEY_FILE"));
+            let path = match (secret, path) {
+                (Ok(_), Ok(_)) => {
+                    return Err(KeyError(format!(
+                        "{prefix}_JWT_SECRET and {prefix}_JWT_KEY_FILE are both set; set one"
+                    )));
+                }
+                (Ok(secret), Err(_)) => {
+                    return Self::hs256(secret.as_bytes(), &issuer, audience);
+                }
+                (Err(_), Ok(path)) => path,
+                (Err(_), Err(_)) => {
+                    return Err(KeyError(format!(
+                        "set {prefix}_JWT_SECRET (HS256), or {prefix}_JWT_KEY_FILE with {prefix}_JWT_ALG (RS256 or ES256)"
+                    )));
+                }
+            };
             let pem =
                 std::fs::read(&path).map_err(|e| KeyError(format!("cannot read {path}: {e}")))?;
             match var("ALG").as_deref() {
@@ -278,10 +299,22 @@ mod jwt {
             }
         }
 
-        /// HS256 with a shared secret.
-        pub fn hs256(secret: &[u8], issuer: &str, audience: &str) -> Self {
+        /// HS256 with a shared secret of at least [`MIN_HS256_SECRET`] bytes
+        /// (RFC 7518 §3.2: a key as long as the hash); a shorter one is refused.
+        pub fn hs256(secret: &[u8], issuer: &str, audience: &str) -> Result<Self, KeyError> {
+            if secret.len() < MIN_HS256_SECRET {
+                return Err(KeyError(format!(
+                    "an HS256 secret needs at least {MIN_HS256_SECRET} bytes, this one has {}",
+                    secret.len()
+                )));
+            }
             let key = jsonwebtoken::DecodingKey::from_secret(secret);
-            Self::with_key(key, jsonwebtoken::Algorithm::HS256, issuer, audience)
+            Ok(Self::with_key(
+                key,
+                jsonwebtoken::Algorithm::HS256,
+                issuer,
+                audience,
+            ))
         }
 
         /// RS256 with an RSA public key in PEM.
@@ -381,6 +414,58 @@ mod jwt {
                 .trim_matches('"')
                 .to_owned(),
         )
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        fn configured(vars: &[(&str, &str)]) -> Result<JwtVerifier, KeyError> {
+            JwtVerifier::configured("T", "aud", |name| {
+                vars.iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| (*v).to_owned())
+                    .ok_or(std::env::VarError::NotPresent)
+            })
+        }
+
+        #[test]
+        fn a_short_or_empty_hs256_secret_is_refused() {
+            let long = "k".repeat(MIN_HS256_SECRET);
+            assert!(JwtVerifier::hs256(long.as_bytes(), "iss", "aud").is_ok());
+            for short in ["", "secret", &long[1..]] {
+                let refused = JwtVerifier::hs256(short.as_bytes(), "iss", "aud").unwrap_err();
+                assert!(
+                    refused.to_string().contains("at least 32 bytes"),
+                    "{refused}"
+                );
+                let refused = configured(&[("ISSUER", "iss"), ("SECRET", short)]).unwrap_err();
+                assert!(
+                    refused.to_string().contains("at least 32 bytes"),
+                    "{refused}"
+                );
+            }
+        }
+
+        #[test]
+        fn a_secret_and_a_key_file_together_are_refused_not_chosen_between() {
+            let long = "k".repeat(MIN_HS256_SECRET);
+            let refused = configured(&[
+                ("ISSUER", "iss"),
+                ("SECRET", &long),
+                ("KEY_FILE", "/nonexistent.pem"),
+                ("ALG", "RS256"),
+            ])
+            .unwrap_err();
+            assert!(
+                refused
+                    .to_string()
+                    .contains("T_JWT_SECRET and T_JWT_KEY_FILE are both set"),
+                "{refused}"
+            );
+            assert!(configured(&[("ISSUER", "iss"), ("SECRET", &long)]).is_ok());
+            assert!(configured(&[("SECRET", &long)]).is_err());
+        }
     }
 }
 

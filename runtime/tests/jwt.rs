@@ -42,7 +42,7 @@ fn hs256(claims: &Value) -> String {
 }
 
 fn verifier() -> JwtVerifier {
-    JwtVerifier::hs256(SECRET, ISSUER, AUDIENCE)
+    JwtVerifier::hs256(SECRET, ISSUER, AUDIENCE).unwrap()
 }
 
 #[test]
