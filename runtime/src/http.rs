@@ -147,6 +147,18 @@ impl<T: Tools> Server<T> {
 
 pub use crate::auth::bearer;
 
+/// Whether `addr` (`HOST:PORT`, as `--http` takes it) listens on loopback
+/// only: a loopback IP literal, or `localhost`. A server that hands out
+/// well-known tokens (a demo) serves nowhere else.
+pub fn is_loopback(addr: &str) -> bool {
+    match addr.parse::<SocketAddr>() {
+        Ok(addr) => addr.ip().is_loopback(),
+        Err(_) => addr
+            .rsplit_once(':')
+            .is_some_and(|(host, _)| host.eq_ignore_ascii_case("localhost")),
+    }
+}
+
 /// The scopes a server's tools require, sorted and unique: the metadata's
 /// `scopes_supported`.
 pub fn scopes_supported(tools: &[&ToolSpec]) -> Vec<&'static str> {
@@ -324,7 +336,8 @@ impl<T: Tools> Front<T> {
         let challenge = match &error {
             None => format!("Bearer resource_metadata=\"{metadata}\""),
             Some(_) => format!(
-                "Bearer error=\"invalid_token\", error_description=\"{reason}\", resource_metadata=\"{metadata}\""
+                "Bearer error=\"invalid_token\", error_description=\"{}\", resource_metadata=\"{metadata}\"",
+                challenge_text(&reason)
             ),
         };
         let body = json!({
@@ -378,14 +391,29 @@ fn json_response(status: StatusCode, body: &Value) -> Response {
 
 fn with_challenge(status: StatusCode, challenge: &str, body: &Value) -> Response {
     let mut response = json_response(status, body);
-    // Reasons are fixed texts and scopes are checked at compile time, so the
-    // header value is always valid; if it were not, the status still refuses.
-    if let Ok(value) = HeaderValue::from_str(challenge) {
-        response
-            .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, value);
-    }
+    // Every part of a challenge is ASCII by construction (`challenge_text`);
+    // should one not be, the bare scheme still tells the client how to retry.
+    let value =
+        HeaderValue::from_str(challenge).unwrap_or_else(|_| HeaderValue::from_static("Bearer"));
     response
+        .headers_mut()
+        .insert(header::WWW_AUTHENTICATE, value);
+    response
+}
+
+/// Text for a quoted parameter of a challenge, in the characters RFC 6750 §3
+/// allows there (printable ASCII but `"` and `\`): anything else is written
+/// as `U+XXXX`, so a claim with a quote can neither end the parameter nor make
+/// the header invalid. The JSON body carries the text as it was.
+fn challenge_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            ' ' | '!' | '#'..='[' | ']'..='~' => out.push(c),
+            c => out.push_str(&format!("U+{:04X}", u32::from(c))),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -442,6 +470,50 @@ mod tests {
         ] {
             assert!(Cli::try_parse_from(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn loopback_means_a_loopback_literal_or_localhost() {
+        for addr in [
+            "127.0.0.1:8080",
+            "127.9.9.9:1",
+            "[::1]:80",
+            "localhost:0",
+            "LOCALHOST:1",
+        ] {
+            assert!(is_loopback(addr), "{addr}");
+        }
+        for addr in [
+            "0.0.0.0:8080",
+            "[::]:80",
+            "10.0.0.1:80",
+            "example.com:80",
+            "localhost.example.com:80",
+            "localhost",
+            "[::ffff:127.0.0.1]:80",
+        ] {
+            assert!(!is_loopback(addr), "{addr}");
+        }
+    }
+
+    #[test]
+    fn a_challenge_is_always_sent_and_no_claim_can_break_out_of_its_quotes() {
+        let reason = "token for \"café\", scope=\"admin\"\\\r\n";
+        let text = challenge_text(reason);
+        assert_eq!(
+            text,
+            "token for U+0022cafU+00E9U+0022, scope=U+0022adminU+0022U+005CU+000DU+000A"
+        );
+        let challenge = format!("Bearer error=\"invalid_token\", error_description=\"{text}\"");
+        let response = with_challenge(StatusCode::UNAUTHORIZED, &challenge, &json!({}));
+        let sent = response.headers()[header::WWW_AUTHENTICATE]
+            .to_str()
+            .unwrap();
+        assert_eq!(sent, challenge);
+        assert_eq!(sent.matches('"').count(), 4, "{sent}");
+        // Even a challenge built wrongly still names the scheme.
+        let response = with_challenge(StatusCode::UNAUTHORIZED, "Bearer é\n", &json!({}));
+        assert_eq!(response.headers()[header::WWW_AUTHENTICATE], "Bearer");
     }
 
     #[test]
