@@ -6,6 +6,10 @@
 //! action)` under the RBAC model shipped with the runtime. Any error from casbin
 //! or the store denies.
 //!
+//! Subjects and roles live in separate namespaces: casbin sees a subject as
+//! `user:NAME` and a role as `role:NAME`, so a token whose subject is named
+//! like a role (`sub: "admin"`) is a user called admin, with no grant.
+//!
 //! Policies persist in the `casbin_rule` table through [`SqlAdapter`], written
 //! here over sqlx with run-time queries for both SQLite and PostgreSQL.
 
@@ -57,6 +61,16 @@ impl std::fmt::Debug for Authorizer {
     }
 }
 
+/// A subject as casbin sees it.
+fn user(subject: &str) -> String {
+    format!("user:{subject}")
+}
+
+/// A role as casbin sees it.
+fn role(name: &str) -> String {
+    format!("role:{name}")
+}
+
 fn casbin_error(context: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::new(context, e)
 }
@@ -92,8 +106,8 @@ impl Authorizer {
     }
 
     /// Lets `role` perform `action` on `resource`.
-    pub async fn grant(&self, role: &str, resource: &str, action: &str) -> Result<(), StoreError> {
-        let rule = vec![role.to_owned(), resource.to_owned(), action.to_owned()];
+    pub async fn grant(&self, name: &str, resource: &str, action: &str) -> Result<(), StoreError> {
+        let rule = vec![role(name), resource.to_owned(), action.to_owned()];
         let mut enforcer = self.enforcer.write().await;
         self.forget();
         enforcer
@@ -104,8 +118,8 @@ impl Authorizer {
     }
 
     /// Withdraws a permission from `role`.
-    pub async fn revoke(&self, role: &str, resource: &str, action: &str) -> Result<(), StoreError> {
-        let rule = vec![role.to_owned(), resource.to_owned(), action.to_owned()];
+    pub async fn revoke(&self, name: &str, resource: &str, action: &str) -> Result<(), StoreError> {
+        let rule = vec![role(name), resource.to_owned(), action.to_owned()];
         let mut enforcer = self.enforcer.write().await;
         self.forget();
         enforcer
@@ -115,12 +129,12 @@ impl Authorizer {
             .map_err(|e| casbin_error("cannot remove policy", e))
     }
 
-    /// Gives `subject` the role `role`.
-    pub async fn assign(&self, subject: &str, role: &str) -> Result<(), StoreError> {
+    /// Gives `subject` the role `name`.
+    pub async fn assign(&self, subject: &str, name: &str) -> Result<(), StoreError> {
         let mut enforcer = self.enforcer.write().await;
         self.forget();
         enforcer
-            .add_grouping_policy(vec![subject.to_owned(), role.to_owned()])
+            .add_grouping_policy(vec![user(subject), role(name)])
             .await
             .map(drop)
             .map_err(|e| casbin_error("cannot assign role", e))
@@ -217,7 +231,7 @@ impl Authorizer {
         // Held across the decision and its caching, so a change cannot slip between.
         let enforcer = self.enforcer.read().await;
         let allowed = enforcer
-            .enforce((subject, resource, action))
+            .enforce((user(subject), resource, action))
             .map_err(|e| casbin_error("policy decision failed", e))?;
         let mut decisions = self
             .decisions
@@ -241,7 +255,7 @@ impl Authorizer {
         self.enforcer
             .read()
             .await
-            .enforce((subject, resource, action))
+            .enforce((user(subject), resource, action))
             .map_err(|e| casbin_error("policy decision failed", e))
     }
 

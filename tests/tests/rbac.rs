@@ -131,6 +131,49 @@ async fn scope_and_role_are_both_required() {
 }
 
 #[tokio::test]
+async fn a_subject_named_like_a_role_holds_none_of_its_grants() {
+    let authz = Authorizer::in_memory().await;
+    seed(&authz).await;
+    // A token whose subject is a role's name, with every scope: no grant.
+    for name in ["admin", "editor", "viewer", "role:admin", "user:alice"] {
+        let impostor = Principal::new(name, ["documents:*"]);
+        let refused = authz.authorize(&impostor, "documents:read").await;
+        assert_eq!(refused.unwrap_err().gate(), Gate::Role, "{name}");
+    }
+    // Assigned the role, a subject called admin has it like anyone else.
+    authz.assign("admin", "viewer").await.unwrap();
+    let admin = Principal::new("admin", ["documents:*"]);
+    assert!(authz.authorize(&admin, "documents:read").await.is_ok());
+    assert!(authz.authorize(&admin, "documents:delete").await.is_err());
+}
+
+#[tokio::test]
+async fn policies_stored_before_namespaces_keep_their_meaning() {
+    // Rows as an older version wrote them, before the namespace migration.
+    let store = Store::connect(&temp_sqlite_url("legacy")).await.unwrap();
+    store.migrate_to(2, &[]).await.unwrap();
+    for (ptype, v0, v1, v2) in [
+        ("p", "editor", "documents", "read"),
+        ("g", "bob", "editor", ""),
+    ] {
+        sqlx::query("INSERT INTO casbin_rule (ptype, v0, v1, v2) VALUES ($1, $2, $3, $4)")
+            .bind(ptype)
+            .bind(v0)
+            .bind(v1)
+            .bind(v2)
+            .execute(store.pool())
+            .await
+            .unwrap();
+    }
+    store.migrate(&[]).await.unwrap();
+    let authz = Authorizer::persistent(&store).await.unwrap();
+    let bob = Principal::new("bob", ["documents:*"]);
+    assert!(authz.authorize(&bob, "documents:read").await.is_ok());
+    let editor = Principal::new("editor", ["documents:*"]);
+    assert!(authz.authorize(&editor, "documents:read").await.is_err());
+}
+
+#[tokio::test]
 async fn a_broken_store_denies() {
     let store = Store::connect(&temp_sqlite_url("broken")).await.unwrap();
     store.migrate(&[]).await.unwrap();
