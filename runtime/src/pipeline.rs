@@ -523,13 +523,29 @@ impl Executed {
     pub fn inspect_output(self) -> (Output, Vec<String>) {
         use crate::guards::{injection, secrets};
         let mut output = self.output;
-        let (text, mut findings) = match secrets::redact_cow(&output.text) {
-            (std::borrow::Cow::Owned(text), found) => (text, found),
-            (std::borrow::Cow::Borrowed(_), found) => (std::mem::take(&mut output.text), found),
+        // A text block that renders the structured content (`Json<T>`) is
+        // rendered again from the redacted value: in JSON text, escapes (`\n`,
+        // `\"`) would hide a secret from the patterns that find it in the value.
+        let rendering = output.structured.as_ref().map(Value::to_string);
+        let rendered = rendering.as_deref() == Some(output.text.as_str());
+        let (text, mut findings) = match &mut output.structured {
+            Some(structured) if rendered => {
+                let findings = secrets::redact_json(structured);
+                (structured.to_string(), findings)
+            }
+            structured => {
+                let (text, mut findings) = match secrets::redact_cow(&output.text) {
+                    (std::borrow::Cow::Owned(text), found) => (text, found),
+                    (std::borrow::Cow::Borrowed(_), found) => {
+                        (std::mem::take(&mut output.text), found)
+                    }
+                };
+                if let Some(structured) = structured {
+                    findings.extend(secrets::redact_json(structured));
+                }
+                (text, findings)
+            }
         };
-        if let Some(structured) = &mut output.structured {
-            findings.extend(secrets::redact_json(structured));
-        }
         output.text = match &output.source {
             None => text,
             Some(source) => {
@@ -551,5 +567,28 @@ impl Executed {
             }
         };
         (output, findings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_json_result_is_redacted_as_a_value_and_both_blocks_agree() {
+        // In JSON text the newline is `\n`, so the key follows an `n` and no
+        // word boundary: a pattern run over the text would miss it.
+        let key = "AKIAIOSFODNN7EXAMPLE";
+        let value = serde_json::json!({"note": format!("line one\n{key}"), "n": 1});
+        assert!(value.to_string().contains(&format!("\\n{key}")));
+        let (output, findings) = Executed {
+            output: Output::structured(value),
+        }
+        .inspect_output();
+        assert!(!output.text.contains(key), "{}", output.text);
+        let structured = output.structured.unwrap();
+        assert!(!structured.to_string().contains(key));
+        assert_eq!(output.text, structured.to_string());
+        assert_eq!(findings, ["secret:redacted aws_access_key"]);
     }
 }

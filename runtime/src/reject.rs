@@ -182,16 +182,35 @@ impl Reject {
     }
 
     /// Attaches the offending value. It is stored escaped and bounded, so a
-    /// control byte or a 100 kB argument can never reach a log or a client verbatim.
+    /// control byte or a 100 kB argument can never reach a log or a client
+    /// verbatim. The value of a field whose name says it holds a credential
+    /// ([`names_a_credential`]) is withheld, at any depth.
     pub fn with_value(mut self, value: &serde_json::Value) -> Self {
-        self.value = Some(crate::log::render_value(value));
+        self.value = Some(if self.field_names_a_credential() {
+            WITHHELD.to_owned()
+        } else {
+            crate::log::render_value(&withhold_credentials(value))
+        });
         self
     }
 
-    /// Attaches an offending string, escaped and bounded.
+    /// Attaches an offending string, escaped and bounded; withheld like
+    /// [`Reject::with_value`].
     pub fn with_text(mut self, text: &str) -> Self {
-        self.value = Some(escape_bounded(text));
+        self.value = Some(if self.field_names_a_credential() {
+            WITHHELD.to_owned()
+        } else {
+            escape_bounded(text)
+        });
         self
+    }
+
+    fn field_names_a_credential(&self) -> bool {
+        self.field.as_deref().is_some_and(|path| {
+            // The last name of a path: `entities[0].api_key` → `api_key`.
+            let last = path.rsplit(['.', '[']).next().unwrap_or(path);
+            names_a_credential(last.trim_matches(['"', ']']))
+        })
     }
 
     /// Names the tool, unless a tool is already named.
@@ -228,6 +247,73 @@ impl Reject {
     }
 }
 
+/// What a log shows for the value of a credential-named field.
+pub const WITHHELD: &str = "<withheld>";
+
+/// Whether a field's name says it holds a credential (`token`, `password`,
+/// `api_key`, `client_secret`, `Authorization`, `cookie`, `private_key`, …),
+/// ignoring case, `_` and `-`. Refusals never log such a field's value; a
+/// false positive (`max_tokens`) costs only a value in a log line.
+pub fn names_a_credential(name: &str) -> bool {
+    const PARTS: [&str; 12] = [
+        "token",
+        "passw",
+        "passphrase",
+        "secret",
+        "apikey",
+        "credential",
+        "authorization",
+        "bearer",
+        "cookie",
+        "privatekey",
+        "sessionid",
+        "pwd",
+    ];
+    let folded: String = name
+        .chars()
+        .filter(|c| !matches!(c, '_' | '-' | ' '))
+        .flat_map(char::to_lowercase)
+        .collect();
+    PARTS.iter().any(|part| folded.contains(part))
+}
+
+/// `value` with the values of credential-named keys replaced, at any depth.
+fn withhold_credentials(value: &serde_json::Value) -> Cow<'_, serde_json::Value> {
+    use serde_json::Value;
+    fn holds_one(value: &Value) -> bool {
+        match value {
+            Value::Object(map) => map
+                .iter()
+                .any(|(k, v)| names_a_credential(k) || holds_one(v)),
+            Value::Array(items) => items.iter().any(holds_one),
+            _ => false,
+        }
+    }
+    fn withheld(value: &Value) -> Value {
+        match value {
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(k, v)| {
+                        let v = if names_a_credential(k) {
+                            Value::String(WITHHELD.to_owned())
+                        } else {
+                            withheld(v)
+                        };
+                        (k.clone(), v)
+                    })
+                    .collect(),
+            ),
+            Value::Array(items) => Value::Array(items.iter().map(withheld).collect()),
+            other => other.clone(),
+        }
+    }
+    if holds_one(value) {
+        Cow::Owned(withheld(value))
+    } else {
+        Cow::Borrowed(value)
+    }
+}
+
 impl fmt::Display for Reject {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "rejected by {} gate: ", self.gate)?;
@@ -247,6 +333,41 @@ impl std::error::Error for Reject {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_value_of_a_credential_field_is_never_kept() {
+        let secret = serde_json::json!("hunter2-not-a-pattern");
+        for field in [
+            "token",
+            "password",
+            "api_key",
+            "Client-Secret",
+            "x[0].accessToken",
+            "\"Authorization\"",
+        ] {
+            let reject = Reject::at(Gate::UnknownField, Some(field.to_owned().into()), "x");
+            let kept = reject.clone().with_value(&secret);
+            assert_eq!(kept.value(), Some(WITHHELD), "{field}");
+            assert_eq!(
+                reject.with_text("hunter2").value(),
+                Some(WITHHELD),
+                "{field}"
+            );
+        }
+        // Nested: an object sent to a field with an innocent name.
+        let nested = serde_json::json!({"u": "bob", "a": [{"pwd": "hunter2"}]});
+        let reject = Reject::at(Gate::UnknownField, Some("login".into()), "x").with_value(&nested);
+        let value = reject.value().unwrap();
+        assert!(
+            !value.contains("hunter2") && value.contains("bob"),
+            "{value}"
+        );
+        // Other fields keep their value.
+        for field in ["author", "path", "count", "text"] {
+            let reject = Reject::at(Gate::Type, Some(field.into()), "x").with_value(&secret);
+            assert!(reject.value().unwrap().contains("hunter2"), "{field}");
+        }
+    }
 
     #[test]
     fn in_tool_keeps_the_first_name() {

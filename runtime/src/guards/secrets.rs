@@ -541,8 +541,23 @@ pub fn redact_json(value: &mut serde_json::Value) -> Vec<String> {
             }
         }
         serde_json::Value::Object(map) => {
-            for item in map.values_mut() {
-                findings.extend(redact_json(item));
+            // Keys too: a map keyed by credential is still a leak.
+            if map.keys().any(|k| matches!(redact_cow(k).0, Cow::Owned(_))) {
+                for (key, mut item) in std::mem::take(map) {
+                    let (key, found) = redact_cow(&key);
+                    findings.extend(found);
+                    findings.extend(redact_json(&mut item));
+                    // Two keys redacted alike stay two entries.
+                    let mut key = key.into_owned();
+                    while map.contains_key(&key) {
+                        key.push('\'');
+                    }
+                    map.insert(key, item);
+                }
+            } else {
+                for item in map.values_mut() {
+                    findings.extend(redact_json(item));
+                }
             }
         }
         _ => {}
@@ -571,5 +586,19 @@ mod tests {
         assert!(prefilter.possible("db postgres://app:pw@db/app"));
         assert!(prefilter.possible("PASSWORD = x"));
         assert!(!prefilter.possible("a password, said plainly"));
+    }
+
+    #[test]
+    fn json_keys_are_redacted_and_none_is_lost() {
+        let mut value = serde_json::json!({
+            "AKIAIOSFODNN7EXAMPLE": 1,
+            "AKIAIOSFODNN7EXAMPLF": 2,
+            "plain": "AKIAIOSFODNN7EXAMPLG"
+        });
+        let findings = redact_json(&mut value);
+        assert_eq!(findings.len(), 3, "{findings:?}");
+        let text = value.to_string();
+        assert!(!text.contains("AKIA"), "{text}");
+        assert_eq!(value.as_object().unwrap().len(), 3, "{text}");
     }
 }
