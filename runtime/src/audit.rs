@@ -108,6 +108,9 @@ pub struct AuditRecord {
     pub findings: Vec<String>,
     /// How long the request took, in microseconds.
     pub duration_us: u64,
+    /// How many requests the record stands for: 1, or the failed
+    /// authentications of one client address in one window.
+    pub count: u64,
 }
 
 /// Milliseconds since the Unix epoch.
@@ -141,6 +144,7 @@ impl AuditRecord {
             value: None,
             findings: Vec::new(),
             duration_us: 0,
+            count: 1,
         };
         match result {
             Ok(findings) => record.findings = findings.to_vec(),
@@ -192,6 +196,9 @@ impl AuditRecord {
                 if let Some(value) = &self.value {
                     line.push_str(" value=");
                     line.push_str(&crate::log::token(value));
+                }
+                if self.count != 1 {
+                    line.push_str(&format!(" count={}", self.count));
                 }
                 line
             }
@@ -280,8 +287,8 @@ impl AuditSink for SqlAudit {
             let findings =
                 serde_json::to_string(&r.findings).map_err(|e| AuditError(e.to_string()))?;
             sqlx::query(
-                "INSERT INTO audit_log (time_ms, server, tool, subject, action, outcome, gate, field, reason, findings, duration_us) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                "INSERT INTO audit_log (time_ms, server, tool, subject, action, outcome, gate, field, reason, findings, duration_us, count) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             )
             .bind(r.time_ms)
             .bind(&r.server)
@@ -294,6 +301,7 @@ impl AuditSink for SqlAudit {
             .bind(r.reason.as_deref())
             .bind(findings)
             .bind(i64::try_from(r.duration_us).unwrap_or(i64::MAX))
+            .bind(i64::try_from(r.count).unwrap_or(i64::MAX))
             .execute(self.store.pool())
             .await
             .map_err(|e| AuditError::from(StoreError::new("audit_log insert", e)))?;

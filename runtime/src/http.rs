@@ -15,10 +15,11 @@
 //! the token is verified again, rate limits, policies, input and output guards
 //! and the audit record apply unchanged. A `token` argument is not accepted.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Duration;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt as _, Full, Limited};
@@ -31,7 +32,9 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
 use crate::auth::{AuthError, UNAUTHENTICATED};
+use crate::limit::{Limiter, Rate};
 use crate::pipeline::Pipeline;
+use crate::reject::{Gate, Reject};
 use crate::server::{Server, Tools};
 use crate::spec::{Access, ToolSpec};
 
@@ -43,6 +46,15 @@ pub const METADATA_PATH: &str = "/.well-known/oauth-protected-resource";
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// The default time a client has to send its headers and its body.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// The failed authentications a client address may make by default before
+/// its failures get `429` instead of `401`.
+pub const AUTH_FAILURES: Rate = Rate::new(10, Duration::from_secs(1));
+/// The default window over which one address's failed authentications are
+/// audited as one record.
+pub const FAILURE_WINDOW: Duration = Duration::from_secs(10);
+/// Client addresses tracked at once; failures from further addresses are
+/// counted together under `0.0.0.0`.
+const FAILURE_ADDRESSES: usize = 10_000;
 
 type Body = BoxBody<Bytes, Infallible>;
 type Response = hyper::Response<Body>;
@@ -66,6 +78,13 @@ pub struct HttpOptions {
     /// can answer any request without session affinity. Consent by
     /// elicitation needs a session; without one the `confirm` flag stands alone.
     pub stateless: bool,
+    /// Failed authentications allowed per client address (the TCP peer); past
+    /// it they get `429` with `Retry-After` instead of `401` (`None`: no
+    /// limit). A token that verifies is never refused for its address.
+    pub auth_failures: Option<Rate>,
+    /// The first failed authentication of an address is audited at once; the
+    /// rest within this window become one record carrying their count.
+    pub failure_window: Duration,
 }
 
 impl Default for HttpOptions {
@@ -77,6 +96,8 @@ impl Default for HttpOptions {
             public_url: None,
             authorization_servers: Vec::new(),
             stateless: false,
+            auth_failures: Some(AUTH_FAILURES),
+            failure_window: FAILURE_WINDOW,
         }
     }
 }
@@ -179,6 +200,90 @@ struct Front<T: Tools> {
     mcp: StreamableHttpService<Server<T>, LocalSessionManager>,
     options: HttpOptions,
     base: String,
+    failures: Failures,
+}
+
+/// Failed authentications by client address: a rate that turns `401` into
+/// `429` for an address over it, and one audit record per address and
+/// window rather than one per request, so a flood without a token costs no
+/// database write per request.
+struct Failures {
+    limiter: Limiter,
+    window: Duration,
+    open: Mutex<HashMap<IpAddr, Window>>,
+}
+
+/// The failures of one address since its first, not yet audited.
+struct Window {
+    opened: Instant,
+    more: u64,
+    last: String,
+}
+
+impl Failures {
+    fn new(options: &HttpOptions) -> Self {
+        Self {
+            limiter: Limiter::new(options.auth_failures),
+            window: options.failure_window,
+            open: Mutex::default(),
+        }
+    }
+
+    /// Counts a failure from `ip`; true when it opens a window (and is to be
+    /// audited at once).
+    fn note(&self, ip: IpAddr, reason: &str, now: Instant) -> bool {
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        let key = if open.len() >= FAILURE_ADDRESSES && !open.contains_key(&ip) {
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+        } else {
+            ip
+        };
+        match open.get_mut(&key) {
+            Some(window) => {
+                window.more += 1;
+                reason.clone_into(&mut window.last);
+                false
+            }
+            None => {
+                let last = reason.to_owned();
+                open.insert(
+                    key,
+                    Window {
+                        opened: now,
+                        more: 0,
+                        last,
+                    },
+                );
+                true
+            }
+        }
+    }
+
+    /// Closes the windows older than the window: `(address, failures after
+    /// the first, the last reason)` for those with any.
+    fn close(&self, now: Instant) -> Vec<(IpAddr, u64, String)> {
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut closed = Vec::new();
+        open.retain(|ip, window| {
+            if now.duration_since(window.opened) < self.window {
+                return true;
+            }
+            if window.more > 0 {
+                closed.push((*ip, window.more, std::mem::take(&mut window.last)));
+            }
+            false
+        });
+        closed
+    }
+}
+
+/// Aborts a background task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl<T: Tools> Server<T> {
@@ -197,8 +302,17 @@ impl<T: Tools> Server<T> {
         }
         let addr = listener.local_addr()?;
         let front = Arc::new(Front::new(self, addr, options));
+        let _flusher = AbortOnDrop(tokio::spawn({
+            let front = front.clone();
+            async move {
+                loop {
+                    tokio::time::sleep(front.failures.window).await;
+                    front.audit_closed_windows(Instant::now()).await;
+                }
+            }
+        }));
         loop {
-            let (stream, _) = match listener.accept().await {
+            let (stream, peer) = match listener.accept().await {
                 Ok(accepted) => accepted,
                 // Out of descriptors and the like: back off, keep serving.
                 Err(_) => {
@@ -211,7 +325,7 @@ impl<T: Tools> Server<T> {
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(move |request| {
                     let front = front.clone();
-                    async move { Ok::<_, Infallible>(front.handle(request).await) }
+                    async move { Ok::<_, Infallible>(front.handle(request, peer.ip()).await) }
                 });
                 let mut builder = hyper::server::conn::http1::Builder::new();
                 builder
@@ -247,12 +361,13 @@ impl<T: Tools> Front<T> {
         Self {
             pipeline,
             mcp,
+            failures: Failures::new(&options),
             options,
             base,
         }
     }
 
-    async fn handle(&self, request: hyper::Request<Incoming>) -> Response {
+    async fn handle(&self, request: hyper::Request<Incoming>, peer: IpAddr) -> Response {
         let path = request.uri().path();
         if path == METADATA_PATH || path == format!("{METADATA_PATH}{MCP_PATH}") {
             return if request.method() == Method::GET {
@@ -267,8 +382,8 @@ impl<T: Tools> Front<T> {
         let (parts, body) = request.into_parts();
         let principal = match bearer(&parts.headers).map(|t| self.pipeline.verify(t)) {
             Some(Ok(principal)) => principal,
-            Some(Err(e)) => return self.unauthorized(Some(e)).await,
-            None => return self.unauthorized(None).await,
+            Some(Err(e)) => return self.unauthorized(Some(e), peer).await,
+            None => return self.unauthorized(None, peer).await,
         };
         let body = if parts.method == Method::POST {
             let limited = Limited::new(body, self.options.max_body_bytes);
@@ -310,6 +425,24 @@ impl<T: Tools> Front<T> {
         }
     }
 
+    /// Audits the windows of failed authentications that closed by `now`,
+    /// one record per address carrying the count.
+    async fn audit_closed_windows(&self, now: Instant) {
+        let window = self.failures.window.as_secs_f64();
+        for (ip, more, last) in self.failures.close(now) {
+            let reject = Reject::at(
+                Gate::Auth,
+                Some(crate::spec::TOKEN_FIELD.into()),
+                format!(
+                    "authentication failed {more} more time(s) from client {ip} within {window:.0} s; last: {last}"
+                ),
+            );
+            self.pipeline
+                .refuse_counted(None, UNAUTHENTICATED, reject, more)
+                .await;
+        }
+    }
+
     fn metadata_url(&self) -> String {
         format!("{}{METADATA_PATH}", self.base)
     }
@@ -325,12 +458,34 @@ impl<T: Tools> Front<T> {
         json_response(StatusCode::OK, &body)
     }
 
-    /// `401`, audited as a refusal at the auth gate.
-    async fn unauthorized(&self, error: Option<AuthError>) -> Response {
+    /// `401`, or `429` for an address over its failures; audited as a
+    /// refusal at the auth gate, once per address and window.
+    async fn unauthorized(&self, error: Option<AuthError>, peer: IpAddr) -> Response {
         let error_or_missing = error.as_ref().unwrap_or(&AuthError::Missing);
         let reason = error_or_missing.to_string();
-        let reject = crate::pipeline::auth_failed(error_or_missing);
-        self.pipeline.refuse(None, UNAUTHENTICATED, reject).await;
+        let over = self.failures.limiter.admit(&peer.to_string()).err();
+        if self.failures.note(peer, &reason, Instant::now()) {
+            let reject = Reject::at(
+                Gate::Auth,
+                Some(crate::spec::TOKEN_FIELD.into()),
+                format!("authentication failed: {reason} (client {peer})"),
+            );
+            self.pipeline.refuse(None, UNAUTHENTICATED, reject).await;
+        }
+        if let Some(wait) = over {
+            let mut response = json_response(
+                StatusCode::TOO_MANY_REQUESTS,
+                &json!({
+                    "error": "too_many_requests",
+                    "error_description": "too many failed authentications from this address",
+                }),
+            );
+            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+            return response;
+        }
         let metadata = self.metadata_url();
         // RFC 6750: no error code when the request carried no credential.
         let challenge = match &error {

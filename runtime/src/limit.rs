@@ -215,6 +215,14 @@ impl Limiter {
         self.check_at(subject, tool, tool_rate, Instant::now())
     }
 
+    /// Takes a token from `key`'s bucket at the per-subject rate, or says how
+    /// long to wait: for limits a transport keeps on its own keys (client
+    /// addresses) and answers with a status and `Retry-After`.
+    pub fn admit(&self, key: &str) -> Result<(), Duration> {
+        self.decide(key, "", None, Instant::now())
+            .map_err(|(_, _, wait)| wait)
+    }
+
     fn check_at(
         &self,
         subject: &str,
@@ -222,6 +230,28 @@ impl Limiter {
         tool_rate: Option<Rate>,
         now: Instant,
     ) -> Result<(), Reject> {
+        self.decide(subject, tool, tool_rate, now)
+            .map_err(|(rate, what, wait)| {
+                Reject::at(
+                    Gate::Rate,
+                    None,
+                    format!(
+                        "rate limit of {rate} for {what} exceeded; retry after {:.1} s",
+                        wait.as_secs_f64().max(0.1)
+                    ),
+                )
+            })
+    }
+
+    /// Takes a token from each bucket that applies, or from none and names
+    /// the one that refused with the longest wait.
+    fn decide(
+        &self,
+        subject: &str,
+        tool: &'static str,
+        tool_rate: Option<Rate>,
+        now: Instant,
+    ) -> Result<(), (Rate, &'static str, Duration)> {
         if self.subject.is_none() && tool_rate.is_none() {
             return Ok(());
         }
@@ -236,7 +266,7 @@ impl Limiter {
         let slot = found.map(|i| &table.slots[i]);
         let caller = slot.map_or(fresh, |s| s.caller);
         let own = slot.and_then(|s| s.tool(tool)).unwrap_or(fresh);
-        let mut refused: Option<(Rate, &str, Duration)> = None;
+        let mut refused: Option<(Rate, &'static str, Duration)> = None;
         for (rate, bucket, what) in [
             (self.subject, caller, "this caller"),
             (tool_rate, own, "this tool"),
@@ -248,15 +278,8 @@ impl Limiter {
                 refused = Some((rate, what, wait));
             }
         }
-        if let Some((rate, what, wait)) = refused {
-            return Err(Reject::at(
-                Gate::Rate,
-                None,
-                format!(
-                    "rate limit of {rate} for {what} exceeded; retry after {:.1} s",
-                    wait.as_secs_f64().max(0.1)
-                ),
-            ));
+        if let Some(refused) = refused {
+            return Err(refused);
         }
         let slot = table.slot(found, subject, now);
         if let Some(rate) = self.subject {

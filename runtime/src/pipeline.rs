@@ -360,7 +360,7 @@ impl Pipeline {
             Access::Scope(scope) => scope,
             Access::Public => "call",
         };
-        self.finish(spec.name, &subject, action, result, started, executed)
+        self.finish((spec.name, action), &subject, result, started, executed, 1)
             .await
     }
 
@@ -372,23 +372,37 @@ impl Pipeline {
     /// Audits a refusal made before a call reached the pipeline (by the HTTP
     /// front, which refuses bad credentials and missing scopes with a status).
     pub async fn refuse(&self, spec: Option<&ToolSpec>, subject: &str, reject: Reject) -> Trace {
+        self.refuse_counted(spec, subject, reject, 1).await
+    }
+
+    /// Audits `count` alike refusals as one record (the failed
+    /// authentications of one client address in one window).
+    pub async fn refuse_counted(
+        &self,
+        spec: Option<&ToolSpec>,
+        subject: &str,
+        reject: Reject,
+        count: u64,
+    ) -> Trace {
         let (tool, action) = match spec.map(|s| (s.name, s.access)) {
             Some((name, Access::Scope(scope))) => (name, scope),
             Some((name, Access::Public)) => (name, "call"),
             None => ("", "call"),
         };
-        self.finish(tool, subject, action, Err(reject), Instant::now(), false)
+        let started = Instant::now();
+        self.finish((tool, action), subject, Err(reject), started, false, count)
             .await
     }
 
+    /// Audits the outcome of a call of `tool` needing `action`.
     async fn finish(
         &self,
-        tool: &'static str,
+        (tool, action): (&'static str, &str),
         subject: &str,
-        action: &str,
         result: Result<(Output, Vec<String>), Reject>,
         started: Instant,
         executed: bool,
+        count: u64,
     ) -> Trace {
         let result = result.map_err(|r| r.in_tool(tool));
         let mut record = AuditRecord::new(
@@ -398,6 +412,7 @@ impl Pipeline {
             action,
             result.as_ref().map(|(_, findings)| findings.as_slice()),
         );
+        record.count = count;
         record.duration_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         let result = match (self.audit.record(&mut record).await, result) {
             (Err(audit), _) => Err(audit),

@@ -51,6 +51,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/0003_namespaces.sqlite.sql"),
         postgres: include_str!("../migrations/0003_namespaces.postgres.sql"),
     },
+    Migration {
+        version: 4,
+        description: "audit count",
+        sqlite: include_str!("../migrations/0004_audit_count.sqlite.sql"),
+        postgres: include_str!("../migrations/0004_audit_count.postgres.sql"),
+    },
 ];
 
 /// A store operation failed. The message never carries credentials.

@@ -207,6 +207,97 @@ async fn a_subject_over_its_rate_is_refused_with_a_retry_hint() {
     assert!(!text.contains("rate limit"), "{text}");
 }
 
+/// A flood without a valid token costs no database write per request: an
+/// address over its failures gets `429` with `Retry-After`, its failures are
+/// audited as one record per window carrying their count, and a caller with a
+/// valid token from the same address is served throughout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_authentications_are_throttled_and_audited_once_per_window() {
+    let url = temp_sqlite_url("http-flood");
+    let options = HttpOptions {
+        auth_failures: Some(Rate::new(20, Duration::from_secs(60))),
+        failure_window: Duration::from_millis(300),
+        ..HttpOptions::default()
+    };
+    let (addr, _) = start(demo(url.clone()), options).await;
+    const FLOOD: usize = 300;
+    let mut statuses = Vec::new();
+    for batch in 0..FLOOD / 30 {
+        let requests = (0..30).map(|i| {
+            let bad = format!("Bearer forged-{batch}-{i}");
+            async move {
+                send(
+                    addr,
+                    Method::POST,
+                    "/mcp",
+                    &[("authorization", &bad)],
+                    b"{}".to_vec(),
+                )
+                .await
+            }
+        });
+        statuses.extend(futures_join(requests).await);
+        // A valid token from the same address is never refused for it.
+        let mut alice = Session::open(addr, ALICE).await;
+        let (_, text) = result_text(&alice.call("read_document", json!({"id": 1})).await);
+        assert!(
+            !text.contains("auth gate") && !text.contains("rate gate"),
+            "{text}"
+        );
+    }
+    let unauthorized = statuses
+        .iter()
+        .filter(|a| a.status == StatusCode::UNAUTHORIZED)
+        .count();
+    let throttled: Vec<_> = statuses
+        .iter()
+        .filter(|a| a.status == StatusCode::TOO_MANY_REQUESTS)
+        .collect();
+    assert_eq!(unauthorized, 20);
+    assert_eq!(throttled.len(), FLOOD - 20);
+    let retry: u64 = throttled[0].headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=3).contains(&retry), "Retry-After: {retry}");
+
+    // Every failure is accounted for, in a handful of rows.
+    let store = secure_tool::Store::connect(&url).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (rows, failures): (i64, Option<i64>) = sqlx::query_as(
+            "SELECT COUNT(*), SUM(count) FROM audit_log WHERE outcome = 'auth_failed'",
+        )
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        if failures == Some(FLOOD as i64) {
+            assert!(rows <= 4, "{rows} rows for {FLOOD} failures");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{failures:?} of {FLOOD} audited"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Runs `futures` at once, each on a task, and collects their outputs in order.
+async fn futures_join<F>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for handle in handles {
+        out.push(handle.await.unwrap());
+    }
+    out
+}
+
 /// Two replicas over one PostgreSQL: shared documents, shared policies (a
 /// change made through one holds on the other within the poll interval), and
 /// one shared audit row per call.
