@@ -52,6 +52,13 @@ pub const AUTH_FAILURES: Rate = Rate::new(10, Duration::from_secs(1));
 /// The default window over which one address's failed authentications are
 /// audited as one record.
 pub const FAILURE_WINDOW: Duration = Duration::from_secs(10);
+/// The MCP sessions one subject may hold open at once, by default.
+pub const SESSIONS_PER_SUBJECT: usize = 16;
+/// How long a session may sit idle before it is forgotten (rmcp's own
+/// keep-alive, so neither side keeps a session the other dropped).
+const SESSION_IDLE: Duration = Duration::from_secs(300);
+/// The header that names an MCP session.
+const SESSION_HEADER: &str = "mcp-session-id";
 /// Client addresses tracked at once; failures from further addresses are
 /// counted together under `0.0.0.0`.
 const FAILURE_ADDRESSES: usize = 10_000;
@@ -85,6 +92,9 @@ pub struct HttpOptions {
     /// The first failed authentication of an address is audited at once; the
     /// rest within this window become one record carrying their count.
     pub failure_window: Duration,
+    /// The MCP sessions one subject may hold open; another `initialize` gets
+    /// `429`. Every session is bound to the subject that opened it.
+    pub sessions_per_subject: usize,
 }
 
 impl Default for HttpOptions {
@@ -98,6 +108,7 @@ impl Default for HttpOptions {
             stateless: false,
             auth_failures: Some(AUTH_FAILURES),
             failure_window: FAILURE_WINDOW,
+            sessions_per_subject: SESSIONS_PER_SUBJECT,
         }
     }
 }
@@ -201,6 +212,46 @@ struct Front<T: Tools> {
     options: HttpOptions,
     base: String,
     failures: Failures,
+    sessions: Sessions,
+}
+
+/// The subject each MCP session belongs to. A request naming a session
+/// another subject opened, or one this front never saw, gets the `404` of
+/// an unknown session: a session id is not a credential.
+#[derive(Default)]
+struct Sessions {
+    bound: Mutex<HashMap<String, (String, Instant)>>,
+}
+
+impl Sessions {
+    /// Whether `id` belongs to `subject`; marks it used.
+    fn owned_by(&self, id: &str, subject: &str, now: Instant) -> bool {
+        let mut bound = self.bound.lock().unwrap_or_else(PoisonError::into_inner);
+        match bound.get_mut(id) {
+            Some((owner, used)) if owner == subject && now.duration_since(*used) < SESSION_IDLE => {
+                *used = now;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The sessions `subject` holds, after forgetting the idle ones.
+    fn held_by(&self, subject: &str, now: Instant) -> usize {
+        let mut bound = self.bound.lock().unwrap_or_else(PoisonError::into_inner);
+        bound.retain(|_, (_, used)| now.duration_since(*used) < SESSION_IDLE);
+        bound.values().filter(|(owner, _)| owner == subject).count()
+    }
+
+    fn bind(&self, id: &str, subject: &str, now: Instant) {
+        let mut bound = self.bound.lock().unwrap_or_else(PoisonError::into_inner);
+        bound.insert(id.to_owned(), (subject.to_owned(), now));
+    }
+
+    fn end(&self, id: &str) {
+        let mut bound = self.bound.lock().unwrap_or_else(PoisonError::into_inner);
+        bound.remove(id);
+    }
 }
 
 /// Failed authentications by client address: a rate that turns `401` into
@@ -362,6 +413,7 @@ impl<T: Tools> Front<T> {
             pipeline,
             mcp,
             failures: Failures::new(&options),
+            sessions: Sessions::default(),
             options,
             base,
         }
@@ -417,12 +469,52 @@ impl<T: Tools> Front<T> {
             });
             return with_challenge(StatusCode::FORBIDDEN, &challenge, &body);
         }
+        let subject = principal.subject();
+        let now = Instant::now();
+        // Requests other than tool calls (initialize, tools/list, pings) count
+        // against the subject's rate too; tool calls are counted by the pipeline.
+        if parts.method == Method::POST
+            && !is_tool_call(&body)
+            && let Err(wait) = self.pipeline.limiter().admit(subject)
+        {
+            return too_many(wait, "rate limit for this caller exceeded");
+        }
+        let session = match parts.headers.get(SESSION_HEADER) {
+            Some(id) => match id.to_str() {
+                Ok(id) if self.options.stateless || self.sessions.owned_by(id, subject, now) => {
+                    Some(id.to_owned())
+                }
+                _ => return plain(StatusCode::NOT_FOUND, "session not found"),
+            },
+            None => None,
+        };
+        let opens = session.is_none() && parts.method == Method::POST && !self.options.stateless;
+        if opens && self.sessions.held_by(subject, now) >= self.options.sessions_per_subject {
+            return too_many(
+                SESSION_IDLE,
+                &format!(
+                    "this caller holds {} open sessions; end one (DELETE) first",
+                    self.options.sessions_per_subject
+                ),
+            );
+        }
+        let ends = parts.method == Method::DELETE;
         let request = hyper::Request::from_parts(parts, Full::new(body));
         let mut mcp = self.mcp.clone();
-        match tower_service::Service::call(&mut mcp, request).await {
+        let response = match tower_service::Service::call(&mut mcp, request).await {
             Ok(response) => response,
             Err(never) => match never {},
+        };
+        match (&session, response.headers().get(SESSION_HEADER)) {
+            (None, Some(id)) if opens => {
+                if let Ok(id) = id.to_str() {
+                    self.sessions.bind(id, subject, now);
+                }
+            }
+            (Some(id), _) if ends && response.status().is_success() => self.sessions.end(id),
+            _ => {}
         }
+        response
     }
 
     /// Audits the windows of failed authentications that closed by `now`,
@@ -473,18 +565,7 @@ impl<T: Tools> Front<T> {
             self.pipeline.refuse(None, UNAUTHENTICATED, reject).await;
         }
         if let Some(wait) = over {
-            let mut response = json_response(
-                StatusCode::TOO_MANY_REQUESTS,
-                &json!({
-                    "error": "too_many_requests",
-                    "error_description": "too many failed authentications from this address",
-                }),
-            );
-            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
-            return response;
+            return too_many(wait, "too many failed authentications from this address");
         }
         let metadata = self.metadata_url();
         // RFC 6750: no error code when the request carried no credential.
@@ -525,6 +606,33 @@ fn missing_scope<T: Tools>(
             _ => None,
         }
     })
+}
+
+/// Whether a JSON-RPC body (one message or a batch) holds a `tools/call`.
+fn is_tool_call(body: &[u8]) -> bool {
+    let Ok(message) = serde_json::from_slice::<Value>(body) else {
+        return false;
+    };
+    let messages = match &message {
+        Value::Array(batch) => batch.as_slice(),
+        single => std::slice::from_ref(single),
+    };
+    messages
+        .iter()
+        .any(|m| m.get("method").and_then(Value::as_str) == Some("tools/call"))
+}
+
+/// `429` with `Retry-After` in whole seconds (at least 1).
+fn too_many(wait: Duration, description: &str) -> Response {
+    let mut response = json_response(
+        StatusCode::TOO_MANY_REQUESTS,
+        &json!({ "error": "too_many_requests", "error_description": description }),
+    );
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+    response
 }
 
 fn respond(status: StatusCode, content_type: &'static str, body: String) -> Response {

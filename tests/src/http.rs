@@ -112,6 +112,26 @@ pub struct Session {
 }
 
 impl Session {
+    /// Sends `initialize` alone and returns the answer, whatever it is.
+    pub async fn open_unchecked(addr: SocketAddr, token: &str) -> Answer {
+        let mut session = Self {
+            addr,
+            token: Some(token.to_owned()),
+            session: None,
+            next_id: 0,
+        };
+        session
+            .rpc(
+                "initialize",
+                json!({
+                    "protocolVersion": "2025-06-18",
+                    "capabilities": {},
+                    "clientInfo": {"name": "secure-tool-tests", "version": "1"},
+                }),
+            )
+            .await
+    }
+
     /// Opens a session: `initialize`, then `notifications/initialized`.
     /// Panics unless the server accepts the token.
     pub async fn open(addr: SocketAddr, token: &str) -> Self {
@@ -141,6 +161,30 @@ impl Session {
         let answer = session.post(note).await;
         assert!(answer.status.is_success(), "{answer:?}");
         session
+    }
+
+    /// The same session id presented with another token: a caller that
+    /// learned the id.
+    pub fn presented_by(&self, token: &str) -> Self {
+        Self {
+            addr: self.addr,
+            token: Some(token.to_owned()),
+            session: self.session.clone(),
+            next_id: 100,
+        }
+    }
+
+    /// Ends the session (`DELETE`).
+    pub async fn end(&self) -> Answer {
+        let bearer = self.token.as_ref().map(|t| format!("Bearer {t}"));
+        let mut headers = Vec::new();
+        if let Some(bearer) = &bearer {
+            headers.push(("authorization", bearer.as_str()));
+        }
+        if let Some(session) = &self.session {
+            headers.push(("mcp-session-id", session.as_str()));
+        }
+        send(self.addr, Method::DELETE, "/mcp", &headers, Vec::new()).await
     }
 
     /// Sends a JSON-RPC request and returns the answer.

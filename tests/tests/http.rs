@@ -185,7 +185,8 @@ async fn oversized_bodies_are_refused_and_the_server_keeps_serving() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_subject_over_its_rate_is_refused_with_a_retry_hint() {
     let config = Config {
-        subject_rate: Some(Rate::new(3, Duration::from_secs(60))),
+        // Opening the session (initialize, initialized) counts too: 2 + 3 calls.
+        subject_rate: Some(Rate::new(5, Duration::from_secs(60))),
         ..demo(temp_sqlite_url("http-rate"))
     };
     let (addr, _) = start(config, HttpOptions::default()).await;
@@ -198,13 +199,44 @@ async fn a_subject_over_its_rate_is_refused_with_a_retry_hint() {
     assert!(error, "{text}");
     assert!(
         text.contains("rejected by rate gate")
-            && text.contains("rate limit of 3/min for this caller exceeded; retry after"),
+            && text.contains("rate limit of 5/min for this caller exceeded; retry after"),
         "{text}"
     );
     // Another subject has its own budget.
     let mut alice = Session::open(addr, ALICE).await;
     let (_, text) = result_text(&alice.call("read_document", json!({"id": 1})).await);
     assert!(!text.contains("rate limit"), "{text}");
+}
+
+/// A session belongs to the subject that opened it: another valid token that
+/// learned its id gets the 404 of an unknown session, and a subject holds a
+/// bounded number of sessions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_are_bound_to_their_subject_and_bounded_per_subject() {
+    let options = HttpOptions {
+        sessions_per_subject: 2,
+        ..HttpOptions::default()
+    };
+    let (addr, _) = start(demo(temp_sqlite_url("http-sessions")), options).await;
+    let mut alice = Session::open(addr, ALICE).await;
+    assert!(!alice.tool_names().await.is_empty());
+    let mut stolen = alice.presented_by(CAROL);
+    let answer = stolen.rpc("tools/list", json!({})).await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND, "{answer:?}");
+    let answer = stolen.call("read_document", json!({"id": 1})).await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND, "{answer:?}");
+    // Its owner keeps using it.
+    assert!(!alice.tool_names().await.is_empty());
+
+    let first = Session::open(addr, CAROL).await;
+    let _second = Session::open(addr, CAROL).await;
+    let mut third = Session::open_unchecked(addr, CAROL).await;
+    assert_eq!(third.status, StatusCode::TOO_MANY_REQUESTS, "{third:?}");
+    assert!(third.headers.contains_key("retry-after"));
+    // Ending one makes room for another.
+    assert!(first.end().await.status.is_success());
+    third = Session::open_unchecked(addr, CAROL).await;
+    assert_eq!(third.status, StatusCode::OK, "{third:?}");
 }
 
 /// A flood without a valid token costs no database write per request: an
