@@ -90,7 +90,7 @@ pub struct AuditRecord {
     pub server: String,
     /// The tool called (empty for an unknown name, shown as `-`).
     pub tool: String,
-    /// The verified subject, or `<unauthenticated>`.
+    /// The verified subject, exactly, or `<unauthenticated>`.
     pub subject: String,
     /// The scope the call needed, or `call` for a public tool.
     pub action: String,
@@ -133,9 +133,9 @@ impl AuditRecord {
             time_ms: now_ms(),
             server: server.to_owned(),
             tool: tool.to_owned(),
-            subject: crate::log::escape_bounded(subject)
-                .trim_matches('"')
-                .to_owned(),
+            // Exactly as verified: two subjects alike in their first 64
+            // characters stay two. Printing escapes and bounds it.
+            subject: subject.to_owned(),
             action: action.to_owned(),
             outcome: Outcome::Allowed,
             gate: None,
@@ -382,6 +382,21 @@ mod tests {
         for gate in Gate::ALL {
             assert_ne!(Outcome::of(*gate), Outcome::Allowed, "{gate}");
         }
+    }
+
+    #[test]
+    fn subjects_are_kept_exactly_and_escaped_only_when_printed() {
+        let long = "x".repeat(100);
+        let (a, b) = (format!("{long}-alice"), format!("{long}-mallory"));
+        let ra = AuditRecord::new("s", "t", &a, "call", Ok(&[]));
+        let rb = AuditRecord::new("s", "t", &b, "call", Ok(&[]));
+        assert_eq!(
+            (ra.subject.as_str(), rb.subject.as_str()),
+            (a.as_str(), b.as_str())
+        );
+        let odd = AuditRecord::new("s", "t", "eve\u{1b}[2J", "call", Ok(&[]));
+        assert_eq!(odd.subject, "eve\u{1b}[2J");
+        assert!(!odd.log_line().contains('\u{1b}'), "{}", odd.log_line());
     }
 
     #[test]

@@ -191,7 +191,7 @@ impl TokenVerifier for StaticTokens {
 }
 
 #[cfg(feature = "jwt")]
-pub use jwt::{JwtVerifier, KeyError, MIN_HS256_SECRET};
+pub use jwt::{JwtVerifier, KeyError, MAX_SUBJECT_BYTES, MIN_HS256_SECRET};
 
 #[cfg(feature = "jwt")]
 mod jwt {
@@ -232,6 +232,9 @@ mod jwt {
     }
 
     impl std::error::Error for KeyError {}
+
+    /// The longest subject a token may carry, in bytes.
+    pub const MAX_SUBJECT_BYTES: usize = 256;
 
     /// The shortest HS256 secret accepted, in bytes.
     pub const MIN_HS256_SECRET: usize = 32;
@@ -396,6 +399,15 @@ mod jwt {
                 (None, None) => return Err(AuthError::NoScopeClaim),
             };
             let _ = claims.aud;
+            // Subjects are stored exactly, so the verifier bounds them.
+            if claims.sub.is_empty()
+                || claims.sub.len() > MAX_SUBJECT_BYTES
+                || claims.sub.chars().any(char::is_control)
+            {
+                return Err(AuthError::Malformed(
+                    "the subject is empty, longer than 256 bytes or holds control characters",
+                ));
+            }
             Ok(Principal::new(claims.sub, scopes))
         }
     }

@@ -5,8 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, Implementation, ListToolsResult,
-    PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
+    CallToolRequestParams, CallToolResponse, CustomRequest, CustomResult, ErrorCode,
+    Implementation, ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig,
+    Tool, ToolAnnotations,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
@@ -267,6 +268,43 @@ impl<T: Tools> ServerHandler for Server<T> {
     // the schema; over HTTP the schema has no `token`.
     fn get_tool(&self, name: &str) -> Option<Tool> {
         self.http_tools.iter().find(|t| t.name == name).cloned()
+    }
+
+    // rmcp hands over, as a custom request, any request it could not parse,
+    // among them a `tools/call` whose `arguments` is not an object. That is
+    // an invalid-params error naming the field, and a refusal on the record.
+    async fn on_custom_request(
+        &self,
+        request: CustomRequest,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CustomResult, ErrorData> {
+        if request.method != "tools/call" {
+            return Err(ErrorData::new(
+                ErrorCode::METHOD_NOT_FOUND,
+                request.method,
+                None,
+            ));
+        }
+        let params = request.params.unwrap_or(Value::Null);
+        let (field, reason) = match (params.get("name"), params.get("arguments")) {
+            (_, Some(arguments)) if !arguments.is_object() && !arguments.is_null() => {
+                ("arguments", "must be an object")
+            }
+            (Some(Value::String(_)), _) => {
+                ("params", "must be an object with `name` and `arguments`")
+            }
+            _ => ("name", "must be a string naming a tool"),
+        };
+        let reject =
+            crate::reject::Reject::at(crate::reject::Gate::Type, Some(field.into()), reason);
+        let message = reject.to_string();
+        self.pipeline
+            .refuse(None, crate::auth::UNAUTHENTICATED, reject)
+            .await;
+        Err(ErrorData::invalid_params(
+            message,
+            Some(serde_json::json!({ "field": field })),
+        ))
     }
 
     async fn call_tool(

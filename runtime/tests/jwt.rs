@@ -142,6 +142,20 @@ fn a_token_not_yet_valid_is_refused() {
 }
 
 #[test]
+fn a_subject_is_bounded_by_the_verifier() {
+    for sub in [String::new(), "a".repeat(257), "eve\u{1b}[2J".to_owned()] {
+        let token = hs256(&with(claims(), "sub", json!(sub)));
+        assert!(
+            matches!(verifier().verify(&token), Err(AuthError::Malformed(_))),
+            "{sub:?}"
+        );
+    }
+    let longest = "a".repeat(256);
+    let token = hs256(&with(claims(), "sub", json!(longest)));
+    assert_eq!(verifier().verify(&token).unwrap().subject(), longest);
+}
+
+#[test]
 fn a_token_without_a_scope_claim_is_refused() {
     let mut c = claims();
     c.as_object_mut().unwrap().remove("scope");

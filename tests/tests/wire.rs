@@ -60,3 +60,34 @@ async fn non_finite_numbers_never_reach_a_tool() {
     );
     assert_eq!(last["result"]["structuredContent"], json!({"result": 4.0}));
 }
+
+#[tokio::test]
+async fn a_call_whose_arguments_are_not_an_object_is_invalid_params_naming_the_field() {
+    for (arguments, field) in [
+        ("[1]", "arguments"),
+        ("\"x\"", "arguments"),
+        ("7", "arguments"),
+    ] {
+        let frame = format!(
+            r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"echo","arguments":{arguments}}}}}"#
+        );
+        let replies = exchange(&[&frame]).await;
+        let error = &replies[1]["error"];
+        assert_eq!(error["code"], json!(-32602), "{arguments}: {}", replies[1]);
+        assert_eq!(error["data"]["field"], json!(field), "{}", replies[1]);
+        assert!(
+            error["message"]
+                .as_str()
+                .unwrap()
+                .contains("must be an object"),
+            "{error}"
+        );
+    }
+    let replies =
+        exchange(&[r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":5}}"#]).await;
+    assert_eq!(replies[1]["error"]["code"], json!(-32602), "{}", replies[1]);
+    assert_eq!(replies[1]["error"]["data"]["field"], json!("name"));
+    // A method no one serves is still method-not-found.
+    let replies = exchange(&[r#"{"jsonrpc":"2.0","id":1,"method":"nope/x","params":{}}"#]).await;
+    assert_eq!(replies[1]["error"]["code"], json!(-32601), "{}", replies[1]);
+}
