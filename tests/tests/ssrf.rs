@@ -11,7 +11,9 @@ use std::time::Duration;
 use secure_tool::Gate;
 
 use secure_tool::audit::BoxFuture;
-use secure_tool::guards::ssrf::{Connect, FetchPolicy, LoopbackOnly, Resolve, check, classify};
+use secure_tool::guards::ssrf::{
+    Connect, FetchPolicy, LoopbackOnly, Resolve, check, check_syntax, classify,
+};
 use secure_tool::testing::{INTERNAL_URLS, test_guards};
 use secure_tool_test_support::{LoopbackOrigin, Route, loopback_fetch_policy};
 use tokio::net::TcpStream;
@@ -304,6 +306,7 @@ async fn untrusted_certificates_are_refused() {
     let origin = origin().await;
     let policy = FetchPolicy {
         allow_loopback: true,
+        ports: vec![origin.addr().port()],
         ..test_guards().fetch
     };
     let target = check("url", &origin.url("/doc"), &policy).await.unwrap();
@@ -317,4 +320,27 @@ async fn the_test_connector_refuses_everything_outside_loopback() {
         .await
         .unwrap_err();
     assert_eq!(refused.kind(), std::io::ErrorKind::PermissionDenied);
+}
+
+#[test]
+fn only_the_allowed_ports_are_fetched() {
+    let default = FetchPolicy::default();
+    for url in ["https://example.com/x", "https://example.com:443/x"] {
+        assert!(check_syntax("url", url, &default).is_ok(), "{url}");
+    }
+    for url in [
+        "https://example.com:8443/x",
+        "https://example.com:22/",
+        "https://example.com:6379/",
+        "https://example.com:80/",
+    ] {
+        let refused = check_syntax("url", url, &default).unwrap_err();
+        assert_eq!(refused.gate(), Gate::Ssrf, "{url}");
+        assert!(refused.reason().contains("port"), "{url}: {refused}");
+    }
+    let widened = FetchPolicy {
+        ports: vec![443, 8443],
+        ..FetchPolicy::default()
+    };
+    assert!(check_syntax("url", "https://example.com:8443/x", &widened).is_ok());
 }

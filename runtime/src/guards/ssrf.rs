@@ -193,6 +193,10 @@ pub struct FetchPolicy {
     pub allow_http: bool,
     /// Loopback addresses (127.0.0.0/8, ::1) that a deployment or test explicitly allows.
     pub allow_loopback: bool,
+    /// The ports a URL may name (its scheme's when it names none): 443 by
+    /// default, so a URL cannot reach a service on another port of an
+    /// allowed host. Empty means any.
+    pub ports: Vec<u16>,
     /// Redirects followed, each checked from scratch.
     pub max_redirects: u8,
     /// The most body bytes read; more is a refusal.
@@ -212,6 +216,7 @@ impl std::fmt::Debug for FetchPolicy {
         f.debug_struct("FetchPolicy")
             .field("allow_http", &self.allow_http)
             .field("allow_loopback", &self.allow_loopback)
+            .field("ports", &self.ports)
             .field("max_redirects", &self.max_redirects)
             .field("max_bytes", &self.max_bytes)
             .field("timeout", &self.timeout)
@@ -227,6 +232,7 @@ impl Default for FetchPolicy {
         Self {
             allow_http: false,
             allow_loopback: false,
+            ports: vec![443],
             max_redirects: 3,
             max_bytes: 1024 * 1024,
             timeout: Duration::from_secs(10),
@@ -290,6 +296,18 @@ pub fn check_syntax(field: &'static str, raw: &str, policy: &FetchPolicy) -> Res
         return Err(blocked(
             field,
             "blocked by SSRF guard: credentials in URLs are not allowed",
+        ));
+    }
+    if let Some(port) = url.port_or_known_default()
+        && !policy.ports.is_empty()
+        && !policy.ports.contains(&port)
+    {
+        return Err(blocked(
+            field,
+            format!(
+                "blocked by SSRF guard: port {port} is not allowed ({:?} are)",
+                policy.ports
+            ),
         ));
     }
     match url.host() {

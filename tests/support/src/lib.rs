@@ -176,6 +176,8 @@ pub fn loopback_fetch_policy() -> secure_tool::guards::ssrf::FetchPolicy {
     }
     secure_tool::guards::ssrf::FetchPolicy {
         allow_loopback: true,
+        // The OS picks the origin's port.
+        ports: Vec::new(),
         roots: std::sync::Arc::new(roots),
         timeout: std::time::Duration::from_secs(2),
         max_bytes: 64 * 1024,

@@ -148,7 +148,7 @@ fn temp_dir() -> Result<PathBuf, String> {
     Ok(dir)
 }
 
-async fn connect(dir: &Path) -> Result<Client, String> {
+async fn connect(dir: &Path, origin_port: u16) -> Result<Client, String> {
     let ca = dir.join("origin-ca.pem");
     std::fs::write(&ca, TEST_CA_PEM).map_err(|e| e.to_string())?;
     let log = std::fs::File::create(dir.join("doc-server.log")).map_err(|e| e.to_string())?;
@@ -160,6 +160,8 @@ async fn connect(dir: &Path) -> Result<Client, String> {
         .arg("--audit-file")
         .arg(dir.join("audit.jsonl"))
         .arg("--allow-loopback-fetch")
+        .arg("--fetch-port")
+        .arg(origin_port.to_string())
         .arg("--fetch-ca")
         .arg(&ca);
     let (transport, _) = TokioChildProcess::builder(command)
@@ -400,7 +402,7 @@ async fn run() -> Result<Report, String> {
     ])
     .await
     .map_err(|e| format!("cannot serve the demo origin: {e}"))?;
-    let client = connect(&dir).await?;
+    let client = connect(&dir, origin.addr().port()).await?;
     tool_list(&client).await?;
     matrix(&client, &mut report).await?;
     scenarios(&client, &origin, &mut report).await?;

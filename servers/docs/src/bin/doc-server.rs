@@ -53,6 +53,9 @@ struct Cli {
     /// Also trust the certificates in this PEM file for `import_url`
     #[arg(long, value_name = "PEM")]
     fetch_ca: Option<PathBuf>,
+    /// Also let `import_url` fetch from this port (repeatable; default: 443 only)
+    #[arg(long = "fetch-port", value_name = "PORT")]
+    fetch_ports: Vec<u16>,
     /// Calls per subject: N/s, N/min, N/h, or `off` [default: 100/s]
     #[arg(long, value_name = "RATE")]
     rate_limit: Option<RateLimit>,
@@ -81,6 +84,7 @@ fn config(cli: Cli) -> Result<Config, String> {
     config.demo = cli.demo;
     config.audit_file = cli.audit_file;
     config.guards.fetch.allow_loopback = cli.allow_loopback_fetch;
+    config.guards.fetch.ports.extend(cli.fetch_ports);
     if let Some(path) = cli.fetch_ca {
         let shown = path.display();
         let pem = std::fs::read(&path).map_err(|e| format!("cannot read {shown}: {e}"))?;
