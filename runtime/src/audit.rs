@@ -1,10 +1,18 @@
-//! Audit: one record per request, whatever its outcome.
+//! Audit: one record per request, whatever its outcome, and a write-ahead
+//! [`Attempt`] before any tool body runs.
 //!
 //! Every record is printed as one line on stderr (WARNING for every outcome
 //! but `allowed`), and written to each configured durable sink: JSON lines in a
-//! file, or the append-only `audit_log` table. A durable write that fails fails
-//! the request closed: its result is withheld rather than the record dropped.
+//! file, or the append-only `audit_log` table. Before a body runs, its attempt
+//! is written durably (`audit_attempt`); a body never runs if it cannot be. A
+//! durable write that fails fails the request closed: its result is withheld
+//! rather than the record dropped, every sink is still tried, and the line of
+//! an executed call whose outcome could not be stored is always printed.
 //! Records carry no token and no raw secret: reasons and values are redacted.
+//!
+//! [`SqlAudit`] commits in groups: the writes of concurrent calls waiting at
+//! the same moment share one transaction, so the write-ahead record does not
+//! double the commits a busy server makes.
 
 use std::fmt;
 use std::io::Write as _;
@@ -111,6 +119,61 @@ pub struct AuditRecord {
     /// How many requests the record stands for: 1, or the failed
     /// authentications of one client address in one window.
     pub count: u64,
+    /// The call's id when its body ran: the same as its [`Attempt`]'s.
+    pub call_id: Option<String>,
+}
+
+/// The write-ahead record of a call whose body is about to run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Attempt {
+    /// Unique per call; the outcome record carries it too.
+    pub call_id: String,
+    /// Unix time in milliseconds.
+    pub time_ms: i64,
+    /// The server's name.
+    pub server: String,
+    /// The tool about to run.
+    pub tool: String,
+    /// The verified subject, exactly.
+    pub subject: String,
+    /// The scope the call needed, or `call` for a public tool.
+    pub action: String,
+}
+
+impl Attempt {
+    /// An attempt with a fresh call id.
+    pub fn new(server: &str, tool: &str, subject: &str, action: &str) -> Self {
+        Self {
+            call_id: call_id(),
+            time_ms: now_ms(),
+            server: server.to_owned(),
+            tool: tool.to_owned(),
+            subject: subject.to_owned(),
+            action: action.to_owned(),
+        }
+    }
+}
+
+/// 128 bits that differ per call and per process: a hash keyed at random per
+/// process over a counter and the clock.
+fn call_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static KEYS: OnceLock<(std::hash::RandomState, std::hash::RandomState)> = OnceLock::new();
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let (a, b) = KEYS.get_or_init(|| (Default::default(), Default::default()));
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let half = |keys: &std::hash::RandomState| {
+        let mut h = keys.build_hasher();
+        h.write_u64(n);
+        h.write_u128(nanos);
+        h.finish()
+    };
+    format!("{:016x}{:016x}", half(a), half(b))
 }
 
 /// Milliseconds since the Unix epoch.
@@ -145,6 +208,7 @@ impl AuditRecord {
             findings: Vec::new(),
             duration_us: 0,
             count: 1,
+            call_id: None,
         };
         match result {
             Ok(findings) => record.findings = findings.to_vec(),
@@ -200,6 +264,10 @@ impl AuditRecord {
                 if self.count != 1 {
                     line.push_str(&format!(" count={}", self.count));
                 }
+                if let Some(call) = &self.call_id {
+                    line.push_str(" call=");
+                    line.push_str(call);
+                }
                 line
             }
         }
@@ -209,6 +277,13 @@ impl AuditRecord {
 /// The error of a durable sink.
 #[derive(Debug)]
 pub struct AuditError(String);
+
+impl AuditError {
+    /// The failure of a sink, in words (redacted before it is logged).
+    pub fn new(reason: impl Into<String>) -> Self {
+        Self(reason.into())
+    }
+}
 
 impl fmt::Display for AuditError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -230,6 +305,21 @@ pub use crate::future::BoxFuture;
 pub trait AuditSink: Send + Sync + 'static {
     /// Writes one record durably, or fails.
     fn write<'a>(&'a self, record: &'a AuditRecord) -> BoxFuture<'a, Result<(), AuditError>>;
+
+    /// Writes the attempt of a call durably before its body runs, or fails
+    /// (and the body does not run). The default keeps nothing: a sink of
+    /// outcomes only.
+    fn attempt<'a>(&'a self, attempt: &'a Attempt) -> BoxFuture<'a, Result<(), AuditError>> {
+        let _ = attempt;
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Resolves once every write accepted so far is durable (a sink that
+    /// lets outcomes join a later commit waits for it), or fails. The
+    /// default has nothing pending.
+    fn settle(&self) -> BoxFuture<'_, Result<(), AuditError>> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// JSON lines appended to a file, flushed per record.
@@ -251,62 +341,235 @@ impl JsonLines {
     }
 }
 
-impl AuditSink for JsonLines {
-    fn write<'a>(&'a self, record: &'a AuditRecord) -> BoxFuture<'a, Result<(), AuditError>> {
-        Box::pin(async move {
-            let mut line = serde_json::to_vec(record).map_err(|e| AuditError(e.to_string()))?;
-            line.push(b'\n');
-            let mut file = self.file.lock().unwrap_or_else(PoisonError::into_inner);
-            file.write_all(&line)
-                .and_then(|()| file.flush())
-                .map_err(|e| AuditError(e.to_string()))
-        })
+impl JsonLines {
+    fn append(&self, value: &impl Serialize) -> Result<(), AuditError> {
+        let mut line = serde_json::to_vec(value).map_err(|e| AuditError(e.to_string()))?;
+        line.push(b'\n');
+        let mut file = self.file.lock().unwrap_or_else(PoisonError::into_inner);
+        file.write_all(&line)
+            .and_then(|()| file.flush())
+            .map_err(|e| AuditError(e.to_string()))
     }
 }
 
-/// Rows in the store's append-only `audit_log` table.
+impl AuditSink for JsonLines {
+    fn write<'a>(&'a self, record: &'a AuditRecord) -> BoxFuture<'a, Result<(), AuditError>> {
+        Box::pin(async move { self.append(record) })
+    }
+
+    /// An attempt is a line of its own: `{"attempt": {..}}`.
+    fn attempt<'a>(&'a self, attempt: &'a Attempt) -> BoxFuture<'a, Result<(), AuditError>> {
+        Box::pin(async move { self.append(&serde_json::json!({ "attempt": attempt })) })
+    }
+}
+
+/// Rows in the store's append-only `audit_log` and `audit_attempt` tables,
+/// committed in groups: one writer task takes every write waiting when it is
+/// free and commits them in one transaction, so concurrent calls share a
+/// commit. Each write still returns only once its transaction has committed.
 #[cfg(feature = "sql")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sql")))]
 #[derive(Debug, Clone)]
 pub struct SqlAudit {
     store: crate::store::Store,
+    writer: Arc<Mutex<Option<tokio::sync::mpsc::Sender<sql::Job>>>>,
 }
 
 #[cfg(feature = "sql")]
 impl SqlAudit {
     /// Writes to `store` (migrated with [`crate::store::MIGRATIONS`]).
     pub fn new(store: crate::store::Store) -> Self {
-        Self { store }
+        Self {
+            store,
+            writer: Arc::default(),
+        }
+    }
+
+    /// Queues `entry` for the writer; with `done`, the writer reports its commit there.
+    async fn enqueue(
+        &self,
+        entry: sql::Entry,
+        done: Option<tokio::sync::oneshot::Sender<Result<(), String>>>,
+    ) -> Result<(), AuditError> {
+        let mut job = sql::Job { entry, done };
+        // A writer whose runtime has gone is replaced once.
+        for _ in 0..2 {
+            let sender = {
+                let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+                writer
+                    .get_or_insert_with(|| sql::spawn(self.store.clone()))
+                    .clone()
+            };
+            match sender.send(job).await {
+                Ok(()) => return Ok(()),
+                Err(returned) => {
+                    job = returned.0;
+                    *self.writer.lock().unwrap_or_else(PoisonError::into_inner) = None;
+                }
+            }
+        }
+        Err(AuditError("the audit writer cannot start".into()))
+    }
+
+    /// Queues `entry` and waits for its transaction to commit.
+    async fn submit(&self, entry: sql::Entry) -> Result<(), AuditError> {
+        let (done, committed) = tokio::sync::oneshot::channel();
+        self.enqueue(entry, Some(done)).await?;
+        committed
+            .await
+            .map_err(|_| AuditError("the audit writer stopped".into()))?
+            .map_err(AuditError)
     }
 }
 
 #[cfg(feature = "sql")]
 impl AuditSink for SqlAudit {
+    /// A refusal waits for its commit: it is the only trace of the request.
+    /// The outcome of a call whose body ran (it has a `call_id`, and its
+    /// attempt is already durable) joins the next commit without holding
+    /// the caller's answer; if that commit fails, the writer prints the
+    /// record's line, whatever the flood limit.
     fn write<'a>(&'a self, r: &'a AuditRecord) -> BoxFuture<'a, Result<(), AuditError>> {
-        Box::pin(async move {
-            let findings =
-                serde_json::to_string(&r.findings).map_err(|e| AuditError(e.to_string()))?;
-            sqlx::query(
-                "INSERT INTO audit_log (time_ms, server, tool, subject, action, outcome, gate, field, reason, findings, duration_us, count) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-            )
-            .bind(r.time_ms)
-            .bind(&r.server)
-            .bind(&r.tool)
-            .bind(&r.subject)
-            .bind(&r.action)
-            .bind(r.outcome.as_str())
-            .bind(r.gate)
-            .bind(r.field.as_deref())
-            .bind(r.reason.as_deref())
-            .bind(findings)
-            .bind(i64::try_from(r.duration_us).unwrap_or(i64::MAX))
-            .bind(i64::try_from(r.count).unwrap_or(i64::MAX))
-            .execute(self.store.pool())
-            .await
-            .map_err(|e| AuditError::from(StoreError::new("audit_log insert", e)))?;
-            Ok(())
-        })
+        let entry = sql::Entry::Record(r.clone());
+        match r.call_id {
+            Some(_) => Box::pin(self.enqueue(entry, None)),
+            None => Box::pin(self.submit(entry)),
+        }
+    }
+
+    fn attempt<'a>(&'a self, a: &'a Attempt) -> BoxFuture<'a, Result<(), AuditError>> {
+        Box::pin(self.submit(sql::Entry::Attempt(a.clone())))
+    }
+
+    fn settle(&self) -> BoxFuture<'_, Result<(), AuditError>> {
+        Box::pin(self.submit(sql::Entry::Settle))
+    }
+}
+
+#[cfg(feature = "sql")]
+mod sql {
+    use super::{Attempt, AuditRecord};
+    use crate::store::{Store, StoreError};
+
+    /// The most writes one transaction carries.
+    const GROUP: usize = 256;
+
+    /// How long outcomes that no caller waits for may wait for a write that
+    /// must be durable now (an attempt, a refusal), to share its commit.
+    const DEFER: std::time::Duration = std::time::Duration::from_millis(5);
+
+    pub(super) enum Entry {
+        Attempt(Attempt),
+        Record(AuditRecord),
+        /// Nothing to write: done once everything queued before it is.
+        Settle,
+    }
+
+    pub(super) struct Job {
+        pub(super) entry: Entry,
+        /// Where to report the commit; `None` when no caller waits for it.
+        pub(super) done: Option<tokio::sync::oneshot::Sender<Result<(), String>>>,
+    }
+
+    pub(super) fn spawn(store: Store) -> tokio::sync::mpsc::Sender<Job> {
+        let (sender, mut jobs) = tokio::sync::mpsc::channel::<Job>(4 * GROUP);
+        tokio::spawn(async move {
+            let mut group = Vec::with_capacity(GROUP);
+            while jobs.recv_many(&mut group, GROUP).await > 0 {
+                if group.iter().all(|job| job.done.is_none()) {
+                    // Only outcomes: give the next write that someone waits
+                    // for a moment to arrive and carry them.
+                    let _ = tokio::time::timeout(DEFER, async {
+                        while let Some(job) = jobs.recv().await {
+                            let waited = job.done.is_some();
+                            group.push(job);
+                            if waited || group.len() >= GROUP {
+                                break;
+                            }
+                        }
+                    })
+                    .await;
+                }
+                let result = commit(&store, &group)
+                    .await
+                    .map_err(|e| StoreError::new("audit write", e).to_string());
+                for job in group.drain(..) {
+                    match (job.done, &result, &job.entry) {
+                        (Some(done), _, _) => {
+                            let _ = done.send(result.clone());
+                        }
+                        (None, Err(e), Entry::Record(r)) => {
+                            // The call ran and answered; this line is now the
+                            // only trace of its outcome.
+                            tracing::error!(target: crate::log::TARGET,
+                                "outcome of call {} not stored ({}): {}",
+                                r.call_id.as_deref().unwrap_or("-"),
+                                crate::guards::secrets::redact(e).text,
+                                r.log_line());
+                        }
+                        (None, _, _) => {}
+                    }
+                }
+            }
+        });
+        sender
+    }
+
+    /// Writes the group in one transaction (a lone write commits by itself).
+    async fn commit(store: &Store, group: &[Job]) -> Result<(), sqlx::Error> {
+        if let [job] = group {
+            let mut conn = store.pool().acquire().await?;
+            return insert(&mut conn, &job.entry).await;
+        }
+        let mut tx = store.pool().begin().await?;
+        for job in group {
+            insert(&mut tx, &job.entry).await?;
+        }
+        tx.commit().await
+    }
+
+    async fn insert(conn: &mut sqlx::AnyConnection, entry: &Entry) -> Result<(), sqlx::Error> {
+        match entry {
+            Entry::Settle => {}
+            Entry::Attempt(a) => {
+                sqlx::query(
+                    "INSERT INTO audit_attempt (call_id, time_ms, server, tool, subject, action) \
+                         VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&a.call_id)
+                .bind(a.time_ms)
+                .bind(&a.server)
+                .bind(&a.tool)
+                .bind(&a.subject)
+                .bind(&a.action)
+                .execute(&mut *conn)
+                .await?;
+            }
+            Entry::Record(r) => {
+                let findings = serde_json::to_string(&r.findings)
+                    .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+                sqlx::query(
+                        "INSERT INTO audit_log (time_ms, server, tool, subject, action, outcome, gate, field, reason, findings, duration_us, count, call_id) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                    )
+                    .bind(r.time_ms)
+                    .bind(&r.server)
+                    .bind(&r.tool)
+                    .bind(&r.subject)
+                    .bind(&r.action)
+                    .bind(r.outcome.as_str())
+                    .bind(r.gate)
+                    .bind(r.field.as_deref())
+                    .bind(r.reason.as_deref())
+                    .bind(findings)
+                    .bind(i64::try_from(r.duration_us).unwrap_or(i64::MAX))
+                    .bind(i64::try_from(r.count).unwrap_or(i64::MAX))
+                    .bind(r.call_id.as_deref())
+                    .execute(&mut *conn)
+                    .await?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -339,17 +602,56 @@ impl Audit {
         self
     }
 
-    /// Writes the record to every durable sink, then prints its line. When a
-    /// durable write fails the record is turned into a failure first, so the
-    /// line says so and the caller withholds the result.
+    /// Waits until every record and attempt written so far is durable in
+    /// every sink: before reading the trail back, and before shutting down.
+    pub async fn settle(&self) -> Result<(), AuditError> {
+        let mut failed = None;
+        for sink in &self.sinks {
+            if let Err(e) = sink.settle().await {
+                failed.get_or_insert(e);
+            }
+        }
+        failed.map_or(Ok(()), Err)
+    }
+
+    /// Writes the attempt of a call to every durable sink before its body
+    /// runs. If any cannot keep it, the call is refused and the body does not run.
+    pub async fn attempt(&self, attempt: &Attempt) -> Result<(), Reject> {
+        let mut failed = None;
+        for sink in &self.sinks {
+            if let Err(e) = sink.attempt(attempt).await {
+                failed.get_or_insert(e);
+            }
+        }
+        match failed {
+            None => Ok(()),
+            Some(e) => {
+                if self.flood.admit("audit-sink") {
+                    tracing::error!(target: crate::log::TARGET, "{}", crate::guards::secrets::redact(&e.to_string()).text);
+                }
+                Err(Reject::at(
+                    Gate::Audit,
+                    None,
+                    "audit log unavailable; the call did not run",
+                ))
+            }
+        }
+    }
+
+    /// Writes the record to every durable sink (each is tried, whatever the
+    /// others did), then prints its line. When a durable write fails the
+    /// record is turned into a failure first, so the line says so and the
+    /// caller withholds the result; the line of a call whose body ran is then
+    /// printed whatever the flood limit, since it may be the only trace of
+    /// the call's outcome.
     pub async fn record(&self, record: &mut AuditRecord) -> Result<(), Reject> {
         let mut failed = None;
         for sink in &self.sinks {
             if let Err(e) = sink.write(record).await {
-                failed = Some(e);
-                break;
+                failed.get_or_insert(e);
             }
         }
+        let unrecorded = failed.is_some() && record.call_id.is_some();
         let result = match failed {
             None => Ok(()),
             Some(e) => {
@@ -366,7 +668,7 @@ impl Audit {
         // The line is rendered only when a subscriber will print it.
         if record.outcome == Outcome::Allowed {
             tracing::info!(target: crate::log::TARGET, "{}", record.log_line());
-        } else if self.flood.admit(record.gate.unwrap_or("none")) {
+        } else if unrecorded || self.flood.admit(record.gate.unwrap_or("none")) {
             tracing::warn!(target: crate::log::TARGET, "{}", record.log_line());
         }
         result

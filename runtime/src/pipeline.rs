@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::Value;
 
-use crate::audit::{Audit, AuditRecord, BoxFuture};
+use crate::audit::{Attempt, Audit, AuditRecord, BoxFuture};
 use crate::auth::{AuthError, Principal, TokenVerifier, UNAUTHENTICATED};
 #[cfg(feature = "rbac")]
 use crate::authz::Authorizer;
@@ -175,6 +175,14 @@ impl std::fmt::Debug for Pipeline {
     }
 }
 
+/// How a call went, for its record.
+struct Run {
+    started: Instant,
+    executed: bool,
+    count: u64,
+    call_id: Option<String>,
+}
+
 /// Proof that the caller is who the token says (or that the tool is public).
 #[derive(Debug)]
 pub struct Authenticated {
@@ -294,6 +302,12 @@ impl Pipeline {
         self
     }
 
+    /// Waits until the audit trail written so far is durable (see
+    /// [`Audit::settle`]).
+    pub async fn settle_audit(&self) -> Result<(), crate::audit::AuditError> {
+        self.audit.settle().await
+    }
+
     /// The server's name.
     pub fn server(&self) -> &'static str {
         self.server
@@ -337,6 +351,11 @@ impl Pipeline {
         let spec = T::SPEC;
         let mut subject = UNAUTHENTICATED.to_owned();
         let mut executed = false;
+        let mut call_id = None;
+        let action = match spec.access {
+            Access::Scope(scope) => scope,
+            Access::Public => "call",
+        };
         // Over stdio the token is an argument of scoped tools; it is taken out
         // here, before any other gate, and never logged. Over HTTP it is the
         // bearer header, and a `token` argument is an unknown field.
@@ -351,16 +370,22 @@ impl Pipeline {
             self.limiter.check(&subject, spec.name, spec.rate)?;
             let authorized = authenticated.authorize(self, spec).await?;
             let inspected = authorized.inspect::<T>(self, &args, consent).await?;
+            // Write-ahead: the body runs only once its attempt is durable.
+            let attempt = Attempt::new(self.server, spec.name, &subject, action);
+            self.audit.attempt(&attempt).await?;
+            call_id = Some(attempt.call_id);
             executed = true;
             let executed = inspected.execute::<T>(self).await?;
             Ok(executed.inspect_output())
         }
         .await;
-        let action = match spec.access {
-            Access::Scope(scope) => scope,
-            Access::Public => "call",
+        let run = Run {
+            started,
+            executed,
+            count: 1,
+            call_id,
         };
-        self.finish((spec.name, action), &subject, result, started, executed, 1)
+        self.finish((spec.name, action), &subject, result, run)
             .await
     }
 
@@ -389,9 +414,13 @@ impl Pipeline {
             Some((name, Access::Public)) => (name, "call"),
             None => ("", "call"),
         };
-        let started = Instant::now();
-        self.finish((tool, action), subject, Err(reject), started, false, count)
-            .await
+        let run = Run {
+            started: Instant::now(),
+            executed: false,
+            count,
+            call_id: None,
+        };
+        self.finish((tool, action), subject, Err(reject), run).await
     }
 
     /// Audits the outcome of a call of `tool` needing `action`.
@@ -400,9 +429,12 @@ impl Pipeline {
         (tool, action): (&'static str, &str),
         subject: &str,
         result: Result<(Output, Vec<String>), Reject>,
-        started: Instant,
-        executed: bool,
-        count: u64,
+        Run {
+            started,
+            executed,
+            count,
+            call_id,
+        }: Run,
     ) -> Trace {
         let result = result.map_err(|r| r.in_tool(tool));
         let mut record = AuditRecord::new(
@@ -413,6 +445,7 @@ impl Pipeline {
             result.as_ref().map(|(_, findings)| findings.as_slice()),
         );
         record.count = count;
+        record.call_id = call_id;
         record.duration_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         let result = match (self.audit.record(&mut record).await, result) {
             (Err(audit), _) => Err(audit),

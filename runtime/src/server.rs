@@ -227,12 +227,14 @@ impl<T: Tools> Server<T> {
     /// Serves MCP over stdin/stdout until the client disconnects.
     pub async fn serve_stdio(self) -> std::io::Result<()> {
         use rmcp::ServiceExt as _;
+        let pipeline = self.pipeline.clone();
         let running = self
             .serve(rmcp::transport::stdio())
             .await
             .map_err(std::io::Error::other)?;
         running.waiting().await.map_err(std::io::Error::other)?;
-        Ok(())
+        // Outcomes still joining a commit are made durable before exit.
+        pipeline.settle_audit().await.map_err(std::io::Error::other)
     }
 }
 

@@ -30,8 +30,8 @@ pub struct Migration {
     pub postgres: &'static str,
 }
 
-/// The runtime's own tables: `casbin_rule`, the append-only `audit_log`, and
-/// the `policy_version` counter replicas poll.
+/// The runtime's own tables: `casbin_rule`, the append-only `audit_log` and
+/// `audit_attempt`, and the `policy_version` counter replicas poll.
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
@@ -56,6 +56,12 @@ pub const MIGRATIONS: &[Migration] = &[
         description: "audit count",
         sqlite: include_str!("../migrations/0004_audit_count.sqlite.sql"),
         postgres: include_str!("../migrations/0004_audit_count.postgres.sql"),
+    },
+    Migration {
+        version: 5,
+        description: "write-ahead audit",
+        sqlite: include_str!("../migrations/0005_audit_attempt.sqlite.sql"),
+        postgres: include_str!("../migrations/0005_audit_attempt.postgres.sql"),
     },
 ];
 

@@ -101,11 +101,20 @@ impl Capture {
 
     /// The messages of every WARNING event, in order.
     pub fn warnings(&self) -> Vec<String> {
+        self.at(Level::WARN)
+    }
+
+    /// The messages of the ERROR events captured so far.
+    pub fn errors(&self) -> Vec<String> {
+        self.at(Level::ERROR)
+    }
+
+    fn at(&self, wanted: Level) -> Vec<String> {
         self.events
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .iter()
-            .filter(|(level, _)| *level == Level::WARN)
+            .filter(|(level, _)| *level == wanted)
             .map(|(_, line)| line.clone())
             .collect()
     }

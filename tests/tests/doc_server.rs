@@ -22,6 +22,7 @@ const DAVE: &str = USERS[3].token;
 
 struct Harness {
     client: Client,
+    server: secure_tool::Server<doc_server::DocServer>,
     calls: AtomicI64,
     docs: doc_server::Documents,
     origin: LoopbackOrigin,
@@ -50,7 +51,8 @@ async fn harness(url: &str) -> Harness {
     };
     let (server, docs) = build(config).await.unwrap();
     Harness {
-        client: connect(server).await,
+        client: connect(server.clone()).await,
+        server,
         calls: AtomicI64::new(0),
         docs,
         origin,
@@ -90,6 +92,7 @@ fn rejected(result: &rmcp::model::CallToolResult, starts: &str) {
 }
 
 async fn audit_rows(h: &Harness) -> i64 {
+    h.server.pipeline().settle_audit().await.unwrap();
     let row = sqlx::query("SELECT COUNT(*) FROM audit_log")
         .fetch_one(h.docs.store().pool())
         .await

@@ -97,6 +97,9 @@ async fn database_outage_fails_closed_and_service_resumes_without_restart() {
         assert_eq!(trace.result.is_error, Some(false), "{:?}", trace.result);
         allowed += 1;
     }
+    // Answered calls' outcomes join the next commit; make them durable
+    // before the cut, as a server does before it shuts down.
+    server.pipeline().settle_audit().await.unwrap();
 
     proxy.cut();
     // Every call while the database is away is refused, and says why (the
@@ -145,6 +148,7 @@ async fn database_outage_fails_closed_and_service_resumes_without_restart() {
     let trace = server.call("create_document", create(3)).await;
     assert_eq!(trace.result.is_error, Some(false), "{:?}", trace.result);
     allowed += 1;
+    server.pipeline().settle_audit().await.unwrap();
 
     // Nothing refused was half-written: exactly the allowed creates exist,
     // and every allowed call has its audit row.

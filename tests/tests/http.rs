@@ -348,7 +348,7 @@ async fn two_replicas_share_documents_policies_and_audit() {
     // The first replica seeds the demo cast; the second joins, as a real one
     // would, with the tokens of the demo (the JWT settings are per deployment).
     let (a, server_a) = start(replica(true), HttpOptions::default()).await;
-    let (b, _) = start(replica(true), HttpOptions::default()).await;
+    let (b, server_b) = start(replica(true), HttpOptions::default()).await;
     // B's seeding rewrote the policies while A was polling; settle A on the result.
     server_a
         .pipeline()
@@ -405,6 +405,9 @@ async fn two_replicas_share_documents_policies_and_audit() {
     assert_eq!(unauthenticated.status, StatusCode::UNAUTHORIZED);
     calls += 1;
 
+    for server in [&server_a, &server_b] {
+        server.pipeline().settle_audit().await.unwrap();
+    }
     let store = secure_tool::Store::connect(&url).await.unwrap();
     let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log")
         .fetch_one(store.pool())

@@ -92,6 +92,7 @@ async fn load(url: String) {
     assert_eq!(total.values().sum::<usize>(), CLIENTS * CALLS);
     assert_eq!(total["allowed"], CLIENTS * CALLS / 2, "{total:?}");
 
+    server.pipeline().settle_audit().await.unwrap();
     let store = secure_tool::Store::connect(&url).await.unwrap();
     let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log")
         .fetch_one(store.pool())

@@ -228,6 +228,7 @@ async fn every_request_leaves_exactly_one_audit_row() {
         let trace = server.call(tool, args(a.clone())).await;
         assert_eq!(trace.record.outcome, *expected, "{tool} {a}");
     }
+    server.pipeline().settle_audit().await.unwrap();
     let rows =
         sqlx::query("SELECT tool, subject, outcome, gate, reason FROM audit_log ORDER BY id")
             .fetch_all(store.pool())
@@ -292,4 +293,154 @@ async fn scoped_tools_advertise_the_token_argument() {
     )
     .await;
     assert_eq!(text(&result), "note 3");
+}
+
+/// Cuts the database while it runs, after its attempt was written.
+#[secure_tool(public)]
+async fn cut(store: secure_tool::State<Store>) -> Result<String, Reject> {
+    store.pool().close().await;
+    Ok("side effect done".into())
+}
+
+server!(Cutter { cut });
+
+#[tokio::test]
+async fn a_database_cut_between_attempt_and_completion_keeps_the_attempt_and_prints_the_line() {
+    let url = temp_sqlite_url("cut");
+    let store = Store::connect(&url).await.unwrap();
+    store.migrate(&[]).await.unwrap();
+    let audit = Audit::default()
+        .with_sink(SqlAudit::new(store.clone()))
+        .with_flood_limit(1, std::time::Duration::from_secs(3600));
+    let server = Server::new(Cutter).with_state(store).with_audit(audit);
+    let capture = Capture::default();
+    let _guard = capture.enter();
+    // An ordinary refusal spends the whole flood budget of WARNING lines.
+    let refused = server.call("nope", args(json!({}))).await;
+    assert!(!refused.executed);
+
+    let trace = server.call("cut", args(json!({}))).await;
+    assert!(trace.executed);
+    // The side effect happened and its attempt is durable: the answer stands.
+    assert_eq!(text(&trace.result), "side effect done");
+    let call = trace
+        .record
+        .call_id
+        .clone()
+        .expect("an executed call has an id");
+    // The outcome joins the next commit, which fails: the writer says so.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !capture.errors().iter().any(|line| line.contains(&call)) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{:#?}",
+            capture.errors()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+
+    // The attempt is durable, and no outcome was stored for it.
+    let reopened = Store::connect(&url).await.unwrap();
+    let attempts: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT call_id, tool, subject FROM audit_attempt")
+            .fetch_all(reopened.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        attempts,
+        [(
+            call.clone(),
+            "cut".to_owned(),
+            "<unauthenticated>".to_owned()
+        )]
+    );
+    let outcomes: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE call_id = $1")
+        .bind(&call)
+        .fetch_one(reopened.pool())
+        .await
+        .unwrap();
+    assert_eq!(outcomes, 0);
+    // The flood limit swallowed nothing: the unrecorded outcome is on stderr.
+    let errors = capture.errors();
+    assert!(
+        errors.iter().any(
+            |line| line.starts_with(&format!("outcome of call {call} not stored"))
+                && line.contains("allowed server=secure-tool-tests tool=cut")
+        ),
+        "{errors:#?}"
+    );
+}
+
+/// A durable sink that keeps outcomes but cannot keep attempts, or neither.
+#[derive(Clone, Default)]
+struct Flaky {
+    attempts_fail: bool,
+    writes_fail: bool,
+    writes: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl secure_tool::audit::AuditSink for Flaky {
+    fn write<'a>(
+        &'a self,
+        _: &'a secure_tool::audit::AuditRecord,
+    ) -> secure_tool::audit::BoxFuture<'a, Result<(), secure_tool::audit::AuditError>> {
+        self.writes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let fail = self.writes_fail;
+        Box::pin(async move {
+            match fail {
+                true => Err(secure_tool::audit::AuditError::new("disk full")),
+                false => Ok(()),
+            }
+        })
+    }
+
+    fn attempt<'a>(
+        &'a self,
+        _: &'a secure_tool::audit::Attempt,
+    ) -> secure_tool::audit::BoxFuture<'a, Result<(), secure_tool::audit::AuditError>> {
+        let fail = self.attempts_fail;
+        Box::pin(async move {
+            match fail {
+                true => Err(secure_tool::audit::AuditError::new("disk full")),
+                false => Ok(()),
+            }
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_body_never_runs_when_its_attempt_cannot_be_written() {
+    let sink = Flaky {
+        attempts_fail: true,
+        ..Flaky::default()
+    };
+    let server = Server::new(Cutter)
+        .with_state(Store::connect("sqlite::memory:").await.unwrap())
+        .with_audit(Audit::default().with_sink(sink));
+    let trace = server.call("cut", args(json!({}))).await;
+    assert!(!trace.executed);
+    assert!(
+        text(&trace.result).contains("audit log unavailable; the call did not run"),
+        "{:?}",
+        trace.result
+    );
+}
+
+#[tokio::test]
+async fn every_sink_is_written_even_after_one_fails() {
+    let broken = Flaky {
+        writes_fail: true,
+        ..Flaky::default()
+    };
+    let working = Flaky::default();
+    let audit = Audit::default()
+        .with_sink(broken.clone())
+        .with_sink(working.clone());
+    let server = Server::new(Notes).with_audit(audit);
+    let trace = server.call("nope", args(json!({}))).await;
+    assert_eq!(trace.record.gate, Some("audit"));
+    for sink in [&broken, &working] {
+        assert_eq!(sink.writes.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
 }
