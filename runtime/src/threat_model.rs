@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 
 use crate::audit::Outcome;
 use crate::pipeline::Pipeline;
+use crate::reject::{Gate, Reject};
 use crate::server::Tools;
 use crate::spec::{Access, Kind, ToolSpec};
 use crate::testing::{GeneratedTest, Probe, assert_probe, probe_log_line, run_named};
@@ -26,15 +27,28 @@ pub const FAMILIES: [&str; 9] = [
     "Destructive actions without consent",
 ];
 
-/// Tests of the framework itself that rows cite, as `file::function` under
-/// `runtime/tests`. A test checks that each exists.
+/// Tests of the framework itself that rows cite, as `path::function` from
+/// the workspace root. A test checks that each exists.
 pub const FRAMEWORK_TESTS: &[&str] = &[
-    "secrets.rs::each_kind_is_redacted_as_itself",
-    "secrets.rs::benign_corpus_is_unchanged",
-    "threat_model.rs::unknown_tools_are_refused_and_logged",
-    "threat_model.rs::untrusted_output_is_spotlighted_and_flagged",
-    "threat_model.rs::oversized_values_are_bounded_in_log_lines",
+    "runtime/tests/secrets.rs::each_kind_is_redacted_as_itself",
+    "runtime/tests/secrets.rs::benign_corpus_is_unchanged",
+    "runtime/tests/threat_model.rs::unknown_tools_are_refused_and_logged",
+    "runtime/tests/threat_model.rs::untrusted_output_is_spotlighted_and_flagged",
+    "runtime/tests/threat_model.rs::oversized_values_are_bounded_in_log_lines",
+    "runtime/src/validate.rs::integers_are_decided_from_the_literal_exact_or_refused",
+    "runtime/src/reject.rs::the_value_of_a_credential_field_is_never_kept",
+    "tests/tests/http.rs::failed_authentications_are_throttled_and_audited_once_per_window",
+    "tests/tests/http.rs::sessions_are_bound_to_their_subject_and_bounded_per_subject",
+    "tests/tests/pipeline.rs::a_database_cut_between_attempt_and_completion_keeps_the_attempt_and_prints_the_line",
+    "tests/tests/pipeline.rs::a_body_never_runs_when_its_attempt_cannot_be_written",
+    "tests/tests/rbac.rs::a_subject_named_like_a_role_holds_none_of_its_grants",
 ];
+
+/// Cites a framework test.
+fn cite(test: &str) -> String {
+    debug_assert!(FRAMEWORK_TESTS.contains(&test), "{test} is not listed");
+    format!("`{test}`")
+}
 
 struct Row {
     family: usize,
@@ -331,7 +345,7 @@ pub async fn render<S: Tools>(regenerate: &str) -> String {
                 abuse: format!("`{}`: stored or fetched content carries instructions for the model", spec.name),
                 mitigation: "output stage: wrapped in `<untrusted_content>` delimiters it cannot close; injection signatures flagged as findings, never stripped".to_owned(),
                 log: "no refusal: findings are counted in the audit line and listed in the result".to_owned(),
-                test: "`threat_model.rs::untrusted_output_is_spotlighted_and_flagged`".to_owned(),
+                test: cite("runtime/tests/threat_model.rs::untrusted_output_is_spotlighted_and_flagged"),
             });
         }
     }
@@ -345,7 +359,7 @@ pub async fn render<S: Tools>(regenerate: &str) -> String {
         abuse: "a call to a tool that was never declared (`eval`)".to_owned(),
         mitigation: "unknown-tool gate: dispatch is a literal match on declared names".to_owned(),
         log: unknown,
-        test: "`threat_model.rs::unknown_tools_are_refused_and_logged`".to_owned(),
+        test: cite("runtime/tests/threat_model.rs::unknown_tools_are_refused_and_logged"),
     });
     rows.push(Row {
         family: 2,
@@ -353,7 +367,7 @@ pub async fn render<S: Tools>(regenerate: &str) -> String {
         mitigation: "one line per request; offending values escaped and cut to 64 characters"
             .to_owned(),
         log: "see the length rows: the value shown is bounded".to_owned(),
-        test: "`threat_model.rs::oversized_values_are_bounded_in_log_lines`".to_owned(),
+        test: cite("runtime/tests/threat_model.rs::oversized_values_are_bounded_in_log_lines"),
     });
     rows.push(Row {
         family: 5,
@@ -363,8 +377,9 @@ pub async fn render<S: Tools>(regenerate: &str) -> String {
             crate::guards::secrets::KINDS.len()
         ),
         log: "no refusal: each redaction is a finding in the audit line".to_owned(),
-        test: "`secrets.rs::each_kind_is_redacted_as_itself`".to_owned(),
+        test: cite("runtime/tests/secrets.rs::each_kind_is_redacted_as_itself"),
     });
+    framework_rows::<S>(&mut rows).await;
 
     let mut out = String::new();
     let _ = writeln!(out, "# Threat model: {}\n", S::NAME);
@@ -412,6 +427,83 @@ pub async fn render<S: Tools>(regenerate: &str) -> String {
         Outcome::Failed
     );
     out
+}
+
+/// Rows for the gates every server has, whatever its declarations.
+async fn framework_rows<S: Tools>(rows: &mut Vec<Row>) {
+    let pipeline = Pipeline::new(S::NAME);
+    let failures = Reject::at(
+        Gate::Auth,
+        Some(crate::spec::TOKEN_FIELD.into()),
+        "authentication failed 1200 more time(s) from client 203.0.113.9 within 10 s; last: unknown token",
+    );
+    let failures = pipeline
+        .refuse_counted(None, crate::auth::UNAUTHENTICATED, failures, 1200)
+        .await
+        .record
+        .log_line();
+    rows.push(Row {
+        family: 2,
+        abuse: "a flood of HTTP requests without a valid token, each costing an audit write".to_owned(),
+        mitigation: "failed authentications counted per client address: `429` with `Retry-After` past 10 a second; audited once per address and 10 s window with a count; a valid token is never refused for its address".to_owned(),
+        log: failures,
+        test: cite("tests/tests/http.rs::failed_authentications_are_throttled_and_audited_once_per_window"),
+    });
+    rows.push(Row {
+        family: 2,
+        abuse: "one subject opening sessions or sending `initialize`/`tools/list` without end".to_owned(),
+        mitigation: "at most 16 sessions per subject (`429`); every request counts against the subject's rate".to_owned(),
+        log: "`429` with `Retry-After`".to_owned(),
+        test: cite("tests/tests/http.rs::sessions_are_bound_to_their_subject_and_bounded_per_subject"),
+    });
+    rows.push(Row {
+        family: 2,
+        abuse: "a side effect whose audit record is lost (the database fails mid-call, or the flood limit hides the line)".to_owned(),
+        mitigation: "write-ahead: the attempt is durable before the body runs, or the body does not run; an outcome that cannot be stored is printed whatever the flood limit".to_owned(),
+        log: "`outcome of call ID not stored (…)` followed by the record's line".to_owned(),
+        test: format!(
+            "{}, {}",
+            cite("tests/tests/pipeline.rs::a_database_cut_between_attempt_and_completion_keeps_the_attempt_and_prints_the_line"),
+            cite("tests/tests/pipeline.rs::a_body_never_runs_when_its_attempt_cannot_be_written")
+        ),
+    });
+    rows.push(Row {
+        family: 1,
+        abuse: "an integer sent as `1.0000000000000001`, `3.0` or just beyond 64 bits, to be rounded".to_owned(),
+        mitigation: "integers are decided from the JSON literal: exact, or refused at the type or range gate".to_owned(),
+        log: "see the type and range rows".to_owned(),
+        test: cite("runtime/src/validate.rs::integers_are_decided_from_the_literal_exact_or_refused"),
+    });
+    rows.push(Row {
+        family: 4,
+        abuse: "a valid token that learned another subject's MCP session id".to_owned(),
+        mitigation:
+            "every session is bound to the subject that opened it: `404` as for an unknown session"
+                .to_owned(),
+        log: "`404 session not found`".to_owned(),
+        test: cite(
+            "tests/tests/http.rs::sessions_are_bound_to_their_subject_and_bounded_per_subject",
+        ),
+    });
+    rows.push(Row {
+        family: 5,
+        abuse: "a credential sent in a field the tool does not take (`token`, `password`, `api_key`), to land in logs".to_owned(),
+        mitigation: "the value of a field named like a credential is never kept in a refusal, at any depth".to_owned(),
+        log: format!("`… value={}`", crate::reject::WITHHELD),
+        test: cite("runtime/src/reject.rs::the_value_of_a_credential_field_is_never_kept"),
+    });
+    if S::TOOLS
+        .iter()
+        .any(|spec| matches!(spec.access, Access::Scope(_)))
+    {
+        rows.push(Row {
+            family: 3,
+            abuse: "a token whose subject is named like a role (`sub: \"admin\"`)".to_owned(),
+            mitigation: "subjects and roles are separate casbin namespaces (`user:`, `role:`): a name grants nothing".to_owned(),
+            log: "the role rows' line".to_owned(),
+            test: cite("tests/tests/rbac.rs::a_subject_named_like_a_role_holds_none_of_its_grants"),
+        });
+    }
 }
 
 /// Panics unless the file at `path` holds exactly the threat model of `S`,

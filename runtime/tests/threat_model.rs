@@ -26,7 +26,7 @@ server!(Framework { show, echo });
 fn every_cited_framework_test_exists() {
     for cited in FRAMEWORK_TESTS {
         let (file, function) = cited.split_once("::").unwrap();
-        let path = format!("{}/tests/{file}", env!("CARGO_MANIFEST_DIR"));
+        let path = format!("{}/../{file}", env!("CARGO_MANIFEST_DIR"));
         let source = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{path} is missing"));
         assert!(
             source.contains(&format!("fn {function}(")),
