@@ -79,9 +79,114 @@ pub fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
+/// Whether `c` never shows and can hide text or reorder it for a reader:
+/// zero-width space, soft hyphen, directional marks (LRM, RLM, ALM), word
+/// joiner and invisible operators, BOM, line and paragraph separators,
+/// Hangul and Khmer fillers, interlinear annotation, shorthand-format and
+/// musical format controls, and the whole tag and variation-selector
+/// supplement plane (U+E0000–U+E0FFF). Zero-width joiners, variation
+/// selectors and tag characters are judged in context by [`first_invisible`].
+pub fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00ad}' | '\u{034f}' | '\u{061c}' | '\u{115f}' | '\u{1160}' | '\u{17b4}' | '\u{17b5}'
+        | '\u{180b}'..='\u{180f}' | '\u{200b}' | '\u{200e}' | '\u{200f}' | '\u{2028}' | '\u{2029}'
+        | '\u{2060}'..='\u{2064}' | '\u{206a}'..='\u{206f}' | '\u{3164}' | '\u{feff}' | '\u{ffa0}'
+        | '\u{fff9}'..='\u{fffb}' | '\u{1bca0}'..='\u{1bca3}' | '\u{1d173}'..='\u{1d17a}'
+        | '\u{e0000}'..='\u{e0fff}')
+}
+
+/// The tag characters a subdivision flag may carry after U+1F3F4 (🏴), at most.
+const FLAG_TAGS: usize = 7;
+
+/// The first character of `s` that hides text from a reader: one that
+/// [`is_invisible`], or a zero-width joiner or non-joiner, or a variation
+/// selector, out of the places ordinary text puts them. Allowed: one ZWJ or
+/// ZWNJ between two visible characters (emoji sequences, Persian and Indic
+/// scripts), a variation selector U+FE00–U+FE0F after a visible character
+/// (emoji presentation), and the tag characters of a subdivision flag (🏴
+/// followed by up to seven tags and U+E007F).
+pub fn first_invisible(s: &str) -> Option<char> {
+    if s.is_ascii() {
+        return None;
+    }
+    let visible = |c: Option<char>| {
+        c.is_some_and(|c| {
+            !c.is_whitespace()
+                && !c.is_control()
+                && !is_invisible(c)
+                && !matches!(c, '\u{200c}' | '\u{200d}')
+        })
+    };
+    let mut prev = None;
+    // Tags seen since a 🏴, while a subdivision flag is open.
+    let mut flag: Option<usize> = None;
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        let ok = match c {
+            '\u{e0020}'..='\u{e007e}' => match flag {
+                Some(n) if n < FLAG_TAGS => {
+                    flag = Some(n + 1);
+                    true
+                }
+                _ => false,
+            },
+            '\u{e007f}' => flag.take().is_some_and(|n| n > 0),
+            '\u{200c}' | '\u{200d}' => visible(prev) && visible(chars.peek().copied()),
+            '\u{fe00}'..='\u{fe0f}' => visible(prev),
+            c => !is_invisible(c),
+        };
+        if !ok {
+            return Some(c);
+        }
+        if c == '\u{1f3f4}' {
+            flag = Some(0);
+        } else if !matches!(c, '\u{e0020}'..='\u{e007e}') {
+            flag = None;
+        }
+        prev = Some(c);
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_that_hides_text_is_found_and_ordinary_text_with_emoji_is_not() {
+        for ordinary in [
+            "plain ASCII",
+            "café, naïve, Ελληνικά, русский, 日本語",
+            "family 👨\u{200d}👩\u{200d}👧 and rainbow flag 🏳\u{fe0f}\u{200d}🌈",
+            "flags 🇫🇷🇯🇵 and England 🏴\u{e0067}\u{e0062}\u{e0065}\u{e006e}\u{e0067}\u{e007f}",
+            "thumbs 👍🏽 and heart ❤\u{fe0f}",
+            "Persian می\u{200c}خواهم",
+            "Devanagari क्\u{200d}ष",
+        ] {
+            assert_eq!(first_invisible(ordinary), None, "{ordinary:?}");
+        }
+        for (hidden, at) in [
+            ("a\u{200b}b", '\u{200b}'),
+            ("pay\u{00ad}ment", '\u{00ad}'),
+            ("\u{feff}start", '\u{feff}'),
+            ("left\u{200e}right", '\u{200e}'),
+            ("arabic\u{061c}mark", '\u{061c}'),
+            ("word\u{2060}joiner", '\u{2060}'),
+            ("line\u{2028}sep", '\u{2028}'),
+            ("tags \u{e0049}\u{e0067}\u{e006e}", '\u{e0049}'),
+            ("smuggled a\u{e0100}\u{e0101}", '\u{e0100}'),
+            ("filler \u{3164} here", '\u{3164}'),
+            ("space\u{200d} joiner", '\u{200d}'),
+            ("two a\u{200c}\u{200c}b", '\u{200c}'),
+            ("end joiner a\u{200d}", '\u{200d}'),
+            ("lone selector \u{fe0f}", '\u{fe0f}'),
+        ] {
+            assert_eq!(first_invisible(hidden), Some(at), "{hidden:?}");
+        }
+        // A black flag carries a subdivision code, not a hidden message.
+        let long = format!("🏴{}\u{e007f}", "\u{e0061}".repeat(FLAG_TAGS + 1));
+        assert_eq!(first_invisible(&long), Some('\u{e0061}'));
+    }
 
     #[test]
     fn rates_are_exactly_the_declared_forms() {

@@ -111,6 +111,7 @@ fn value(
             if let Some(c) = text
                 .chars()
                 .find(|&c| secure_tool_grammar::is_forbidden_char(c))
+                .or_else(|| secure_tool_grammar::first_invisible(&text))
             {
                 cx.error(
                     s.span(),

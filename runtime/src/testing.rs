@@ -642,6 +642,12 @@ pub fn cases(spec: &ToolSpec, probe: Probe) -> Vec<(Arguments, Gate, Option<Stri
                 "\u{7f}",
                 "\u{202e}txt",
                 "\u{2066}",
+                // Characters that hide text: zero-width space, soft hyphen,
+                // tag characters spelling "hi", a BOM.
+                "zero\u{200b}width",
+                "pay\u{ad}ment",
+                "\u{e0068}\u{e0069}",
+                "\u{feff}",
             ]
             .into_iter()
             .map(|v| {
@@ -654,7 +660,10 @@ pub fn cases(spec: &ToolSpec, probe: Probe) -> Vec<(Arguments, Gate, Option<Stri
                 } else {
                     Value::from(
                         v.chars()
-                            .filter(|&c| crate::validate::is_forbidden_char(c))
+                            .filter(|&c| {
+                                crate::validate::is_forbidden_char(c)
+                                    || crate::validate::is_invisible(c)
+                            })
                             .take(1)
                             .collect::<String>(),
                     )

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use crate::reject::{Gate, Reject};
 use crate::spec::{Kind, ObjectSpec, ParamSpec, ToolSpec};
 
-pub use secure_tool_grammar::{is_bidi_control, is_forbidden_char};
+pub use secure_tool_grammar::{first_invisible, is_bidi_control, is_forbidden_char, is_invisible};
 
 /// Where a value sits in a call's arguments: `b`, `edits[2].oldText`.
 ///
@@ -313,7 +313,7 @@ pub fn check_text(at: At<'_>, s: &str, max_len: usize) -> Result<(), Reject> {
         if let Some(c) = s.chars().find(|&c| is_forbidden_char(c)) {
             return Err(forbidden(at, c));
         }
-        return Ok(());
+        return check_visible(at, s);
     }
     let mut count = 0usize;
     let mut bad = None;
@@ -332,7 +332,23 @@ pub fn check_text(at: At<'_>, s: &str, max_len: usize) -> Result<(), Reject> {
     }
     match bad {
         Some(c) => Err(forbidden(at, c)),
+        None => check_visible(at, s),
+    }
+}
+
+/// Refuses characters that hide text from a reader (see [`first_invisible`]):
+/// instructions a model reads and a person reviewing the call does not see.
+fn check_visible(at: At<'_>, s: &str) -> Result<(), Reject> {
+    match first_invisible(s) {
         None => Ok(()),
+        Some(c) => Err(reject(
+            at,
+            Gate::Control,
+            format!(
+                "contains invisible character U+{:04X}, which hides text from a reader",
+                c as u32
+            ),
+        )),
     }
 }
 

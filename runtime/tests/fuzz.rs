@@ -14,7 +14,7 @@ use secure_tool::guards::secrets::{KINDS, redact};
 use secure_tool::guards::ssrf::{check, classify};
 #[cfg(feature = "fetch")]
 use secure_tool::testing::test_guards;
-use secure_tool::validate::{At, check_text, is_forbidden_char};
+use secure_tool::validate::{At, check_text, first_invisible, is_forbidden_char};
 
 fn config() -> Config {
     let cases = std::env::var("FUZZ_CASES")
@@ -132,8 +132,8 @@ proptest! {
     }
 
     #[test]
-    fn the_string_rules_accept_exactly_short_clean_text(raw in "\\PC{0,70}|[\\x00-\\x1f\\u{202a}-\\u{202e}\\u{2066}-\\u{2069}a]{0,70}") {
-        let clean = !raw.chars().any(is_forbidden_char);
+    fn the_string_rules_accept_exactly_short_clean_text(raw in "\\PC{0,70}|[\\x00-\\x1f\\u{202a}-\\u{202e}\\u{2066}-\\u{2069}a]{0,70}|[a\\u{200b}-\\u{200f}\\u{ad}\\u{fe0f}\\u{1f3f4}\\u{e0061}-\\u{e0063}\\u{e007f}\\u{1f600}]{0,70}") {
+        let clean = !raw.chars().any(is_forbidden_char) && first_invisible(&raw).is_none();
         let short = raw.chars().count() <= 64;
         let result = check_text(TEXT, &raw, 64);
         prop_assert_eq!(result.is_ok(), clean && short, "{:?}", raw);

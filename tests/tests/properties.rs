@@ -12,7 +12,7 @@ use secure_tool::pipeline::Guards;
 use secure_tool::server::{Arguments, Tools};
 use secure_tool::spec::{Access, Kind, ParamSpec, ToolSpec};
 use secure_tool::testing::{TEST_TOKEN, test_server};
-use secure_tool::validate::is_forbidden_char;
+use secure_tool::validate::{first_invisible, is_forbidden_char};
 use secure_tool_test_support::temp_sqlite_url;
 use serde_json::{Map, Value, json};
 
@@ -229,9 +229,11 @@ fn honours(kind: &Kind, v: &Value) -> bool {
         Kind::Bool => v.is_boolean(),
         Kind::Confirm => v == &Value::Bool(true),
         Kind::Choice { allow, .. } => v.as_str().is_some_and(|s| allow.contains(&s)),
-        Kind::Text { max_len } | Kind::Url { max_len } => v
-            .as_str()
-            .is_some_and(|s| s.chars().count() <= *max_len && !s.chars().any(is_forbidden_char)),
+        Kind::Text { max_len } | Kind::Url { max_len } => v.as_str().is_some_and(|s| {
+            s.chars().count() <= *max_len
+                && !s.chars().any(is_forbidden_char)
+                && first_invisible(s).is_none()
+        }),
         Kind::List {
             items,
             min_items,
