@@ -59,6 +59,9 @@ pub const SESSIONS_PER_SUBJECT: usize = 16;
 const SESSION_IDLE: Duration = Duration::from_secs(300);
 /// The header that names an MCP session.
 const SESSION_HEADER: &str = "mcp-session-id";
+/// How long a refusal for too many failed authentications is held before it
+/// is sent: less than the `Retry-After` it announces (at least 1 s).
+const TARPIT: Duration = Duration::from_millis(250);
 /// Client addresses tracked at once; failures from further addresses are
 /// counted together under `0.0.0.0`.
 const FAILURE_ADDRESSES: usize = 10_000;
@@ -565,6 +568,10 @@ impl<T: Tools> Front<T> {
             self.pipeline.refuse(None, UNAUTHENTICATED, reject).await;
         }
         if let Some(wait) = over {
+            // Held a moment before it leaves: a flood on kept-alive
+            // connections then sends at most a few requests a second each,
+            // and the callers it shares the server with keep their share.
+            tokio::time::sleep(TARPIT).await;
             return too_many(wait, "too many failed authentications from this address");
         }
         let metadata = self.metadata_url();

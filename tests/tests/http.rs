@@ -465,3 +465,152 @@ impl secure_tool::audit::AuditSink for Subjects {
         Box::pin(async { Ok(()) })
     }
 }
+
+/// The flood the hardening is for: 20,000 requests without a valid token, 256
+/// at a time on kept-alive connections, while an authenticated client calls a
+/// tool. Every authenticated call succeeds, and the audit table grows by a
+/// handful of rows. The latencies are printed (`--nocapture`), not asserted:
+/// the README reports them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unauthenticated_flood_neither_stops_callers_nor_fills_the_audit() {
+    const FLOOD: usize = 20_000;
+    const CONCURRENCY: usize = 256;
+    const CALLS: usize = 200;
+    let url = temp_sqlite_url("http-flood-load");
+    let config = Config {
+        subject_rate: None,
+        ..demo(url.clone())
+    };
+    let (addr, server) = start(config, HttpOptions::default()).await;
+    let mut alice = Session::open(addr, ALICE).await;
+    let created = alice
+        .call("create_document", json!({"title": "t", "content": "c"}))
+        .await;
+    assert!(!result_text(&created).0, "{created:?}");
+    let id = result_text(&created).1;
+    let id: i64 = id
+        .trim_start_matches(|c: char| !c.is_ascii_digit())
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1);
+
+    let store = secure_tool::Store::connect(&url).await.unwrap();
+    let rows = || {
+        let pool = store.pool().clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM audit_log")
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    async fn timed(alice: &mut Session, id: i64, calls: usize) -> Vec<Duration> {
+        let mut took = Vec::with_capacity(calls);
+        for _ in 0..calls {
+            let started = std::time::Instant::now();
+            let answer = alice.call("read_document", json!({"id": id})).await;
+            took.push(started.elapsed());
+            let (error, text) = result_text(&answer);
+            assert!(!error, "an authenticated call failed: {text}");
+        }
+        took.sort();
+        took
+    }
+    let p99 = |took: &[Duration]| took[took.len() * 99 / 100 - 1];
+
+    let quiet = timed(&mut alice, id, CALLS).await;
+    server.pipeline().settle_audit().await.unwrap();
+    let before = rows().await;
+
+    let started = std::time::Instant::now();
+    let flood: Vec<_> = (0..CONCURRENCY)
+        .map(|i| tokio::spawn(flood_from(addr, (i..FLOOD).step_by(CONCURRENCY))))
+        .collect();
+    // Calls all the while the flood runs.
+    let mut during = Vec::new();
+    while !flood.iter().all(tokio::task::JoinHandle::is_finished) {
+        during.extend(timed(&mut alice, id, 10).await);
+    }
+    during.sort();
+    let flood_time = started.elapsed();
+    let mut statuses = Vec::new();
+    for task in flood {
+        statuses.extend(task.await.unwrap());
+    }
+    server.pipeline().settle_audit().await.unwrap();
+    let after = rows().await;
+
+    assert_eq!(statuses.len(), FLOOD);
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::UNAUTHORIZED || *s == StatusCode::TOO_MANY_REQUESTS)
+    );
+    // The first failure of the address, and no more than one record per
+    // window that closed while the flood ran.
+    let grew = after - before - during.len() as i64;
+    assert!(
+        (1..=1 + flood_time.as_secs() as i64 / 10 + 1).contains(&grew),
+        "the audit grew by {grew} rows for {FLOOD} failures"
+    );
+    println!(
+        "flood: {FLOOD} unauthenticated requests at concurrency {CONCURRENCY} in {:.1} s \
+         ({} refused 429); audit rows for them: {grew}; authenticated read_document \
+         p50/p99 {:?}/{:?} quiet, {:?}/{:?} over {} calls during the flood (p99 {:.2}x)",
+        flood_time.as_secs_f64(),
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+            .count(),
+        quiet[CALLS / 2],
+        p99(&quiet),
+        during[during.len() / 2],
+        p99(&during),
+        during.len(),
+        p99(&during).as_secs_f64() / p99(&quiet).as_secs_f64(),
+    );
+}
+
+/// Sends a request with a forged token for each of `requests` on a kept-alive
+/// connection, opening a new one whenever the server closed it.
+async fn flood_from(addr: SocketAddr, requests: impl Iterator<Item = usize>) -> Vec<StatusCode> {
+    type Sender = hyper::client::conn::http1::SendRequest<http_body_util::Full<hyper::body::Bytes>>;
+    async fn connect(addr: SocketAddr) -> Sender {
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (sender, conn) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .unwrap();
+        tokio::spawn(conn);
+        sender
+    }
+    let mut sender = connect(addr).await;
+    let mut statuses = Vec::new();
+    for n in requests {
+        let request = || {
+            hyper::Request::post("/mcp")
+                .header("host", addr.to_string())
+                .header("authorization", format!("Bearer forged-{n}"))
+                .header("content-type", "application/json")
+                .body(http_body_util::Full::new(hyper::body::Bytes::from_static(
+                    b"{}",
+                )))
+                .unwrap()
+        };
+        if sender.ready().await.is_err() {
+            sender = connect(addr).await;
+        }
+        let response = match sender.send_request(request()).await {
+            Ok(response) => response,
+            // Closed between the check and the send: once more, anew.
+            Err(_) => {
+                sender = connect(addr).await;
+                sender.send_request(request()).await.unwrap()
+            }
+        };
+        statuses.push(response.status());
+        let _ = http_body_util::BodyExt::collect(response.into_body()).await;
+    }
+    statuses
+}
