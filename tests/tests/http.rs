@@ -253,6 +253,7 @@ async fn failed_authentications_are_throttled_and_audited_once_per_window() {
     };
     let (addr, _) = start(demo(url.clone()), options).await;
     const FLOOD: usize = 300;
+    let started = std::time::Instant::now();
     let mut statuses = Vec::new();
     for batch in 0..FLOOD / 30 {
         let requests = (0..30).map(|i| {
@@ -294,7 +295,9 @@ async fn failed_authentications_are_throttled_and_audited_once_per_window() {
         .unwrap();
     assert!((1..=3).contains(&retry), "Retry-After: {retry}");
 
-    // Every failure is accounted for, in a handful of rows.
+    // Every failure is accounted for: the first at once, then one row per
+    // window that closed while the flood ran, and the last.
+    let windows = (started.elapsed().as_millis() / 300) as i64;
     let store = secure_tool::Store::connect(&url).await.unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
@@ -305,7 +308,7 @@ async fn failed_authentications_are_throttled_and_audited_once_per_window() {
         .await
         .unwrap();
         if failures == Some(FLOOD as i64) {
-            assert!(rows <= 4, "{rows} rows for {FLOOD} failures");
+            assert!(rows <= windows + 2, "{rows} rows for {FLOOD} failures");
             break;
         }
         assert!(
