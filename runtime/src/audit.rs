@@ -144,7 +144,7 @@ impl Attempt {
     /// An attempt with a fresh call id.
     pub fn new(server: &str, tool: &str, subject: &str, action: &str) -> Self {
         Self {
-            call_id: call_id(),
+            call_id: crate::log::unique_id(),
             time_ms: now_ms(),
             server: server.to_owned(),
             tool: tool.to_owned(),
@@ -152,28 +152,6 @@ impl Attempt {
             action: action.to_owned(),
         }
     }
-}
-
-/// 128 bits that differ per call and per process: a hash keyed at random per
-/// process over a counter and the clock.
-fn call_id() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    use std::sync::OnceLock;
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static KEYS: OnceLock<(std::hash::RandomState, std::hash::RandomState)> = OnceLock::new();
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let (a, b) = KEYS.get_or_init(|| (Default::default(), Default::default()));
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let half = |keys: &std::hash::RandomState| {
-        let mut h = keys.build_hasher();
-        h.write_u64(n);
-        h.write_u128(nanos);
-        h.finish()
-    };
-    format!("{:016x}{:016x}", half(a), half(b))
 }
 
 /// Milliseconds since the Unix epoch.

@@ -252,6 +252,30 @@ impl Visit for Line {
     }
 }
 
+/// 128 bits, as 32 hex digits, that differ per call and per process (a
+/// hash keyed at random per process over a counter and the clock): call ids
+/// that correlate log lines and audit rows, and the boundaries of spotlit
+/// content. Unpredictable to a caller; not a cryptographic key.
+pub fn unique_id() -> String {
+    use std::hash::{BuildHasher, Hasher, RandomState};
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static KEYS: OnceLock<(RandomState, RandomState)> = OnceLock::new();
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let (a, b) = KEYS.get_or_init(|| (RandomState::new(), RandomState::new()));
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let half = |keys: &RandomState| {
+        let mut h = keys.build_hasher();
+        h.write_u64(n);
+        h.write_u128(nanos);
+        h.finish()
+    };
+    format!("{:016x}{:016x}", half(a), half(b))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

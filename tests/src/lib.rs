@@ -68,3 +68,31 @@ pub fn ready<F: Future>(future: F) -> F::Output {
         std::task::Poll::Pending => panic!("the future waited"),
     }
 }
+
+/// `text` with the random boundary of its spotlighting delimiters removed
+/// (`untrusted_content_<32 hex>` becomes `untrusted_content`), after checking
+/// that the opening and the closing delimiter share one boundary.
+pub fn without_boundary(text: &str) -> String {
+    const TAG: &str = "untrusted_content_";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let mut seen: Option<&str> = None;
+    while let Some(at) = rest.find(TAG) {
+        let after = &rest[at + TAG.len()..];
+        let boundary = &after[..32.min(after.len())];
+        assert!(
+            boundary.len() == 32 && boundary.bytes().all(|b| b.is_ascii_hexdigit()),
+            "not a boundary: {after:.40}"
+        );
+        assert!(
+            seen.is_none_or(|b| b == boundary),
+            "two boundaries in {text}"
+        );
+        seen = Some(boundary);
+        out.push_str(&rest[..at]);
+        out.push_str("untrusted_content");
+        rest = &after[32..];
+    }
+    out.push_str(rest);
+    out
+}

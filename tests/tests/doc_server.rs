@@ -183,7 +183,7 @@ async fn suite(url: &str) {
     }
     let read = call(c, "read_document", json!({"token": ALICE, "id": plain})).await;
     assert_eq!(
-        text(&read),
+        secure_tool_tests::without_boundary(text(&read)),
         format!(
             "read document id={plain} (created_by alice)\n<untrusted_content source=\"document:{plain}\">\n\
              nothing secret here\n</untrusted_content>\n[guard] no threats detected"

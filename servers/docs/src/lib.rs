@@ -39,7 +39,7 @@ pub async fn create_document(
 }
 
 /// Reads a document. Its content is returned as untrusted data: secrets are
-/// redacted and the text is wrapped in `<untrusted_content>` delimiters.
+/// redacted and the text is wrapped in `<untrusted_content_B>` delimiters with a random boundary.
 #[secure_tool(scope = "documents:read", min(id = 1))]
 pub async fn read_document(docs: State<Documents>, id: i64) -> Result<Untrusted, Reject> {
     let doc = docs.read(id).await?;
