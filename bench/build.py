@@ -40,7 +40,7 @@ def secure_tool_crate(n):
         if shape == 0:
             tools.append(f'''
 /// Applies an operator to two bounded numbers.
-#[secure_tool(public, allow(op = ["add", "sub", "mul"]), max(a = 1e9, b = 1e9))]
+#[secure_tool(public, allow(op = ["add", "sub", "mul"]), max = 1e9)]
 pub fn {name}(op: Op{i}, a: f64, b: f64) -> Result<f64, Reject> {{
     Ok(match op {{
         Op{i}::Add => a + b,
