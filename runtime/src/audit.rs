@@ -10,7 +10,7 @@
 //! an executed call whose outcome could not be stored is always printed.
 //! Records carry no token and no raw secret: reasons and values are redacted.
 //!
-//! [`SqlAudit`] commits in groups: the writes of concurrent calls waiting at
+//! `SqlAudit` (feature `sql`) commits in groups: the writes of concurrent calls waiting at
 //! the same moment share one transaction, so the write-ahead record does not
 //! double the commits a busy server makes.
 

@@ -184,7 +184,7 @@ impl Reject {
     /// Attaches the offending value. It is stored escaped and bounded, so a
     /// control byte or a 100 kB argument can never reach a log or a client
     /// verbatim. The value of a field whose name says it holds a credential
-    /// ([`names_a_credential`]) is withheld, at any depth.
+    /// (`names_a_credential`) is withheld, at any depth.
     pub fn with_value(mut self, value: &serde_json::Value) -> Self {
         self.value = Some(if self.field_names_a_credential() {
             WITHHELD.to_owned()
