@@ -10,7 +10,7 @@
 //! `user:NAME` and a role as `role:NAME`, so a token whose subject is named
 //! like a role (`sub: "admin"`) is a user called admin, with no grant.
 //!
-//! Policies persist in the `casbin_rule` table through [`SqlAdapter`], written
+//! Policies persist in the `casbin_rule` table through `SqlAdapter` (with `sql`), written
 //! here over sqlx with run-time queries for both SQLite and PostgreSQL.
 
 use std::collections::HashMap;
