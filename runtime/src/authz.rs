@@ -32,7 +32,7 @@ use crate::store::StoreError;
 /// The RBAC model: a subject inherits its roles' permissions on `(resource, action)`.
 pub const RBAC_MODEL: &str = include_str!("rbac_model.conf");
 
-/// How often [`Authorizer::follow`] checks the shared store for policy changes
+/// How often `Authorizer::follow` (with `sql`) checks the shared store for policy changes
 /// by default: a change made through one replica holds on every other within
 /// this interval plus one reload.
 pub const POLICY_POLL: Duration = Duration::from_secs(1);
