@@ -117,22 +117,38 @@ pub fn first_invisible(s: &str) -> Option<char> {
                 && !matches!(c, '\u{200c}' | '\u{200d}')
         })
     };
+    // A visible character that is not itself a variation selector.
+    let base = |c: Option<char>| visible(c) && !matches!(c, Some('\u{fe00}'..='\u{fe0f}'));
     let mut prev = None;
-    // Tags seen since a 🏴, while a subdivision flag is open.
+    // Tags seen since a 🏴, while a subdivision flag is open, and the first.
     let mut flag: Option<usize> = None;
+    let mut first_tag = None;
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {
+        let tag = matches!(c, '\u{e0020}'..='\u{e007e}');
+        // A flag's tags end with U+E007F, or they were not a flag.
+        if !tag && c != '\u{e007f}' && flag.is_some_and(|n| n > 0) {
+            return first_tag;
+        }
         let ok = match c {
             '\u{e0020}'..='\u{e007e}' => match flag {
                 Some(n) if n < FLAG_TAGS => {
                     flag = Some(n + 1);
+                    first_tag.get_or_insert(c);
                     true
                 }
                 _ => false,
             },
             '\u{e007f}' => flag.take().is_some_and(|n| n > 0),
-            '\u{200c}' | '\u{200d}' => visible(prev) && visible(chars.peek().copied()),
-            '\u{fe00}'..='\u{fe0f}' => visible(prev),
+            // Between two visible characters, and not between two ASCII ones
+            // (where it only splits a word to slip it past a filter).
+            '\u{200c}' | '\u{200d}' => {
+                let next = chars.peek().copied();
+                visible(prev)
+                    && base(next)
+                    && !(prev.is_some_and(|p| p.is_ascii()) && next.is_some_and(|n| n.is_ascii()))
+            }
+            '\u{fe00}'..='\u{fe0f}' => base(prev),
             c => !is_invisible(c),
         };
         if !ok {
@@ -140,10 +156,14 @@ pub fn first_invisible(s: &str) -> Option<char> {
         }
         if c == '\u{1f3f4}' {
             flag = Some(0);
-        } else if !matches!(c, '\u{e0020}'..='\u{e007e}') {
+            first_tag = None;
+        } else if !tag {
             flag = None;
         }
         prev = Some(c);
+    }
+    if flag.is_some_and(|n| n > 0) {
+        return first_tag;
     }
     None
 }
@@ -180,6 +200,10 @@ mod tests {
             ("two a\u{200c}\u{200c}b", '\u{200c}'),
             ("end joiner a\u{200d}", '\u{200d}'),
             ("lone selector \u{fe0f}", '\u{fe0f}'),
+            ("selector chain a\u{fe00}\u{fe01}", '\u{fe01}'),
+            ("a word split ig\u{200c}nore", '\u{200c}'),
+            ("unended flag 🏴\u{e0061}\u{e0062} tail", '\u{e0061}'),
+            ("unended flag at the end 🏴\u{e0061}", '\u{e0061}'),
         ] {
             assert_eq!(first_invisible(hidden), Some(at), "{hidden:?}");
         }

@@ -239,16 +239,29 @@ impl Sessions {
         }
     }
 
-    /// The sessions `subject` holds, after forgetting the idle ones.
-    fn held_by(&self, subject: &str, now: Instant) -> usize {
+    /// Holds a place for a session `subject` is opening, unless it already
+    /// holds `cap` (idle ones forgotten first). Counting and holding happen
+    /// under one lock, so concurrent `initialize` calls cannot all slip in.
+    /// The place's key cannot be a session id: header values hold no `\n`.
+    fn reserve(&self, subject: &str, cap: usize, now: Instant) -> Option<String> {
         let mut bound = self.bound.lock().unwrap_or_else(PoisonError::into_inner);
         bound.retain(|_, (_, used)| now.duration_since(*used) < SESSION_IDLE);
-        bound.values().filter(|(owner, _)| owner == subject).count()
+        let held = bound.values().filter(|(owner, _)| owner == subject).count();
+        if held >= cap {
+            return None;
+        }
+        let place = format!("\nopening-{}", crate::log::unique_id());
+        bound.insert(place.clone(), (subject.to_owned(), now));
+        Some(place)
     }
 
-    fn bind(&self, id: &str, subject: &str, now: Instant) {
+    /// Turns a held place into the session rmcp opened, or frees it.
+    fn settle(&self, place: &str, id: Option<&str>, subject: &str, now: Instant) {
         let mut bound = self.bound.lock().unwrap_or_else(PoisonError::into_inner);
-        bound.insert(id.to_owned(), (subject.to_owned(), now));
+        bound.remove(place);
+        if let Some(id) = id {
+            bound.insert(id.to_owned(), (subject.to_owned(), now));
+        }
     }
 
     fn end(&self, id: &str) {
@@ -492,15 +505,20 @@ impl<T: Tools> Front<T> {
             None => None,
         };
         let opens = session.is_none() && parts.method == Method::POST && !self.options.stateless;
-        if opens && self.sessions.held_by(subject, now) >= self.options.sessions_per_subject {
-            return too_many(
-                SESSION_IDLE,
-                &format!(
-                    "this caller holds {} open sessions; end one (DELETE) first",
-                    self.options.sessions_per_subject
-                ),
-            );
-        }
+        let place = if opens {
+            let cap = self.options.sessions_per_subject;
+            match self.sessions.reserve(subject, cap, now) {
+                Some(place) => Some(place),
+                None => {
+                    return too_many(
+                        SESSION_IDLE,
+                        &format!("this caller holds {cap} open sessions; end one (DELETE) first"),
+                    );
+                }
+            }
+        } else {
+            None
+        };
         let ends = parts.method == Method::DELETE;
         let request = hyper::Request::from_parts(parts, Full::new(body));
         let mut mcp = self.mcp.clone();
@@ -508,14 +526,18 @@ impl<T: Tools> Front<T> {
             Ok(response) => response,
             Err(never) => match never {},
         };
-        match (&session, response.headers().get(SESSION_HEADER)) {
-            (None, Some(id)) if opens => {
-                if let Ok(id) = id.to_str() {
-                    self.sessions.bind(id, subject, now);
-                }
-            }
-            (Some(id), _) if ends && response.status().is_success() => self.sessions.end(id),
-            _ => {}
+        if let Some(place) = place {
+            let opened = response
+                .headers()
+                .get(SESSION_HEADER)
+                .and_then(|id| id.to_str().ok());
+            self.sessions.settle(&place, opened, subject, now);
+        }
+        if let Some(id) = &session
+            && ends
+            && response.status().is_success()
+        {
+            self.sessions.end(id);
         }
         response
     }

@@ -207,9 +207,9 @@ impl Reject {
 
     fn field_names_a_credential(&self) -> bool {
         self.field.as_deref().is_some_and(|path| {
-            // The last name of a path: `entities[0].api_key` → `api_key`.
-            let last = path.rsplit(['.', '[']).next().unwrap_or(path);
-            names_a_credential(last.trim_matches(['"', ']']))
+            // Any name along the path: `secrets[0].value`, `auth.api_key`.
+            path.split(['.', '['])
+                .any(|name| names_a_credential(name.trim_matches(['"', ']'])))
         })
     }
 

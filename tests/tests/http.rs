@@ -237,6 +237,17 @@ async fn sessions_are_bound_to_their_subject_and_bounded_per_subject() {
     assert!(first.end().await.status.is_success());
     third = Session::open_unchecked(addr, CAROL).await;
     assert_eq!(third.status, StatusCode::OK, "{third:?}");
+
+    // Opened all at once, no more than the cap get through.
+    let bob = USERS[1].token;
+    let opened = futures_join((0..10).map(|_| Session::open_unchecked(addr, bob))).await;
+    let ok = opened.iter().filter(|a| a.status == StatusCode::OK).count();
+    assert_eq!(
+        ok,
+        2,
+        "{:?}",
+        opened.iter().map(|a| a.status).collect::<Vec<_>>()
+    );
 }
 
 /// A flood without a valid token costs no database write per request: an
