@@ -3,6 +3,7 @@
 //! the fallback can emit whatever enums the user's body names.
 
 use proc_macro2::Span;
+use syn::spanned::Spanned as _;
 use syn::{Ident, LitStr};
 
 use crate::ctxt::Ctxt;
@@ -18,6 +19,14 @@ pub fn check(cx: &mut Ctxt, options: Options, sig: Sig) -> Tool {
     let confirm = options.confirm.is_some();
     let (params, selectors, confirm_declared) = params(cx, &options, &sig, confirm);
     check_test_names(cx, &params);
+    if scope.is_none()
+        && let Some(grant) = params.iter().find(|p| matches!(p.kind, Kind::Grant))
+    {
+        cx.error(
+            grant.ty.span(),
+            "a `Grant` parameter needs `scope = \"resource:action\"`: a public tool is granted nothing to check owners against",
+        );
+    }
     let max_size = options
         .max_size
         .and_then(|(n, _)| usize::try_from(n).ok())
@@ -173,6 +182,7 @@ impl KindCx<'_> {
             },
             TyKind::State(inner) => Kind::State((**inner).clone()),
             TyKind::Caller => Kind::Caller,
+            TyKind::Grant => Kind::Grant,
             TyKind::List(item) => {
                 let items = self.kind(cx, item, selectors);
                 let max_items = count(&options.max_items, p).unwrap_or(DEFAULT_MAX_ITEMS);

@@ -198,7 +198,12 @@ fn value(
                 json: format!("[{}]", json.join(",")),
             })
         }
-        Kind::Object(_) | Kind::Url { .. } | Kind::Confirm | Kind::State(_) | Kind::Caller => {
+        Kind::Object(_)
+        | Kind::Url { .. }
+        | Kind::Confirm
+        | Kind::State(_)
+        | Kind::Caller
+        | Kind::Grant => {
             cx.error(
                 expr.span(),
                 format!(

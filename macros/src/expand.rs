@@ -222,7 +222,9 @@ fn kind(selectors: &[Selector], kind: &Kind) -> TokenStream {
         Kind::Object(path) => {
             quote_spanned!(path.span()=> #krate::spec::Kind::Object(<#path as #krate::Args>::SPEC))
         }
-        Kind::State(_) | Kind::Caller => unreachable!("injected parameters have no spec"),
+        Kind::State(_) | Kind::Caller | Kind::Grant => {
+            unreachable!("injected parameters have no spec")
+        }
     }
 }
 
@@ -252,6 +254,7 @@ fn spec(tool: &Tool) -> TokenStream {
         None => quote!(#krate::spec::Access::Public),
     };
     let confirm = tool.confirm;
+    let checks_owner = tool.checks_owner();
     let rate = option(tool.rate.map(
         |(calls, secs)| quote!(#krate::Rate::new(#calls, ::core::time::Duration::from_secs(#secs))),
     ));
@@ -267,6 +270,7 @@ fn spec(tool: &Tool) -> TokenStream {
             params: &[#(#params),*],
             access: #access,
             confirm: #confirm,
+            checks_owner: #checks_owner,
             untrusted_output: #untrusted,
             rate: #rate,
             max_size: #max_size,
@@ -343,6 +347,10 @@ fn call(tool: &Tool, vis: &TokenStream) -> TokenStream {
         Kind::Caller => {
             let ident = &p.ident;
             Some(quote!(let #ident = __secure_tool_context.caller();))
+        }
+        Kind::Grant => {
+            let ident = &p.ident;
+            Some(quote!(let #ident = __secure_tool_context.grant()?;))
         }
         _ => None,
     });
@@ -494,6 +502,12 @@ fn tests(tool: &Tool) -> TokenStream {
             quote!(TokenWithoutScope),
         );
         push(format_ident!("rejects_role_denied"), quote!(RoleDenied));
+        if !tool.checks_owner() {
+            push(
+                format_ident!("rejects_role_reaching_own_objects_only"),
+                quote!(OwnOnly),
+            );
+        }
     }
     let nested_tests = nested.iter().map(|n| {
         let path = probes::from_child(&n.head);

@@ -34,6 +34,7 @@ pub fn emit(item_fn: &ItemFn, tool: &Tool, errors: syn::Error) -> TokenStream {
                 params: &[],
                 access: #krate::spec::Access::Public,
                 confirm: false,
+                checks_owner: false,
                 untrusted_output: false,
                 rate: ::core::option::Option::None,
                 max_size: 0,

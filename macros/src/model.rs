@@ -27,6 +27,11 @@ impl Tool {
     pub fn arguments(&self) -> impl Iterator<Item = &Param> {
         self.params.iter().filter(|p| !p.kind.injected())
     }
+
+    /// Whether the body takes a `Grant`, and so checks the owner of what it touches.
+    pub fn checks_owner(&self) -> bool {
+        self.params.iter().any(|p| matches!(p.kind, Kind::Grant))
+    }
 }
 
 pub struct Param {
@@ -91,12 +96,14 @@ pub enum Kind {
     State(Type),
     /// Injected: the verified caller.
     Caller,
+    /// Injected: what authorization granted the call.
+    Grant,
 }
 
 impl Kind {
     /// Whether the value comes from the server, not from the client's arguments.
     pub fn injected(&self) -> bool {
-        matches!(self, Kind::State(_) | Kind::Caller)
+        matches!(self, Kind::State(_) | Kind::Caller | Kind::Grant)
     }
 }
 

@@ -43,7 +43,7 @@ fn site(probe: &str, rust: &[String], wire: &str) -> Site {
 pub fn param(p: &Param, wire: &str, sites: &mut Vec<Site>, nested: &mut Vec<Nested>) {
     let rust = vec![p.name.clone()];
     kind(&p.kind, &rust, wire, sites, nested);
-    if matches!(p.kind, Kind::State(_) | Kind::Caller) {
+    if p.kind.injected() {
         return;
     }
     sites.push(site("WrongType", &rust, wire));
@@ -115,7 +115,7 @@ fn kind(kind: &Kind, rust: &[String], wire: &str, sites: &mut Vec<Site>, nested:
             wire: wire.to_owned(),
             rust: rust.to_vec(),
         }),
-        Kind::Bool | Kind::Confirm | Kind::State(_) | Kind::Caller => {}
+        Kind::Bool | Kind::Confirm | Kind::State(_) | Kind::Caller | Kind::Grant => {}
     }
 }
 

@@ -41,6 +41,8 @@ pub enum TyKind {
     State(Box<Type>),
     /// `Principal`: the verified caller, injected, not a JSON argument.
     Caller,
+    /// `Grant`: what authorization granted the call, injected.
+    Grant,
     /// A type name the crate does not know: the enum an allowlist generates
     /// (a bare name), or a struct that derives `Args`.
     Named(syn::Path),
@@ -88,6 +90,7 @@ impl TyKind {
             TyKind::Url => "CheckedUrl".to_owned(),
             TyKind::State(_) => "State<…>".to_owned(),
             TyKind::Caller => "Principal".to_owned(),
+            TyKind::Grant => "Grant".to_owned(),
             TyKind::Named(path) => quote::ToTokens::to_token_stream(path)
                 .to_string()
                 .replace(' ', ""),
@@ -211,7 +214,7 @@ pub fn classify(cx: &mut Ctxt, ty: &Type) -> (TyKind, bool) {
     if let Some(inner) = option_inner(ty) {
         let kind = classify_list(cx, inner);
         match &kind {
-            TyKind::State(_) | TyKind::Caller | TyKind::Url => {
+            TyKind::State(_) | TyKind::Caller | TyKind::Grant | TyKind::Url => {
                 cx.error(
                     inner.span(),
                     "this parameter cannot be optional; make it required",
@@ -244,7 +247,7 @@ fn classify_list(cx: &mut Ctxt, ty: &Type) -> TyKind {
         return TyKind::Unsupported;
     }
     match classify_plain(cx, inner) {
-        TyKind::State(_) | TyKind::Caller | TyKind::Url => {
+        TyKind::State(_) | TyKind::Caller | TyKind::Grant | TyKind::Url => {
             cx.error(
                 inner.span(),
                 "this type cannot be a list item; lists hold numbers, `bool`, `String`, \
@@ -318,6 +321,7 @@ pub fn classify_plain(cx: &mut Ctxt, ty: &Type) -> TyKind {
                     "String" => Some(TyKind::String),
                     "CheckedUrl" => Some(TyKind::Url),
                     "Principal" => Some(TyKind::Caller),
+                    "Grant" => Some(TyKind::Grant),
                     "char" | "str" => {
                         return unsupported(
                             cx,

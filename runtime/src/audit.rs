@@ -50,7 +50,7 @@ impl Outcome {
     pub fn of(gate: Gate) -> Self {
         match gate {
             Gate::Auth => Outcome::AuthFailed,
-            Gate::Scope | Gate::Role => Outcome::NotAuthorized,
+            Gate::Scope | Gate::Role | Gate::Owner => Outcome::NotAuthorized,
             Gate::Rate => Outcome::RateLimited,
             Gate::Confirm | Gate::Command | Gate::Ssrf => Outcome::Blocked,
 

@@ -10,6 +10,12 @@
 //! `user:NAME` and a role as `role:NAME`, so a token whose subject is named
 //! like a role (`sub: "admin"`) is a user called admin, with no grant.
 //!
+//! A grant reaches every object of its resource ([`Reach::Any`]) or only the
+//! objects the caller owns ([`Reach::Own`]): the owner is an attribute of the
+//! request. A call whose role reaches only owned objects is admitted only by a
+//! tool that takes a [`Grant`](crate::state::Grant) and checks the owner of what it touches; every
+//! other tool refuses it at the role gate.
+//!
 //! Policies persist in the `casbin_rule` table through `SqlAdapter` (with `sql`), written
 //! here over sqlx with run-time queries for both SQLite and PostgreSQL.
 
@@ -25,6 +31,7 @@ use crate::auth::Principal;
 #[cfg(feature = "sql")]
 pub use crate::authz::sql::SqlAdapter;
 use crate::reject::{Gate, Reject};
+use crate::state::Reach;
 #[cfg(feature = "sql")]
 use crate::store::Store;
 use crate::store::StoreError;
@@ -49,8 +56,8 @@ pub struct Authorizer {
     decisions: Arc<std::sync::RwLock<Decisions>>,
 }
 
-/// Decisions by `(subject, resource, action)`.
-type Decisions = HashMap<(String, String, String), bool>;
+/// Decisions by `(subject, resource, action)`: how far the subject's roles reach.
+type Decisions = HashMap<(String, String, String), Option<Reach>>;
 
 /// The most decisions remembered; past it the cache starts over.
 const DECISIONS: usize = 10_000;
@@ -70,6 +77,20 @@ fn user(subject: &str) -> String {
 fn role(name: &str) -> String {
     format!("role:{name}")
 }
+
+/// A permission as casbin stores it.
+fn rule(name: &str, resource: &str, action: &str, reach: Reach) -> Vec<String> {
+    vec![
+        role(name),
+        resource.to_owned(),
+        action.to_owned(),
+        reach.as_str().to_owned(),
+    ]
+}
+
+/// The owner of a request that names no object: it matches no `own` grant,
+/// because a casbin subject always carries its `user:` prefix.
+const NO_OWNER: &str = "";
 
 fn casbin_error(context: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::new(context, e)
@@ -105,9 +126,20 @@ impl Authorizer {
         Self::with_adapter(SqlAdapter::new(store.clone())).await
     }
 
-    /// Lets `role` perform `action` on `resource`.
+    /// Lets `role` perform `action` on every object of `resource`.
     pub async fn grant(&self, name: &str, resource: &str, action: &str) -> Result<(), StoreError> {
-        let rule = vec![role(name), resource.to_owned(), action.to_owned()];
+        self.grant_on(name, resource, action, Reach::Any).await
+    }
+
+    /// Lets `role` perform `action` on the objects of `resource` that `reach` covers.
+    pub async fn grant_on(
+        &self,
+        name: &str,
+        resource: &str,
+        action: &str,
+        reach: Reach,
+    ) -> Result<(), StoreError> {
+        let rule = rule(name, resource, action, reach);
         let mut enforcer = self.enforcer.write().await;
         self.forget();
         enforcer
@@ -117,9 +149,20 @@ impl Authorizer {
             .map_err(|e| casbin_error("cannot add policy", e))
     }
 
-    /// Withdraws a permission from `role`.
+    /// Withdraws a permission on every object from `role`.
     pub async fn revoke(&self, name: &str, resource: &str, action: &str) -> Result<(), StoreError> {
-        let rule = vec![role(name), resource.to_owned(), action.to_owned()];
+        self.revoke_on(name, resource, action, Reach::Any).await
+    }
+
+    /// Withdraws a permission of the given reach from `role`.
+    pub async fn revoke_on(
+        &self,
+        name: &str,
+        resource: &str,
+        action: &str,
+        reach: Reach,
+    ) -> Result<(), StoreError> {
+        let rule = rule(name, resource, action, reach);
         let mut enforcer = self.enforcer.write().await;
         self.forget();
         enforcer
@@ -215,24 +258,45 @@ impl Authorizer {
         self.current.load(Ordering::SeqCst)
     }
 
-    /// Whether casbin allows `(subject, resource, action)`; errors deny.
-    /// A decision already made under the same policies is answered from
-    /// memory; any policy change or reload forgets them all.
+    /// Whether casbin allows `(subject, resource, action)` on every object of
+    /// the resource; errors deny.
     pub async fn allows(
         &self,
         subject: &str,
         resource: &str,
         action: &str,
     ) -> Result<bool, StoreError> {
+        Ok(self.reach(subject, resource, action).await? == Some(Reach::Any))
+    }
+
+    /// How far `subject`'s roles reach for `action` on `resource`: every
+    /// object, only its own, or none (`None`). A decision already made under
+    /// the same policies is answered from memory; any policy change or reload
+    /// forgets them all.
+    pub async fn reach(
+        &self,
+        subject: &str,
+        resource: &str,
+        action: &str,
+    ) -> Result<Option<Reach>, StoreError> {
         let key = (subject.to_owned(), resource.to_owned(), action.to_owned());
-        if let Some(&allowed) = self.remembered().get(&key) {
-            return Ok(allowed);
+        if let Some(&reach) = self.remembered().get(&key) {
+            return Ok(reach);
         }
         // Held across the decision and its caching, so a change cannot slip between.
         let enforcer = self.enforcer.read().await;
-        let allowed = enforcer
-            .enforce((user(subject), resource, action))
-            .map_err(|e| casbin_error("policy decision failed", e))?;
+        let decide = |owner: &str| {
+            enforcer
+                .enforce((user(subject), resource, action, owner))
+                .map_err(|e| casbin_error("policy decision failed", e))
+        };
+        let reach = if decide(NO_OWNER)? {
+            Some(Reach::Any)
+        } else if decide(&user(subject))? {
+            Some(Reach::Own)
+        } else {
+            None
+        };
         let mut decisions = self
             .decisions
             .write()
@@ -240,8 +304,24 @@ impl Authorizer {
         if decisions.len() >= DECISIONS {
             decisions.clear();
         }
-        decisions.insert(key, allowed);
-        Ok(allowed)
+        decisions.insert(key, reach);
+        Ok(reach)
+    }
+
+    /// Whether casbin allows `(subject, resource, action)` on an object owned
+    /// by `owner`, evaluating the model every time; errors deny.
+    pub async fn allows_on(
+        &self,
+        subject: &str,
+        resource: &str,
+        action: &str,
+        owner: &str,
+    ) -> Result<bool, StoreError> {
+        self.enforcer
+            .read()
+            .await
+            .enforce((user(subject), resource, action, user(owner)))
+            .map_err(|e| casbin_error("policy decision failed", e))
     }
 
     /// [`Authorizer::allows`] without the decision cache: casbin evaluates the
@@ -255,7 +335,7 @@ impl Authorizer {
         self.enforcer
             .read()
             .await
-            .enforce((user(subject), resource, action))
+            .enforce((user(subject), resource, action, NO_OWNER))
             .map_err(|e| casbin_error("policy decision failed", e))
     }
 
@@ -273,8 +353,10 @@ impl Authorizer {
             .clear();
     }
 
-    /// Both halves: the token's scope, then the subject's role.
-    pub async fn authorize(&self, principal: &Principal, scope: &str) -> Result<(), Reject> {
+    /// Both halves: the token's scope, then the subject's role. Answers how
+    /// far the role reaches; the pipeline admits [`Reach::Own`] only for a
+    /// tool that checks owners.
+    pub async fn authorize(&self, principal: &Principal, scope: &str) -> Result<Reach, Reject> {
         if !principal.has_scope(scope) {
             return Err(Reject::missing_scope(scope));
         }
@@ -288,9 +370,9 @@ impl Authorizer {
                 "policy decision unavailable: the policy store cannot be read",
             ));
         }
-        match self.allows(principal.subject(), resource, action).await {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(Reject::at(
+        match self.reach(principal.subject(), resource, action).await {
+            Ok(Some(reach)) => Ok(reach),
+            Ok(None) => Err(Reject::at(
                 Gate::Role,
                 None,
                 format!("role does not permit {action} on {resource}"),

@@ -121,7 +121,7 @@ pub use output::{Json, Untrusted};
 pub use reject::{Gate, Reject};
 pub use secure_tool_macros::{Args, secure_tool, server};
 pub use server::Server;
-pub use state::{Context, State};
+pub use state::{Context, Grant, Reach, State};
 #[cfg(feature = "sql")]
 pub use store::Store;
 pub use validate::Args;

@@ -193,12 +193,14 @@ pub struct Authenticated {
 #[derive(Debug)]
 pub struct Authorized {
     principal: Principal,
+    grant: Option<crate::state::Grant>,
 }
 
 /// Proof that the arguments passed every input gate.
 #[derive(Debug)]
 pub struct Inspected<A> {
     principal: Principal,
+    grant: Option<crate::state::Grant>,
     args: A,
 }
 
@@ -471,7 +473,9 @@ impl Pipeline {
 }
 
 impl Authenticated {
-    /// Stage 2. Public tools pass; scoped tools need the token's scope and the role.
+    /// Stage 2. Public tools pass; scoped tools need the token's scope and the
+    /// role. A role that reaches only the caller's own objects is admitted
+    /// only by a tool that checks owners ([`ToolSpec::checks_owner`]).
     pub async fn authorize(
         self,
         pipeline: &Pipeline,
@@ -482,9 +486,22 @@ impl Authenticated {
             // scoped tool is refused here (`#[secure_tool]` refuses to compile one).
             #[cfg(feature = "rbac")]
             if let Some(authorizer) = &pipeline.authorizer {
-                authorizer.authorize(&self.principal, scope).await?;
+                let reach = authorizer.authorize(&self.principal, scope).await?;
+                let (resource, action) = scope.split_once(':').unwrap_or((scope, ""));
+                if reach == crate::state::Reach::Own && !spec.checks_owner {
+                    return Err(Reject::at(
+                        Gate::Role,
+                        None,
+                        format!(
+                            "role permits {action} on {resource} only for objects the caller owns, and this tool does not check owners"
+                        ),
+                    ));
+                }
+                let grant =
+                    crate::state::Grant::new(self.principal.subject(), resource, action, reach);
                 return Ok(Authorized {
                     principal: self.principal,
+                    grant: Some(grant),
                 });
             }
             let _ = (pipeline, scope);
@@ -496,6 +513,7 @@ impl Authenticated {
         }
         Ok(Authorized {
             principal: self.principal,
+            grant: None,
         })
     }
 }
@@ -540,6 +558,7 @@ impl Authorized {
         }
         Ok(Inspected {
             principal: self.principal,
+            grant: self.grant,
             args: validated,
         })
     }
@@ -549,7 +568,7 @@ impl<A> Inspected<A> {
     /// Stage 4. The body runs here and nowhere else, and is cancelled if it
     /// outlives the pipeline's call timeout.
     pub async fn execute<T: Tool<Args = A>>(self, pipeline: &Pipeline) -> Result<Executed, Reject> {
-        let context = Context::new(self.principal, pipeline.states.clone());
+        let context = Context::new(self.principal, pipeline.states.clone()).with_grant(self.grant);
         match tokio::time::timeout(pipeline.call_timeout, T::execute(self.args, context)).await {
             Ok(output) => output.map(|output| Executed { output }),
             Err(_) => Err(Reject::at(

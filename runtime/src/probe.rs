@@ -30,6 +30,9 @@ pub enum Probe {
     TokenWithoutScope,
     /// A valid token with the scope, for a subject whose role does not permit the action.
     RoleDenied,
+    /// A valid token with the scope, for a subject whose role permits the
+    /// action only on its own objects, calling a tool that does not check owners.
+    OwnOnly,
     /// Shell metacharacters in a selector that feeds a command.
     ShellMetacharacters(&'static str),
     /// URLs that point inside: loopback, private, metadata, encoded and embedded forms.
@@ -71,6 +74,7 @@ impl Probe {
             | Probe::UnknownToken
             | Probe::TokenWithoutScope
             | Probe::RoleDenied
+            | Probe::OwnOnly
             | Probe::OverRate
             | Probe::OverSize => None,
         }

@@ -47,6 +47,9 @@ pub enum Gate {
     Scope,
     /// The subject's role does not permit the action.
     Role,
+    /// The object the call touches is not the caller's, and the caller's role
+    /// reaches only its own objects.
+    Owner,
     /// The tool body itself refused (division by zero, a row that does not exist).
     Execute,
     /// The body did not finish within the per-call timeout and was cancelled.
@@ -78,6 +81,7 @@ impl Gate {
         Gate::Command,
         Gate::Ssrf,
         Gate::Confirm,
+        Gate::Owner,
         Gate::Execute,
         Gate::Timeout,
         Gate::Output,
@@ -107,6 +111,7 @@ impl Gate {
             Gate::Timeout => "timeout",
             Gate::Scope => "scope",
             Gate::Role => "role",
+            Gate::Owner => "owner",
             Gate::Audit => "audit",
             Gate::Execute => "execute",
             Gate::Output => "output",

@@ -196,6 +196,7 @@ mod tests {
             ],
             access: Access::Public,
             confirm: true,
+            checks_owner: false,
             untrusted_output: false,
             rate: None,
             max_size: 1,

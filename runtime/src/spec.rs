@@ -33,6 +33,9 @@ pub struct ToolSpec {
     pub access: Access,
     /// Whether the tool is destructive and requires `confirm: true`.
     pub confirm: bool,
+    /// Whether the body takes a `Grant` and checks the owner of each object it
+    /// touches: only such a tool admits a role that reaches the caller's own objects alone.
+    pub checks_owner: bool,
     /// Whether the tool returns stored or external content (spotlighted on output).
     pub untrusted_output: bool,
     /// The tool's own rate limit per subject, declared with `rate = "N/unit"`.

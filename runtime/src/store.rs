@@ -63,6 +63,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/0005_audit_attempt.sqlite.sql"),
         postgres: include_str!("../migrations/0005_audit_attempt.postgres.sql"),
     },
+    Migration {
+        version: 6,
+        description: "object-level reach",
+        sqlite: include_str!("../migrations/0006_object_reach.sqlite.sql"),
+        postgres: include_str!("../migrations/0006_object_reach.postgres.sql"),
+    },
 ];
 
 /// A store operation failed. The message never carries credentials.

@@ -34,6 +34,10 @@ pub const ROLELESS_TOKEN: &str = "secure-tool-roleless-token";
 pub const TESTER: &str = "secure-tool-tester";
 /// The subject of [`ROLELESS_TOKEN`].
 pub const NOBODY: &str = "secure-tool-nobody";
+/// A token with the scope whose subject's role reaches only its own objects.
+pub const OWN_ONLY_TOKEN: &str = "secure-tool-own-only-token";
+/// The subject of [`OWN_ONLY_TOKEN`].
+pub const OWNER: &str = "secure-tool-owner";
 
 /// Records the log events of the current thread, for assertions on logs.
 ///
@@ -283,7 +287,8 @@ async fn pipeline_granting(server: &'static str, scopes: &[&str]) -> Pipeline {
             UNSCOPED_TOKEN,
             entry(TESTER, vec!["secure-tool:none".to_owned()]),
         )
-        .with(ROLELESS_TOKEN, entry(NOBODY, all));
+        .with(ROLELESS_TOKEN, entry(NOBODY, all.clone()))
+        .with(OWN_ONLY_TOKEN, entry(OWNER, all));
     let pipeline = Pipeline::new(server)
         .with_guards(test_guards())
         .with_audit(unbounded_audit())
@@ -306,9 +311,22 @@ async fn authorizer_granting(scopes: &[&str]) -> Authorizer {
             .grant("secure-tool-role", resource, action)
             .await
             .expect("memory policy");
+        authorizer
+            .grant_on(
+                "secure-tool-own-role",
+                resource,
+                action,
+                crate::state::Reach::Own,
+            )
+            .await
+            .expect("memory policy");
     }
     authorizer
         .assign(TESTER, "secure-tool-role")
+        .await
+        .expect("memory policy");
+    authorizer
+        .assign(OWNER, "secure-tool-own-role")
         .await
         .expect("memory policy");
     authorizer
@@ -741,6 +759,7 @@ pub fn cases(spec: &ToolSpec, probe: Probe) -> Vec<(Arguments, Gate, Option<Stri
             vec![(with(TOKEN_FIELD, json!(UNSCOPED_TOKEN)), Gate::Scope, None)]
         }
         Probe::RoleDenied => vec![(with(TOKEN_FIELD, json!(ROLELESS_TOKEN)), Gate::Role, None)],
+        Probe::OwnOnly => vec![(with(TOKEN_FIELD, json!(OWN_ONLY_TOKEN)), Gate::Role, None)],
     }
 }
 

@@ -42,6 +42,7 @@ pub const FRAMEWORK_TESTS: &[&str] = &[
     "tests/tests/pipeline.rs::a_database_cut_between_attempt_and_completion_keeps_the_attempt_and_prints_the_line",
     "tests/tests/pipeline.rs::a_body_never_runs_when_its_attempt_cannot_be_written",
     "tests/tests/rbac.rs::a_subject_named_like_a_role_holds_none_of_its_grants",
+    "tests/tests/rbac.rs::a_grant_on_own_objects_reaches_only_the_callers_objects",
 ];
 
 /// Cites a framework test.
@@ -73,7 +74,7 @@ fn family_of(probe: Probe) -> usize {
         | Probe::UnknownFieldIn(_)
         | Probe::Missing(_)
         | Probe::OverRate => 2,
-        Probe::OutsideAllowlist(_) | Probe::RoleDenied => 3,
+        Probe::OutsideAllowlist(_) | Probe::RoleDenied | Probe::OwnOnly => 3,
         Probe::NoToken | Probe::UnknownToken | Probe::TokenWithoutScope => 4,
         Probe::ShellMetacharacters(_) => 6,
         Probe::InternalUrl(_) => 7,
@@ -173,6 +174,10 @@ fn describe(spec: &ToolSpec, probe: Probe) -> (String, String) {
         Probe::RoleDenied => (
             "a subject whose role does not permit the action, with the scope".to_owned(),
             "role gate: casbin RBAC over persisted policies; any policy error denies".to_owned(),
+        ),
+        Probe::OwnOnly => (
+            "a subject whose role permits the action only on its own objects, on a tool that does not check owners".to_owned(),
+            "role gate: a grant that reaches only the caller's objects is admitted only by a tool that takes a `Grant`".to_owned(),
         ),
         Probe::ShellMetacharacters(n) => (
             format!("`{n}` smuggling a second command (`words; rm -rf ~`)"),
@@ -339,6 +344,16 @@ pub async fn render<S: Tools>(regenerate: &str) -> String {
                 test: format!("`{}::{name}`", spec.name),
             });
         }
+        if spec.checks_owner {
+            let log = owner_refusal(S::NAME, spec).await;
+            rows.push(Row {
+                family: 3,
+                abuse: format!("`{}`: a caller whose role reaches only its own objects, naming another subject's", spec.name),
+                mitigation: "owner gate: the body takes a `Grant` and touches an object only if the role reaches any object or the caller owns it".to_owned(),
+                log,
+                test: cite("tests/tests/rbac.rs::a_grant_on_own_objects_reaches_only_the_callers_objects"),
+            });
+        }
         if spec.untrusted_output {
             rows.push(Row {
                 family: 0,
@@ -427,6 +442,28 @@ pub async fn render<S: Tools>(regenerate: &str) -> String {
         Outcome::Failed
     );
     out
+}
+
+/// The WARNING line of the owner gate refusing a call of `spec`.
+async fn owner_refusal(server: &'static str, spec: &ToolSpec) -> String {
+    #[cfg(feature = "rbac")]
+    if let Access::Scope(scope) = spec.access {
+        let (resource, action) = scope.split_once(':').unwrap_or((scope, ""));
+        let refusal = crate::state::Grant::new(
+            crate::testing::OWNER,
+            resource,
+            action,
+            crate::state::Reach::Own,
+        )
+        .refusal();
+        return Pipeline::new(server)
+            .refuse(Some(spec), crate::testing::OWNER, refusal)
+            .await
+            .record
+            .log_line();
+    }
+    let _ = (server, spec);
+    "the owner gate's line".to_owned()
 }
 
 /// Rows for the gates every server has, whatever its declarations.

@@ -673,6 +673,7 @@ mod tests {
         ],
         access: Access::Public,
         confirm: false,
+        checks_owner: false,
         untrusted_output: false,
         rate: None,
         max_size: 64,

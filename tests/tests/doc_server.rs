@@ -119,10 +119,11 @@ async fn suite(url: &str) {
         ]
     );
 
-    // RBAC matrix: authorization alone decides.
+    // RBAC matrix on alice's documents: authorization alone decides. bob
+    // (editor) creates, but changes only his own documents (scenario 8).
     let expected = [
         [true, true, true, true],
-        [false, true, true, false],
+        [true, true, false, false],
         [false, true, false, false],
         [false; 4],
     ];
@@ -348,10 +349,61 @@ async fn suite(url: &str) {
         &call(
             c,
             "import_url",
-            json!({"token": BOB, "url": h.origin.url("/policy.txt")}),
+            json!({"token": CAROL, "url": h.origin.url("/policy.txt")}),
         )
         .await,
         "rejected by scope gate",
+    );
+
+    // 8. Object-level authorization: an editor changes only what it created,
+    // an admin anything; the refusal changes nothing.
+    let bobs = create(&h, BOB, "bob's draft").await;
+    let alices = create(&h, ALICE, "alice's notes").await;
+    for (tool, args) in [
+        (
+            "update_document",
+            json!({"token": BOB, "id": alices, "content": "planted"}),
+        ),
+        (
+            "delete_document",
+            json!({"token": BOB, "id": alices, "confirm": true}),
+        ),
+    ] {
+        rejected(
+            &call(c, tool, args).await,
+            "rejected by owner gate: role permits",
+        );
+    }
+    assert_eq!(h.docs.read(alices).await.unwrap().content, "alice's notes");
+    // An id that does not exist is still named as such.
+    rejected(
+        &call(
+            c,
+            "update_document",
+            json!({"token": BOB, "id": 999_999_999, "content": "x"}),
+        )
+        .await,
+        "rejected by execute gate: id: document 999999999 does not exist",
+    );
+    let edited = call(
+        c,
+        "update_document",
+        json!({"token": BOB, "id": bobs, "content": "bob's edit"}),
+    )
+    .await;
+    assert_eq!(
+        text(&edited),
+        format!("updated 1 row(s) for document id={bobs}")
+    );
+    let deleted = call(
+        c,
+        "delete_document",
+        json!({"token": ALICE, "id": bobs, "confirm": true}),
+    )
+    .await;
+    assert_eq!(
+        text(&deleted),
+        format!("deleted 1 row(s) for document id={bobs}")
     );
 
     // Bad arguments of every kind change nothing.

@@ -59,11 +59,12 @@ async fn load(url: String) {
         ..Config::new(url.clone())
     };
     let (server, _) = build(config).await.expect("doc-server builds");
-    // Document 1 exists before the readers start.
+    // Document 1 exists before the readers start; bob (editor) owns it, so
+    // his updates pass the owner gate.
     let seed = call(
         &connect(server.clone()).await,
         "create_document",
-        json!({"token": USERS[0].token, "title": "t", "content": "c"}),
+        json!({"token": USERS[1].token, "title": "t", "content": "c"}),
     )
     .await;
     assert_eq!(seed.is_error, Some(false));

@@ -2,7 +2,10 @@
 //! adapter, SQLite through sqlx (also after reopening the database), and
 //! PostgreSQL when `DATABASE_URL` points at one.
 
-use secure_tool::{Authorizer, Gate, Principal, Store};
+use secure_tool::{
+    Authorizer, Gate, Grant, Principal, Reach, Reject, Server, StaticToken, StaticTokens, Store,
+    secure_tool, server,
+};
 use secure_tool_test_support::{fresh_postgres, temp_sqlite_url};
 
 const ACTIONS: [&str; 4] = ["create", "read", "update", "delete"];
@@ -41,7 +44,7 @@ async fn assert_matrix(authz: &Authorizer) {
                 .authorize(&principal, &format!("documents:{action}"))
                 .await;
             match (decision, expected) {
-                (Ok(()), true) => {}
+                (Ok(Reach::Any), true) => {}
                 (Err(reject), false) => assert_eq!(reject.gate(), Gate::Role, "{subject} {action}"),
                 (decision, _) => {
                     panic!("{subject} {action}: expected {expected}, got {decision:?}")
@@ -234,5 +237,153 @@ async fn cached_decisions_never_outlive_a_policy_change() {
             .allows_uncached("bob", "documents", "update")
             .await
             .unwrap()
+    );
+}
+
+/// Deletes an object, given its owner (a stand-in for one read from a store).
+#[secure_tool(scope = "notes:delete", max_len(owner = 64))]
+fn delete_checked(grant: Grant, owner: String) -> Result<String, Reject> {
+    grant.check(&owner)?;
+    Ok(format!("deleted an object of {owner}"))
+}
+
+/// The same action, by a body that never looks at owners.
+#[secure_tool(scope = "notes:delete", max_len(owner = 64))]
+fn delete_unchecked(owner: String) -> Result<String, Reject> {
+    Ok(format!("deleted an object of {owner}"))
+}
+
+server!(Owned {
+    delete_checked,
+    delete_unchecked
+});
+
+async fn owned_server(authz: Authorizer) -> Server<Owned> {
+    let token = |subject: &str| StaticToken {
+        subject: subject.to_owned(),
+        audience: "owned".to_owned(),
+        expires_at: u64::MAX,
+        scopes: vec!["notes:delete".to_owned()],
+    };
+    let tokens = StaticTokens::new("owned")
+        .with("admin-token", token("alice"))
+        .with("editor-token", token("bob"));
+    Server::new(Owned)
+        .with_verifier(tokens)
+        .with_authorizer(authz)
+}
+
+async fn delete(
+    server: &Server<Owned>,
+    tool: &str,
+    token: &str,
+    owner: &str,
+) -> Result<(), &'static str> {
+    let serde_json::Value::Object(args) = serde_json::json!({"token": token, "owner": owner})
+    else {
+        unreachable!()
+    };
+    let trace = server.call(tool, args).await;
+    match trace.record.gate {
+        None => {
+            assert!(trace.executed);
+            Ok(())
+        }
+        Some(gate) => Err(gate),
+    }
+}
+
+#[tokio::test]
+async fn a_grant_on_own_objects_reaches_only_the_callers_objects() {
+    let store = Store::connect(&temp_sqlite_url("owner")).await.unwrap();
+    store.migrate(&[]).await.unwrap();
+    let authz = Authorizer::persistent(&store).await.unwrap();
+    authz.grant("admin", "notes", "delete").await.unwrap();
+    authz
+        .grant_on("editor", "notes", "delete", Reach::Own)
+        .await
+        .unwrap();
+    authz.assign("alice", "admin").await.unwrap();
+    authz.assign("bob", "editor").await.unwrap();
+    // The owner is an attribute of the request: casbin decides on it.
+    assert!(
+        authz
+            .allows_on("bob", "notes", "delete", "bob")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !authz
+            .allows_on("bob", "notes", "delete", "alice")
+            .await
+            .unwrap()
+    );
+    assert!(!authz.allows("bob", "notes", "delete").await.unwrap());
+    assert!(
+        authz
+            .allows_on("alice", "notes", "delete", "bob")
+            .await
+            .unwrap()
+    );
+    let bob = Principal::new("bob", ["notes:delete"]);
+    assert_eq!(
+        authz.authorize(&bob, "notes:delete").await.unwrap(),
+        Reach::Own
+    );
+    // The reach persists: a new process decides the same.
+    let reopened = Authorizer::persistent(&store).await.unwrap();
+    assert_eq!(
+        reopened.reach("bob", "notes", "delete").await.unwrap(),
+        Some(Reach::Own)
+    );
+
+    let server = owned_server(reopened).await;
+    // The editor deletes its own object through the tool that checks owners...
+    assert_eq!(
+        delete(&server, "delete_checked", "editor-token", "bob").await,
+        Ok(())
+    );
+    // ...and nobody else's: the body refuses at the owner gate.
+    assert_eq!(
+        delete(&server, "delete_checked", "editor-token", "alice").await,
+        Err(Gate::Owner.as_str())
+    );
+    // A tool that does not check owners refuses an owner-only grant outright,
+    // even for the caller's own object: it cannot tell.
+    assert_eq!(
+        delete(&server, "delete_unchecked", "editor-token", "bob").await,
+        Err(Gate::Role.as_str())
+    );
+    // A role that reaches any object passes both.
+    for tool in ["delete_checked", "delete_unchecked"] {
+        assert_eq!(delete(&server, tool, "admin-token", "bob").await, Ok(()));
+    }
+}
+
+#[tokio::test]
+async fn a_grant_without_its_reach_grants_nothing() {
+    let store = Store::connect(&temp_sqlite_url("reachless")).await.unwrap();
+    store.migrate(&[]).await.unwrap();
+    let authz = Authorizer::persistent(&store).await.unwrap();
+    seed(&authz).await;
+    assert_matrix(&authz).await;
+    // A row written by hand after the migration, without `any` or `own`.
+    sqlx::query("INSERT INTO casbin_rule (ptype, v0, v1, v2) VALUES ('p', 'role:viewer', 'documents', 'delete')")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    authz.reload().await.unwrap();
+    // It grants nothing: the decision that reaches it fails, and denies.
+    let carol = Principal::new("carol", ["documents:*"]);
+    let refused = authz
+        .authorize(&carol, "documents:delete")
+        .await
+        .unwrap_err();
+    assert_eq!(refused.gate(), Gate::Role);
+    assert!(
+        !authz
+            .allows("carol", "documents", "delete")
+            .await
+            .unwrap_or(false)
     );
 }

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use secure_tool::audit::{JsonLines, SqlAudit};
 use secure_tool::pipeline::Guards;
-use secure_tool::{Audit, Authorizer, JwtVerifier, Rate, Server, StaticToken, StaticTokens, Store};
+use secure_tool::{
+    Audit, Authorizer, JwtVerifier, Rate, Reach, Server, StaticToken, StaticTokens, Store,
+};
 
 use crate::store::{Documents, MIGRATIONS};
 use crate::{AUDIENCE, DocServer};
@@ -57,20 +59,47 @@ pub const TOKEN_READONLY_ALICE: &str = "tok-alice-readonly-cc4455";
 /// The CRUD actions, in report order.
 pub const ACTIONS: [&str; 4] = ["create", "read", "update", "delete"];
 
-/// Each role's permitted actions on `documents`.
-pub const ROLES: &[(&str, &[&str])] = &[
-    ("admin", &["create", "read", "update", "delete"]),
-    ("editor", &["read", "update"]),
-    ("viewer", &["read"]),
+/// Each role's permitted actions on `documents`, and which documents each
+/// reaches: an admin any, an editor creates and reads any but updates and
+/// deletes only those it created, a viewer reads.
+pub const ROLES: &[(&str, &[(&str, Reach)])] = &[
+    (
+        "admin",
+        &[
+            ("create", Reach::Any),
+            ("read", Reach::Any),
+            ("update", Reach::Any),
+            ("delete", Reach::Any),
+        ],
+    ),
+    (
+        "editor",
+        &[
+            ("create", Reach::Any),
+            ("read", Reach::Any),
+            ("update", Reach::Own),
+            ("delete", Reach::Own),
+        ],
+    ),
+    ("viewer", &[("read", Reach::Any)]),
 ];
+
+/// How far `role` reaches for `action` on documents (`None`: not at all).
+pub fn reach(role: Option<&str>, action: &str) -> Option<Reach> {
+    let (_, grants) = ROLES.iter().find(|(r, _)| Some(*r) == role)?;
+    grants.iter().find(|(a, _)| *a == action).map(|(_, r)| *r)
+}
 
 /// The scopes a role's token carries: exactly what the role needs.
 pub fn scopes_for(role: Option<&str>) -> Vec<String> {
-    let actions = ROLES
+    let grants = ROLES
         .iter()
         .find(|(r, _)| Some(*r) == role)
-        .map_or(&[][..], |(_, a)| a);
-    actions.iter().map(|a| format!("documents:{a}")).collect()
+        .map_or(&[][..], |(_, g)| g);
+    grants
+        .iter()
+        .map(|(a, _)| format!("documents:{a}"))
+        .collect()
 }
 
 /// The demo token table.
@@ -105,10 +134,10 @@ pub fn tokens() -> StaticTokens {
 /// Replaces every policy with the demo roles and assignments.
 pub async fn seed_policies(authz: &Authorizer) -> Result<(), String> {
     authz.clear().await.map_err(|e| e.to_string())?;
-    for (role, actions) in ROLES {
-        for action in *actions {
+    for (role, grants) in ROLES {
+        for (action, reach) in *grants {
             authz
-                .grant(role, "documents", action)
+                .grant_on(role, "documents", action, *reach)
                 .await
                 .map_err(|e| e.to_string())?;
         }

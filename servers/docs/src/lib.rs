@@ -5,14 +5,15 @@
 //! Every check the tools need comes from their declarations and the runtime:
 //! tokens and scopes, roles, argument gates, the command guard of
 //! `render_document`, the SSRF guard of `import_url`, consent for
-//! `delete_document`, and redaction plus spotlighting of what `read_document`
-//! returns.
+//! `delete_document`, ownership for `update_document` and `delete_document`
+//! (an editor changes only the documents it created; an admin any), and
+//! redaction plus spotlighting of what `read_document` returns.
 
 pub mod demo;
 pub mod store;
 
 use secure_tool::guards::command::{self, Limits};
-use secure_tool::{CheckedUrl, Principal, Reject, State, Untrusted, secure_tool, server};
+use secure_tool::{CheckedUrl, Grant, Principal, Reject, State, Untrusted, secure_tool, server};
 
 pub use store::Documents;
 
@@ -51,22 +52,29 @@ pub async fn read_document(docs: State<Documents>, id: i64) -> Result<Untrusted,
     )
 }
 
-/// Replaces a document's content.
+/// Replaces a document's content. A role that may update only its own
+/// documents cannot touch another subject's.
 #[secure_tool(scope = "documents:update", min(id = 1), max_len(content = 65536))]
 pub async fn update_document(
     docs: State<Documents>,
+    grant: Grant,
     id: i64,
     content: String,
 ) -> Result<String, Reject> {
-    let rows = docs.update(id, &content).await?;
+    let rows = docs.update(id, &content, &grant).await?;
     Ok(format!("updated {rows} row(s) for document id={id}"))
 }
 
 /// Deletes a document. Destructive: needs `confirm: true`, and the user's
-/// approval when the client can ask for it.
+/// approval when the client can ask for it. A role that may delete only its
+/// own documents cannot touch another subject's.
 #[secure_tool(scope = "documents:delete", min(id = 1), confirm)]
-pub async fn delete_document(docs: State<Documents>, id: i64) -> Result<String, Reject> {
-    let rows = docs.delete(id).await?;
+pub async fn delete_document(
+    docs: State<Documents>,
+    grant: Grant,
+    id: i64,
+) -> Result<String, Reject> {
+    let rows = docs.delete(id, &grant).await?;
     Ok(format!("deleted {rows} row(s) for document id={id}"))
 }
 
@@ -124,8 +132,11 @@ pub async fn import_url(
     }
     let title = fetched.url.to_string();
     let id = docs.create(&title, &content, caller.subject()).await?;
+    // The answer names no URL: after a redirect, the final one is chosen by
+    // the remote server, and text outside the delimiters carries nothing a
+    // caller or a remote controls. `read_document` returns the content.
     Ok(format!(
-        "imported {title} as document id={id} ({} bytes)",
+        "imported document id={id} ({} bytes)",
         content.len()
     ))
 }

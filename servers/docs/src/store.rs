@@ -1,8 +1,8 @@
 //! The `documents` table, through the runtime's store (one pool, one set of
 //! migrations for documents, policies and audit alike).
 
-use secure_tool::Reject;
 use secure_tool::store::{Backend, Migration, Store};
+use secure_tool::{Grant, Reject};
 use sqlx::Row as _;
 
 /// doc-server's own migrations, run together with the runtime's.
@@ -97,25 +97,55 @@ impl Documents {
         })
     }
 
-    /// Replaces the content of `id`; refuses an id that does not exist.
-    pub async fn update(&self, id: i64, content: &str) -> Result<u64, Reject> {
-        let done = sqlx::query("UPDATE documents SET content = $1 WHERE id = $2")
-            .bind(content)
-            .bind(id)
-            .execute(self.store.pool())
-            .await
-            .map_err(failed)?;
-        affected(id, done.rows_affected())
+    /// Replaces the content of `id`, if `grant` reaches it; refuses an id
+    /// that does not exist or another owner's document for a grant that
+    /// reaches only the caller's own.
+    pub async fn update(&self, id: i64, content: &str, grant: &Grant) -> Result<u64, Reject> {
+        // The owner is checked by the statement that writes: no window
+        // between a check and the change.
+        let statement = match grant.owner() {
+            None => "UPDATE documents SET content = $1 WHERE id = $2",
+            Some(_) => "UPDATE documents SET content = $1 WHERE id = $2 AND created_by = $3",
+        };
+        let mut query = sqlx::query(statement).bind(content).bind(id);
+        if let Some(owner) = grant.owner() {
+            query = query.bind(owner);
+        }
+        let done = query.execute(self.store.pool()).await.map_err(failed)?;
+        self.touched(id, done.rows_affected(), grant).await
     }
 
-    /// Deletes `id`; refuses an id that does not exist.
-    pub async fn delete(&self, id: i64) -> Result<u64, Reject> {
-        let done = sqlx::query("DELETE FROM documents WHERE id = $1")
+    /// Deletes `id`, if `grant` reaches it; refuses as [`Documents::update`] does.
+    pub async fn delete(&self, id: i64, grant: &Grant) -> Result<u64, Reject> {
+        let statement = match grant.owner() {
+            None => "DELETE FROM documents WHERE id = $1",
+            Some(_) => "DELETE FROM documents WHERE id = $1 AND created_by = $2",
+        };
+        let mut query = sqlx::query(statement).bind(id);
+        if let Some(owner) = grant.owner() {
+            query = query.bind(owner);
+        }
+        let done = query.execute(self.store.pool()).await.map_err(failed)?;
+        self.touched(id, done.rows_affected(), grant).await
+    }
+
+    /// The rows a statement limited to `grant` touched; none means `id` does
+    /// not exist, or belongs to someone the grant does not reach.
+    async fn touched(&self, id: i64, rows: u64, grant: &Grant) -> Result<u64, Reject> {
+        if rows > 0 || grant.owner().is_none() {
+            return affected(id, rows);
+        }
+        let exists = sqlx::query("SELECT 1 FROM documents WHERE id = $1")
             .bind(id)
-            .execute(self.store.pool())
+            .fetch_optional(self.store.pool())
             .await
-            .map_err(failed)?;
-        affected(id, done.rows_affected())
+            .map_err(failed)?
+            .is_some();
+        if exists {
+            Err(grant.refusal())
+        } else {
+            Err(missing(id))
+        }
     }
 
     /// How many documents there are.

@@ -1,5 +1,5 @@
 //! `doc-demo`: spawns `doc-server --demo` as a child process, talks to it as
-//! a real MCP client, and prints the tool list, the RBAC matrix and the seven
+//! a real MCP client, and prints the tool list, the RBAC matrix and the eight
 //! security scenarios. Exits non-zero if any outcome differs from the expected
 //! one. Needs no set-up: it uses a temporary SQLite database, and serves the
 //! page `import_url` fetches from 127.0.0.1 with a throwaway certificate that
@@ -16,12 +16,14 @@ use rmcp::model::{CallToolRequestParams, CallToolResult};
 use rmcp::service::RunningService;
 use rmcp::transport::TokioChildProcess;
 use rmcp::{RoleClient, ServiceExt as _};
+use secure_tool::Reach;
 use secure_tool_test_support::{LoopbackOrigin, Route, TEST_CA_PEM};
 use serde_json::{Value, json};
 
 type Client = RunningService<RoleClient, ()>;
 
 const ALICE: &str = USERS[0].token;
+const BOB: &str = USERS[1].token;
 
 struct Report {
     color: bool,
@@ -192,10 +194,11 @@ async fn tool_list(client: &Client) -> Result<(), String> {
 }
 
 /// Every user against every CRUD action. Each action that needs a document
-/// gets a fresh one created by alice, so the matrix shows authorization alone;
+/// gets a fresh one created by alice, so the matrix shows authorization alone
+/// (an editor, who changes only its own documents, changes none of alice's);
 /// deletes carry `confirm: true` so consent does not mask the role.
 async fn matrix(client: &Client, report: &mut Report) -> Result<(), String> {
-    report.heading("Permission matrix (resource: documents)");
+    report.heading("Permission matrix (resource: documents, each created by alice)");
     println!(
         "  {:<8} {:<14} {:<8} {:<8} {:<8} {:<8}",
         "user", "role", "create", "read", "update", "delete"
@@ -220,8 +223,11 @@ async fn matrix(client: &Client, report: &mut Report) -> Result<(), String> {
                 ),
             };
             let allowed = call(client, tool, args).await?.is_error != Some(true);
-            let expected =
-                doc_server::demo::scopes_for(user.role).contains(&format!("documents:{action}"));
+            let expected = match doc_server::demo::reach(user.role, action) {
+                Some(Reach::Any) => true,
+                Some(Reach::Own) => user.name == "alice",
+                None => false,
+            };
             report.checked += 1;
             if allowed != expected {
                 report.wrong.push(format!("matrix: {} {action}", user.name));
@@ -322,7 +328,39 @@ async fn scenarios(
     .await?;
     report.outcome("delete with confirm", &result, true);
 
-    report.heading("7. SSRF (URL guard, real fetch)");
+    report.heading("7. Object-level authorization (owner or admin)");
+    let own = create(client, BOB, "bob's", "bob's draft").await?;
+    for (label, tool, args, allowed) in [
+        (
+            "bob updates his own",
+            "update_document",
+            json!({"token": BOB, "id": own, "content": "bob's edit"}),
+            true,
+        ),
+        (
+            "bob updates alice's",
+            "update_document",
+            json!({"token": BOB, "id": plain, "content": "planted instructions"}),
+            false,
+        ),
+        (
+            "bob deletes alice's",
+            "delete_document",
+            json!({"token": BOB, "id": plain, "confirm": true}),
+            false,
+        ),
+        (
+            "alice (admin) deletes bob's",
+            "delete_document",
+            json!({"token": ALICE, "id": own, "confirm": true}),
+            true,
+        ),
+    ] {
+        let result = call(client, tool, args).await?;
+        report.outcome(label, &result, allowed);
+    }
+
+    report.heading("8. SSRF (URL guard, real fetch)");
     for (label, url, allowed) in [
         (
             "cloud metadata",
