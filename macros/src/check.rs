@@ -176,6 +176,10 @@ impl KindCx<'_> {
             TyKind::Bool | TyKind::Unsupported => Kind::Bool,
             TyKind::String => Kind::Text {
                 max_len: max_len(options, p),
+                invisible: options
+                    .allow_invisible
+                    .iter()
+                    .any(|u| syn::ext::IdentExt::unraw(u) == p.name),
             },
             TyKind::Url => Kind::Url {
                 max_len: max_len(options, p),
@@ -798,6 +802,26 @@ fn check_lists(cx: &mut Ctxt, options: &Options, sig: &Sig, allow: &[Option<Vec<
                     min.value, p.name
                 ),
             );
+        }
+    }
+    for target in &options.allow_invisible {
+        match find(sig, target) {
+            None => no_such_param(cx, sig, "allow_invisible", target),
+            Some((i, p)) if !matches!(p.kind.item(), TyKind::String) || allow[i].is_some() => {
+                cx.error(
+                    target.span(),
+                    format!(
+                        "`allow_invisible` applies to free text (`String` or `Vec<String>`), but `{}` is {}",
+                        p.name,
+                        if allow[i].is_some() {
+                            "a selector".to_owned()
+                        } else {
+                            format!("`{}`", p.kind.describe())
+                        }
+                    ),
+                );
+            }
+            Some(_) => {}
         }
     }
     for target in &options.unique {

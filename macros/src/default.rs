@@ -96,7 +96,7 @@ fn value(
                 json: format!("{x:?}"),
             })
         }
-        Kind::Text { max_len } => {
+        Kind::Text { max_len, invisible } => {
             let Some((false, Lit::Str(s))) = lit(expr) else {
                 return mismatch(cx, "a string literal");
             };
@@ -111,7 +111,11 @@ fn value(
             if let Some(c) = text
                 .chars()
                 .find(|&c| secure_tool_grammar::is_forbidden_char(c))
-                .or_else(|| secure_tool_grammar::first_invisible(&text))
+                .or_else(|| {
+                    (!invisible)
+                        .then(|| secure_tool_grammar::first_invisible(&text))
+                        .flatten()
+                })
             {
                 cx.error(
                     s.span(),

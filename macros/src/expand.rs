@@ -196,7 +196,9 @@ fn kind(selectors: &[Selector], kind: &Kind) -> TokenStream {
             quote!(#krate::spec::Kind::Int { ty: #ty, min: #min, max: #max })
         }
         Kind::Bool => quote!(#krate::spec::Kind::Bool),
-        Kind::Text { max_len } => quote!(#krate::spec::Kind::Text { max_len: #max_len }),
+        Kind::Text { max_len, invisible } => {
+            quote!(#krate::spec::Kind::Text { max_len: #max_len, invisible: #invisible })
+        }
         Kind::Url { max_len } => quote!(#krate::spec::Kind::Url { max_len: #max_len }),
         Kind::Choice { selector, command } => {
             let lits = selectors[*selector].variants.iter().map(|(l, _)| l);

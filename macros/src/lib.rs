@@ -75,6 +75,7 @@ pub(crate) fn with_krate<R>(path: Option<syn::Path>, f: impl FnOnce() -> R) -> R
 /// | `max_len = N`, `max_len(text = N)` | the length bound of strings, in chars (4096 unless declared) |
 /// | `max_items(p = N)`, `min_items(p = N)` | how many items the list `p` may hold (at most 256 unless declared) |
 /// | `unique(p, ..)` | the list `p` may not hold an item twice |
+/// | `allow_invisible(p, ..)` | the free text `p` may carry characters that hide text (zero-width spaces and joiners, tag characters, soft hyphens, BOM), refused by default; control and bidirectional-override characters stay refused |
 /// | `default(p = value)` | `p` may be absent and then takes `value`, checked at compile time against `p`'s gates |
 /// | `rename(p = "wire")` | the name of `p` on the wire |
 /// | `rename_all = "camelCase"` | every parameter's wire name: `camelCase`, `PascalCase`, `snake_case`, `SCREAMING_SNAKE_CASE`, `kebab-case`, `lowercase` |
@@ -148,7 +149,7 @@ pub fn server(input: TokenStream) -> TokenStream {
 ///
 /// On the struct, `#[arg(rename_all = "..")]` and `#[arg(crate = "..")]`. On a field, `#[arg(..)]` takes
 /// `allow = [..]`, `min = N`, `max = N`, `max_len = N`, `max_items = N`,
-/// `min_items = N`, `unique`, `default = value` and `rename = "wire"`, with
+/// `min_items = N`, `unique`, `allow_invisible`, `default = value` and `rename = "wire"`, with
 /// the meanings they have on [`secure_tool`](macro@secure_tool). A struct that contains
 /// itself is refused; structs nest at most `secure_tool::spec::MAX_DEPTH` deep. The
 /// derive emits a hidden `macro_rules!` of the struct's name beside it, which

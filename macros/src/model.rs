@@ -75,6 +75,8 @@ pub enum Kind {
     Bool,
     Text {
         max_len: usize,
+        /// `allow_invisible`: characters that hide text are accepted.
+        invisible: bool,
     },
     Url {
         max_len: usize,

@@ -15,6 +15,7 @@ pub const OPTIONS: &[&str] = &[
     "max_items",
     "min_items",
     "unique",
+    "allow_invisible",
     "default",
     "rename",
     "rename_all",
@@ -36,15 +37,16 @@ pub const FIELD_OPTIONS: &[&str] = &[
     "max_items",
     "min_items",
     "unique",
+    "allow_invisible",
     "default",
     "rename",
 ];
 
 const EXPECTED: &str = "expected one of `allow`, `max`, `min`, `max_len`, `max_items`, `min_items`, `unique`, \
-                        `default`, `rename`, `rename_all`, `max_size`, `scope`, `public`, `confirm`, `command`, `rate`, `crate`";
+                        `allow_invisible`, `default`, `rename`, `rename_all`, `max_size`, `scope`, `public`, `confirm`, `command`, `rate`, `crate`";
 
 const FIELD_EXPECTED: &str = "expected one of `allow`, `max`, `min`, `max_len`, `max_items`, `min_items`, \
-                              `unique`, `default`, `rename`";
+                              `unique`, `allow_invisible`, `default`, `rename`";
 
 #[derive(Default)]
 pub struct Options {
@@ -56,6 +58,8 @@ pub struct Options {
     pub min_items: Vec<MaxLen>,
     /// Lists whose items must differ: `unique(files)`.
     pub unique: Vec<Ident>,
+    /// Strings that may carry invisible characters: `allow_invisible(content)`.
+    pub allow_invisible: Vec<Ident>,
     pub default: Vec<Default>,
     pub rename: Vec<Rename>,
     pub rename_all: Option<(RenameAll, Span)>,
@@ -392,28 +396,28 @@ fn parse_meta(cx: &mut Ctxt, meta: &Meta, options: &mut Options, field: Option<&
                 }
             }
         }
-        "unique" => match field {
-            Some(field) => {
-                if matches!(meta, Meta::Path(_)) {
-                    if options.unique.iter().any(|u| u == field) {
-                        cx.error(key.span(), "duplicate `unique` option");
-                    } else {
-                        options
-                            .unique
-                            .push(Ident::new(&field.to_string(), key.span()));
-                    }
-                } else {
-                    flag_value_error(cx, meta, key);
-                }
-            }
-            None => parse_idents(
-                cx,
-                meta,
-                &mut options.unique,
+        "unique" => aimed_flag(
+            cx,
+            meta,
+            key,
+            field,
+            &mut options.unique,
+            (
                 "unique(param, ..)",
                 "name the lists whose items must differ",
             ),
-        },
+        ),
+        "allow_invisible" => aimed_flag(
+            cx,
+            meta,
+            key,
+            field,
+            &mut options.allow_invisible,
+            (
+                "allow_invisible(param, ..)",
+                "name the strings that may carry invisible characters",
+            ),
+        ),
         "scope" => {
             let Some(value) = name_value(cx, meta, "scope = \"resource:action\"") else {
                 return;
@@ -453,6 +457,27 @@ fn parse_meta(cx: &mut Ctxt, meta: &Meta, options: &mut Options, field: Option<&
                 format!("unknown `secure_tool` option `{unknown}`{hint}\n{EXPECTED}"),
             );
         }
+    }
+}
+
+/// A flag aimed at parameters: `key(a, b)` on a tool, `key` alone on a field.
+fn aimed_flag(
+    cx: &mut Ctxt,
+    meta: &Meta,
+    key: &Ident,
+    field: Option<&Ident>,
+    out: &mut Vec<Ident>,
+    (form, why): (&str, &str),
+) {
+    let Some(field) = field else {
+        return parse_idents(cx, meta, out, form, why);
+    };
+    if !matches!(meta, Meta::Path(_)) {
+        flag_value_error(cx, meta, key);
+    } else if out.iter().any(|u| u == field) {
+        cx.error(key.span(), format!("duplicate `{key}` option"));
+    } else {
+        out.push(Ident::new(&field.to_string(), key.span()));
     }
 }
 

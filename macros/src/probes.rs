@@ -65,6 +65,7 @@ fn kind(kind: &Kind, rust: &[String], wire: &str, sites: &mut Vec<Site>, nested:
         Kind::Url { .. } => {
             gate("InternalUrl");
             gate("ControlChars");
+            gate("InvisibleChars");
             gate("OverLength");
         }
         Kind::Float { ty, min, max } => {
@@ -80,8 +81,11 @@ fn kind(kind: &Kind, rust: &[String], wire: &str, sites: &mut Vec<Site>, nested:
             gate("AboveMax");
             gate("BelowMin");
         }
-        Kind::Text { .. } => {
+        Kind::Text { invisible, .. } => {
             gate("ControlChars");
+            if !invisible {
+                gate("InvisibleChars");
+            }
             gate("OverLength");
         }
         Kind::List {
@@ -143,6 +147,7 @@ pub fn test_name(probe: &Ident, rust: &[String]) -> Ident {
                 "AboveMax" => "above_max",
                 "BelowMin" => "below_min",
                 "ControlChars" => "with_control_chars",
+                "InvisibleChars" => "with_invisible_chars",
                 "OverLength" => "over_max_len",
                 "WrongType" => "of_wrong_type",
                 "OverMaxItems" => "over_max_items",

@@ -14,6 +14,9 @@ pub enum Probe {
     WrongType(&'static str),
     /// Strings carrying control and bidirectional-override characters.
     ControlChars(&'static str),
+    /// Strings hiding text in invisible characters: tag characters, zero-width
+    /// spaces, soft hyphens, a BOM.
+    InvisibleChars(&'static str),
     /// A string one char over the bound.
     OverLength(&'static str),
     /// An argument the tool does not declare.
@@ -60,6 +63,7 @@ impl Probe {
             | Probe::BelowMin(p)
             | Probe::WrongType(p)
             | Probe::ControlChars(p)
+            | Probe::InvisibleChars(p)
             | Probe::OverLength(p)
             | Probe::Missing(p)
             | Probe::ShellMetacharacters(p)

@@ -91,7 +91,7 @@ fn kind_schema(kind: &Kind) -> Value {
             "maximum": int_json(*max),
         }),
         Kind::Bool => json!({ "type": "boolean" }),
-        Kind::Text { max_len } => json!({ "type": "string", "maxLength": max_len }),
+        Kind::Text { max_len, .. } => json!({ "type": "string", "maxLength": max_len }),
         Kind::Choice { allow, .. } => json!({ "type": "string", "enum": allow }),
         Kind::Url { max_len } => {
             json!({ "type": "string", "format": "uri", "minLength": 1, "maxLength": max_len })
@@ -179,14 +179,26 @@ mod tests {
                     required: false,
                     default: Some("7"),
                 },
-                ParamSpec::required("s", Kind::Text { max_len: 9 }),
+                ParamSpec::required(
+                    "s",
+                    Kind::Text {
+                        max_len: 9,
+                        invisible: false,
+                    },
+                ),
                 ParamSpec::required("confirm", Kind::Confirm),
                 ParamSpec::required(
                     "edits",
                     Kind::List {
                         items: &Kind::Object(&ObjectSpec {
                             name: "Edit",
-                            fields: &[ParamSpec::required("oldText", Kind::Text { max_len: 3 })],
+                            fields: &[ParamSpec::required(
+                                "oldText",
+                                Kind::Text {
+                                    max_len: 3,
+                                    invisible: false,
+                                },
+                            )],
                         }),
                         min_items: 1,
                         max_items: 4,

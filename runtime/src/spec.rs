@@ -149,10 +149,16 @@ pub enum Kind {
     },
     /// A boolean.
     Bool,
-    /// A string without control or bidirectional-override characters.
+    /// A string without control or bidirectional-override characters, and
+    /// without characters that hide text unless its declaration allows them.
     Text {
         /// The longest accepted string, in chars.
         max_len: usize,
+        /// Whether characters that hide text from a reader (zero-width spaces,
+        /// tag characters, soft hyphens; see
+        /// [`first_invisible`](crate::validate::first_invisible)) are accepted:
+        /// `allow_invisible(p)`. Control characters are refused either way.
+        invisible: bool,
     },
     /// A string that must equal one of the allowed literals exactly.
     Choice {

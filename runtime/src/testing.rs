@@ -389,7 +389,7 @@ fn nth_valid(kind: &Kind, n: usize) -> Value {
             int_json((x + n as i128).clamp(min, max))
         }
         Kind::Bool | Kind::Confirm => json!(n.is_multiple_of(2)),
-        Kind::Text { max_len } => {
+        Kind::Text { max_len, .. } => {
             // "x", then "a", "b", … "ba", … : distinct, and short as can be.
             let mut text = String::new();
             let mut i = n;
@@ -660,38 +660,24 @@ pub fn cases(spec: &ToolSpec, probe: Probe) -> Vec<(Arguments, Gate, Option<Stri
                 "\u{7f}",
                 "\u{202e}txt",
                 "\u{2066}",
-                // Characters that hide text: zero-width space, soft hyphen,
-                // tag characters spelling "hi", a BOM.
+            ];
+            expect(name, Gate::Control, within_bound(kind(name), &values))
+        }
+        Probe::InvisibleChars(name) => {
+            // Zero-width space, soft hyphen, tag characters spelling "hi", a
+            // BOM, a word joiner, a zero-width joiner between two letters.
+            let values = [
                 "zero\u{200b}width",
                 "pay\u{ad}ment",
                 "\u{e0068}\u{e0069}",
                 "\u{feff}",
-            ]
-            .into_iter()
-            .map(|v| {
-                // Within the length bound, so the character is what is refused.
-                let (Kind::Text { max_len } | Kind::Url { max_len }) = *kind(name) else {
-                    panic!("`{name}` is not a string");
-                };
-                if v.chars().count() <= max_len {
-                    Value::from(v)
-                } else {
-                    Value::from(
-                        v.chars()
-                            .filter(|&c| {
-                                crate::validate::is_forbidden_char(c)
-                                    || crate::validate::is_invisible(c)
-                            })
-                            .take(1)
-                            .collect::<String>(),
-                    )
-                }
-            })
-            .collect();
-            expect(name, Gate::Control, values)
+                "a\u{2060}b",
+                "a\u{200d}b",
+            ];
+            expect(name, Gate::Control, within_bound(kind(name), &values))
         }
         Probe::OverLength(name) => {
-            let (Kind::Text { max_len } | Kind::Url { max_len }) = *kind(name) else {
+            let (Kind::Text { max_len, .. } | Kind::Url { max_len }) = *kind(name) else {
                 panic!("`{name}` is not a string");
             };
             expect(name, Gate::Length, vec![json!("x".repeat(max_len + 1))])
@@ -761,6 +747,32 @@ pub fn cases(spec: &ToolSpec, probe: Probe) -> Vec<(Arguments, Gate, Option<Stri
         Probe::RoleDenied => vec![(with(TOKEN_FIELD, json!(ROLELESS_TOKEN)), Gate::Role, None)],
         Probe::OwnOnly => vec![(with(TOKEN_FIELD, json!(OWN_ONLY_TOKEN)), Gate::Role, None)],
     }
+}
+
+/// `values` as JSON strings, each cut to its refused character when it
+/// would not fit the string's bound: the character is what is refused.
+fn within_bound(kind: &Kind, values: &[&str]) -> Vec<Value> {
+    let (Kind::Text { max_len, .. } | Kind::Url { max_len }) = *kind else {
+        panic!("not a string: {kind:?}");
+    };
+    values
+        .iter()
+        .map(|v| {
+            if v.chars().count() <= max_len {
+                Value::from(*v)
+            } else {
+                Value::from(
+                    v.chars()
+                        .filter(|&c| {
+                            crate::validate::is_forbidden_char(c)
+                                || crate::validate::is_invisible(c)
+                        })
+                        .take(1)
+                        .collect::<String>(),
+                )
+            }
+        })
+        .collect()
 }
 
 /// Runs one call of the named tool through a pipeline: [`run_tool`] for one

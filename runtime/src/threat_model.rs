@@ -75,6 +75,7 @@ fn family_of(probe: Probe) -> usize {
         | Probe::Missing(_)
         | Probe::OverRate => 2,
         Probe::OutsideAllowlist(_) | Probe::RoleDenied | Probe::OwnOnly => 3,
+        Probe::InvisibleChars(_) => 0,
         Probe::NoToken | Probe::UnknownToken | Probe::TokenWithoutScope => 4,
         Probe::ShellMetacharacters(_) => 6,
         Probe::InternalUrl(_) => 7,
@@ -104,7 +105,7 @@ fn describe(spec: &ToolSpec, probe: Probe) -> (String, String) {
         }
         Probe::OverLength(n) => {
             let len = match p(n) {
-                Some(Kind::Text { max_len } | Kind::Url { max_len }) => *max_len,
+                Some(Kind::Text { max_len, .. } | Kind::Url { max_len }) => *max_len,
                 _ => 0,
             };
             (
@@ -119,6 +120,10 @@ fn describe(spec: &ToolSpec, probe: Probe) -> (String, String) {
         Probe::ControlChars(n) => (
             format!("`{n}` carrying ANSI escapes, C0/C1 controls or bidi overrides (terminal and log injection)"),
             "control-chars gate; offending values are escaped and bounded in every log line".to_owned(),
+        ),
+        Probe::InvisibleChars(n) => (
+            format!("`{n}` hiding instructions in characters a reviewer does not see (tag characters, zero-width spaces and joiners, soft hyphens, BOM)"),
+            "control-chars gate: characters that hide text are refused, while emoji with joiners and flags pass; lifted per parameter only by `allow_invisible`".to_owned(),
         ),
         Probe::UnknownField => (
             "an argument the tool does not declare (`as_admin: true`)".to_owned(),
@@ -232,12 +237,19 @@ impl Cells<'_> {
                 self.bounds
                     .push(format!("`{path}`: {}", range(kind).unwrap_or_default()));
             }
-            Kind::Text { max_len } => self
-                .strings
-                .push(format!("`{path}` ≤ {max_len} chars, no controls")),
-            Kind::Url { max_len } => {
+            Kind::Text { max_len, invisible } => {
+                let hidden = if *invisible {
+                    "invisible characters allowed"
+                } else {
+                    "no invisible characters"
+                };
                 self.strings
-                    .push(format!("`{path}` ≤ {max_len} chars, no controls"));
+                    .push(format!("`{path}` ≤ {max_len} chars, no controls, {hidden}"));
+            }
+            Kind::Url { max_len } => {
+                self.strings.push(format!(
+                    "`{path}` ≤ {max_len} chars, no controls, no invisible characters"
+                ));
                 self.guards.push(format!("ssrf (`{path}`)"));
             }
             Kind::List {

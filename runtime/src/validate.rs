@@ -299,15 +299,28 @@ pub fn text<'v>(kind: &Kind, value: Option<&'v Value>, at: At<'_>) -> Result<&'v
     let Some(s) = value.as_str() else {
         return Err(wrong_type(at, "a string", value));
     };
-    let Kind::Text { max_len } = *kind else {
+    let Kind::Text { max_len, invisible } = *kind else {
         return Err(mismatch(at));
     };
-    check_text(at, s, max_len).map_err(|r| r.with_text(s))?;
+    check_string(at, s, max_len, !invisible).map_err(|r| r.with_text(s))?;
     Ok(s)
 }
 
-/// The length and character gates, in one pass that stops at the first failure.
+/// The length and character gates, in one pass that stops at the first
+/// failure; characters that hide text are refused too.
 pub fn check_text(at: At<'_>, s: &str, max_len: usize) -> Result<(), Reject> {
+    check_string(at, s, max_len, true)
+}
+
+/// [`check_text`], with the invisible-character rule only when `visible`.
+fn check_string(at: At<'_>, s: &str, max_len: usize, visible: bool) -> Result<(), Reject> {
+    let check_visible = |at, s| {
+        if visible {
+            check_visible(at, s)
+        } else {
+            Ok(())
+        }
+    };
     if s.len() <= max_len {
         // Byte length bounds char count: skip counting.
         if let Some(c) = s.chars().find(|&c| is_forbidden_char(c)) {
@@ -651,7 +664,10 @@ mod tests {
         min: 0,
         max: 200,
     };
-    static T: Kind = Kind::Text { max_len: 5 };
+    static T: Kind = Kind::Text {
+        max_len: 5,
+        invisible: false,
+    };
     static OP: Kind = Kind::Choice {
         allow: &["add", "sub"],
         command: false,
@@ -669,7 +685,13 @@ mod tests {
                     max: None,
                 },
             ),
-            ParamSpec::required("t", Kind::Text { max_len: 5 }),
+            ParamSpec::required(
+                "t",
+                Kind::Text {
+                    max_len: 5,
+                    invisible: false,
+                },
+            ),
         ],
         access: Access::Public,
         confirm: false,
@@ -683,7 +705,13 @@ mod tests {
     };
     static EDIT: ObjectSpec = ObjectSpec {
         name: "Edit",
-        fields: &[ParamSpec::required("oldText", Kind::Text { max_len: 5 })],
+        fields: &[ParamSpec::required(
+            "oldText",
+            Kind::Text {
+                max_len: 5,
+                invisible: false,
+            },
+        )],
     };
     static EDITS: Kind = Kind::List {
         items: &Kind::Object(&EDIT),
@@ -692,13 +720,48 @@ mod tests {
         unique: false,
     };
     static TAGS: Kind = Kind::List {
-        items: &Kind::Text { max_len: 5 },
+        items: &Kind::Text {
+            max_len: 5,
+            invisible: false,
+        },
         min_items: 0,
         max_items: 10,
         unique: true,
     };
 
     const AT: At<'static> = At::root("x");
+
+    #[test]
+    fn invisible_characters_are_refused_unless_the_parameter_allows_them() {
+        static HIDDEN: Kind = Kind::Text {
+            max_len: 64,
+            invisible: true,
+        };
+        static PLAIN: Kind = Kind::Text {
+            max_len: 64,
+            invisible: false,
+        };
+        for hidden in ["pay\u{ad}ment", "zero\u{200b}width", "\u{e0068}\u{e0069}"] {
+            assert_eq!(
+                gate(String::from_arg(&PLAIN, Some(&json!(hidden)), AT)),
+                Gate::Control
+            );
+            assert_eq!(
+                String::from_arg(&HIDDEN, Some(&json!(hidden)), AT).unwrap(),
+                hidden
+            );
+        }
+        // Control characters stay refused either way.
+        for control in ["a\u{1b}[31m", "\u{202e}txt"] {
+            assert_eq!(
+                gate(String::from_arg(&HIDDEN, Some(&json!(control)), AT)),
+                Gate::Control
+            );
+        }
+        // Emoji with joiners and flags pass by default.
+        let emoji = "\u{1f468}\u{200d}\u{1f469}\u{200d}\u{1f467} \u{1f1eb}\u{1f1f7}";
+        assert!(String::from_arg(&PLAIN, Some(&json!(emoji)), AT).is_ok());
+    }
 
     fn gate<T: std::fmt::Debug>(r: Result<T, Reject>) -> Gate {
         r.expect_err("should be rejected").gate()

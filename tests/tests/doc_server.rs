@@ -345,6 +345,12 @@ async fn suite(url: &str) {
         h.docs.read(id).await.unwrap().content,
         "Company policy: be kind."
     );
+    // Outside any delimiter, the answer carries nothing the remote chose
+    // (after a redirect, the final URL is the remote's).
+    assert_eq!(
+        text(&imported),
+        format!("imported document id={id} (24 bytes)")
+    );
     rejected(
         &call(
             c,

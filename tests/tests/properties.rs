@@ -229,7 +229,12 @@ fn honours(kind: &Kind, v: &Value) -> bool {
         Kind::Bool => v.is_boolean(),
         Kind::Confirm => v == &Value::Bool(true),
         Kind::Choice { allow, .. } => v.as_str().is_some_and(|s| allow.contains(&s)),
-        Kind::Text { max_len } | Kind::Url { max_len } => v.as_str().is_some_and(|s| {
+        Kind::Text { max_len, invisible } => v.as_str().is_some_and(|s| {
+            s.chars().count() <= *max_len
+                && !s.chars().any(is_forbidden_char)
+                && (*invisible || first_invisible(s).is_none())
+        }),
+        Kind::Url { max_len } => v.as_str().is_some_and(|s| {
             s.chars().count() <= *max_len
                 && !s.chars().any(is_forbidden_char)
                 && first_invisible(s).is_none()
