@@ -345,6 +345,9 @@ impl AuditSink for JsonLines {
 /// committed in groups: one writer task takes every write waiting when it is
 /// free and commits them in one transaction, so concurrent calls share a
 /// commit. Each write still returns only once its transaction has committed.
+/// The writer holds at most one connection of the store's pool at a time:
+/// audit traffic, however heavy, cannot take the connections the policy
+/// poll and tool bodies use.
 #[cfg(feature = "sql")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sql")))]
 #[derive(Debug, Clone)]
