@@ -145,7 +145,7 @@ fn tools(
                 async move {
                     match __secure_tool_name {
                         #(#arms)*
-                        _ => __secure_tool_pipeline.unknown_tool(__secure_tool_name).await,
+                        _ => __secure_tool_pipeline.unknown_tool(__secure_tool_name, __secure_tool_request).await,
                     }
                 }
             }

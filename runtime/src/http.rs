@@ -469,7 +469,8 @@ impl<T: Tools> Front<T> {
         } else {
             Bytes::new()
         };
-        if let Some((spec, scope)) = missing_scope::<T>(&body, &principal) {
+        let asked = asked::<T>(&body, &principal);
+        if let Some((spec, scope)) = asked.missing_scope {
             let reject = crate::reject::Reject::missing_scope(scope);
             self.pipeline
                 .refuse(Some(spec), principal.subject(), reject)
@@ -487,10 +488,10 @@ impl<T: Tools> Front<T> {
         }
         let subject = principal.subject();
         let now = Instant::now();
-        // Requests other than tool calls (initialize, tools/list, pings) count
-        // against the subject's rate too; tool calls are counted by the pipeline.
-        if parts.method == Method::POST
-            && !is_tool_call(&body)
+        // Every request counts against the subject's rate: tool calls in the
+        // pipeline, everything else (initialize, tools/list, pings, streams,
+        // session ends) here.
+        if !asked.counted_by_pipeline
             && let Err(wait) = self.pipeline.limiter().admit(subject)
         {
             return too_many(wait, "rate limit for this caller exceeded");
@@ -613,42 +614,49 @@ impl<T: Tools> Front<T> {
     }
 }
 
-/// The first `tools/call` in a JSON-RPC body (one message or a batch) naming a
-/// declared tool whose scope `principal` lacks.
-fn missing_scope<T: Tools>(
-    body: &[u8],
-    principal: &crate::auth::Principal,
-) -> Option<(&'static ToolSpec, &'static str)> {
-    let message: Value = serde_json::from_slice(body).ok()?;
-    let messages = match &message {
-        Value::Array(batch) => batch.as_slice(),
-        single => std::slice::from_ref(single),
-    };
-    messages.iter().find_map(|m| {
-        if m.get("method")?.as_str()? != "tools/call" {
-            return None;
-        }
-        let name = m.get("params")?.get("name")?.as_str()?;
-        let spec = T::TOOLS.iter().find(|spec| spec.name == name)?;
-        match spec.access {
-            Access::Scope(scope) if !spec.access.permits(principal) => Some((*spec, scope)),
-            _ => None,
-        }
-    })
+/// What a JSON-RPC body (one message or a batch) asks, read once.
+struct Asked {
+    /// The first `tools/call` naming a declared tool whose scope the
+    /// principal lacks.
+    missing_scope: Option<(&'static ToolSpec, &'static str)>,
+    /// Whether the pipeline counts the request against the caller's rate: it
+    /// holds a `tools/call` whose arguments are an object (or absent), declared
+    /// tool or not. Anything else (initialize, tools/list, pings, a malformed
+    /// call) the front counts.
+    counted_by_pipeline: bool,
 }
 
-/// Whether a JSON-RPC body (one message or a batch) holds a `tools/call`.
-fn is_tool_call(body: &[u8]) -> bool {
+fn asked<T: Tools>(body: &[u8], principal: &crate::auth::Principal) -> Asked {
+    let mut asked = Asked {
+        missing_scope: None,
+        counted_by_pipeline: false,
+    };
     let Ok(message) = serde_json::from_slice::<Value>(body) else {
-        return false;
+        return asked;
     };
     let messages = match &message {
         Value::Array(batch) => batch.as_slice(),
         single => std::slice::from_ref(single),
     };
-    messages
-        .iter()
-        .any(|m| m.get("method").and_then(Value::as_str) == Some("tools/call"))
+    for m in messages {
+        if m.get("method").and_then(Value::as_str) != Some("tools/call") {
+            continue;
+        }
+        let params = m.get("params");
+        let arguments = params.and_then(|p| p.get("arguments"));
+        let name = params.and_then(|p| p.get("name")).and_then(Value::as_str);
+        if name.is_some() && arguments.is_none_or(|a| a.is_object() || a.is_null()) {
+            asked.counted_by_pipeline = true;
+        }
+        if asked.missing_scope.is_none()
+            && let Some(spec) = name.and_then(|n| T::TOOLS.iter().find(|s| s.name == n))
+            && let Access::Scope(scope) = spec.access
+            && !spec.access.permits(principal)
+        {
+            asked.missing_scope = Some((*spec, scope));
+        }
+    }
+    asked
 }
 
 /// `429` with `Retry-After` in whole seconds (at least 1).

@@ -391,9 +391,21 @@ impl Pipeline {
             .await
     }
 
-    /// Refuses and audits a call of a tool the server does not declare.
-    pub async fn unknown_tool(&self, name: &str) -> Trace {
-        self.refuse(None, UNAUTHENTICATED, unknown_tool(name)).await
+    /// Refuses and audits a call of a tool the server does not declare. The
+    /// call counts against its caller's rate like any other (over HTTP the
+    /// bearer's subject, over stdio the unauthenticated caller), so guessing
+    /// names cannot write audit records faster than calling real tools.
+    pub async fn unknown_tool(&self, name: &str, request: Request<'_>) -> Trace {
+        let subject = match request.credential {
+            Credential::Header(Some(token)) => self.verify(token).ok(),
+            _ => None,
+        };
+        let subject = subject.as_ref().map_or(UNAUTHENTICATED, Principal::subject);
+        let reject = match self.limiter.check(subject, "", None) {
+            Ok(()) => unknown_tool(name),
+            Err(over) => over,
+        };
+        self.refuse(None, subject, reject).await
     }
 
     /// Audits a refusal made before a call reached the pipeline (by the HTTP

@@ -377,14 +377,14 @@ pub async fn render<S: Tools>(regenerate: &str) -> String {
         }
     }
     let unknown = Pipeline::new(S::NAME)
-        .unknown_tool("eval")
+        .unknown_tool("eval", crate::server::Request::default())
         .await
         .record
         .log_line();
     rows.push(Row {
         family: 3,
         abuse: "a call to a tool that was never declared (`eval`)".to_owned(),
-        mitigation: "unknown-tool gate: dispatch is a literal match on declared names".to_owned(),
+        mitigation: "unknown-tool gate: dispatch is a literal match on declared names; each guess counts against the caller's rate".to_owned(),
         log: unknown,
         test: cite("runtime/tests/threat_model.rs::unknown_tools_are_refused_and_logged"),
     });

@@ -4,6 +4,7 @@
 use secure_tool::audit::Outcome;
 use secure_tool::output::Output;
 use secure_tool::pipeline::Pipeline;
+use secure_tool::server::Request;
 use secure_tool::testing::Capture;
 use secure_tool::threat_model::FRAMEWORK_TESTS;
 use secure_tool::{Reject, Untrusted, secure_tool, server};
@@ -39,7 +40,9 @@ fn every_cited_framework_test_exists() {
 async fn unknown_tools_are_refused_and_logged() {
     let capture = Capture::default();
     let _guard = capture.enter();
-    let trace = Pipeline::new("s").unknown_tool("eval\u{1b}[2J").await;
+    let trace = Pipeline::new("s")
+        .unknown_tool("eval\u{1b}[2J", Request::default())
+        .await;
     assert_eq!(trace.record.outcome, Outcome::Invalid);
     assert_eq!(trace.result.is_error, Some(true));
     assert_eq!(capture.warnings(), vec![trace.record.log_line()]);

@@ -208,6 +208,48 @@ async fn a_subject_over_its_rate_is_refused_with_a_retry_hint() {
     assert!(!text.contains("rate limit"), "{text}");
 }
 
+/// Guessing tool names costs the guesser's budget like calling real tools,
+/// and the refusal is on the record under the guesser's subject.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_tool_names_count_against_the_callers_rate() {
+    let url = temp_sqlite_url("http-unknown-rate");
+    let config = Config {
+        subject_rate: Some(Rate::new(5, Duration::from_secs(60))),
+        ..demo(url.clone())
+    };
+    let (addr, server) = start(config, HttpOptions::default()).await;
+    let mut carol = Session::open(addr, CAROL).await;
+    for _ in 0..3 {
+        let (error, text) = result_text(&carol.call("drop_database", json!({})).await);
+        assert!(
+            error && text.starts_with("rejected by unknown-tool gate"),
+            "{text}"
+        );
+    }
+    let (error, text) = result_text(&carol.call("drop_database", json!({})).await);
+    assert!(error && text.starts_with("rejected by rate gate"), "{text}");
+    // A list of tools is counted too.
+    let answer = carol.rpc("tools/list", json!({})).await;
+    assert_eq!(answer.status, StatusCode::TOO_MANY_REQUESTS, "{answer:?}");
+    server.pipeline().settle_audit().await.unwrap();
+    let store = secure_tool::Store::connect(&url).await.unwrap();
+    let guessed: Vec<(String, String)> =
+        sqlx::query_as("SELECT subject, gate FROM audit_log WHERE tool = '' ORDER BY id")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+    let carol = USERS[2].name.to_owned();
+    assert_eq!(
+        guessed,
+        [
+            (carol.clone(), "unknown-tool".to_owned()),
+            (carol.clone(), "unknown-tool".to_owned()),
+            (carol.clone(), "unknown-tool".to_owned()),
+            (carol, "rate".to_owned()),
+        ]
+    );
+}
+
 /// A session belongs to the subject that opened it: another valid token that
 /// learned its id gets the 404 of an unknown session, and a subject holds a
 /// bounded number of sessions.
