@@ -88,10 +88,16 @@ pub struct HttpOptions {
     /// can answer any request without session affinity. Consent by
     /// elicitation needs a session; without one the `confirm` flag stands alone.
     pub stateless: bool,
-    /// Failed authentications allowed per client address (the TCP peer); past
-    /// it they get `429` with `Retry-After` instead of `401` (`None`: no
-    /// limit). A token that verifies is never refused for its address.
+    /// Failed authentications allowed per client address; past it they get
+    /// `429` with `Retry-After` instead of `401` (`None`: no limit). A token
+    /// that verifies is never refused for its address. An IPv6 client is
+    /// counted by its /64, the block one host is usually given.
     pub auth_failures: Option<Rate>,
+    /// The reverse proxies in front of the server. A request from one of them
+    /// is counted against the client its `X-Forwarded-For` names (the last
+    /// address not itself a trusted proxy); from anyone else the header is
+    /// ignored, so a client cannot name its own address.
+    pub trusted_proxies: Vec<IpAddr>,
     /// The first failed authentication of an address is audited at once; the
     /// rest within this window become one record carrying their count.
     pub failure_window: Duration,
@@ -110,6 +116,7 @@ impl Default for HttpOptions {
             authorization_servers: Vec::new(),
             stateless: false,
             auth_failures: Some(AUTH_FAILURES),
+            trusted_proxies: Vec::new(),
             failure_window: FAILURE_WINDOW,
             sessions_per_subject: SESSIONS_PER_SUBJECT,
         }
@@ -142,6 +149,9 @@ pub struct HttpArgs {
     /// The largest request body accepted, in bytes
     #[arg(long, value_name = "N", requires = "http")]
     pub max_body_bytes: Option<usize>,
+    /// A reverse proxy whose `X-Forwarded-For` names the client (repeatable)
+    #[arg(long = "trusted-proxy", value_name = "IP", requires = "http")]
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 #[cfg(feature = "cli")]
@@ -153,6 +163,7 @@ impl HttpArgs {
             stateless: self.stateless,
             public_url: self.public_url,
             authorization_servers: self.authorization_servers,
+            trusted_proxies: self.trusted_proxies,
             ..HttpOptions::default()
         };
         if !self.allowed_hosts.is_empty() {
@@ -450,8 +461,12 @@ impl<T: Tools> Front<T> {
         let (parts, body) = request.into_parts();
         let principal = match bearer(&parts.headers).map(|t| self.pipeline.verify(t)) {
             Some(Ok(principal)) => principal,
-            Some(Err(e)) => return self.unauthorized(Some(e), peer).await,
-            None => return self.unauthorized(None, peer).await,
+            failed => {
+                let client = client(peer, &parts.headers, &self.options.trusted_proxies);
+                return self
+                    .unauthorized(failed.and_then(Result::err), client)
+                    .await;
+            }
         };
         let body = if parts.method == Method::POST {
             let limited = Limited::new(body, self.options.max_body_bytes);
@@ -552,7 +567,8 @@ impl<T: Tools> Front<T> {
                 Gate::Auth,
                 Some(crate::spec::TOKEN_FIELD.into()),
                 format!(
-                    "authentication failed {more} more time(s) from client {ip} within {window:.0} s; last: {last}"
+                    "authentication failed {more} more time(s) from client {} within {window:.0} s; last: {last}",
+                    Client(ip)
                 ),
             );
             self.pipeline
@@ -578,26 +594,36 @@ impl<T: Tools> Front<T> {
 
     /// `401`, or `429` for an address over its failures; audited as a
     /// refusal at the auth gate, once per address and window.
-    async fn unauthorized(&self, error: Option<AuthError>, peer: IpAddr) -> Response {
+    async fn unauthorized(&self, error: Option<AuthError>, client: Client) -> Response {
         let error_or_missing = error.as_ref().unwrap_or(&AuthError::Missing);
         let reason = error_or_missing.to_string();
-        let over = self.failures.limiter.admit(&peer.to_string()).err();
-        if self.failures.note(peer, &reason, Instant::now()) {
+        let over = self.failures.limiter.admit(&client.to_string()).err();
+        if self.failures.note(client.0, &reason, Instant::now()) {
             let reject = Reject::at(
                 Gate::Auth,
                 Some(crate::spec::TOKEN_FIELD.into()),
-                format!("authentication failed: {reason} (client {peer})"),
+                format!("authentication failed: {reason} (client {client})"),
             );
             self.pipeline.refuse(None, UNAUTHENTICATED, reject).await;
         }
+        let metadata = self.metadata_url();
         if let Some(wait) = over {
             // Held a moment before it leaves: a flood on kept-alive
             // connections then sends at most a few requests a second each,
             // and the callers it shares the server with keep their share.
             tokio::time::sleep(TARPIT).await;
-            return too_many(wait, "too many failed authentications from this address");
+            let mut response = too_many(wait, "too many failed authentications from this address");
+            // Still a challenge: a client that retries later knows where to
+            // get a token.
+            if let Ok(challenge) =
+                HeaderValue::from_str(&format!("Bearer resource_metadata=\"{metadata}\""))
+            {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, challenge);
+            }
+            return response;
         }
-        let metadata = self.metadata_url();
         // RFC 6750: no error code when the request carried no credential.
         let challenge = match &error {
             None => format!("Bearer resource_metadata=\"{metadata}\""),
@@ -612,6 +638,56 @@ impl<T: Tools> Front<T> {
         });
         with_challenge(StatusCode::UNAUTHORIZED, &challenge, &body)
     }
+}
+
+/// The client a request is counted against: an IPv4 address, or an IPv6
+/// address cut to its /64 (an IPv4-mapped one is its IPv4 address).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Client(IpAddr);
+
+impl Client {
+    fn of(ip: IpAddr) -> Self {
+        match ip {
+            IpAddr::V4(_) => Self(ip),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => Self(IpAddr::V4(v4)),
+                None => Self(IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into())),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            IpAddr::V4(v4) => write!(f, "{v4}"),
+            IpAddr::V6(v6) => write!(f, "{v6}/64"),
+        }
+    }
+}
+
+/// The client behind `peer`: `peer` itself, unless it is a trusted proxy;
+/// then the last address of `X-Forwarded-For` that is not a trusted proxy
+/// (the one the nearest trusted proxy saw). A header that does not parse is
+/// ignored, and `peer` counted.
+fn client(peer: IpAddr, headers: &hyper::HeaderMap, trusted: &[IpAddr]) -> Client {
+    if !trusted.contains(&peer) {
+        return Client::of(peer);
+    }
+    let mut hops = Vec::new();
+    for value in headers.get_all("x-forwarded-for") {
+        let Ok(value) = value.to_str() else {
+            return Client::of(peer);
+        };
+        for hop in value.split(',') {
+            match hop.trim().parse::<IpAddr>() {
+                Ok(ip) => hops.push(ip),
+                Err(_) => return Client::of(peer),
+            }
+        }
+    }
+    let named = hops.into_iter().rev().find(|ip| !trusted.contains(ip));
+    Client::of(named.unwrap_or(peer))
 }
 
 /// What a JSON-RPC body (one message or a batch) asks, read once.
@@ -727,6 +803,56 @@ mod tests {
             map.append(header::AUTHORIZATION, HeaderValue::from_str(v).unwrap());
         }
         map
+    }
+
+    #[test]
+    fn a_client_is_its_ipv4_address_or_its_ipv6_slash_64() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(Client::of(ip("203.0.113.9")).to_string(), "203.0.113.9");
+        // Every address of one /64 is one client; the next /64 is another.
+        let a = Client::of(ip("2001:db8:1:2:aaaa::1"));
+        assert_eq!(a, Client::of(ip("2001:db8:1:2:ffff:ffff:ffff:ffff")));
+        assert_ne!(a, Client::of(ip("2001:db8:1:3::1")));
+        assert_eq!(a.to_string(), "2001:db8:1:2::/64");
+        assert_eq!(
+            Client::of(ip("::ffff:203.0.113.9")),
+            Client::of(ip("203.0.113.9"))
+        );
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_a_trusted_proxy() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let forwarded = |values: &[&str]| {
+            let mut map = HeaderMap::new();
+            for v in values {
+                map.append("x-forwarded-for", HeaderValue::from_str(v).unwrap());
+            }
+            map
+        };
+        let proxy = ip("10.0.0.2");
+        let trusted = [proxy, ip("10.0.0.3")];
+        let spoofed = forwarded(&["198.51.100.7, 203.0.113.9"]);
+        // From anyone else, the header is the client's own claim: ignored.
+        assert_eq!(
+            client(ip("192.0.2.1"), &spoofed, &trusted),
+            Client::of(ip("192.0.2.1"))
+        );
+        // From a trusted proxy, the last address it did not add itself.
+        assert_eq!(
+            client(proxy, &spoofed, &trusted),
+            Client::of(ip("203.0.113.9"))
+        );
+        // Chains of trusted proxies are skipped, across repeated headers.
+        let chained = forwarded(&["198.51.100.7, 203.0.113.9", "10.0.0.3"]);
+        assert_eq!(
+            client(proxy, &chained, &trusted),
+            Client::of(ip("203.0.113.9"))
+        );
+        // A header that does not parse, or none, counts the proxy itself.
+        for odd in [forwarded(&["203.0.113.9, not-an-ip"]), HeaderMap::new()] {
+            assert_eq!(client(proxy, &odd, &trusted), Client::of(proxy));
+        }
     }
 
     #[cfg(feature = "cli")]

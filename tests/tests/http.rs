@@ -341,6 +341,13 @@ async fn failed_authentications_are_throttled_and_audited_once_per_window() {
         .collect();
     assert_eq!(unauthorized, 20);
     assert_eq!(throttled.len(), FLOOD - 20);
+    // Still a challenge that names where to get a token.
+    assert!(
+        throttled[0].headers["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer resource_metadata=")
+    );
     let retry: u64 = throttled[0].headers["retry-after"]
         .to_str()
         .unwrap()
