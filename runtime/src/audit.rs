@@ -366,6 +366,19 @@ impl SqlAudit {
         }
     }
 
+    /// The writer's queue, starting the writer if there is none.
+    fn sender(&self) -> tokio::sync::mpsc::Sender<sql::Job> {
+        let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        writer
+            .get_or_insert_with(|| sql::spawn(self.store.clone()))
+            .clone()
+    }
+
+    /// Forgets a writer whose runtime has gone; the next write starts another.
+    fn forget_writer(&self) {
+        *self.writer.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+
     /// Queues `entry` for the writer; with `done`, the writer reports its commit there.
     async fn enqueue(
         &self,
@@ -375,17 +388,43 @@ impl SqlAudit {
         let mut job = sql::Job { entry, done };
         // A writer whose runtime has gone is replaced once.
         for _ in 0..2 {
-            let sender = {
-                let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-                writer
-                    .get_or_insert_with(|| sql::spawn(self.store.clone()))
-                    .clone()
-            };
-            match sender.send(job).await {
+            match self.sender().send(job).await {
                 Ok(()) => return Ok(()),
                 Err(returned) => {
                     job = returned.0;
-                    *self.writer.lock().unwrap_or_else(PoisonError::into_inner) = None;
+                    self.forget_writer();
+                }
+            }
+        }
+        Err(AuditError("the audit writer cannot start".into()))
+    }
+
+    /// Queues an outcome no caller waits for without waiting for room: when
+    /// the queue is full a task of its own waits, so a caller that goes away
+    /// (a cancelled request) cannot take the outcome with it.
+    fn defer(&self, record: &AuditRecord) -> Result<(), AuditError> {
+        use tokio::sync::mpsc::error::TrySendError;
+        let mut job = sql::Job {
+            entry: sql::Entry::Record(record.clone()),
+            done: None,
+        };
+        for _ in 0..2 {
+            let sender = self.sender();
+            match sender.try_send(job) {
+                Ok(()) => return Ok(()),
+                Err(TrySendError::Full(full)) => {
+                    tokio::spawn(async move {
+                        if let Err(returned) = sender.send(full).await
+                            && let sql::Entry::Record(r) = returned.0.entry
+                        {
+                            sql::unstored(&r, "the audit writer stopped");
+                        }
+                    });
+                    return Ok(());
+                }
+                Err(TrySendError::Closed(closed)) => {
+                    job = closed;
+                    self.forget_writer();
                 }
             }
         }
@@ -411,10 +450,9 @@ impl AuditSink for SqlAudit {
     /// the caller's answer; if that commit fails, the writer prints the
     /// record's line, whatever the flood limit.
     fn write<'a>(&'a self, r: &'a AuditRecord) -> BoxFuture<'a, Result<(), AuditError>> {
-        let entry = sql::Entry::Record(r.clone());
         match r.call_id {
-            Some(_) => Box::pin(self.enqueue(entry, None)),
-            None => Box::pin(self.submit(entry)),
+            Some(_) => Box::pin(std::future::ready(self.defer(r))),
+            None => Box::pin(self.submit(sql::Entry::Record(r.clone()))),
         }
     }
 
@@ -439,6 +477,20 @@ mod sql {
     /// must be durable now (an attempt, a refusal), to share its commit.
     const DEFER: std::time::Duration = std::time::Duration::from_millis(5);
 
+    /// How long one commit may take before it counts as failed: a database
+    /// that stops answering refuses calls instead of holding them.
+    const COMMIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+    /// Prints the line of an outcome that could not be stored: the call ran
+    /// and answered, and this line is now the only trace of how it ended.
+    pub(super) fn unstored(r: &AuditRecord, why: &str) {
+        tracing::error!(target: crate::log::TARGET,
+            "outcome of call {} not stored ({}): {}",
+            r.call_id.as_deref().unwrap_or("-"),
+            crate::guards::secrets::redact(why).text,
+            r.log_line());
+    }
+
     pub(super) enum Entry {
         Attempt(Attempt),
         Record(AuditRecord),
@@ -456,6 +508,8 @@ mod sql {
         let (sender, mut jobs) = tokio::sync::mpsc::channel::<Job>(4 * GROUP);
         tokio::spawn(async move {
             let mut group = Vec::with_capacity(GROUP);
+            // Outcomes lost since the last settle, which then reports them.
+            let mut lost = 0usize;
             while jobs.recv_many(&mut group, GROUP).await > 0 {
                 if group.iter().all(|job| job.done.is_none()) {
                     // Only outcomes: give the next write that someone waits
@@ -471,22 +525,35 @@ mod sql {
                     })
                     .await;
                 }
-                let result = commit(&store, &group)
-                    .await
-                    .map_err(|e| StoreError::new("audit write", e).to_string());
+                let result =
+                    match tokio::time::timeout(COMMIT_TIMEOUT, commit(&store, &group)).await {
+                        Ok(done) => done.map_err(|e| StoreError::new("audit write", e).to_string()),
+                        Err(_) => Err(format!(
+                            "audit write: no commit within {} s",
+                            COMMIT_TIMEOUT.as_secs()
+                        )),
+                    };
                 for job in group.drain(..) {
                     match (job.done, &result, &job.entry) {
+                        (Some(done), result, Entry::Settle) => {
+                            // Reports what was lost since the last settle,
+                            // in earlier groups as in this one.
+                            let reported = match (result, lost) {
+                                (Ok(()), 0) => Ok(()),
+                                (Ok(()), n) => Err(format!(
+                                    "{n} outcome(s) could not be stored; their lines were printed"
+                                )),
+                                (Err(e), _) => Err(e.clone()),
+                            };
+                            let _ = done.send(reported);
+                            lost = 0;
+                        }
                         (Some(done), _, _) => {
                             let _ = done.send(result.clone());
                         }
                         (None, Err(e), Entry::Record(r)) => {
-                            // The call ran and answered; this line is now the
-                            // only trace of its outcome.
-                            tracing::error!(target: crate::log::TARGET,
-                                "outcome of call {} not stored ({}): {}",
-                                r.call_id.as_deref().unwrap_or("-"),
-                                crate::guards::secrets::redact(e).text,
-                                r.log_line());
+                            unstored(r, e);
+                            lost += 1;
                         }
                         (None, _, _) => {}
                     }

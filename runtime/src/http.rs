@@ -54,6 +54,9 @@ pub const AUTH_FAILURES: Rate = Rate::new(10, Duration::from_secs(1));
 pub const FAILURE_WINDOW: Duration = Duration::from_secs(10);
 /// The MCP sessions one subject may hold open at once, by default.
 pub const SESSIONS_PER_SUBJECT: usize = 16;
+
+/// How long a stopping server waits for the requests in flight to finish.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// How long a session may sit idle before it is forgotten (rmcp's own
 /// keep-alive, so neither side keeps a session the other dropped).
 const SESSION_IDLE: Duration = Duration::from_secs(300);
@@ -187,8 +190,26 @@ impl<T: Tools> Server<T> {
             .await
             .map_err(|e| std::io::Error::other(format!("cannot listen on {addr}: {e}")))?;
         eprintln!("listening on http://{}{MCP_PATH}", listener.local_addr()?);
-        self.serve_http(listener, options).await
+        self.serve_http_until(listener, options, stop_signal())
+            .await
     }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM: what a terminal or a
+/// container orchestrator sends to stop a server.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 pub use crate::auth::bearer;
@@ -367,11 +388,26 @@ impl Drop for AbortOnDrop {
 impl<T: Tools> Server<T> {
     /// Serves MCP over streamable HTTP on `listener`, at [`MCP_PATH`], until
     /// the task is dropped. Refuses to start without a token verifier: over
-    /// HTTP every request is authenticated.
+    /// HTTP every request is authenticated. See [`Server::serve_http_until`]
+    /// for a server that stops when told and leaves its audit trail durable.
     pub async fn serve_http(
         self,
         listener: TcpListener,
         options: HttpOptions,
+    ) -> std::io::Result<()> {
+        self.serve_http_until(listener, options, std::future::pending())
+            .await
+    }
+
+    /// [`Server::serve_http`] until `shutdown` completes; then it stops
+    /// accepting, gives the requests in flight [`SHUTDOWN_GRACE`] to finish,
+    /// audits the failed authentications still counted, and returns once the
+    /// audit trail is durable (an error if some of it could not be stored).
+    pub async fn serve_http_until(
+        self,
+        listener: TcpListener,
+        options: HttpOptions,
+        shutdown: impl std::future::Future<Output = ()>,
     ) -> std::io::Result<()> {
         if !self.pipeline().verifies() {
             return Err(std::io::Error::other(
@@ -380,7 +416,7 @@ impl<T: Tools> Server<T> {
         }
         let addr = listener.local_addr()?;
         let front = Arc::new(Front::new(self, addr, options));
-        let _flusher = AbortOnDrop(tokio::spawn({
+        let flusher = AbortOnDrop(tokio::spawn({
             let front = front.clone();
             async move {
                 loop {
@@ -389,8 +425,15 @@ impl<T: Tools> Server<T> {
                 }
             }
         }));
+        let mut connections = tokio::task::JoinSet::new();
+        let mut shutdown = std::pin::pin!(shutdown);
         loop {
-            let (stream, peer) = match listener.accept().await {
+            let accepted = tokio::select! {
+                accepted = listener.accept() => accepted,
+                () = &mut shutdown => break,
+            };
+            while connections.try_join_next().is_some() {}
+            let (stream, peer) = match accepted {
                 Ok(accepted) => accepted,
                 // Out of descriptors and the like: back off, keep serving.
                 Err(_) => {
@@ -400,7 +443,7 @@ impl<T: Tools> Server<T> {
             };
             let front = front.clone();
             let read_timeout = front.options.read_timeout;
-            tokio::spawn(async move {
+            connections.spawn(async move {
                 let service = hyper::service::service_fn(move |request| {
                     let front = front.clone();
                     async move { Ok::<_, Infallible>(front.handle(request, peer.ip()).await) }
@@ -415,6 +458,19 @@ impl<T: Tools> Server<T> {
                     .await;
             });
         }
+        drop(listener);
+        let drained = async { while connections.join_next().await.is_some() {} };
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, drained).await;
+        // Streams still open are cut here; their calls were audited as they ran.
+        connections.shutdown().await;
+        drop(flusher);
+        let end = Instant::now() + front.failures.window;
+        front.audit_closed_windows(end).await;
+        front
+            .pipeline
+            .settle_audit()
+            .await
+            .map_err(std::io::Error::other)
     }
 }
 

@@ -292,6 +292,67 @@ async fn sessions_are_bound_to_their_subject_and_bounded_per_subject() {
     );
 }
 
+/// A server told to stop finishes its audit trail: the failed
+/// authentications still counted in an open window are audited, the outcomes
+/// of answered calls are durable, and only then does it return.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_leaves_the_audit_trail_complete() {
+    let url = temp_sqlite_url("http-stop");
+    let (server, _) = build(demo(url.clone())).await.expect("doc-server builds");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let options = HttpOptions {
+        // A window that would outlive the test: only stopping closes it.
+        failure_window: Duration::from_secs(3600),
+        ..HttpOptions::default()
+    };
+    let serving = tokio::spawn(server.serve_http_until(listener, options, async {
+        let _ = stopped.await;
+    }));
+    for i in 0..5 {
+        let bad = format!("Bearer forged-{i}");
+        let answer = send(
+            addr,
+            Method::POST,
+            "/mcp",
+            &[("authorization", &bad)],
+            b"{}".to_vec(),
+        )
+        .await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    }
+    let mut alice = Session::open(addr, ALICE).await;
+    let (error, text) = result_text(
+        &alice
+            .call("create_document", json!({"title": "t", "content": "c"}))
+            .await,
+    );
+    assert!(!error, "{text}");
+    stop.send(()).unwrap();
+    serving.await.unwrap().expect("the audit trail settles");
+    let store = secure_tool::Store::connect(&url).await.unwrap();
+    let (rows, failures): (i64, Option<i64>) =
+        sqlx::query_as("SELECT COUNT(*), SUM(count) FROM audit_log WHERE outcome = 'auth_failed'")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        (rows, failures),
+        (2, Some(5)),
+        "the first at once, the rest on stopping"
+    );
+    let created: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE tool = 'create_document' AND outcome = 'allowed'",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(created, 1);
+    // It no longer listens.
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+}
+
 /// A flood without a valid token costs no database write per request: an
 /// address over its failures gets `429` with `Retry-After`, its failures are
 /// audited as one record per window carrying their count, and a caller with a

@@ -302,7 +302,46 @@ async fn cut(store: secure_tool::State<Store>) -> Result<String, Reject> {
     Ok("side effect done".into())
 }
 
-server!(Cutter { cut });
+/// Moves the audit table away while it runs, after its attempt was written:
+/// the database still answers, but the outcome cannot be stored.
+#[secure_tool(public)]
+async fn hide(store: secure_tool::State<Store>) -> Result<String, Reject> {
+    sqlx::query("ALTER TABLE audit_log RENAME TO audit_log_away")
+        .execute(store.pool())
+        .await
+        .map_err(|e| Reject::new(e.to_string()))?;
+    Ok("side effect done".into())
+}
+
+server!(Cutter { cut, hide });
+
+#[tokio::test]
+async fn settling_reports_outcomes_lost_since_the_last_settle() {
+    let store = Store::connect(&temp_sqlite_url("lost")).await.unwrap();
+    store.migrate(&[]).await.unwrap();
+    let audit = Audit::default().with_sink(SqlAudit::new(store.clone()));
+    let server = Server::new(Cutter).with_state(store).with_audit(audit);
+    let capture = Capture::default();
+    let _guard = capture.enter();
+    let trace = server.call("hide", args(json!({}))).await;
+    assert!(trace.executed);
+    let call = trace.record.call_id.clone().unwrap();
+    // The outcome's commit fails in a group of its own...
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !capture.errors().iter().any(|line| line.contains(&call)) {
+        assert!(std::time::Instant::now() < deadline);
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // ...and the next settle, whose own commit succeeds, says so once.
+    let settled = server.pipeline().settle_audit().await.unwrap_err();
+    assert!(
+        settled
+            .to_string()
+            .contains("1 outcome(s) could not be stored; their lines were printed"),
+        "{settled}"
+    );
+    server.pipeline().settle_audit().await.unwrap();
+}
 
 #[tokio::test]
 async fn a_database_cut_between_attempt_and_completion_keeps_the_attempt_and_prints_the_line() {
