@@ -256,23 +256,38 @@ impl Reject {
 pub const WITHHELD: &str = "<withheld>";
 
 /// Whether a field's name says it holds a credential (`token`, `password`,
-/// `api_key`, `client_secret`, `Authorization`, `cookie`, `private_key`, …),
-/// ignoring case, `_` and `-`. Refusals never log such a field's value; a
-/// false positive (`max_tokens`) costs only a value in a log line.
+/// `api_key`, `client_secret`, `Authorization`, `cookie`, `private_key`,
+/// `aws_access_key_id`, `passcode`, `auth`, `otp`, …), ignoring case, `_`
+/// and `-`. Refusals never log such a field's value; a false positive
+/// (`max_tokens`) costs only a value in a log line.
 pub fn names_a_credential(name: &str) -> bool {
-    const PARTS: [&str; 12] = [
+    /// Parts that say credential wherever they appear in the name.
+    const PARTS: [&str; 21] = [
         "token",
         "passw",
         "passphrase",
+        "passcode",
         "secret",
         "apikey",
+        "accesskey",
+        "privkey",
+        "privatekey",
+        "signingkey",
+        "encryptionkey",
         "credential",
         "authorization",
         "bearer",
         "cookie",
-        "privatekey",
         "sessionid",
         "pwd",
+        "jwt",
+        "csrf",
+        "xsrf",
+        "mnemonic",
+    ];
+    /// Words that say credential only as a whole word (`auth`, not `author`).
+    const WORDS: [&str; 9] = [
+        "auth", "otp", "totp", "hotp", "pin", "cvv", "cvc", "mfa", "seed",
     ];
     let folded: String = name
         .chars()
@@ -280,6 +295,28 @@ pub fn names_a_credential(name: &str) -> bool {
         .flat_map(char::to_lowercase)
         .collect();
     PARTS.iter().any(|part| folded.contains(part))
+        || words(name).any(|w| WORDS.contains(&w.as_str()))
+}
+
+/// The words of a name, lowercased: split at anything not a letter or digit
+/// and where a lowercase letter meets an uppercase one (`mfaCode`).
+fn words(name: &str) -> impl Iterator<Item = String> + '_ {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut lower = false;
+    for c in name.chars() {
+        if (!c.is_alphanumeric() || (lower && c.is_uppercase())) && !word.is_empty() {
+            words.push(std::mem::take(&mut word));
+        }
+        lower = c.is_lowercase() || c.is_ascii_digit();
+        if c.is_alphanumeric() {
+            word.extend(c.to_lowercase());
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words.into_iter()
 }
 
 /// `value` with the values of credential-named keys replaced, at any depth.
@@ -349,6 +386,17 @@ mod tests {
             "Client-Secret",
             "x[0].accessToken",
             "\"Authorization\"",
+            "aws_access_key_id",
+            "passcode",
+            "basic_auth",
+            "X-Auth",
+            "mfaCode",
+            "otp",
+            "card.cvv",
+            "wallet_seed",
+            "signing-key",
+            "csrf_token",
+            "jwt",
         ] {
             let reject = Reject::at(Gate::UnknownField, Some(field.to_owned().into()), "x");
             let kept = reject.clone().with_value(&secret);
@@ -368,7 +416,17 @@ mod tests {
             "{value}"
         );
         // Other fields keep their value.
-        for field in ["author", "path", "count", "text"] {
+        for field in [
+            "author",
+            "authored_by",
+            "path",
+            "count",
+            "text",
+            "pinned",
+            "seeds_per_row",
+            "option",
+            "keyword",
+        ] {
             let reject = Reject::at(Gate::Type, Some(field.into()), "x").with_value(&secret);
             assert!(reject.value().unwrap().contains("hunter2"), "{field}");
         }

@@ -370,7 +370,7 @@ pub async fn render<S: Tools>(regenerate: &str) -> String {
             rows.push(Row {
                 family: 0,
                 abuse: format!("`{}`: stored or fetched content carries instructions for the model", spec.name),
-                mitigation: "output stage: wrapped in `<untrusted_content_B>` delimiters whose boundary `B` is drawn at random per response, so the content cannot close them; look-alikes of the tag (after NFKC, invisible characters removed) neutralised; injection signatures flagged as findings, never stripped".to_owned(),
+                mitigation: "output stage: wrapped in `<untrusted_content_B>` delimiters whose boundary `B` is drawn at random per response, so the content cannot close them; look-alikes of the tag (after NFKC, invisible characters removed, Cyrillic and Greek look-alikes read as Latin) neutralised; injection signatures flagged as findings in the text as written and as read, never stripped".to_owned(),
                 log: "no refusal: findings are counted in the audit line and listed in the result".to_owned(),
                 test: cite("runtime/tests/threat_model.rs::untrusted_output_is_spotlighted_and_flagged"),
             });
