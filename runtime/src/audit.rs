@@ -650,6 +650,12 @@ impl Audit {
         self
     }
 
+    /// Whether any durable sink is configured: without one there is no
+    /// attempt to write ahead, and no call id to tie an outcome to it.
+    pub fn is_durable(&self) -> bool {
+        !self.sinks.is_empty()
+    }
+
     /// Waits until every record and attempt written so far is durable in
     /// every sink: before reading the trail back, and before shutting down.
     pub async fn settle(&self) -> Result<(), AuditError> {

@@ -373,9 +373,11 @@ impl Pipeline {
             let authorized = authenticated.authorize(self, spec).await?;
             let inspected = authorized.inspect::<T>(self, &args, consent).await?;
             // Write-ahead: the body runs only once its attempt is durable.
-            let attempt = Attempt::new(self.server, spec.name, &subject, action);
-            self.audit.attempt(&attempt).await?;
-            call_id = Some(attempt.call_id);
+            if self.audit.is_durable() {
+                let attempt = Attempt::new(self.server, spec.name, &subject, action);
+                self.audit.attempt(&attempt).await?;
+                call_id = Some(attempt.call_id);
+            }
             executed = true;
             let executed = inspected.execute::<T>(self).await?;
             Ok(executed.inspect_output())
