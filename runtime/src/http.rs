@@ -483,7 +483,13 @@ impl<T: Tools> Front<T> {
         config.allowed_hosts = options.allowed_hosts.clone();
         let mcp = StreamableHttpService::new(
             move || Ok(server.clone()),
-            Arc::new(LocalSessionManager::default()),
+            Arc::new({
+                // rmcp forgets an idle session after the same time the front
+                // stops counting it against its subject.
+                let mut sessions = LocalSessionManager::default();
+                sessions.session_config.keep_alive = Some(SESSION_IDLE);
+                sessions
+            }),
             config,
         );
         let base = options
