@@ -19,6 +19,18 @@ pub fn check(cx: &mut Ctxt, options: Options, sig: Sig) -> Tool {
     let confirm = options.confirm.is_some();
     let (params, selectors, confirm_declared) = params(cx, &options, &sig, confirm);
     check_test_names(cx, &params);
+    if let Some(grant) = params
+        .iter()
+        .find(|p| matches!(p.kind, Kind::Grant) && p.name.starts_with('_'))
+    {
+        cx.error(
+            grant.ident.span(),
+            format!(
+                "`{}` is a `Grant` the body ignores: a tool that takes one admits roles that reach only the caller's own objects, so its body must check owners with it",
+                grant.name
+            ),
+        );
+    }
     if scope.is_none()
         && let Some(grant) = params.iter().find(|p| matches!(p.kind, Kind::Grant))
     {
@@ -182,6 +194,9 @@ impl KindCx<'_> {
                     .any(|u| syn::ext::IdentExt::unraw(u) == p.name),
             },
             TyKind::Url => Kind::Url {
+                max_len: max_len(options, p),
+            },
+            TyKind::Path => Kind::Path {
                 max_len: max_len(options, p),
             },
             TyKind::State(inner) => Kind::State((**inner).clone()),

@@ -204,6 +204,7 @@ fn value(
         }
         Kind::Object(_)
         | Kind::Url { .. }
+        | Kind::Path { .. }
         | Kind::Confirm
         | Kind::State(_)
         | Kind::Caller

@@ -75,14 +75,19 @@ fn requires(tool: &Tool) -> TokenStream {
     let consent = tool
         .confirm
         .then(|| quote_spanned!(tool.ident.span()=> #krate::__private::requires_consent!(#name);));
-    let fetch = tool
-        .arguments()
-        .filter(|p| matches!(p.kind, Kind::Url { .. }))
-        .map(|p| {
-            let wire = &p.wire;
-            quote_spanned!(p.ty.span()=> #krate::__private::requires_fetch!(#name, #wire);)
-        });
-    quote!(#rbac #consent #(#fetch)*)
+    let guards = tool.arguments().filter_map(|p| {
+        let wire = &p.wire;
+        match p.kind {
+            Kind::Url { .. } => Some(
+                quote_spanned!(p.ty.span()=> #krate::__private::requires_fetch!(#name, #wire);),
+            ),
+            Kind::Path { .. } => Some(
+                quote_spanned!(p.ty.span()=> #krate::__private::requires_files!(#name, #wire);),
+            ),
+            _ => None,
+        }
+    });
+    quote!(#rbac #consent #(#guards)*)
 }
 
 /// The enum an allowlist generates, with its literal `match`.
@@ -200,6 +205,7 @@ fn kind(selectors: &[Selector], kind: &Kind) -> TokenStream {
             quote!(#krate::spec::Kind::Text { max_len: #max_len, invisible: #invisible })
         }
         Kind::Url { max_len } => quote!(#krate::spec::Kind::Url { max_len: #max_len }),
+        Kind::Path { max_len } => quote!(#krate::spec::Kind::Path { max_len: #max_len }),
         Kind::Choice { selector, command } => {
             let lits = selectors[*selector].variants.iter().map(|(l, _)| l);
             quote!(#krate::spec::Kind::Choice { allow: &[#(#lits),*], command: #command })
@@ -317,6 +323,9 @@ fn call(tool: &Tool, vis: &TokenStream) -> TokenStream {
             },
             Kind::Url { .. } => quote_spanned! {ty.span()=>
                 let #ident: #ty = #krate::__private::url(#param, #value, &__secure_tool_guards.fetch).await?;
+            },
+            Kind::Path { .. } => quote_spanned! {ty.span()=>
+                let #ident: #ty = #krate::__private::path(#param, #value, &__secure_tool_guards.files)?;
             },
             _ => {
                 let read = read(

@@ -81,6 +81,9 @@ pub enum Kind {
     Url {
         max_len: usize,
     },
+    Path {
+        max_len: usize,
+    },
     Choice {
         selector: usize,
         command: bool,

@@ -62,6 +62,12 @@ fn kind(kind: &Kind, rust: &[String], wire: &str, sites: &mut Vec<Site>, nested:
                 gate("ShellMetacharacters");
             }
         }
+        Kind::Path { .. } => {
+            gate("OutsideRoots");
+            gate("ControlChars");
+            gate("InvisibleChars");
+            gate("OverLength");
+        }
         Kind::Url { .. } => {
             gate("InternalUrl");
             gate("ControlChars");
@@ -144,6 +150,7 @@ pub fn test_name(probe: &Ident, rust: &[String]) -> Ident {
                 "OutsideAllowlist" => "outside_allowlist",
                 "ShellMetacharacters" => "with_shell_metacharacters",
                 "InternalUrl" => "to_internal_addresses",
+                "OutsideRoots" => "outside_roots",
                 "AboveMax" => "above_max",
                 "BelowMin" => "below_min",
                 "ControlChars" => "with_control_chars",

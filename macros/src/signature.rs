@@ -37,6 +37,8 @@ pub enum TyKind {
     String,
     /// `CheckedUrl`: a URL the SSRF guard resolves and checks before the body.
     Url,
+    /// `CheckedPath`: a path the path guard resolves beneath a root before the body.
+    Path,
     /// `State<T>`: server state, injected, not a JSON argument.
     State(Box<Type>),
     /// `Principal`: the verified caller, injected, not a JSON argument.
@@ -71,7 +73,7 @@ impl TyKind {
 
     /// Whether strings of this kind have a length bound.
     pub fn is_text(&self) -> bool {
-        matches!(self.item(), TyKind::String | TyKind::Url)
+        matches!(self.item(), TyKind::String | TyKind::Url | TyKind::Path)
     }
 
     /// The bare name an allowlist could turn into an enum.
@@ -88,6 +90,7 @@ impl TyKind {
             TyKind::Bool => "bool".to_owned(),
             TyKind::String => "String".to_owned(),
             TyKind::Url => "CheckedUrl".to_owned(),
+            TyKind::Path => "CheckedPath".to_owned(),
             TyKind::State(_) => "State<…>".to_owned(),
             TyKind::Caller => "Principal".to_owned(),
             TyKind::Grant => "Grant".to_owned(),
@@ -214,7 +217,7 @@ pub fn classify(cx: &mut Ctxt, ty: &Type) -> (TyKind, bool) {
     if let Some(inner) = option_inner(ty) {
         let kind = classify_list(cx, inner);
         match &kind {
-            TyKind::State(_) | TyKind::Caller | TyKind::Grant | TyKind::Url => {
+            TyKind::State(_) | TyKind::Caller | TyKind::Grant | TyKind::Url | TyKind::Path => {
                 cx.error(
                     inner.span(),
                     "this parameter cannot be optional; make it required",
@@ -247,7 +250,7 @@ fn classify_list(cx: &mut Ctxt, ty: &Type) -> TyKind {
         return TyKind::Unsupported;
     }
     match classify_plain(cx, inner) {
-        TyKind::State(_) | TyKind::Caller | TyKind::Grant | TyKind::Url => {
+        TyKind::State(_) | TyKind::Caller | TyKind::Grant | TyKind::Url | TyKind::Path => {
             cx.error(
                 inner.span(),
                 "this type cannot be a list item; lists hold numbers, `bool`, `String`, \
@@ -320,6 +323,7 @@ pub fn classify_plain(cx: &mut Ctxt, ty: &Type) -> TyKind {
                     "bool" => Some(TyKind::Bool),
                     "String" => Some(TyKind::String),
                     "CheckedUrl" => Some(TyKind::Url),
+                    "CheckedPath" => Some(TyKind::Path),
                     "Principal" => Some(TyKind::Caller),
                     "Grant" => Some(TyKind::Grant),
                     "char" | "str" => {

@@ -52,7 +52,7 @@ impl Outcome {
             Gate::Auth => Outcome::AuthFailed,
             Gate::Scope | Gate::Role | Gate::Owner => Outcome::NotAuthorized,
             Gate::Rate => Outcome::RateLimited,
-            Gate::Confirm | Gate::Command | Gate::Ssrf => Outcome::Blocked,
+            Gate::Confirm | Gate::Command | Gate::Ssrf | Gate::Path => Outcome::Blocked,
 
             Gate::UnknownTool
             | Gate::UnknownField

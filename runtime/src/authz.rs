@@ -149,9 +149,11 @@ impl Authorizer {
             .map_err(|e| casbin_error("cannot add policy", e))
     }
 
-    /// Withdraws a permission on every object from `role`.
+    /// Withdraws a permission from `role`, whatever its reach: neither any
+    /// object nor its own remain.
     pub async fn revoke(&self, name: &str, resource: &str, action: &str) -> Result<(), StoreError> {
-        self.revoke_on(name, resource, action, Reach::Any).await
+        self.revoke_on(name, resource, action, Reach::Any).await?;
+        self.revoke_on(name, resource, action, Reach::Own).await
     }
 
     /// Withdraws a permission of the given reach from `role`.
@@ -488,13 +490,22 @@ mod sql {
         )))
     }
 
-    /// A stored row as the model wants it: section, type and the non-empty trailing values.
+    /// A stored row as the model wants it: section, type and the non-empty
+    /// trailing values. A grant without its reach (written by hand, or by a
+    /// release older than object-level rules) is skipped and logged: it
+    /// grants nothing, and leaves every other decision as it was.
     fn load_row(model: &mut dyn Model, row: &[String]) {
         let ptype = &row[0];
         let Some(sec) = ptype.get(..1) else { return };
         let mut rule: Vec<String> = row[1..].to_vec();
         while rule.last().is_some_and(String::is_empty) {
             rule.pop();
+        }
+        if sec == "p" && !matches!(rule.get(3).map(String::as_str), Some("any" | "own")) {
+            tracing::error!(target: crate::log::TARGET,
+                "policy row skipped: a grant needs a reach of `any` or `own` as its fourth value ({})",
+                crate::log::escape_within(&rule.join(", "), 256));
+            return;
         }
         model.add_policy(sec, ptype, rule);
     }

@@ -33,7 +33,7 @@ use tokio::net::TcpListener;
 
 use crate::auth::{AuthError, UNAUTHENTICATED};
 use crate::limit::{Limiter, Rate};
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Charge, Pipeline};
 use crate::reject::{Gate, Reject};
 use crate::server::{Server, Tools};
 use crate::spec::{Access, ToolSpec};
@@ -55,8 +55,9 @@ pub const FAILURE_WINDOW: Duration = Duration::from_secs(10);
 /// The MCP sessions one subject may hold open at once, by default.
 pub const SESSIONS_PER_SUBJECT: usize = 16;
 
-/// How long a stopping server waits for the requests in flight to finish.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How long, at most, a stopping server waits for the tool calls in flight
+/// to finish (as long as a call may run, by default).
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 /// How long a session may sit idle before it is forgotten (rmcp's own
 /// keep-alive, so neither side keeps a session the other dropped).
 const SESSION_IDLE: Duration = Duration::from_secs(300);
@@ -203,13 +204,16 @@ async fn stop_signal() {
         use tokio::signal::unix::{SignalKind, signal};
         if let Ok(mut term) = signal(SignalKind::terminate()) {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
+                Ok(()) = tokio::signal::ctrl_c() => {}
                 _ = term.recv() => {}
             }
             return;
         }
     }
-    let _ = tokio::signal::ctrl_c().await;
+    // A signal that cannot be listened for never stops the server.
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
+    }
 }
 
 pub use crate::auth::bearer;
@@ -248,6 +252,8 @@ struct Front<T: Tools> {
     base: String,
     failures: Failures,
     sessions: Sessions,
+    /// Set once the server stops: requests are then refused.
+    stopping: std::sync::atomic::AtomicBool,
 }
 
 /// The subject each MCP session belongs to. A request naming a session
@@ -459,9 +465,17 @@ impl<T: Tools> Server<T> {
             });
         }
         drop(listener);
-        let drained = async { while connections.join_next().await.is_some() {} };
-        let _ = tokio::time::timeout(SHUTDOWN_GRACE, drained).await;
-        // Streams still open are cut here; their calls were audited as they ran.
+        // New requests on open connections are refused from here; the tool
+        // calls already running finish, and are audited, before anything is cut.
+        front
+            .stopping
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        if !front.pipeline.drain(SHUTDOWN_GRACE).await {
+            tracing::error!(target: crate::log::TARGET,
+                "stopping with {} tool call(s) still running after {} s; their attempts have no outcome",
+                front.pipeline.calls_in_flight(), SHUTDOWN_GRACE.as_secs());
+        }
+        // Streams still open are cut here.
         connections.shutdown().await;
         drop(flusher);
         let end = Instant::now() + front.failures.window;
@@ -503,12 +517,16 @@ impl<T: Tools> Front<T> {
             mcp,
             failures: Failures::new(&options),
             sessions: Sessions::default(),
+            stopping: std::sync::atomic::AtomicBool::new(false),
             options,
             base,
         }
     }
 
     async fn handle(&self, request: hyper::Request<Incoming>, peer: IpAddr) -> Response {
+        if self.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+            return plain(StatusCode::SERVICE_UNAVAILABLE, "the server is stopping");
+        }
         let path = request.uri().path();
         if path == METADATA_PATH || path == format!("{METADATA_PATH}{MCP_PATH}") {
             return if request.method() == Method::GET {
@@ -547,6 +565,22 @@ impl<T: Tools> Front<T> {
             Bytes::new()
         };
         let asked = asked::<T>(&body, &principal);
+        let subject = principal.subject();
+        let now = Instant::now();
+        // Every request counts against the subject's rate, here, before it
+        // costs anything: initialize, tools/list, pings, streams, session
+        // ends, malformed calls, and tool calls alike. A tool call over the
+        // rate goes on to be refused at the pipeline's rate gate (a result
+        // the model can read); anything else gets `429`.
+        let over = self.pipeline.limiter().admit(subject).err();
+        let mut parts = parts;
+        match over {
+            Some(wait) if !asked.tool_call || asked.missing_scope.is_some() => {
+                return too_many(wait, "rate limit for this caller exceeded");
+            }
+            Some(wait) => parts.extensions.insert(Charge::Over(wait)),
+            None => parts.extensions.insert(Charge::Paid),
+        };
         if let Some((spec, scope)) = asked.missing_scope {
             let reject = crate::reject::Reject::missing_scope(scope);
             self.pipeline
@@ -562,16 +596,6 @@ impl<T: Tools> Front<T> {
                 "scope": scope,
             });
             return with_challenge(StatusCode::FORBIDDEN, &challenge, &body);
-        }
-        let subject = principal.subject();
-        let now = Instant::now();
-        // Every request counts against the subject's rate: tool calls in the
-        // pipeline, everything else (initialize, tools/list, pings, streams,
-        // session ends) here.
-        if !asked.counted_by_pipeline
-            && let Err(wait) = self.pipeline.limiter().admit(subject)
-        {
-            return too_many(wait, "rate limit for this caller exceeded");
         }
         let session = match parts.headers.get(SESSION_HEADER) {
             Some(id) => match id.to_str() {
@@ -709,12 +733,9 @@ struct Client(IpAddr);
 
 impl Client {
     fn of(ip: IpAddr) -> Self {
-        match ip {
-            IpAddr::V4(_) => Self(ip),
-            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                Some(v4) => Self(IpAddr::V4(v4)),
-                None => Self(IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into())),
-            },
+        match ip.to_canonical() {
+            IpAddr::V4(v4) => Self(IpAddr::V4(v4)),
+            IpAddr::V6(v6) => Self(IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into())),
         }
     }
 }
@@ -729,27 +750,43 @@ impl std::fmt::Display for Client {
 }
 
 /// The client behind `peer`: `peer` itself, unless it is a trusted proxy;
-/// then the last address of `X-Forwarded-For` that is not a trusted proxy
-/// (the one the nearest trusted proxy saw). A header that does not parse is
-/// ignored, and `peer` counted.
+/// then, walking `X-Forwarded-For` from the right (the hops the proxies
+/// appended), the first address that is not a trusted proxy. What lies left
+/// of it was written by the client and is never read. A hop that does not
+/// parse where the walk stops counts the nearest proxy that named it.
 fn client(peer: IpAddr, headers: &hyper::HeaderMap, trusted: &[IpAddr]) -> Client {
-    if !trusted.contains(&peer) {
+    let is_trusted = |ip: IpAddr| {
+        trusted
+            .iter()
+            .any(|t| t.to_canonical() == ip.to_canonical())
+    };
+    if !is_trusted(peer) {
         return Client::of(peer);
     }
-    let mut hops = Vec::new();
+    let mut hops: Vec<&str> = Vec::new();
     for value in headers.get_all("x-forwarded-for") {
         let Ok(value) = value.to_str() else {
             return Client::of(peer);
         };
-        for hop in value.split(',') {
-            match hop.trim().parse::<IpAddr>() {
-                Ok(ip) => hops.push(ip),
-                Err(_) => return Client::of(peer),
-            }
+        hops.extend(value.split(','));
+    }
+    let mut nearest = peer;
+    for hop in hops.iter().rev() {
+        match hop_address(hop.trim()) {
+            Some(ip) if is_trusted(ip) => nearest = ip,
+            Some(ip) => return Client::of(ip),
+            None => return Client::of(nearest),
         }
     }
-    let named = hops.into_iter().rev().find(|ip| !trusted.contains(ip));
-    Client::of(named.unwrap_or(peer))
+    Client::of(nearest)
+}
+
+/// One `X-Forwarded-For` hop: an address, `ADDR:PORT` or `[V6]:PORT`.
+fn hop_address(hop: &str) -> Option<IpAddr> {
+    if let Ok(ip) = hop.parse::<IpAddr>() {
+        return Some(ip);
+    }
+    hop.parse::<SocketAddr>().ok().map(|s| s.ip())
 }
 
 /// What a JSON-RPC body (one message or a batch) asks, read once.
@@ -757,17 +794,15 @@ struct Asked {
     /// The first `tools/call` naming a declared tool whose scope the
     /// principal lacks.
     missing_scope: Option<(&'static ToolSpec, &'static str)>,
-    /// Whether the pipeline counts the request against the caller's rate: it
-    /// holds a `tools/call` whose arguments are an object (or absent), declared
-    /// tool or not. Anything else (initialize, tools/list, pings, a malformed
-    /// call) the front counts.
-    counted_by_pipeline: bool,
+    /// Whether it holds a `tools/call` whose arguments are an object (or
+    /// absent), declared tool or not: refused over the rate as a tool result.
+    tool_call: bool,
 }
 
 fn asked<T: Tools>(body: &[u8], principal: &crate::auth::Principal) -> Asked {
     let mut asked = Asked {
         missing_scope: None,
-        counted_by_pipeline: false,
+        tool_call: false,
     };
     let Ok(message) = serde_json::from_slice::<Value>(body) else {
         return asked;
@@ -784,7 +819,7 @@ fn asked<T: Tools>(body: &[u8], principal: &crate::auth::Principal) -> Asked {
         let arguments = params.and_then(|p| p.get("arguments"));
         let name = params.and_then(|p| p.get("name")).and_then(Value::as_str);
         if name.is_some() && arguments.is_none_or(|a| a.is_object() || a.is_null()) {
-            asked.counted_by_pipeline = true;
+            asked.tool_call = true;
         }
         if asked.missing_scope.is_none()
             && let Some(spec) = name.and_then(|n| T::TOOLS.iter().find(|s| s.name == n))
@@ -911,10 +946,25 @@ mod tests {
             client(proxy, &chained, &trusted),
             Client::of(ip("203.0.113.9"))
         );
-        // A header that does not parse, or none, counts the proxy itself.
+        // What the client wrote left of the hop the proxy appended is never
+        // read, parsable or not; ports are allowed.
+        let junk = forwarded(&["not-an-ip, 198.51.100.7:4711"]);
+        assert_eq!(
+            client(proxy, &junk, &trusted),
+            Client::of(ip("198.51.100.7"))
+        );
+        let v6 = forwarded(&["[2001:db8::1]:443"]);
+        assert_eq!(client(proxy, &v6, &trusted), Client::of(ip("2001:db8::1")));
+        // A hop the nearest proxy wrote that does not parse, or no header,
+        // counts that proxy.
         for odd in [forwarded(&["203.0.113.9, not-an-ip"]), HeaderMap::new()] {
             assert_eq!(client(proxy, &odd, &trusted), Client::of(proxy));
         }
+        // An IPv4 proxy seen on a dual-stack socket is still trusted.
+        assert_eq!(
+            client(ip("::ffff:10.0.0.2"), &spoofed, &trusted),
+            Client::of(ip("203.0.113.9"))
+        );
     }
 
     #[cfg(feature = "cli")]

@@ -114,6 +114,8 @@ pub use auth::JwtVerifier;
 pub use auth::{Principal, StaticToken, StaticTokens};
 #[cfg(feature = "rbac")]
 pub use authz::Authorizer;
+#[cfg(feature = "files")]
+pub use guards::path::{CheckedPath, Roots};
 #[cfg(feature = "fetch")]
 pub use guards::ssrf::CheckedUrl;
 pub use limit::Rate;
@@ -131,12 +133,14 @@ pub use validate::Args;
 pub mod __private {
     pub use crate::output::IntoOutput;
     pub use crate::testing::{GeneratedTest, Probe, assert_rejects};
+    #[cfg(feature = "files")]
+    pub use crate::validate::path;
     #[cfg(feature = "fetch")]
     pub use crate::validate::url;
     pub use crate::validate::{At, FromArg, choice, confirm, not_allowed, object};
     pub use crate::{
         __requires_consent as requires_consent, __requires_fetch as requires_fetch,
-        __requires_rbac as requires_rbac,
+        __requires_files as requires_files, __requires_rbac as requires_rbac,
     };
     pub use secure_tool_macros::__nested_tests;
     pub use serde_json::Value;
@@ -161,6 +165,31 @@ macro_rules! __requires_rbac {
             $tool,
             "` declares `scope`, which needs the `rbac` feature of secure-tool to be enforced: ",
             "enable it in Cargo.toml (`features = [\"rbac\"]`) or declare the tool `public`"
+        ));
+    };
+}
+
+/// Refuses to compile a `CheckedPath` parameter without the path guard.
+#[doc(hidden)]
+#[macro_export]
+#[cfg(feature = "files")]
+macro_rules! __requires_files {
+    ($tool:literal, $param:literal) => {};
+}
+
+/// Refuses to compile a `CheckedPath` parameter without the path guard.
+#[doc(hidden)]
+#[macro_export]
+#[cfg(not(feature = "files"))]
+macro_rules! __requires_files {
+    ($tool:literal, $param:literal) => {
+        ::core::compile_error!(::core::concat!(
+            "parameter `",
+            $param,
+            "` of tool `",
+            $tool,
+            "` is a `CheckedPath`, which needs the `files` feature of secure-tool: ",
+            "enable it in Cargo.toml (`features = [\"files\"]`)"
         ));
     };
 }

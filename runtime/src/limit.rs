@@ -176,6 +176,18 @@ impl Table {
     }
 }
 
+/// A refusal at the rate gate: which limit, and how long to wait.
+fn refusal((rate, what, wait): (Rate, &'static str, Duration)) -> Reject {
+    Reject::at(
+        Gate::Rate,
+        None,
+        format!(
+            "rate limit of {rate} for {what} exceeded; retry after {:.1} s",
+            wait.as_secs_f64().max(0.1)
+        ),
+    )
+}
+
 /// The rate limits of one pipeline.
 #[derive(Debug)]
 pub struct Limiter {
@@ -215,11 +227,30 @@ impl Limiter {
         self.check_at(subject, tool, tool_rate, Instant::now())
     }
 
+    /// [`Limiter::check`] for a request whose subject was already counted
+    /// (by a transport that counts every request): only the tool's own rate.
+    pub fn check_tool(
+        &self,
+        subject: &str,
+        tool: &'static str,
+        tool_rate: Option<Rate>,
+    ) -> Result<(), Reject> {
+        self.decide(subject, None, tool, tool_rate, Instant::now())
+            .map_err(refusal)
+    }
+
+    /// The refusal of a caller over the per-subject rate by `wait`.
+    pub fn caller_refusal(&self, wait: Duration) -> Reject {
+        let rate = self.subject.unwrap_or(DEFAULT_SUBJECT_RATE);
+        refusal((rate, "this caller", wait))
+    }
+
     /// Takes a token from `key`'s bucket at the per-subject rate, or says how
     /// long to wait: for limits a transport keeps on its own keys (client
-    /// addresses) and answers with a status and `Retry-After`.
+    /// addresses, or subjects for every request it carries) and answers with
+    /// a status and `Retry-After`.
     pub fn admit(&self, key: &str) -> Result<(), Duration> {
-        self.decide(key, "", None, Instant::now())
+        self.decide(key, self.subject, "", None, Instant::now())
             .map_err(|(_, _, wait)| wait)
     }
 
@@ -230,17 +261,8 @@ impl Limiter {
         tool_rate: Option<Rate>,
         now: Instant,
     ) -> Result<(), Reject> {
-        self.decide(subject, tool, tool_rate, now)
-            .map_err(|(rate, what, wait)| {
-                Reject::at(
-                    Gate::Rate,
-                    None,
-                    format!(
-                        "rate limit of {rate} for {what} exceeded; retry after {:.1} s",
-                        wait.as_secs_f64().max(0.1)
-                    ),
-                )
-            })
+        self.decide(subject, self.subject, tool, tool_rate, now)
+            .map_err(refusal)
     }
 
     /// Takes a token from each bucket that applies, or from none and names
@@ -248,11 +270,12 @@ impl Limiter {
     fn decide(
         &self,
         subject: &str,
+        subject_rate: Option<Rate>,
         tool: &'static str,
         tool_rate: Option<Rate>,
         now: Instant,
     ) -> Result<(), (Rate, &'static str, Duration)> {
-        if self.subject.is_none() && tool_rate.is_none() {
+        if subject_rate.is_none() && tool_rate.is_none() {
             return Ok(());
         }
         // A poisoned lock means a panic mid-update; the table is still consistent.
@@ -268,7 +291,7 @@ impl Limiter {
         let own = slot.and_then(|s| s.tool(tool)).unwrap_or(fresh);
         let mut refused: Option<(Rate, &'static str, Duration)> = None;
         for (rate, bucket, what) in [
-            (self.subject, caller, "this caller"),
+            (subject_rate, caller, "this caller"),
             (tool_rate, own, "this tool"),
         ] {
             let Some(rate) = rate else { continue };
@@ -282,7 +305,7 @@ impl Limiter {
             return Err(refused);
         }
         let slot = table.slot(found, subject, now);
-        if let Some(rate) = self.subject {
+        if let Some(rate) = subject_rate {
             slot.caller.take(rate, now);
         }
         if let Some(rate) = tool_rate {

@@ -118,6 +118,7 @@ pub fn render_value_within(value: &serde_json::Value, limit: usize) -> String {
 fn needs_escape(c: char) -> bool {
     c.is_control()
         || secure_tool_grammar::is_bidi_control(c)
+        || secure_tool_grammar::is_invisible(c)
         || matches!(c, '\u{2028}' | '\u{2029}')
 }
 

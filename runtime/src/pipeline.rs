@@ -36,6 +36,23 @@ pub struct Request<'a> {
     pub credential: Credential<'a>,
     /// A way to ask the human for consent, when the client offers one.
     pub consent: Option<&'a (dyn Consent + 'a)>,
+    /// Whether the transport already counted the request against its
+    /// subject's rate.
+    pub charge: Charge,
+}
+
+/// Whether a request was counted against its subject's rate before it
+/// reached the pipeline.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Charge {
+    /// Not yet: the pipeline counts it (stdio).
+    #[default]
+    Pending,
+    /// Counted by the transport, which counts every request (HTTP): the
+    /// pipeline applies only the tool's own rate.
+    Paid,
+    /// Counted, and over the subject's rate by this long: refused at the rate gate.
+    Over(Duration),
 }
 
 /// Where a caller's credential travels.
@@ -112,6 +129,11 @@ pub struct Guards {
     #[cfg(feature = "fetch")]
     #[cfg_attr(docsrs, doc(cfg(feature = "fetch")))]
     pub fetch: FetchPolicy,
+    /// The directories `CheckedPath` arguments must lie beneath (none: every
+    /// path is refused).
+    #[cfg(feature = "files")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "files")))]
+    pub files: crate::guards::path::Roots,
     /// How long a human has to answer a consent request.
     pub consent_timeout: Option<Duration>,
 }
@@ -150,7 +172,102 @@ pub struct Pipeline {
     authorizer: Option<Authorizer>,
     audit: Audit,
     limiter: Arc<Limiter>,
+    /// Refusals at the rate gate, audited once per subject and window.
+    over_rate: Arc<OverRate>,
+    /// Tool calls running now, for a transport that stops to wait for.
+    in_flight: Arc<InFlight>,
     call_timeout: Duration,
+}
+
+/// How long the refusals of one subject at the rate gate are gathered into
+/// one audit record.
+pub const RATE_REFUSAL_WINDOW: Duration = Duration::from_secs(10);
+
+/// The most subjects whose rate refusals are gathered apart; past it, the
+/// rest share one window.
+const RATE_REFUSAL_SUBJECTS: usize = 10_000;
+
+/// Refusals at the rate gate by subject: the first of a window is audited at
+/// once, the rest are counted and audited as one record when the window
+/// closes (at the subject's next refusal after it, or when the audit is
+/// settled), so a caller over its rate cannot write audit rows at the rate
+/// it sends requests.
+#[derive(Debug, Default)]
+struct OverRate(std::sync::Mutex<std::collections::HashMap<String, (Instant, u64)>>);
+
+impl OverRate {
+    /// Notes a refusal of `subject` at `now`: whether to audit it now, and
+    /// the count of a window of the subject's that this closes.
+    fn note(&self, subject: &str, now: Instant) -> (bool, Option<(String, u64)>) {
+        let mut open = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let key = if open.len() >= RATE_REFUSAL_SUBJECTS && !open.contains_key(subject) {
+            "*"
+        } else {
+            subject
+        };
+        match open.get_mut(key) {
+            Some((opened, more)) if now.duration_since(*opened) < RATE_REFUSAL_WINDOW => {
+                *more += 1;
+                (false, None)
+            }
+            Some(window) => {
+                let closed = (window.1 > 0).then(|| (key.to_owned(), window.1));
+                *window = (now, 0);
+                (true, closed)
+            }
+            None => {
+                open.insert(key.to_owned(), (now, 0));
+                (true, None)
+            }
+        }
+    }
+
+    /// Closes every window: `(subject, refusals not yet audited)`.
+    fn close_all(&self) -> Vec<(String, u64)> {
+        let mut open = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        open.drain()
+            .filter(|(_, (_, more))| *more > 0)
+            .map(|(subject, (_, more))| (subject, more))
+            .collect()
+    }
+}
+
+/// The tool calls a pipeline is running, and a way to wait until none is.
+#[derive(Debug, Default)]
+struct InFlight {
+    running: std::sync::atomic::AtomicUsize,
+    idle: tokio::sync::Notify,
+}
+
+/// Counts one call as running until dropped.
+struct Running<'a>(&'a InFlight);
+
+impl<'a> Running<'a> {
+    fn start(in_flight: &'a InFlight) -> Self {
+        in_flight
+            .running
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Self(in_flight)
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        if self
+            .0
+            .running
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst)
+            == 1
+        {
+            self.0.idle.notify_waiters();
+        }
+    }
 }
 
 impl Pipeline {
@@ -223,6 +340,8 @@ impl Pipeline {
             authorizer: None,
             audit: Audit::default(),
             limiter: Arc::default(),
+            over_rate: Arc::default(),
+            in_flight: Arc::default(),
             call_timeout: CALL_TIMEOUT,
         }
     }
@@ -304,10 +423,50 @@ impl Pipeline {
         self
     }
 
-    /// Waits until the audit trail written so far is durable (see
-    /// [`Audit::settle`]).
+    /// Audits the refusals at the rate gate still being counted, then waits
+    /// until the audit trail written so far is durable (see [`Audit::settle`]).
     pub async fn settle_audit(&self) -> Result<(), crate::audit::AuditError> {
+        for (subject, more) in self.over_rate.close_all() {
+            self.audit_rate_window(&subject, more).await;
+        }
         self.audit.settle().await
+    }
+
+    /// One record for `more` refusals of `subject` at the rate gate.
+    async fn audit_rate_window(&self, subject: &str, more: u64) {
+        let reject = Reject::at(
+            Gate::Rate,
+            None,
+            format!(
+                "rate limit exceeded {more} more time(s) within {} s",
+                RATE_REFUSAL_WINDOW.as_secs()
+            ),
+        );
+        let mut record = AuditRecord::new(self.server, "", subject, "call", Err(&reject));
+        record.count = more;
+        let _ = self.audit.record(&mut record).await;
+    }
+
+    /// How many tool calls are running now.
+    pub fn calls_in_flight(&self) -> usize {
+        self.in_flight
+            .running
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Waits until no tool call is running, or `limit` has passed; true when
+    /// none is.
+    pub async fn drain(&self, limit: Duration) -> bool {
+        let idle = async {
+            loop {
+                let notified = self.in_flight.idle.notified();
+                if self.calls_in_flight() == 0 {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        tokio::time::timeout(limit, idle).await.is_ok()
     }
 
     /// The server's name.
@@ -348,8 +507,10 @@ impl Pipeline {
         let Request {
             credential,
             consent,
+            charge,
         } = request;
         let started = Instant::now();
+        let _running = Running::start(&self.in_flight);
         let spec = T::SPEC;
         let mut subject = UNAUTHENTICATED.to_owned();
         let mut executed = false;
@@ -369,7 +530,7 @@ impl Pipeline {
         let result = async {
             let authenticated = self.authenticate(spec, credential, token.as_ref())?;
             subject = authenticated.principal.subject().to_owned();
-            self.limiter.check(&subject, spec.name, spec.rate)?;
+            self.charge(charge, &subject, spec.name, spec.rate)?;
             let authorized = authenticated.authorize(self, spec).await?;
             let inspected = authorized.inspect::<T>(self, &args, consent).await?;
             // Write-ahead: the body runs only once its attempt is durable.
@@ -393,6 +554,22 @@ impl Pipeline {
             .await
     }
 
+    /// Counts a call against the subject's rate, unless the transport did,
+    /// and against the tool's own.
+    fn charge(
+        &self,
+        charge: Charge,
+        subject: &str,
+        tool: &'static str,
+        rate: Option<Rate>,
+    ) -> Result<(), Reject> {
+        match charge {
+            Charge::Pending => self.limiter.check(subject, tool, rate),
+            Charge::Paid => self.limiter.check_tool(subject, tool, rate),
+            Charge::Over(wait) => Err(self.limiter.caller_refusal(wait)),
+        }
+    }
+
     /// Refuses and audits a call of a tool the server does not declare. The
     /// call counts against its caller's rate like any other (over HTTP the
     /// bearer's subject, over stdio the unauthenticated caller), so guessing
@@ -403,7 +580,7 @@ impl Pipeline {
             _ => None,
         };
         let subject = subject.as_ref().map_or(UNAUTHENTICATED, Principal::subject);
-        let reject = match self.limiter.check(subject, "", None) {
+        let reject = match self.charge(request.charge, subject, "", None) {
             Ok(()) => unknown_tool(name),
             Err(over) => over,
         };
@@ -463,7 +640,23 @@ impl Pipeline {
         record.count = count;
         record.call_id = call_id;
         record.duration_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-        let result = match (self.audit.record(&mut record).await, result) {
+        // A subject over its rate is audited once per window, with a count.
+        let gathered = match record.gate {
+            Some(gate) if gate == Gate::Rate.as_str() && count == 1 => {
+                let (now, closed) = self.over_rate.note(subject, Instant::now());
+                if let Some((subject, more)) = closed {
+                    self.audit_rate_window(&subject, more).await;
+                }
+                !now
+            }
+            _ => false,
+        };
+        let written = if gathered {
+            Ok(())
+        } else {
+            self.audit.record(&mut record).await
+        };
+        let result = match (written, result) {
             (Err(audit), _) => Err(audit),
             (Ok(()), result) => result,
         };

@@ -40,6 +40,9 @@ pub enum Probe {
     ShellMetacharacters(&'static str),
     /// URLs that point inside: loopback, private, metadata, encoded and embedded forms.
     InternalUrl(&'static str),
+    /// Paths that leave every root: `..` climbing out, absolute paths
+    /// elsewhere, a sibling whose name starts with a root's, an over-long component.
+    OutsideRoots(&'static str),
     /// One valid call more than the tool's declared rate allows.
     OverRate,
     /// A list one item longer than its bound.
@@ -68,6 +71,7 @@ impl Probe {
             | Probe::Missing(p)
             | Probe::ShellMetacharacters(p)
             | Probe::InternalUrl(p)
+            | Probe::OutsideRoots(p)
             | Probe::OverMaxItems(p)
             | Probe::UnderMinItems(p)
             | Probe::DuplicateItems(p)

@@ -37,6 +37,8 @@ pub enum Gate {
     Command,
     /// A URL points at an internal, reserved or unresolvable destination.
     Ssrf,
+    /// A path leaves its root, names no root, or names a special file.
+    Path,
     /// A destructive tool was called without `confirm: true`, or the human declined.
     Confirm,
     /// The credential is missing or cannot be trusted.
@@ -80,6 +82,7 @@ impl Gate {
         Gate::Unique,
         Gate::Command,
         Gate::Ssrf,
+        Gate::Path,
         Gate::Confirm,
         Gate::Owner,
         Gate::Execute,
@@ -105,6 +108,7 @@ impl Gate {
             Gate::Confirm => "confirm",
             Gate::Command => "command",
             Gate::Ssrf => "ssrf",
+            Gate::Path => "path",
 
             Gate::Auth => "auth",
             Gate::Rate => "rate",
@@ -262,7 +266,7 @@ pub const WITHHELD: &str = "<withheld>";
 /// (`max_tokens`) costs only a value in a log line.
 pub fn names_a_credential(name: &str) -> bool {
     /// Parts that say credential wherever they appear in the name.
-    const PARTS: [&str; 21] = [
+    const PARTS: [&str; 23] = [
         "token",
         "passw",
         "passphrase",
@@ -284,10 +288,12 @@ pub fn names_a_credential(name: &str) -> bool {
         "csrf",
         "xsrf",
         "mnemonic",
+        "sessionkey",
+        "masterkey",
     ];
     /// Words that say credential only as a whole word (`auth`, not `author`).
-    const WORDS: [&str; 9] = [
-        "auth", "otp", "totp", "hotp", "pin", "cvv", "cvc", "mfa", "seed",
+    const WORDS: [&str; 12] = [
+        "auth", "oauth", "otp", "totp", "hotp", "pin", "cvv", "cvc", "mfa", "seed", "pw", "pass",
     ];
     let folded: String = name
         .chars()
@@ -298,17 +304,31 @@ pub fn names_a_credential(name: &str) -> bool {
         || words(name).any(|w| WORDS.contains(&w.as_str()))
 }
 
-/// The words of a name, lowercased: split at anything not a letter or digit
-/// and where a lowercase letter meets an uppercase one (`mfaCode`).
+/// The words of a name, lowercased: split at anything not a letter, where a
+/// lowercase letter meets an uppercase one (`mfaCode`), where a run of
+/// capitals meets a capitalised word (`MFACode`), and between letters and
+/// digits (`otp2`).
 fn words(name: &str) -> impl Iterator<Item = String> + '_ {
+    let chars: Vec<char> = name.chars().collect();
     let mut words = Vec::new();
     let mut word = String::new();
-    let mut lower = false;
-    for c in name.chars() {
-        if (!c.is_alphanumeric() || (lower && c.is_uppercase())) && !word.is_empty() {
+    for (i, &c) in chars.iter().enumerate() {
+        let previous = i.checked_sub(1).map(|p| chars[p]);
+        let next = chars.get(i + 1).copied();
+        let boundary = match previous {
+            None => false,
+            Some(p) => {
+                !c.is_alphanumeric()
+                    || (p.is_lowercase() && c.is_uppercase())
+                    || (p.is_uppercase()
+                        && c.is_uppercase()
+                        && next.is_some_and(char::is_lowercase))
+                    || (p.is_alphabetic() != c.is_alphabetic() && p.is_alphanumeric())
+            }
+        };
+        if boundary && !word.is_empty() {
             words.push(std::mem::take(&mut word));
         }
-        lower = c.is_lowercase() || c.is_ascii_digit();
         if c.is_alphanumeric() {
             word.extend(c.to_lowercase());
         }
@@ -397,6 +417,14 @@ mod tests {
             "signing-key",
             "csrf_token",
             "jwt",
+            "cvv2",
+            "MFACode",
+            "PINCode",
+            "OAuth",
+            "session_key",
+            "master-key",
+            "pw",
+            "db_pass",
         ] {
             let reject = Reject::at(Gate::UnknownField, Some(field.to_owned().into()), "x");
             let kept = reject.clone().with_value(&secret);
@@ -426,6 +454,10 @@ mod tests {
             "seeds_per_row",
             "option",
             "keyword",
+            "passenger",
+            "compass",
+            "spinner",
+            "authority_host",
         ] {
             let reject = Reject::at(Gate::Type, Some(field.into()), "x").with_value(&secret);
             assert!(reject.value().unwrap().contains("hunter2"), "{field}");

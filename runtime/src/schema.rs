@@ -93,6 +93,7 @@ fn kind_schema(kind: &Kind) -> Value {
         Kind::Bool => json!({ "type": "boolean" }),
         Kind::Text { max_len, .. } => json!({ "type": "string", "maxLength": max_len }),
         Kind::Choice { allow, .. } => json!({ "type": "string", "enum": allow }),
+        Kind::Path { max_len } => json!({ "type": "string", "maxLength": max_len }),
         Kind::Url { max_len } => {
             json!({ "type": "string", "format": "uri", "minLength": 1, "maxLength": max_len })
         }

@@ -329,6 +329,7 @@ impl<T: Tools> ServerHandler for Server<T> {
         let request_info = Request {
             credential,
             consent,
+            charge: http_charge(&context),
         };
         let trace = T::dispatch(&self.pipeline, &request.name, args, request_info).await;
         Ok(trace.result.into())
@@ -347,4 +348,21 @@ fn http_bearer(context: &RequestContext<RoleServer>) -> Option<Option<&str>> {
 #[cfg(not(feature = "http"))]
 fn http_bearer(_: &RequestContext<RoleServer>) -> Option<Option<&str>> {
     None
+}
+
+/// How the HTTP front counted the request against its subject's rate
+/// (it counts every request); over stdio the pipeline counts.
+#[cfg(feature = "http")]
+fn http_charge(context: &RequestContext<RoleServer>) -> crate::pipeline::Charge {
+    context
+        .extensions
+        .get::<hyper::http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<crate::pipeline::Charge>().copied())
+        .unwrap_or_default()
+}
+
+/// Without the `http` feature the pipeline counts every request.
+#[cfg(not(feature = "http"))]
+fn http_charge(_: &RequestContext<RoleServer>) -> crate::pipeline::Charge {
+    crate::pipeline::Charge::Pending
 }

@@ -160,6 +160,11 @@ pub enum Kind {
         /// `allow_invisible(p)`. Control characters are refused either way.
         invisible: bool,
     },
+    /// A path resolved beneath one of the server's roots (`CheckedPath`).
+    Path {
+        /// The longest accepted path, in chars.
+        max_len: usize,
+    },
     /// A string that must equal one of the allowed literals exactly.
     Choice {
         /// The allowed literals, as declared.

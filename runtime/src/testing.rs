@@ -194,8 +194,38 @@ pub fn test_guards() -> crate::pipeline::Guards {
             connector: Arc::new(crate::guards::ssrf::LoopbackOnly),
             ..Default::default()
         },
+        #[cfg(feature = "files")]
+        files: crate::guards::path::Roots::open([probe_root()])
+            .expect("the probe root is a directory"),
         consent_timeout: None,
     }
+}
+
+/// The root generated tests resolve `CheckedPath` arguments beneath: an empty
+/// directory in the system's temporary directory.
+#[cfg(feature = "files")]
+pub fn probe_root() -> std::path::PathBuf {
+    static ROOT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    ROOT.get_or_init(|| {
+        let root = std::env::temp_dir().join("secure-tool-probe-root");
+        std::fs::create_dir_all(&root).expect("the probe root can be created");
+        std::fs::canonicalize(&root).expect("the probe root exists")
+    })
+    .clone()
+}
+
+/// Paths every path guard must refuse, for a root at `root`.
+#[cfg(feature = "files")]
+pub fn paths_outside(root: &std::path::Path) -> Vec<String> {
+    let root = root.display();
+    vec![
+        "../escape".to_owned(),
+        "a/../../escape".to_owned(),
+        "/etc/passwd".to_owned(),
+        format!("{root}-sibling/file"),
+        format!("{root}/../escape"),
+        format!("{}/x", "c".repeat(256)),
+    ]
 }
 
 /// URLs every SSRF guard must refuse.
@@ -408,6 +438,7 @@ fn nth_valid(kind: &Kind, n: usize) -> Value {
         }
         Kind::Choice { allow, .. } => json!(allow[n % allow.len()]),
         Kind::Url { .. } => json!("https://93.184.215.14/"),
+        Kind::Path { .. } => json!("probe.txt"),
         Kind::List {
             items, min_items, ..
         } => list_of(items, min_items.max(1)),
@@ -593,7 +624,7 @@ pub fn cases(spec: &ToolSpec, probe: Probe) -> Vec<(Arguments, Gate, Option<Stri
                 Kind::Float { .. } => vec![json!("1"), json!(true), json!([1]), json!({"n": 1})],
                 Kind::Int { .. } => vec![json!("1"), json!(true), json!(0.5), json!([1])],
                 Kind::Bool | Kind::Confirm => vec![json!("true"), json!(1), json!([true])],
-                Kind::Text { .. } | Kind::Choice { .. } | Kind::Url { .. } => {
+                Kind::Text { .. } | Kind::Choice { .. } | Kind::Url { .. } | Kind::Path { .. } => {
                     vec![json!(1), json!(true), json!(["x"]), json!({})]
                 }
                 Kind::List { .. } => vec![json!("x"), json!(1), json!({})],
@@ -677,7 +708,9 @@ pub fn cases(spec: &ToolSpec, probe: Probe) -> Vec<(Arguments, Gate, Option<Stri
             expect(name, Gate::Control, within_bound(kind(name), &values))
         }
         Probe::OverLength(name) => {
-            let (Kind::Text { max_len, .. } | Kind::Url { max_len }) = *kind(name) else {
+            let (Kind::Text { max_len, .. } | Kind::Url { max_len } | Kind::Path { max_len }) =
+                *kind(name)
+            else {
                 panic!("`{name}` is not a string");
             };
             expect(name, Gate::Length, vec![json!("x".repeat(max_len + 1))])
@@ -737,6 +770,22 @@ pub fn cases(spec: &ToolSpec, probe: Probe) -> Vec<(Arguments, Gate, Option<Stri
             .collect();
             expect(name, Gate::Command, values)
         }
+        Probe::OutsideRoots(name) => {
+            #[cfg(feature = "files")]
+            let values: Vec<Value> = {
+                let Kind::Path { max_len } = *kind(name) else {
+                    panic!("`{name}` is not a path");
+                };
+                paths_outside(&probe_root())
+                    .into_iter()
+                    .filter(|p| p.chars().count() <= max_len)
+                    .map(Value::from)
+                    .collect()
+            };
+            #[cfg(not(feature = "files"))]
+            let values: Vec<Value> = Vec::new();
+            expect(name, Gate::Path, values)
+        }
         Probe::InternalUrl(name) => {
             let values = INTERNAL_URLS.iter().copied().map(Value::from).collect();
             expect(name, Gate::Ssrf, values)
@@ -752,7 +801,8 @@ pub fn cases(spec: &ToolSpec, probe: Probe) -> Vec<(Arguments, Gate, Option<Stri
 /// `values` as JSON strings, each cut to its refused character when it
 /// would not fit the string's bound: the character is what is refused.
 fn within_bound(kind: &Kind, values: &[&str]) -> Vec<Value> {
-    let (Kind::Text { max_len, .. } | Kind::Url { max_len }) = *kind else {
+    let (Kind::Text { max_len, .. } | Kind::Url { max_len } | Kind::Path { max_len }) = *kind
+    else {
         panic!("not a string: {kind:?}");
     };
     values

@@ -15,7 +15,7 @@ use crate::spec::{Access, Kind, ToolSpec};
 use crate::testing::{GeneratedTest, Probe, assert_probe, probe_log_line, run_named};
 
 /// The threat families, in the order they are rendered.
-pub const FAMILIES: [&str; 9] = [
+pub const FAMILIES: [&str; 10] = [
     "Prompt injection",
     "Overflow and resource exhaustion",
     "Denial of service and log flooding",
@@ -25,6 +25,7 @@ pub const FAMILIES: [&str; 9] = [
     "Command injection",
     "Server-side request forgery",
     "Destructive actions without consent",
+    "Path traversal and link following",
 ];
 
 /// Tests of the framework itself that rows cite, as `path::function` from
@@ -79,6 +80,7 @@ fn family_of(probe: Probe) -> usize {
         Probe::NoToken | Probe::UnknownToken | Probe::TokenWithoutScope => 4,
         Probe::ShellMetacharacters(_) => 6,
         Probe::InternalUrl(_) => 7,
+        Probe::OutsideRoots(_) => 9,
         Probe::NoConfirm => 8,
     }
 }
@@ -105,7 +107,7 @@ fn describe(spec: &ToolSpec, probe: Probe) -> (String, String) {
         }
         Probe::OverLength(n) => {
             let len = match p(n) {
-                Some(Kind::Text { max_len, .. } | Kind::Url { max_len }) => *max_len,
+                Some(Kind::Text { max_len, .. } | Kind::Url { max_len } | Kind::Path { max_len }) => *max_len,
                 _ => 0,
             };
             (
@@ -188,6 +190,10 @@ fn describe(spec: &ToolSpec, probe: Probe) -> (String, String) {
             format!("`{n}` smuggling a second command (`words; rm -rf ~`)"),
             "command gate: shell metacharacters refused, then the allowlist; the value picks a fixed flag and the command runs by argv without a shell".to_owned(),
         ),
+        Probe::OutsideRoots(n) => (
+            format!("`{n}` climbing out of its root (`../escape`, `a/../../escape`), naming a file elsewhere (`/etc/passwd`), a sibling whose name starts with the root's, or an over-long component"),
+            "path gate: resolved beneath a root through the root's directory handle (no string-prefix comparison, no check-then-open by name); links out of the root, loops and special files refused; reads bounded, writes atomic".to_owned(),
+        ),
         Probe::InternalUrl(n) => (
             format!("`{n}` pointing at cloud metadata, loopback, private ranges or encoded and embedded forms of them"),
             "ssrf gate: https only, no userinfo, every resolved address checked; the fetch connects to the checked address and re-checks redirects".to_owned(),
@@ -245,6 +251,12 @@ impl Cells<'_> {
                 };
                 self.strings
                     .push(format!("`{path}` ≤ {max_len} chars, no controls, {hidden}"));
+            }
+            Kind::Path { max_len } => {
+                self.strings.push(format!(
+                    "`{path}` ≤ {max_len} chars, no controls, no invisible characters"
+                ));
+                self.guards.push(format!("path (`{path}`)"));
             }
             Kind::Url { max_len } => {
                 self.strings.push(format!(
@@ -331,6 +343,7 @@ fn absent(family: usize, specs: &[&ToolSpec]) -> String {
         6 => "Not exposed: no tool runs a command.",
         7 => "Not exposed: no tool fetches URLs.",
         8 => "Not exposed: no tool is destructive.",
+        9 => "Not exposed: no tool takes a path.",
         _ => "Not exposed.",
     }
     .to_owned()

@@ -401,6 +401,25 @@ pub fn not_allowed(kind: &Kind, at: At<'_>, got: &str) -> Reject {
     reject(at, Gate::Allowlist, reason).with_text(got)
 }
 
+/// Applies the string gates to a path argument, then resolves it beneath a root.
+#[cfg(feature = "files")]
+pub fn path(
+    param: &'static ParamSpec,
+    value: Option<&Value>,
+    roots: &crate::guards::path::Roots,
+) -> Result<crate::guards::path::CheckedPath, Reject> {
+    let at = At::root(param.name);
+    let value = require(at, value)?;
+    let Some(s) = value.as_str() else {
+        return Err(wrong_type(at, "a string", value));
+    };
+    let Kind::Path { max_len } = param.kind else {
+        return Err(mismatch(at));
+    };
+    check_text(at, s, max_len).map_err(|r| r.with_text(s))?;
+    roots.check(param.name, s).map_err(|r| r.with_text(s))
+}
+
 /// Parses a URL argument, applies the string gates, then the SSRF guard.
 #[cfg(feature = "fetch")]
 pub async fn url(

@@ -46,6 +46,7 @@ async fn harness(url: &str) -> Harness {
         guards: Guards {
             fetch: loopback_fetch_policy(),
             consent_timeout: None,
+            ..Guards::default()
         },
         ..Config::new(url)
     };

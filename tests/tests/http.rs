@@ -208,6 +208,40 @@ async fn a_subject_over_its_rate_is_refused_with_a_retry_hint() {
     assert!(!text.contains("rate limit"), "{text}");
 }
 
+/// Every request counts against its subject's rate before it costs anything:
+/// a call refused for a missing scope too, and past the rate it gets `429`
+/// without an audit row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_for_a_missing_scope_count_against_the_rate() {
+    let url = temp_sqlite_url("http-scope-rate");
+    let config = Config {
+        subject_rate: Some(Rate::new(5, Duration::from_secs(60))),
+        ..demo(url.clone())
+    };
+    let (addr, server) = start(config, HttpOptions::default()).await;
+    // Opening the session spends 2 of carol's 5.
+    let mut carol = Session::open(addr, CAROL).await;
+    for _ in 0..3 {
+        let answer = carol
+            .call("delete_document", json!({"id": 1, "confirm": true}))
+            .await;
+        assert_eq!(answer.status, StatusCode::FORBIDDEN, "{answer:?}");
+    }
+    for _ in 0..20 {
+        let answer = carol
+            .call("delete_document", json!({"id": 1, "confirm": true}))
+            .await;
+        assert_eq!(answer.status, StatusCode::TOO_MANY_REQUESTS, "{answer:?}");
+    }
+    server.pipeline().settle_audit().await.unwrap();
+    let store = secure_tool::Store::connect(&url).await.unwrap();
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE gate = 'scope'")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(rows, 3, "one row per refusal within the rate, none past it");
+}
+
 /// Guessing tool names costs the guesser's budget like calling real tools,
 /// and the refusal is on the record under the guesser's subject.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

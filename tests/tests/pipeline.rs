@@ -315,6 +315,67 @@ async fn hide(store: secure_tool::State<Store>) -> Result<String, Reject> {
 
 server!(Cutter { cut, hide });
 
+/// Takes a while.
+#[secure_tool(public)]
+async fn slow() -> Result<String, Reject> {
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    Ok("done".into())
+}
+
+server!(Slow { slow });
+
+#[tokio::test]
+async fn a_caller_over_its_rate_writes_one_audit_row_per_window() {
+    let url = temp_sqlite_url("over-rate");
+    let store = Store::connect(&url).await.unwrap();
+    store.migrate(&[]).await.unwrap();
+    let server = Server::new(Slow)
+        .with_audit(Audit::default().with_sink(SqlAudit::new(store.clone())))
+        .with_subject_rate(Some(secure_tool::Rate::new(
+            1,
+            std::time::Duration::from_secs(3600),
+        )));
+    assert!(server.call("slow", args(json!({}))).await.executed);
+    for _ in 0..50 {
+        let refused = server.call("slow", args(json!({}))).await;
+        assert_eq!(refused.record.gate, Some("rate"));
+        assert!(!refused.executed);
+    }
+    server.pipeline().settle_audit().await.unwrap();
+    let rows: Vec<(i64,)> =
+        sqlx::query_as("SELECT count FROM audit_log WHERE gate = 'rate' ORDER BY id")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+    // The first at once; the other 49 as one record when the audit settles.
+    assert_eq!(rows, [(1,), (49,)]);
+}
+
+#[tokio::test]
+async fn draining_waits_for_the_calls_in_flight() {
+    let server = Server::new(Slow).with_subject_rate(None);
+    let running = {
+        let server = server.clone();
+        tokio::spawn(async move { server.call("slow", args(json!({}))).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert_eq!(server.pipeline().calls_in_flight(), 1);
+    assert!(
+        !server
+            .pipeline()
+            .drain(std::time::Duration::from_millis(10))
+            .await
+    );
+    assert!(
+        server
+            .pipeline()
+            .drain(std::time::Duration::from_secs(5))
+            .await
+    );
+    assert_eq!(server.pipeline().calls_in_flight(), 0);
+    assert!(running.await.unwrap().executed);
+}
+
 #[tokio::test]
 async fn settling_reports_outcomes_lost_since_the_last_settle() {
     let store = Store::connect(&temp_sqlite_url("lost")).await.unwrap();

@@ -373,17 +373,30 @@ async fn a_grant_without_its_reach_grants_nothing() {
         .await
         .unwrap();
     authz.reload().await.unwrap();
-    // It grants nothing: the decision that reaches it fails, and denies.
+    // It grants nothing, and every other decision stands.
     let carol = Principal::new("carol", ["documents:*"]);
     let refused = authz
         .authorize(&carol, "documents:delete")
         .await
         .unwrap_err();
     assert_eq!(refused.gate(), Gate::Role);
-    assert!(
-        !authz
-            .allows("carol", "documents", "delete")
-            .await
-            .unwrap_or(false)
+    assert!(!authz.allows("carol", "documents", "delete").await.unwrap());
+    assert_matrix(&authz).await;
+}
+
+#[tokio::test]
+async fn revoking_withdraws_a_grant_whatever_its_reach() {
+    let authz = Authorizer::in_memory().await;
+    authz
+        .grant_on("editor", "notes", "delete", Reach::Own)
+        .await
+        .unwrap();
+    authz.grant("editor", "notes", "delete").await.unwrap();
+    authz.assign("bob", "editor").await.unwrap();
+    assert_eq!(
+        authz.reach("bob", "notes", "delete").await.unwrap(),
+        Some(Reach::Any)
     );
+    authz.revoke("editor", "notes", "delete").await.unwrap();
+    assert_eq!(authz.reach("bob", "notes", "delete").await.unwrap(), None);
 }

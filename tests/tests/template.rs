@@ -138,7 +138,14 @@ fn a_crate_on_the_default_features_runs_its_tests_and_cannot_declare_what_they_c
         "the generated tests did not run:\n{stdout}"
     );
     let (_, tree, _) = cargo(&dir, &["tree", "-e", "normal", "--prefix", "none"]);
-    for heavy in ["sqlx", "casbin", "jsonwebtoken", "hyper", "rustls"] {
+    for heavy in [
+        "sqlx",
+        "casbin",
+        "jsonwebtoken",
+        "hyper",
+        "rustls",
+        "cap-std",
+    ] {
         assert!(
             !tree.lines().any(|l| l.starts_with(&format!("{heavy} "))),
             "the default features pull {heavy}:\n{tree}"

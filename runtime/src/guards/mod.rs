@@ -4,6 +4,9 @@
 
 pub mod command;
 pub mod injection;
+#[cfg(feature = "files")]
+#[cfg_attr(docsrs, doc(cfg(feature = "files")))]
+pub mod path;
 pub mod secrets;
 #[cfg(feature = "fetch")]
 #[cfg_attr(docsrs, doc(cfg(feature = "fetch")))]
