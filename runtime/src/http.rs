@@ -496,7 +496,7 @@ impl<T: Tools> Front<T> {
         config.legacy_session_mode = !options.stateless;
         config.allowed_hosts = options.allowed_hosts.clone();
         let mcp = StreamableHttpService::new(
-            move || Ok(server.clone()),
+            move || Ok(server.for_session()),
             Arc::new({
                 // rmcp forgets an idle session after the same time the front
                 // stops counting it against its subject.

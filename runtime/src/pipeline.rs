@@ -39,6 +39,11 @@ pub struct Request<'a> {
     /// Whether the transport already counted the request against its
     /// subject's rate.
     pub charge: Charge,
+    /// The roots this session's client allows, narrowed from the server's
+    /// (`None`: the server's own).
+    #[cfg(feature = "files")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "files")))]
+    pub roots: Option<&'a crate::guards::path::Roots>,
 }
 
 /// Whether a request was counted against its subject's rate before it
@@ -318,6 +323,8 @@ pub struct Authorized {
 pub struct Inspected<A> {
     principal: Principal,
     grant: Option<crate::state::Grant>,
+    /// State of this session that overrides the server's (narrowed roots).
+    session: Option<Arc<States>>,
     args: A,
 }
 
@@ -469,6 +476,11 @@ impl Pipeline {
         tokio::time::timeout(limit, idle).await.is_ok()
     }
 
+    /// The input guards' configuration.
+    pub fn guards(&self) -> &Guards {
+        &self.guards
+    }
+
     /// The server's name.
     pub fn server(&self) -> &'static str {
         self.server
@@ -508,7 +520,19 @@ impl Pipeline {
             credential,
             consent,
             charge,
+            ..
         } = request;
+        // A session whose client narrowed the roots checks paths, and hands
+        // bodies that take `State<Roots>`, the narrowed ones.
+        #[cfg(feature = "files")]
+        let narrowed = request.roots.map(|roots| Guards {
+            files: roots.clone(),
+            ..self.guards.clone()
+        });
+        #[cfg(feature = "files")]
+        let guards = narrowed.as_ref().unwrap_or(&self.guards);
+        #[cfg(not(feature = "files"))]
+        let guards = &self.guards;
         let started = Instant::now();
         let _running = Running::start(&self.in_flight);
         let spec = T::SPEC;
@@ -532,7 +556,18 @@ impl Pipeline {
             subject = authenticated.principal.subject().to_owned();
             self.charge(charge, &subject, spec.name, spec.rate)?;
             let authorized = authenticated.authorize(self, spec).await?;
-            let inspected = authorized.inspect::<T>(self, &args, consent).await?;
+            let inspected = authorized
+                .inspect_with::<T>(self, guards, &args, consent)
+                .await?;
+            #[cfg(feature = "files")]
+            let inspected = Inspected {
+                session: request.roots.map(|roots| {
+                    let mut session = States::default();
+                    session.insert(roots.clone());
+                    Arc::new(session)
+                }),
+                ..inspected
+            };
             // Write-ahead: the body runs only once its attempt is durable.
             if self.audit.is_durable() {
                 let attempt = Attempt::new(self.server, spec.name, &subject, action);
@@ -735,9 +770,22 @@ impl Authorized {
         args: &Arguments,
         consent: Option<&dyn Consent>,
     ) -> Result<Inspected<T::Args>, Reject> {
+        self.inspect_with::<T>(pipeline, &pipeline.guards, args, consent)
+            .await
+    }
+
+    /// [`Authorized::inspect`] with the guards of one session (roots its
+    /// client narrowed).
+    pub async fn inspect_with<T: Tool>(
+        self,
+        pipeline: &Pipeline,
+        guards: &Guards,
+        args: &Arguments,
+        consent: Option<&dyn Consent>,
+    ) -> Result<Inspected<T::Args>, Reject> {
         crate::validate::check_size(T::SPEC, args)?;
         crate::validate::check_fields(T::SPEC, args)?;
-        let validated = T::validate(args, &pipeline.guards).await?;
+        let validated = T::validate(args, guards).await?;
         if T::SPEC.confirm
             && let Some(consent) = consent
         {
@@ -766,6 +814,7 @@ impl Authorized {
         Ok(Inspected {
             principal: self.principal,
             grant: self.grant,
+            session: None,
             args: validated,
         })
     }
@@ -775,7 +824,9 @@ impl<A> Inspected<A> {
     /// Stage 4. The body runs here and nowhere else, and is cancelled if it
     /// outlives the pipeline's call timeout.
     pub async fn execute<T: Tool<Args = A>>(self, pipeline: &Pipeline) -> Result<Executed, Reject> {
-        let context = Context::new(self.principal, pipeline.states.clone()).with_grant(self.grant);
+        let context = Context::new(self.principal, pipeline.states.clone())
+            .with_grant(self.grant)
+            .with_session(self.session);
         match tokio::time::timeout(pipeline.call_timeout, T::execute(self.args, context)).await {
             Ok(output) => output.map(|output| Executed { output }),
             Err(_) => Err(Reject::at(

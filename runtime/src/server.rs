@@ -130,6 +130,9 @@ pub struct Server<T> {
     tools: Arc<[Tool]>,
     http_tools: Arc<[Tool]>,
     pipeline: Arc<Pipeline>,
+    /// The roots this session's client allows, once asked (with `files`).
+    #[cfg(feature = "files")]
+    client_roots: Arc<tokio::sync::RwLock<Option<crate::guards::path::Roots>>>,
     _set: std::marker::PhantomData<fn() -> T>,
 }
 
@@ -139,9 +142,52 @@ impl<T> Clone for Server<T> {
             tools: self.tools.clone(),
             http_tools: self.http_tools.clone(),
             pipeline: self.pipeline.clone(),
+            #[cfg(feature = "files")]
+            client_roots: self.client_roots.clone(),
             _set: std::marker::PhantomData,
         }
     }
+}
+
+impl<T> Server<T> {
+    /// The server for a new session: the same tools and pipeline, and
+    /// nothing yet known of the session's client.
+    pub fn for_session(&self) -> Self {
+        Self {
+            #[cfg(feature = "files")]
+            client_roots: Arc::default(),
+            ..self.clone()
+        }
+    }
+}
+
+/// How long a client has to list its roots.
+#[cfg(feature = "files")]
+const ROOTS_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The local path a `file://` URI names (percent-decoded), if it names one.
+#[cfg(feature = "files")]
+pub fn file_uri_path(uri: &str) -> Option<std::path::PathBuf> {
+    let rest = uri.strip_prefix("file://")?;
+    let rest = rest.strip_prefix("localhost").unwrap_or(rest);
+    if !rest.starts_with('/') {
+        return None;
+    }
+    let bytes = rest.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    let path = String::from_utf8(out).ok()?;
+    (!path.contains('\0')).then(|| std::path::PathBuf::from(path))
 }
 
 impl<T: Tools> Server<T> {
@@ -157,6 +203,8 @@ impl<T: Tools> Server<T> {
             tools: T::TOOLS.iter().map(|spec| tool_entry(spec)).collect(),
             http_tools: T::TOOLS.iter().map(|spec| http_tool_entry(spec)).collect(),
             pipeline: Arc::new(pipeline),
+            #[cfg(feature = "files")]
+            client_roots: Arc::default(),
             _set: std::marker::PhantomData,
         }
     }
@@ -238,6 +286,49 @@ impl<T: Tools> Server<T> {
     }
 }
 
+#[cfg(feature = "files")]
+impl<T: Tools> Server<T> {
+    /// The roots of this session: when the client declared the roots
+    /// capability, the server's narrowed to what the client lists (asked once,
+    /// again after it says they changed); `None` otherwise. A client that
+    /// declares roots and does not list them in time gets none at all.
+    /// Roots are deprecated by the protocol (SEP-2577), but clients still
+    /// offer them, and a client's narrower view is honoured while they do.
+    #[allow(deprecated)]
+    async fn session_roots(
+        &self,
+        context: &RequestContext<RoleServer>,
+    ) -> Option<crate::guards::path::Roots> {
+        let server = &self.pipeline.guards().files;
+        if server.is_empty() {
+            return None;
+        }
+        let declared = context
+            .peer
+            .peer_info()
+            .is_some_and(|info| info.capabilities.roots.is_some());
+        if !declared {
+            return None;
+        }
+        if let Some(known) = self.client_roots.read().await.clone() {
+            return Some(known);
+        }
+        match tokio::time::timeout(ROOTS_TIMEOUT, context.peer.list_roots()).await {
+            Ok(Ok(listed)) => {
+                let paths: Vec<std::path::PathBuf> = listed
+                    .roots
+                    .iter()
+                    .filter_map(|root| file_uri_path(&root.uri))
+                    .collect();
+                let narrowed = server.narrowed(&paths);
+                *self.client_roots.write().await = Some(narrowed.clone());
+                Some(narrowed)
+            }
+            _ => Some(crate::guards::path::Roots::default()),
+        }
+    }
+}
+
 impl<T: Tools> ServerHandler for Server<T> {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
@@ -309,6 +400,14 @@ impl<T: Tools> ServerHandler for Server<T> {
         ))
     }
 
+    #[cfg(feature = "files")]
+    async fn on_roots_list_changed(
+        &self,
+        _context: rmcp::service::NotificationContext<RoleServer>,
+    ) {
+        *self.client_roots.write().await = None;
+    }
+
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
@@ -326,10 +425,14 @@ impl<T: Tools> ServerHandler for Server<T> {
             None => Credential::Argument,
             Some(token) => Credential::Header(token),
         };
+        #[cfg(feature = "files")]
+        let roots = self.session_roots(&context).await;
         let request_info = Request {
             credential,
             consent,
             charge: http_charge(&context),
+            #[cfg(feature = "files")]
+            roots: roots.as_ref(),
         };
         let trace = T::dispatch(&self.pipeline, &request.name, args, request_info).await;
         Ok(trace.result.into())

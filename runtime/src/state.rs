@@ -72,6 +72,8 @@ pub struct Context {
     caller: Principal,
     grant: Option<Grant>,
     states: Arc<States>,
+    /// This session's own values, looked up before the server's.
+    session: Option<Arc<States>>,
 }
 
 impl Context {
@@ -80,7 +82,13 @@ impl Context {
             caller,
             grant: None,
             states,
+            session: None,
         }
+    }
+
+    pub(crate) fn with_session(mut self, session: Option<Arc<States>>) -> Self {
+        self.session = session;
+        self
     }
 
     pub(crate) fn with_grant(mut self, grant: Option<Grant>) -> Self {
@@ -107,7 +115,10 @@ impl Context {
 
     /// The registered state of type `T`.
     pub fn state<T: Send + Sync + 'static>(&self) -> Result<State<T>, Reject> {
-        self.states.get::<T>()
+        match self.session.as_ref().and_then(|s| s.get::<T>().ok()) {
+            Some(own) => Ok(own),
+            None => self.states.get::<T>(),
+        }
     }
 }
 

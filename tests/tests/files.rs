@@ -345,3 +345,82 @@ async fn a_directory_swapped_for_a_link_under_reads_never_leads_out() {
     assert!(reads > 1000 && swaps > 1000, "{reads} reads, {swaps} swaps");
     let _ = std::fs::remove_dir_all(base);
 }
+
+/// A client that declares the roots capability (deprecated by the protocol,
+/// still offered by clients) and lists `roots`.
+#[derive(Clone)]
+struct Rooted {
+    roots: Vec<String>,
+}
+
+#[allow(deprecated)]
+impl rmcp::ClientHandler for Rooted {
+    fn get_info(&self) -> rmcp::model::ClientConfig {
+        rmcp::model::ClientConfig::new(
+            rmcp::model::ClientCapabilities::builder()
+                .enable_roots()
+                .build(),
+            rmcp::model::Implementation::new("rooted", "1.0.0"),
+        )
+    }
+
+    async fn list_roots(
+        &self,
+        _context: rmcp::service::RequestContext<rmcp::RoleClient>,
+    ) -> Result<rmcp::model::ListRootsResult, rmcp::ErrorData> {
+        Ok(rmcp::model::ListRootsResult::new(
+            self.roots.iter().map(rmcp::model::Root::new).collect(),
+        ))
+    }
+}
+
+/// A client that offers roots narrows the server's to what it lists: paths
+/// elsewhere in the server's root are refused, and `list_allowed_directories`
+/// says what is left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_s_roots_narrow_the_server_s() {
+    let (base, root) = tree();
+    let config = Config {
+        demo: true,
+        subject_rate: None,
+        ..Config::new(vec![root.clone()])
+    };
+    let server = build(config).await.expect("files-server builds");
+    let sub = root.join("sub");
+    let client = secure_tool_tests::connect_as(
+        server,
+        Rooted {
+            roots: vec![
+                format!("file://{}", sub.display()),
+                "file:///etc".to_owned(),
+            ],
+        },
+    )
+    .await;
+    let read = |path: String| {
+        call(
+            &client,
+            "read_text_file",
+            json!({"token": READER, "path": path}),
+        )
+    };
+    let inside = read(format!("{}/b.txt", sub.display())).await;
+    assert_eq!(inside.is_error, Some(false), "{}", text(&inside));
+    let outside = read(format!("{}/a.txt", root.display())).await;
+    assert!(
+        text(&outside).starts_with("rejected by path gate"),
+        "{}",
+        text(&outside)
+    );
+    let allowed = call(
+        &client,
+        "list_allowed_directories",
+        json!({"token": READER}),
+    )
+    .await;
+    assert_eq!(
+        text(&allowed),
+        format!("Allowed directories:\n{}", sub.display())
+    );
+    let _ = std::fs::remove_dir_all(base);
+}
