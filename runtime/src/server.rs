@@ -186,8 +186,12 @@ pub fn file_uri_path(uri: &str) -> Option<std::path::PathBuf> {
             i += 1;
         }
     }
-    let path = String::from_utf8(out).ok()?;
-    (!path.contains('\0')).then(|| std::path::PathBuf::from(path))
+    let path = std::path::PathBuf::from(String::from_utf8(out).ok()?);
+    // Said by the letter, `..` could mean other than what the kernel resolves.
+    let plain = path
+        .components()
+        .all(|c| !matches!(c, std::path::Component::ParentDir));
+    (plain && !path.as_os_str().as_encoded_bytes().contains(&0)).then_some(path)
 }
 
 impl<T: Tools> Server<T> {

@@ -39,6 +39,7 @@ fn tree() -> Tree {
     std::fs::create_dir_all(base.join("root-sibling")).unwrap();
     for dir in ["outside", "outside/sub", "root-sibling"] {
         std::fs::write(base.join(dir).join("f"), OUTSIDE).unwrap();
+        std::fs::write(base.join(dir).join("outside-marker"), OUTSIDE).unwrap();
     }
     std::fs::write(root.join("f"), "in f").unwrap();
     std::fs::write(root.join("sub/f"), "in sub/f").unwrap();
@@ -117,6 +118,7 @@ proptest! {
                     if let Ok(entries) = path.entries() {
                         for entry in entries {
                             prop_assert_ne!(entry.name.as_str(), "etc", "{}", raw);
+                            prop_assert_ne!(entry.name.as_str(), "outside-marker", "{}", raw);
                         }
                     }
                     prop_assert!(Path::new(&path.display()).starts_with(&t.root), "{raw}");

@@ -239,6 +239,62 @@ async fn writes_are_atomic_scoped_and_confirmed() {
         std::fs::read_to_string(root.join("sub/b.txt")).unwrap(),
         "inside b"
     );
+
+    // Through a link out of the root, no write, move or directory lands outside.
+    for (tool, args) in [
+        (
+            "write_file",
+            json!({"token": WRITER, "path": "out_dir/planted.txt", "content": "x", "confirm": true}),
+        ),
+        (
+            "move_file",
+            json!({"token": WRITER, "source": "sub/c.txt", "destination": "out_dir/moved.txt", "confirm": true}),
+        ),
+        (
+            "move_file",
+            json!({"token": WRITER, "source": "out_dir/secret.txt", "destination": "stolen.txt", "confirm": true}),
+        ),
+        (
+            "create_directory",
+            json!({"token": WRITER, "path": "out_dir/made"}),
+        ),
+        (
+            "move_file",
+            json!({"token": WRITER, "source": "link_in", "destination": "sub/link_moved", "confirm": true}),
+        ),
+    ] {
+        let result = call(&client, tool, args.clone()).await;
+        assert!(
+            text(&result).starts_with("rejected by path gate"),
+            "{tool} {args}: {}",
+            text(&result)
+        );
+    }
+    let outside: Vec<_> = std::fs::read_dir(base.join("outside"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(outside, ["secret.txt"]);
+
+    // An overwrite keeps the file's permissions; it never widens them.
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(
+        root.join("sub/b.txt"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    let written = call(
+        &client,
+        "write_file",
+        json!({"token": WRITER, "path": "sub/b.txt", "content": "rewritten", "confirm": true}),
+    )
+    .await;
+    assert_eq!(written.is_error, Some(false), "{}", text(&written));
+    let mode = std::fs::metadata(root.join("sub/b.txt"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
     let _ = std::fs::remove_dir_all(base);
 }
 
@@ -265,6 +321,20 @@ async fn listings_and_searches_stay_inside_and_do_not_follow_links() {
     .await;
     assert!(text(&tree).contains("\"b.txt\""), "{}", text(&tree));
     assert!(!text(&tree).contains("secret.txt"), "{}", text(&tree));
+    let several = call(
+        &client,
+        "read_multiple_files",
+        json!({"token": READER, "paths": ["a.txt", "../outside/secret.txt", "passwd"]}),
+    )
+    .await;
+    for part in [
+        "inside a",
+        "climbs above its root",
+        "resolves outside its root",
+    ] {
+        assert!(text(&several).contains(part), "{part}: {}", text(&several));
+    }
+    assert!(!text(&several).contains(OUTSIDE), "{}", text(&several));
     let listed = call(
         &client,
         "list_directory",

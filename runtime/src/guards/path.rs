@@ -35,6 +35,9 @@ pub const MAX_PATH_BYTES: usize = 4096;
 /// The longest path component accepted, in bytes.
 pub const MAX_COMPONENT_BYTES: usize = 255;
 
+/// The most entries a directory listing returns.
+pub const MAX_ENTRIES: usize = 10_000;
+
 /// The largest file a read returns unless the caller bounds it lower.
 pub const MAX_READ_BYTES: u64 = 16 * 1024 * 1024;
 
@@ -191,6 +194,32 @@ fn lexical(path: &Path) -> PathBuf {
         }
     }
     out
+}
+
+/// Renames `from_name` in `from` to `to_name` in `to`, failing if the target
+/// exists, even if it appeared a moment ago (Linux: `renameat2` with
+/// `RENAME_NOREPLACE`; elsewhere a plain rename after the caller's check).
+fn no_replace_rename(
+    from: &Dir,
+    from_name: &std::ffi::OsStr,
+    to: &Dir,
+    to_name: &std::ffi::OsStr,
+) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        rustix::fs::renameat_with(
+            from,
+            from_name,
+            to,
+            to_name,
+            rustix::fs::RenameFlags::NOREPLACE,
+        )
+        .map_err(std::io::Error::from)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        from.rename(from_name, to, to_name)
+    }
 }
 
 /// What a [`CheckedPath`] names when it was checked.
@@ -412,27 +441,51 @@ impl CheckedPath {
     }
 
     /// Replaces the file's content with `bytes` atomically: they are written
-    /// to a new temporary file beside it, synced, and renamed over it. A
-    /// failure leaves the old content (or no file) as it was.
+    /// to a new temporary file beside it (readable by its owner alone while
+    /// it is written), synced, given the old file's permissions (a new file
+    /// stays readable by its owner alone), and renamed over it. A failure
+    /// leaves the old content (or no file) as it was.
     pub fn write(&self, bytes: &[u8]) -> Result<(), Reject> {
         if self.inspect()? == Found::Directory {
             return Err(self.refuse(Gate::Execute, "is a directory"));
         }
         let (dir, name) = self.parent()?;
-        let temp = format!(
-            ".{}.{}.tmp",
-            name.to_string_lossy().chars().take(64).collect::<String>(),
-            crate::log::unique_id()
-        );
+        // The name's first 64 bytes, cut at a character: the temporary name
+        // stays within a component's bound.
+        let shown = name.to_string_lossy();
+        let mut cut = shown.len().min(64);
+        while !shown.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let temp = format!(".{}.{}.tmp", &shown[..cut], crate::log::unique_id());
+        let old = dir
+            .symlink_metadata(name)
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.permissions());
         let mut options = OpenOptions::new();
         options.write(true).create_new(true);
-        let written = dir.open_with(&temp, &options).and_then(|file| {
+        #[cfg(unix)]
+        {
+            use cap_std::fs::OpenOptionsExt as _;
+            options.mode(0o600);
+        }
+        let file = dir
+            .open_with(&temp, &options)
+            .map_err(|e| self.failed(&e))?;
+        // From here the temporary file is this call's own: removed on failure.
+        // A new file keeps the owner-only mode it was created with; one that
+        // replaces a file takes that file's permissions.
+        let done = (|| -> std::io::Result<()> {
             let mut file = file.into_std();
             file.write_all(bytes)?;
-            file.sync_all()
-        });
-        let renamed = written.and_then(|()| dir.rename(&temp, &dir, name));
-        if let Err(e) = renamed {
+            file.sync_all()?;
+            if let Some(permissions) = old {
+                dir.set_permissions(&temp, permissions)?;
+            }
+            dir.rename(&temp, &dir, name)
+        })();
+        if let Err(e) = done {
             let _ = dir.remove_file(&temp);
             return Err(self.failed(&e));
         }
@@ -447,8 +500,8 @@ impl CheckedPath {
             .map_err(|e| self.failed(&e))
     }
 
-    /// The directory's entries, sorted by name. Links are listed as links'
-    /// targets are never followed: a link is listed as a file.
+    /// The directory's entries, sorted by name, at most [`MAX_ENTRIES`].
+    /// Links are never followed: a link is listed as a file.
     pub fn entries(&self) -> Result<Vec<Entry>, Reject> {
         let dir = self
             .root()
@@ -457,6 +510,12 @@ impl CheckedPath {
             .map_err(|e| self.failed(&e))?;
         let mut out = Vec::new();
         for entry in dir.entries().map_err(|e| self.failed(&e))? {
+            if out.len() >= MAX_ENTRIES {
+                return Err(self.refuse(
+                    Gate::Length,
+                    format!("holds more than {MAX_ENTRIES} entries"),
+                ));
+            }
             let entry = entry.map_err(|e| self.failed(&e))?;
             let kind = entry.file_type().map_err(|e| self.failed(&e))?;
             let size = if kind.is_file() {
@@ -524,16 +583,31 @@ impl CheckedPath {
     }
 
     /// Moves the file or directory to `to`, which must not exist. Both ends
-    /// are resolved beneath their roots by their handles.
+    /// are resolved beneath their roots by their handles. A symbolic link is
+    /// not moved: a relative link moved elsewhere could point out of the root.
     pub fn rename_to(&self, to: &CheckedPath) -> Result<(), Reject> {
         if to.inspect()? != Found::Nothing {
             return Err(to.refuse(Gate::Execute, "already exists"));
         }
         let (from_dir, from_name) = self.parent()?;
         let (to_dir, to_name) = to.parent()?;
-        from_dir
-            .rename(from_name, &to_dir, to_name)
-            .map_err(|e| self.failed(&e))
+        let source = from_dir
+            .symlink_metadata(from_name)
+            .map_err(|e| self.failed(&e))?;
+        if source.file_type().is_symlink() {
+            return Err(self.refuse(
+                Gate::Path,
+                "is a symbolic link; moved elsewhere it could point out of its root",
+            ));
+        }
+        let moved = no_replace_rename(&from_dir, from_name, &to_dir, to_name);
+        moved.map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => to.refuse(Gate::Execute, "already exists"),
+            _ if e.raw_os_error() == Some(18) => {
+                self.refuse(Gate::Execute, "cannot be moved to another filesystem")
+            }
+            _ => self.failed(&e),
+        })
     }
 
     /// A handle on the directory itself, through which nothing outside it can

@@ -164,7 +164,12 @@ pub fn edit_file(path: CheckedPath, edits: Vec<Edit>, dry_run: bool) -> Result<U
         edited.replace_range(at..at + edit.old_text.len(), &edit.new_text);
     }
     let shown = path.display();
-    let diff = similar::TextDiff::from_lines(&original, &edited)
+    // Bounded in time: a diff of two large texts gives up on precision, not
+    // on the server.
+    let diff = similar::TextDiff::configure()
+        .deadline(std::time::Instant::now() + std::time::Duration::from_secs(2))
+        .diff_lines(&original, &edited);
+    let diff = diff
         .unified_diff()
         .context_radius(3)
         .header(&shown, &shown)
@@ -206,7 +211,9 @@ pub fn list_directory_with_sizes(path: CheckedPath, sort_by: SortBy) -> Result<U
         entries.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.name.cmp(&b.name)));
     }
     let files = entries.iter().filter(|e| !e.is_dir).count();
-    let total: u64 = entries.iter().map(|e| e.size).sum();
+    let total = entries
+        .iter()
+        .fold(0u64, |sum, e| sum.saturating_add(e.size));
     let mut lines: Vec<String> = entries
         .iter()
         .map(|e| {
@@ -267,8 +274,15 @@ fn walk(dir: &CheckedPath, exclude: &GlobSet) -> Result<Vec<(PathBuf, Entry)>, R
             let descend = entry.is_dir && depth < MAX_WALK_DEPTH;
             let name = entry.name.clone();
             out.push((relative.clone(), entry));
-            if descend {
-                visit(&dir.child(&name)?, &relative, depth + 1, exclude, out)?;
+            // A directory that cannot be entered now (renamed, or a name
+            // that is not UTF-8) is listed, not walked.
+            if descend && let Ok(child) = dir.child(&name) {
+                match child.found() {
+                    Ok(Found::Directory) => {
+                        visit(&child, &relative, depth + 1, exclude, out)?;
+                    }
+                    _ => continue,
+                }
             }
         }
         Ok(())
@@ -292,20 +306,25 @@ pub fn directory_tree(
 ) -> Result<Untrusted, Reject> {
     let exclude = globs("excludePatterns", &exclude_patterns)?;
     let entries = walk(&path, &exclude)?;
-    fn tree(entries: &[(PathBuf, Entry)], parent: &Path) -> Vec<Value> {
-        entries
-            .iter()
-            .filter(|(relative, _)| relative.parent() == Some(parent))
-            .map(|(relative, entry)| {
-                if entry.is_dir {
-                    json!({"name": entry.name, "type": "directory", "children": tree(entries, relative)})
-                } else {
-                    json!({"name": entry.name, "type": "file"})
-                }
-            })
-            .collect()
+    // The walk is depth first: each directory's entries follow it, so the
+    // tree is built in one pass.
+    fn tree(entries: &[(PathBuf, Entry)], at: &mut usize, parent: &Path) -> Vec<Value> {
+        let mut level = Vec::new();
+        while let Some((relative, entry)) = entries.get(*at) {
+            if relative.parent() != Some(parent) {
+                break;
+            }
+            *at += 1;
+            level.push(if entry.is_dir {
+                let children = tree(entries, at, relative);
+                json!({"name": entry.name, "type": "directory", "children": children})
+            } else {
+                json!({"name": entry.name, "type": "file"})
+            });
+        }
+        level
     }
-    let rendered = serde_json::to_string_pretty(&tree(&entries, Path::new("")))
+    let rendered = serde_json::to_string_pretty(&tree(&entries, &mut 0, Path::new("")))
         .map_err(|e| Reject::new(e.to_string()))?;
     Ok(Untrusted::new(source(&path), rendered))
 }
