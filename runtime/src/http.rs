@@ -230,6 +230,17 @@ pub fn is_loopback(addr: &str) -> bool {
     }
 }
 
+/// Why a server that hands out well-known demo tokens may not serve on
+/// `addr`, or `None` when `addr` is loopback only (see [`is_loopback`]).
+pub fn demo_refusal(addr: &str) -> Option<String> {
+    (!is_loopback(addr)).then(|| {
+        format!(
+            "--demo hands out well-known tokens, so it serves on loopback only \
+             (127.0.0.1, [::1] or localhost), not {addr}"
+        )
+    })
+}
+
 /// The scopes a server's tools require, sorted and unique: the metadata's
 /// `scopes_supported`.
 pub fn scopes_supported(tools: &[&ToolSpec]) -> Vec<&'static str> {

@@ -120,13 +120,11 @@ async fn main() -> ExitCode {
     secure_tool::log::init();
     let http = std::mem::take(&mut cli.http).options();
     if cli.demo
-        && let Some((addr, _)) = &http
-        && !secure_tool::http::is_loopback(addr)
+        && let Some(refusal) = http
+            .as_ref()
+            .and_then(|(addr, _)| secure_tool::http::demo_refusal(addr))
     {
-        eprintln!(
-            "doc-server: --demo hands out well-known tokens, so it serves on loopback only \
-             (127.0.0.1, [::1] or localhost), not {addr}"
-        );
+        eprintln!("doc-server: {refusal}");
         return ExitCode::from(2);
     }
     let config = match config(cli) {
