@@ -353,7 +353,10 @@ impl AuditSink for JsonLines {
 #[derive(Debug, Clone)]
 pub struct SqlAudit {
     store: crate::store::Store,
-    writer: Arc<Mutex<Option<tokio::sync::mpsc::Sender<sql::Job>>>>,
+    writer: Arc<Mutex<Option<sql::Queue>>>,
+    /// What the writer tells callers: how many refusals are answered and
+    /// uncommitted, and whether the last commit failed.
+    health: Arc<sql::Health>,
 }
 
 #[cfg(feature = "sql")]
@@ -363,14 +366,25 @@ impl SqlAudit {
         Self {
             store,
             writer: Arc::default(),
+            health: Arc::default(),
         }
     }
 
+    /// The most refusal records answered before their commit: what a crash
+    /// (or a power loss) can lose of them. Beyond it, a refusal waits for its
+    /// commit like an attempt.
+    pub const UNAWAITED_REFUSALS: usize = sql::GROUP;
+
+    /// The most writes waiting for the writer; when it is full, attempts and
+    /// refusals are refused at the audit gate at once (never served
+    /// unaudited), while outcomes of calls that ran wait for room.
+    pub const QUEUE: usize = 4 * sql::GROUP;
+
     /// The writer's queue, starting the writer if there is none.
-    fn sender(&self) -> tokio::sync::mpsc::Sender<sql::Job> {
+    fn sender(&self) -> sql::Queue {
         let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         writer
-            .get_or_insert_with(|| sql::spawn(self.store.clone()))
+            .get_or_insert_with(|| sql::spawn(self.store.clone(), self.health.clone()))
             .clone()
     }
 
@@ -379,24 +393,70 @@ impl SqlAudit {
         *self.writer.lock().unwrap_or_else(PoisonError::into_inner) = None;
     }
 
-    /// Queues `entry` for the writer; with `done`, the writer reports its commit there.
-    async fn enqueue(
-        &self,
-        entry: sql::Entry,
-        done: Option<tokio::sync::oneshot::Sender<Result<(), String>>>,
-    ) -> Result<(), AuditError> {
-        let mut job = sql::Job { entry, done };
+    /// Queues `job` for the writer. With `wait`, waits for room; otherwise a
+    /// full queue fails at once.
+    async fn enqueue(&self, mut job: sql::Job, wait: bool) -> Result<(), AuditError> {
+        use tokio::sync::mpsc::error::TrySendError;
+        let waited = matches!(job.reply, sql::Reply::Waits(_));
         // A writer whose runtime has gone is replaced once.
         for _ in 0..2 {
-            match self.sender().send(job).await {
-                Ok(()) => return Ok(()),
-                Err(returned) => {
-                    job = returned.0;
+            let queue = self.sender();
+            let sent = if wait {
+                queue
+                    .jobs
+                    .send(job)
+                    .await
+                    .map_err(|e| TrySendError::Closed(e.0))
+            } else {
+                queue.jobs.try_send(job)
+            };
+            match sent {
+                Ok(()) => {
+                    queue.queued(waited);
+                    return Ok(());
+                }
+                Err(TrySendError::Full(_)) => {
+                    return Err(AuditError(format!(
+                        "audit queue full ({} writes waiting)",
+                        Self::QUEUE
+                    )));
+                }
+                Err(TrySendError::Closed(returned)) => {
+                    job = returned;
                     self.forget_writer();
                 }
             }
         }
         Err(AuditError("the audit writer cannot start".into()))
+    }
+
+    /// Queues a refusal record and answers at once, if fewer than
+    /// [`Self::UNAWAITED_REFUSALS`] are uncommitted and the last commit
+    /// succeeded; otherwise waits for its commit (so during an outage each
+    /// refusal learns that its record failed). A refused call had no effect,
+    /// so its record may join the next group after the answer.
+    async fn refusal(&self, record: &AuditRecord) -> Result<(), AuditError> {
+        use std::sync::atomic::Ordering;
+        let reserved = !self.health.failing.load(Ordering::Acquire)
+            && self
+                .health
+                .refusals
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                    (n < Self::UNAWAITED_REFUSALS).then_some(n + 1)
+                })
+                .is_ok();
+        if !reserved {
+            return self.submit(sql::Entry::Record(record.clone())).await;
+        }
+        let job = sql::Job {
+            entry: sql::Entry::Record(record.clone()),
+            reply: sql::Reply::Refusal,
+        };
+        let queued = self.enqueue(job, false).await;
+        if queued.is_err() {
+            self.health.refusals.fetch_sub(1, Ordering::AcqRel);
+        }
+        queued
     }
 
     /// Queues an outcome no caller waits for without waiting for room: when
@@ -406,15 +466,18 @@ impl SqlAudit {
         use tokio::sync::mpsc::error::TrySendError;
         let mut job = sql::Job {
             entry: sql::Entry::Record(record.clone()),
-            done: None,
+            reply: sql::Reply::Outcome,
         };
         for _ in 0..2 {
-            let sender = self.sender();
-            match sender.try_send(job) {
-                Ok(()) => return Ok(()),
+            let queue = self.sender();
+            match queue.jobs.try_send(job) {
+                Ok(()) => {
+                    queue.queued(false);
+                    return Ok(());
+                }
                 Err(TrySendError::Full(full)) => {
                     tokio::spawn(async move {
-                        if let Err(returned) = sender.send(full).await
+                        if let Err(returned) = queue.jobs.send(full).await
                             && let sql::Entry::Record(r) = returned.0.entry
                         {
                             sql::unstored(&r, "the audit writer stopped");
@@ -431,10 +494,16 @@ impl SqlAudit {
         Err(AuditError("the audit writer cannot start".into()))
     }
 
-    /// Queues `entry` and waits for its transaction to commit.
+    /// Queues `entry` and waits for its transaction to commit. Only a
+    /// settle waits for room in the queue.
     async fn submit(&self, entry: sql::Entry) -> Result<(), AuditError> {
         let (done, committed) = tokio::sync::oneshot::channel();
-        self.enqueue(entry, Some(done)).await?;
+        let wait = matches!(entry, sql::Entry::Settle);
+        let job = sql::Job {
+            entry,
+            reply: sql::Reply::Waits(done),
+        };
+        self.enqueue(job, wait).await?;
         committed
             .await
             .map_err(|_| AuditError("the audit writer stopped".into()))?
@@ -444,15 +513,17 @@ impl SqlAudit {
 
 #[cfg(feature = "sql")]
 impl AuditSink for SqlAudit {
-    /// A refusal waits for its commit: it is the only trace of the request.
-    /// The outcome of a call whose body ran (it has a `call_id`, and its
-    /// attempt is already durable) joins the next commit without holding
-    /// the caller's answer; if that commit fails, the writer prints the
-    /// record's line, whatever the flood limit.
+    /// Neither kind of record holds the caller's answer for the disk. The
+    /// outcome of a call whose body ran (it has a `call_id`, and its attempt
+    /// is already durable) joins the next commit; if that commit fails, the
+    /// writer prints the record's line, whatever the flood limit. A refusal
+    /// (the call had no effect) joins it too while fewer than
+    /// [`Self::UNAWAITED_REFUSALS`] are uncommitted, and waits for its commit
+    /// beyond that; a full queue refuses it at once.
     fn write<'a>(&'a self, r: &'a AuditRecord) -> BoxFuture<'a, Result<(), AuditError>> {
         match r.call_id {
             Some(_) => Box::pin(std::future::ready(self.defer(r))),
-            None => Box::pin(self.submit(sql::Entry::Record(r.clone()))),
+            None => Box::pin(self.refusal(r)),
         }
     }
 
@@ -467,11 +538,14 @@ impl AuditSink for SqlAudit {
 
 #[cfg(feature = "sql")]
 mod sql {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
     use super::{Attempt, AuditRecord};
-    use crate::store::{Store, StoreError};
+    use crate::store::{Backend, Store, StoreError};
 
     /// The most writes one transaction carries.
-    const GROUP: usize = 256;
+    pub(super) const GROUP: usize = 256;
 
     /// How long outcomes that no caller waits for may wait for a write that
     /// must be durable now (an attempt, a refusal), to share its commit.
@@ -481,14 +555,17 @@ mod sql {
     /// that stops answering refuses calls instead of holding them.
     const COMMIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
-    /// Prints the line of an outcome that could not be stored: the call ran
-    /// and answered, and this line is now the only trace of how it ended.
+    /// Prints the line of a record that could not be stored and that no
+    /// caller waited for: the call answered, and this line is now the only
+    /// trace of how it ended.
     pub(super) fn unstored(r: &AuditRecord, why: &str) {
-        tracing::error!(target: crate::log::TARGET,
-            "outcome of call {} not stored ({}): {}",
-            r.call_id.as_deref().unwrap_or("-"),
-            crate::guards::secrets::redact(why).text,
-            r.log_line());
+        let why = crate::guards::secrets::redact(why).text;
+        match r.call_id.as_deref() {
+            Some(call) => tracing::error!(target: crate::log::TARGET,
+                "outcome of call {call} not stored ({why}): {}", r.log_line()),
+            None => tracing::error!(target: crate::log::TARGET,
+                "refusal not stored ({why}): {}", r.log_line()),
+        }
     }
 
     pub(super) enum Entry {
@@ -498,126 +575,248 @@ mod sql {
         Settle,
     }
 
-    pub(super) struct Job {
-        pub(super) entry: Entry,
-        /// Where to report the commit; `None` when no caller waits for it.
-        pub(super) done: Option<tokio::sync::oneshot::Sender<Result<(), String>>>,
+    /// Who learns of a write's commit.
+    pub(super) enum Reply {
+        /// A caller waiting for it.
+        Waits(tokio::sync::oneshot::Sender<Result<(), String>>),
+        /// Nobody: the outcome of a call that ran, whose attempt is durable.
+        Outcome,
+        /// Nobody: a refusal answered before its commit, counted in the
+        /// audit's unawaited refusals until it commits or fails.
+        Refusal,
     }
 
-    pub(super) fn spawn(store: Store) -> tokio::sync::mpsc::Sender<Job> {
-        let (sender, mut jobs) = tokio::sync::mpsc::channel::<Job>(4 * GROUP);
+    pub(super) struct Job {
+        pub(super) entry: Entry,
+        pub(super) reply: Reply,
+    }
+
+    /// The writer's queue. Queuing a write nobody waits for does not wake
+    /// the writer while it gathers a group; a write someone waits for, or a
+    /// full group, ends the gathering at once.
+    #[derive(Debug, Clone)]
+    pub(super) struct Queue {
+        pub(super) jobs: tokio::sync::mpsc::Sender<Job>,
+        urgent: Arc<tokio::sync::Notify>,
+    }
+
+    impl Queue {
+        /// Called once a job is queued; `waited`: someone waits for its commit.
+        pub(super) fn queued(&self, waited: bool) {
+            if waited || self.jobs.max_capacity() - self.jobs.capacity() >= GROUP {
+                self.urgent.notify_one();
+            }
+        }
+    }
+
+    /// Shared between the writer and the callers.
+    #[derive(Debug, Default)]
+    pub(super) struct Health {
+        /// Refusals answered whose commit is still to come.
+        pub(super) refusals: AtomicUsize,
+        /// Whether the last commit failed.
+        pub(super) failing: AtomicBool,
+    }
+
+    pub(super) fn spawn(store: Store, health: Arc<Health>) -> Queue {
+        let (sender, mut jobs) = tokio::sync::mpsc::channel::<Job>(super::SqlAudit::QUEUE);
+        let urgent = Arc::new(tokio::sync::Notify::new());
+        let queue = Queue {
+            jobs: sender,
+            urgent: urgent.clone(),
+        };
         tokio::spawn(async move {
             let mut group = Vec::with_capacity(GROUP);
-            // Outcomes lost since the last settle, which then reports them.
+            // The writer's connection, kept while writes keep coming.
+            let mut held: Option<sqlx::pool::PoolConnection<sqlx::Any>> = None;
+            let keep = store.pool().options().get_max_connections() > 1;
+            // Records lost since the last settle, which then reports them.
             let mut lost = 0usize;
             while jobs.recv_many(&mut group, GROUP).await > 0 {
-                if group.iter().all(|job| job.done.is_none()) {
-                    // Only outcomes: give the next write that someone waits
-                    // for a moment to arrive and carry them.
-                    let _ = tokio::time::timeout(DEFER, async {
-                        while let Some(job) = jobs.recv().await {
-                            let waited = job.done.is_some();
-                            group.push(job);
-                            if waited || group.len() >= GROUP {
-                                break;
-                            }
+                if group
+                    .iter()
+                    .all(|job| !matches!(job.reply, Reply::Waits(_)))
+                {
+                    // Nobody waits: give a write that someone waits for a
+                    // moment to arrive and carry these, without a wake-up
+                    // for each write queued meanwhile.
+                    tokio::select! {
+                        () = tokio::time::sleep(DEFER) => {}
+                        () = urgent.notified() => {}
+                    }
+                    while group.len() < GROUP {
+                        match jobs.try_recv() {
+                            Ok(job) => group.push(job),
+                            Err(_) => break,
                         }
-                    })
-                    .await;
+                    }
                 }
-                let result =
-                    match tokio::time::timeout(COMMIT_TIMEOUT, commit(&store, &group)).await {
-                        Ok(done) => done.map_err(|e| StoreError::new("audit write", e).to_string()),
-                        Err(_) => Err(format!(
-                            "audit write: no commit within {} s",
-                            COMMIT_TIMEOUT.as_secs()
-                        )),
-                    };
+                let written = tokio::time::timeout(COMMIT_TIMEOUT, async {
+                    if held.is_none() {
+                        held = Some(store.pool().acquire().await?);
+                    }
+                    match held.as_mut() {
+                        Some(conn) => commit(conn, store.backend(), &group).await,
+                        None => Ok(()),
+                    }
+                })
+                .await;
+                let result = match written {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(e)) => Err(StoreError::new("audit write", e).to_string()),
+                    Err(_) => Err(format!(
+                        "audit write: no commit within {} s",
+                        COMMIT_TIMEOUT.as_secs()
+                    )),
+                };
+                health.failing.store(result.is_err(), Ordering::Release);
+                if result.is_err() {
+                    // Its state is unknown (a batch cut short may have left a
+                    // transaction open): never reused.
+                    if let Some(mut conn) = held.take() {
+                        conn.close_on_drop();
+                    }
+                } else if jobs.is_empty() || !keep {
+                    // Idle, or the pool's only connection: it goes back.
+                    held = None;
+                }
                 for job in group.drain(..) {
-                    match (job.done, &result, &job.entry) {
-                        (Some(done), result, Entry::Settle) => {
+                    match (job.reply, &result, &job.entry) {
+                        (Reply::Waits(done), result, Entry::Settle) => {
                             // Reports what was lost since the last settle,
                             // in earlier groups as in this one.
                             let reported = match (result, lost) {
                                 (Ok(()), 0) => Ok(()),
                                 (Ok(()), n) => Err(format!(
-                                    "{n} outcome(s) could not be stored; their lines were printed"
+                                    "{n} record(s) could not be stored; their lines were printed"
                                 )),
                                 (Err(e), _) => Err(e.clone()),
                             };
                             let _ = done.send(reported);
                             lost = 0;
                         }
-                        (Some(done), _, _) => {
+                        (Reply::Waits(done), _, _) => {
                             let _ = done.send(result.clone());
                         }
-                        (None, Err(e), Entry::Record(r)) => {
-                            unstored(r, e);
-                            lost += 1;
+                        (reply, result, entry) => {
+                            if matches!(reply, Reply::Refusal) {
+                                health.refusals.fetch_sub(1, Ordering::AcqRel);
+                            }
+                            if let (Err(e), Entry::Record(r)) = (result, entry) {
+                                unstored(r, e);
+                                lost += 1;
+                            }
                         }
-                        (None, _, _) => {}
                     }
                 }
             }
         });
-        sender
+        queue
     }
 
-    /// Writes the group in one transaction (a lone write commits by itself).
-    async fn commit(store: &Store, group: &[Job]) -> Result<(), sqlx::Error> {
-        if let [job] = group {
-            let mut conn = store.pool().acquire().await?;
-            return insert(&mut conn, &job.entry).await;
-        }
-        let mut tx = store.pool().begin().await?;
-        for job in group {
-            insert(&mut tx, &job.entry).await?;
-        }
-        tx.commit().await
-    }
-
-    async fn insert(conn: &mut sqlx::AnyConnection, entry: &Entry) -> Result<(), sqlx::Error> {
-        match entry {
-            Entry::Settle => {}
-            Entry::Attempt(a) => {
-                sqlx::query(
-                    "INSERT INTO audit_attempt (call_id, time_ms, server, tool, subject, action) \
-                         VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(&a.call_id)
+    /// Writes the group's rows in one statement, or on SQLite one batch of
+    /// statements in one transaction: one round trip to the database and one
+    /// flush per group, whatever its size.
+    async fn commit(
+        conn: &mut sqlx::AnyConnection,
+        backend: Backend,
+        group: &[Job],
+    ) -> Result<(), sqlx::Error> {
+        const ATTEMPT: &str =
+            "INSERT INTO audit_attempt (call_id, time_ms, server, tool, subject, action) VALUES ";
+        const RECORD: &str = "INSERT INTO audit_log (time_ms, server, tool, subject, action, \
+            outcome, gate, field, reason, findings, duration_us, count, call_id) VALUES ";
+        let attempts: Vec<&Attempt> = group
+            .iter()
+            .filter_map(|job| match &job.entry {
+                Entry::Attempt(a) => Some(a),
+                _ => None,
+            })
+            .collect();
+        let records: Vec<&AuditRecord> = group
+            .iter()
+            .filter_map(|job| match &job.entry {
+                Entry::Record(r) => Some(r),
+                _ => None,
+            })
+            .collect();
+        let mut next = 0;
+        let attempt_rows = rows(backend, attempts.len(), 6, &mut next);
+        let record_rows = rows(backend, records.len(), 13, &mut next);
+        // Fixed fragments and numbered placeholders only: no value is ever
+        // spliced into the text.
+        let sql = match (attempts.is_empty(), records.is_empty()) {
+            (true, true) => return Ok(()),
+            (false, true) => format!("{ATTEMPT}{attempt_rows}"),
+            (true, false) => format!("{RECORD}{record_rows}"),
+            (false, false) => match backend {
+                // One statement: the attempts' insert runs exactly once
+                // whether or not the outer statement reads it.
+                Backend::Postgres => format!(
+                    "WITH attempts AS ({ATTEMPT}{attempt_rows} RETURNING 1) {RECORD}{record_rows}"
+                ),
+                Backend::Sqlite => {
+                    format!("BEGIN; {ATTEMPT}{attempt_rows}; {RECORD}{record_rows}; COMMIT")
+                }
+            },
+        };
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for a in &attempts {
+            query = query
+                .bind(a.call_id.as_str())
                 .bind(a.time_ms)
-                .bind(&a.server)
-                .bind(&a.tool)
-                .bind(&a.subject)
-                .bind(&a.action)
-                .execute(&mut *conn)
-                .await?;
-            }
-            Entry::Record(r) => {
-                let findings = serde_json::to_string(&r.findings)
-                    .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-                sqlx::query(
-                        "INSERT INTO audit_log (time_ms, server, tool, subject, action, outcome, gate, field, reason, findings, duration_us, count, call_id) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-                    )
-                    .bind(r.time_ms)
-                    .bind(&r.server)
-                    .bind(&r.tool)
-                    .bind(&r.subject)
-                    .bind(&r.action)
-                    .bind(r.outcome.as_str())
-                    .bind(r.gate)
-                    .bind(r.field.as_deref())
-                    .bind(r.reason.as_deref())
-                    .bind(findings)
-                    .bind(i64::try_from(r.duration_us).unwrap_or(i64::MAX))
-                    .bind(i64::try_from(r.count).unwrap_or(i64::MAX))
-                    .bind(r.call_id.as_deref())
-                    .execute(&mut *conn)
-                    .await?;
-            }
+                .bind(a.server.as_str())
+                .bind(a.tool.as_str())
+                .bind(a.subject.as_str())
+                .bind(a.action.as_str());
         }
-        Ok(())
+        for r in &records {
+            let findings =
+                serde_json::to_string(&r.findings).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+            query = query
+                .bind(r.time_ms)
+                .bind(r.server.as_str())
+                .bind(r.tool.as_str())
+                .bind(r.subject.as_str())
+                .bind(r.action.as_str())
+                .bind(r.outcome.as_str())
+                .bind(r.gate)
+                .bind(r.field.as_deref())
+                .bind(r.reason.as_deref())
+                .bind(findings)
+                .bind(i64::try_from(r.duration_us).unwrap_or(i64::MAX))
+                .bind(i64::try_from(r.count).unwrap_or(i64::MAX))
+                .bind(r.call_id.as_deref());
+        }
+        query.execute(&mut *conn).await.map(drop)
+    }
+
+    /// `($1, $2), ($3, $4)`: `count` rows of `columns` placeholders,
+    /// numbered on from `next`. SQLite's are anonymous (`?`), bound in
+    /// order: looking a numbered one up costs a scan of all of them.
+    fn rows(backend: Backend, count: usize, columns: usize, next: &mut usize) -> String {
+        let mut sql = String::with_capacity(count * columns * 5);
+        for row in 0..count {
+            if row > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('(');
+            for column in 0..columns {
+                if column > 0 {
+                    sql.push_str(", ");
+                }
+                *next += 1;
+                match backend {
+                    Backend::Sqlite => sql.push('?'),
+                    Backend::Postgres => {
+                        sql.push('$');
+                        sql.push_str(&next.to_string());
+                    }
+                }
+            }
+            sql.push(')');
+        }
+        sql
     }
 }
 

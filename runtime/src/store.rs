@@ -135,15 +135,24 @@ mod sql {
             };
             let mut options = AnyPoolOptions::new()
                 .max_connections(max)
-                .acquire_timeout(Duration::from_secs(5));
+                .acquire_timeout(Duration::from_secs(5))
+                // A connection to a file cannot drop like one over a network:
+                // no ping before each use (a round trip to its thread).
+                .test_before_acquire(backend == Backend::Postgres);
             if backend == Backend::Sqlite && max > 1 {
                 // A file shared by several connections: write-ahead logging lets
-                // readers proceed beside the one writer, and commits still sync.
+                // readers proceed beside the one writer. `synchronous = FULL`
+                // syncs the log at every commit, so what committed survives a
+                // power loss as well as a crash (SQLite's default, stated here
+                // so that it cannot change underneath).
                 options = options.after_connect(|conn, _| {
                     Box::pin(async move {
-                        sqlx::Executor::execute(&mut *conn, "PRAGMA journal_mode = WAL")
-                            .await
-                            .map(drop)
+                        sqlx::Executor::execute(
+                            &mut *conn,
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL",
+                        )
+                        .await
+                        .map(drop)
                     })
                 });
             }

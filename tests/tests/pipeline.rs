@@ -275,6 +275,7 @@ async fn a_failed_audit_write_withholds_the_result() {
         text(&trace.result),
         "rejected by audit gate: audit log unavailable; result withheld"
     );
+    assert!(!trace.executed);
     assert_eq!(trace.record.outcome, Outcome::Failed);
     assert!(!text(&trace.result).contains("note 1"));
 }
@@ -398,7 +399,7 @@ async fn settling_reports_outcomes_lost_since_the_last_settle() {
     assert!(
         settled
             .to_string()
-            .contains("1 outcome(s) could not be stored; their lines were printed"),
+            .contains("1 record(s) could not be stored; their lines were printed"),
         "{settled}"
     );
     server.pipeline().settle_audit().await.unwrap();
@@ -542,5 +543,94 @@ async fn every_sink_is_written_even_after_one_fails() {
     assert_eq!(trace.record.gate, Some("audit"));
     for sink in [&broken, &working] {
         assert_eq!(sink.writes.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+}
+
+/// A writer stalled by another connection's write lock: at most
+/// `UNAWAITED_REFUSALS` refusals are answered before their commit, the next
+/// wait for it in the queue, and once the queue is full the rest are refused
+/// at the audit gate at once. Every refusal answered otherwise is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_answer_before_their_commit_within_a_bound_and_a_full_queue_refuses() {
+    use std::sync::{Arc, Mutex};
+    const CALLS: usize = SqlAudit::UNAWAITED_REFUSALS + SqlAudit::QUEUE + 500;
+
+    let url = temp_sqlite_url("queue");
+    let store = Store::connect(&url).await.unwrap();
+    store.migrate(&[]).await.unwrap();
+    let server = Server::new(Slow)
+        .with_audit(Audit::default().with_sink(SqlAudit::new(store.clone())))
+        .with_subject_rate(None);
+    let holder = Store::connect(&url).await.unwrap();
+    let mut lock = holder.pool().acquire().await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut *lock)
+        .await
+        .unwrap();
+
+    let answered: Arc<Mutex<Vec<Option<&'static str>>>> = Arc::default();
+    let mut calls = Vec::new();
+    for _ in 0..CALLS {
+        let (server, answered) = (server.clone(), answered.clone());
+        calls.push(tokio::spawn(async move {
+            let trace = server.call("nope", args(json!({}))).await;
+            answered.lock().unwrap().push(trace.record.gate);
+            trace.record.gate
+        }));
+    }
+    // Everything that does not wait for the stalled writer answers.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    while answered.lock().unwrap().len() < CALLS - SqlAudit::QUEUE - SqlAudit::UNAWAITED_REFUSALS {
+        assert!(std::time::Instant::now() < deadline, "answers stalled");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let before: Vec<_> = answered.lock().unwrap().clone();
+    let early = before
+        .iter()
+        .filter(|g| **g == Some("unknown-tool"))
+        .count();
+    let full = before.iter().filter(|g| **g == Some("audit")).count();
+    assert!(
+        (1..=SqlAudit::UNAWAITED_REFUSALS).contains(&early),
+        "{early} refusals answered before any commit, {full} refused: {:?}",
+        before.iter().take(5).collect::<Vec<_>>()
+    );
+    assert!(full >= 1, "a full queue refuses at the audit gate");
+
+    sqlx::query("COMMIT").execute(&mut *lock).await.unwrap();
+    drop(lock);
+    let mut stored = 0i64;
+    for call in calls {
+        match call.await.unwrap() {
+            Some("unknown-tool") => stored += 1,
+            Some("audit") => {}
+            other => panic!("unexpected gate {other:?}"),
+        }
+    }
+    server.pipeline().settle_audit().await.unwrap();
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(rows, stored);
+}
+
+/// What the README promises of SQLite: every connection of a file store
+/// writes ahead and syncs at each commit.
+#[tokio::test]
+async fn sqlite_connections_sync_every_commit() {
+    let store = Store::connect(&temp_sqlite_url("sync")).await.unwrap();
+    for _ in 0..3 {
+        let mut conn = store.pool().acquire().await.unwrap();
+        let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        // 2 is FULL.
+        assert_eq!((synchronous, journal.as_str()), (2, "wal"));
     }
 }

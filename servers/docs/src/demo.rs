@@ -160,6 +160,9 @@ pub struct Config {
     pub database_url: String,
     /// Demo tokens and policies, and a fresh documents table.
     pub demo: bool,
+    /// With `demo`, keep the documents already stored (a benchmark reads the
+    /// same document across server runs).
+    pub keep_documents: bool,
     /// Guard configuration (what may be fetched).
     pub guards: Guards,
     /// Also write audit records as JSON lines to this file.
@@ -179,6 +182,7 @@ impl Config {
         Self {
             database_url: database_url.into(),
             demo: false,
+            keep_documents: false,
             guards: Guards::default(),
             audit_file: None,
             subject_rate: Some(secure_tool::limit::DEFAULT_SUBJECT_RATE),
@@ -213,7 +217,9 @@ pub async fn build(config: Config) -> Result<(Server<DocServer>, Documents), Str
         .with_subject_rate(config.subject_rate)
         .with_call_timeout(config.call_timeout);
     let server = if config.demo {
-        docs.reset().await.map_err(|e| e.to_string())?;
+        if !config.keep_documents {
+            docs.reset().await.map_err(|e| e.to_string())?;
+        }
         seed_policies(&authz).await?;
         authz.follow(&store, config.policy_poll);
         server.with_verifier(tokens())

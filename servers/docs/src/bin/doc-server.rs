@@ -37,9 +37,12 @@ fn default_database_url() -> Result<String, String> {
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
-    /// Seed demo tokens, roles and documents (never in production)
+    /// Seed demo tokens and roles, and empty the documents table (never in production)
     #[arg(long)]
     demo: bool,
+    /// With --demo, keep the documents already stored instead of starting empty
+    #[arg(long, requires = "demo")]
+    keep_documents: bool,
     /// sqlite://PATH, sqlite::memory: or postgres://… [default: DATABASE_URL, else an
     /// SQLite file under $XDG_DATA_HOME/doc-server/]
     #[arg(long, value_name = "URL")]
@@ -82,6 +85,7 @@ fn config(cli: Cli) -> Result<Config, String> {
     };
     let mut config = Config::new(database_url);
     config.demo = cli.demo;
+    config.keep_documents = cli.keep_documents;
     config.audit_file = cli.audit_file;
     config.guards.fetch.allow_loopback = cli.allow_loopback_fetch;
     config.guards.fetch.ports.extend(cli.fetch_ports);
