@@ -549,7 +549,7 @@ mod sql {
 
     /// How long outcomes that no caller waits for may wait for a write that
     /// must be durable now (an attempt, a refusal), to share its commit.
-    const DEFER: std::time::Duration = std::time::Duration::from_millis(5);
+    const DEFER: std::time::Duration = std::time::Duration::from_millis(20);
 
     /// How long one commit may take before it counts as failed: a database
     /// that stops answering refuses calls instead of holding them.

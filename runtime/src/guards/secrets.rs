@@ -283,6 +283,9 @@ struct Prefilter {
     kinds: Vec<Vec<Vec<Literal>>>,
 }
 
+/// Texts up to this many bytes are prefiltered by a direct scan.
+const SHORT_TEXT: usize = 128;
+
 /// How many literals one scan searches for.
 const LITERALS_PER_SCAN: usize = 12;
 
@@ -347,9 +350,45 @@ impl Prefilter {
         }
     }
 
+    /// [`Self::possible`] for a short text (an argument, a refusal's reason):
+    /// every position is tried against the literals that start with its
+    /// byte, without the copy and the scans that pay off on long texts.
+    fn possible_short(&self, text: &str, seen: &mut [bool]) -> bool {
+        let bytes = text.as_bytes();
+        let mut chars = Vec::new();
+        for (at, byte) in bytes.iter().enumerate() {
+            // Literals are ASCII: only ASCII bytes (char boundaries) start one.
+            let mut new = false;
+            for &i in &self.by_first[usize::from(byte.to_ascii_lowercase())] {
+                let (literal, fold) = self.literals[i];
+                let head = &bytes[at..(at + literal.len()).min(bytes.len())];
+                let here = if fold {
+                    head.eq_ignore_ascii_case(literal.as_bytes())
+                } else {
+                    head == literal.as_bytes()
+                };
+                new |= here && !seen[i];
+                seen[i] |= here;
+            }
+            if new && self.satisfied(text, seen, &mut chars) {
+                return true;
+            }
+        }
+        false
+    }
+
     /// Whether any kind could match somewhere in `text`.
     fn possible(&self, text: &str) -> bool {
         let mut seen = vec![false; self.literals.len()];
+        if text.len() <= SHORT_TEXT {
+            self.possible_short(text, &mut seen)
+        } else {
+            self.possible_scanned(text, &mut seen)
+        }
+    }
+
+    /// [`Self::possible`] by scans for the literals, on a lowercased copy.
+    fn possible_scanned(&self, text: &str, seen: &mut [bool]) -> bool {
         // Lowercasing ASCII keeps every byte offset and char boundary.
         let lower = text.to_ascii_lowercase();
         let mut chars = Vec::new();
@@ -370,7 +409,7 @@ impl Prefilter {
                     seen[i] |= here;
                 }
                 // Text with secrets usually shows one early: stop there.
-                if new && self.satisfied(text, &seen, &mut chars) {
+                if new && self.satisfied(text, seen, &mut chars) {
                     return true;
                 }
                 // Resume one char on: literals may overlap.
@@ -566,6 +605,10 @@ pub fn redact_json(value: &mut serde_json::Value) -> Vec<String> {
 }
 
 #[cfg(test)]
+#[path = "../../tests/common/samples.rs"]
+mod samples;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -586,6 +629,39 @@ mod tests {
         assert!(prefilter.possible("db postgres://app:pw@db/app"));
         assert!(prefilter.possible("PASSWORD = x"));
         assert!(!prefilter.possible("a password, said plainly"));
+    }
+
+    #[test]
+    fn the_short_text_scan_agrees_with_the_literal_scans() {
+        let prefilter = Prefilter::new();
+        let agree = |text: &str| {
+            let mut a = vec![false; prefilter.literals.len()];
+            let mut b = vec![false; prefilter.literals.len()];
+            assert_eq!(
+                prefilter.possible_short(text, &mut a),
+                prefilter.possible_scanned(text, &mut b),
+                "{text:?}"
+            );
+        };
+        let mut checked = 0;
+        for (_, positive, negative) in samples::SAMPLES {
+            for text in [positive, negative] {
+                let text = format!("Ünïcode {text} PassWord = x");
+                // Every window that starts and ends on a char boundary.
+                let bounds: Vec<usize> = (0..=text.len())
+                    .filter(|i| text.is_char_boundary(*i))
+                    .collect();
+                for (n, &start) in bounds.iter().enumerate() {
+                    for &end in &bounds[n..] {
+                        if end - start <= SHORT_TEXT && (start % 7 == 0 || end == text.len()) {
+                            agree(&text[start..end]);
+                            checked += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 10_000, "{checked}");
     }
 
     #[test]
