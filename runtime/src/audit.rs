@@ -141,11 +141,16 @@ pub struct Attempt {
 }
 
 impl Attempt {
-    /// An attempt with a fresh call id.
+    /// An attempt with a fresh call id: 32 hex digits, the time in
+    /// milliseconds (12) then 80 unpredictable bits (20). Ids of one server
+    /// ascend, so the unique index on them grows at its end: a group of
+    /// attempts touches one of its pages, not one page each.
     pub fn new(server: &str, tool: &str, subject: &str, action: &str) -> Self {
+        let time_ms = now_ms();
+        let unique = crate::log::unique_id();
         Self {
-            call_id: crate::log::unique_id(),
-            time_ms: now_ms(),
+            call_id: format!("{:012x}{}", time_ms.max(0), &unique[..20]),
+            time_ms,
             server: server.to_owned(),
             tool: tool.to_owned(),
             subject: subject.to_owned(),
@@ -931,6 +936,24 @@ impl Audit {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn call_ids_ascend_with_time_and_differ() {
+        let a = Attempt::new("s", "t", "alice", "call");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let b = Attempt::new("s", "t", "alice", "call");
+        let c = Attempt::new("s", "t", "alice", "call");
+        for id in [&a.call_id, &b.call_id, &c.call_id] {
+            assert_eq!(id.len(), 32);
+            assert!(id.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
+        }
+        assert!(a.call_id < b.call_id, "{} {}", a.call_id, b.call_id);
+        assert_ne!(b.call_id, c.call_id);
+        assert_eq!(
+            i64::from_str_radix(&a.call_id[..12], 16).unwrap(),
+            a.time_ms
+        );
+    }
 
     #[test]
     fn every_gate_maps_to_an_outcome_other_than_allowed() {
