@@ -39,6 +39,9 @@ pub fn check(cx: &mut Ctxt, options: Options, sig: Sig) -> Tool {
             "a `Grant` parameter needs `scope = \"resource:action\"`: a public tool is granted nothing to check owners against",
         );
     }
+    hints(cx, &options, &sig);
+    let open_world =
+        options.open_world.is_some() || params.iter().any(|p| matches!(p.kind, Kind::Url { .. }));
     let max_size = options
         .max_size
         .and_then(|(n, _)| usize::try_from(n).ok())
@@ -53,6 +56,9 @@ pub fn check(cx: &mut Ctxt, options: Options, sig: Sig) -> Tool {
         params,
         confirm_added: confirm && !confirm_declared,
         confirm,
+        read_only: options.read_only.is_some(),
+        idempotent: options.idempotent.is_some(),
+        open_world,
         scope,
         rate: options.rate,
         max_size,
@@ -686,6 +692,33 @@ fn max_len(options: &Options, p: &crate::signature::Param) -> usize {
         .unwrap_or(DEFAULT_MAX_LEN)
 }
 
+/// The tool has a description, and its hints agree with what the macro knows.
+fn hints(cx: &mut Ctxt, options: &Options, sig: &Sig) {
+    if sig.description.is_empty() {
+        cx.error(
+            sig.ident.span(),
+            format!(
+                "`{}` has no doc comment: it is the description the model reads to decide \
+                 when to call the tool; write what it does and when to use it in `/// …` \
+                 above `fn {}`",
+                sig.name, sig.name
+            ),
+        );
+    }
+    if let (Some(read_only), Some(_)) = (options.read_only, options.confirm) {
+        cx.error(
+            read_only,
+            "a `confirm` tool changes something, so it cannot be `read_only`",
+        );
+    }
+    if let (Some(read_only), Some(_)) = (options.read_only, options.idempotent) {
+        cx.error(
+            read_only,
+            "`read_only` already says the tool changes nothing: drop `idempotent`",
+        );
+    }
+}
+
 /// Every bound names a parameter that exists and has the right type; blanket
 /// bounds apply to at least one parameter; values are in range.
 fn check_targets(cx: &mut Ctxt, options: &Options, sig: &Sig) {
@@ -694,14 +727,32 @@ fn check_targets(cx: &mut Ctxt, options: &Options, sig: &Sig) {
             match &b.target {
                 Some(target) => match find(sig, target) {
                     None => no_such_param(cx, sig, option, target),
-                    Some((_, p)) if !p.kind.is_numeric() => cx.error(
-                        target.span(),
-                        format!(
-                            "`{option}` bounds numbers, but `{}` is `{}`",
-                            p.name,
-                            p.kind.describe()
-                        ),
-                    ),
+                    Some((_, p)) if !p.kind.is_numeric() => {
+                        let list = matches!(p.kind, TyKind::List(_));
+                        let hint = match (option, &p.kind) {
+                            ("max", _) if list => format!(
+                                "; bound its items with `max_items({} = {})`",
+                                p.name, b.value.text
+                            ),
+                            ("min", _) if list => format!(
+                                "; require items with `min_items({} = {})`",
+                                p.name, b.value.text
+                            ),
+                            ("max", TyKind::String) => format!(
+                                "; bound its length with `max_len({} = {})`",
+                                p.name, b.value.text
+                            ),
+                            _ => String::new(),
+                        };
+                        cx.error(
+                            target.span(),
+                            format!(
+                                "`{option}` bounds numbers, but `{}` is `{}`{hint}",
+                                p.name,
+                                p.kind.describe()
+                            ),
+                        );
+                    }
                     Some(_) => {}
                 },
                 None => {

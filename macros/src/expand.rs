@@ -97,8 +97,18 @@ pub fn selector(vis: &syn::Visibility, s: &Selector) -> TokenStream {
     let lits: Vec<_> = s.variants.iter().map(|(l, _)| l).collect();
     let variants: Vec<_> = s.variants.iter().map(|(_, v)| v).collect();
     let docs = lits.iter().map(|l| format!("`{}`", l.value()));
+    // Hovering the enum shows which variant each literal became.
+    let mapping: String = s
+        .variants
+        .iter()
+        .map(|(l, v)| format!("\n- `\"{}\"` → `{ident}::{v}`", l.value()))
+        .collect();
+    let enum_doc = format!(
+        "The allowed values of a `#[secure_tool]` selector, generated from its allowlist \
+         (each literal becomes an UpperCamelCase variant):\n{mapping}"
+    );
     quote! {
-        /// The allowed values of a `#[secure_tool]` selector, generated from its allowlist.
+        #[doc = #enum_doc]
         #[derive(
             ::core::clone::Clone,
             ::core::marker::Copy,
@@ -262,6 +272,7 @@ fn spec(tool: &Tool) -> TokenStream {
         None => quote!(#krate::spec::Access::Public),
     };
     let confirm = tool.confirm;
+    let (read_only, idempotent, open_world) = (tool.read_only, tool.idempotent, tool.open_world);
     let checks_owner = tool.checks_owner();
     let rate = option(tool.rate.map(
         |(calls, secs)| quote!(#krate::Rate::new(#calls, ::core::time::Duration::from_secs(#secs))),
@@ -278,6 +289,9 @@ fn spec(tool: &Tool) -> TokenStream {
             params: &[#(#params),*],
             access: #access,
             confirm: #confirm,
+            read_only: #read_only,
+            idempotent: #idempotent,
+            open_world: #open_world,
             checks_owner: #checks_owner,
             untrusted_output: #untrusted,
             rate: #rate,

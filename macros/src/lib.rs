@@ -81,14 +81,17 @@ pub(crate) fn with_krate<R>(path: Option<syn::Path>, f: impl FnOnce() -> R) -> R
 /// | `rename_all = "camelCase"` | every parameter's wire name: `camelCase`, `PascalCase`, `snake_case`, `SCREAMING_SNAKE_CASE`, `kebab-case`, `lowercase` |
 /// | `max_size = N` | the arguments as a whole may be at most N bytes (1 MiB unless declared) |
 /// | `confirm` | destructive: the call must carry `confirm: true`, and the user is asked when the client can |
+/// | `read_only`, `idempotent`, `open_world` | MCP hints (`readOnlyHint`, `idempotentHint`, `openWorldHint`); a `confirm` tool cannot be `read_only`, and a `CheckedUrl` parameter makes a tool `open_world`; unstated hints stay absent, which clients read cautiously |
 /// | `command(p, ..)` | the selector `p` picks a command-line flag: shell metacharacters are refused first |
 /// | `rate = "30/min"` | each caller may call the tool 30 times a minute (`N/s`, `N/min`, `N/h`) |
 /// | `crate = "path"` | how generated code names the runtime, for a crate that renames the `secure-tool` dependency |
 ///
 /// Parameter types: `f32`, `f64`, `i8`–`i64`, `u8`–`u64`, `bool`, `String`,
 /// allowlist enums, structs that derive [`Args`](derive@Args), `Vec<T>` and
-/// `Option<T>` of those; `CheckedUrl` (SSRF-guarded), `State<T>` and
-/// `Principal` (injected). The return type is `Result<T, Reject>`.
+/// `Option<T>` of those; `CheckedUrl` (SSRF-guarded), `CheckedPath` (beneath
+/// a root), `State<T>`, `Principal` and `Grant` (injected). The return type is
+/// `Result<T, Reject>`. The doc comment is required: it is the description
+/// the model reads.
 ///
 /// The macro also emits a module named after the function, holding the
 /// tool's spec and one `#[test]` per gate and value, such as

@@ -14,6 +14,10 @@ pub struct Tool {
     /// Whether `confirm` adds a flag the signature does not declare.
     pub confirm_added: bool,
     pub confirm: bool,
+    /// MCP hints: `readOnlyHint`, `idempotentHint`, `openWorldHint`.
+    pub read_only: bool,
+    pub idempotent: bool,
+    pub open_world: bool,
     pub scope: Option<String>,
     /// `rate = "N/unit"`: calls, and the period in seconds.
     pub rate: Option<(u32, u64)>,

@@ -1,6 +1,7 @@
 //! Stage 1: the attribute's options, parsed with their spans. No cross-checks here.
 
 use proc_macro2::{Span, TokenStream};
+use quote::ToTokens as _;
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::{Expr, ExprLit, Ident, Lit, LitStr, Meta, MetaNameValue, Token, UnOp};
@@ -23,6 +24,9 @@ pub const OPTIONS: &[&str] = &[
     "scope",
     "public",
     "confirm",
+    "read_only",
+    "idempotent",
+    "open_world",
     "command",
     "rate",
     "crate",
@@ -43,7 +47,7 @@ pub const FIELD_OPTIONS: &[&str] = &[
 ];
 
 const EXPECTED: &str = "expected one of `allow`, `max`, `min`, `max_len`, `max_items`, `min_items`, `unique`, \
-                        `allow_invisible`, `default`, `rename`, `rename_all`, `max_size`, `scope`, `public`, `confirm`, `command`, `rate`, `crate`";
+                        `allow_invisible`, `default`, `rename`, `rename_all`, `max_size`, `scope`, `public`, `confirm`, `read_only`, `idempotent`, `open_world`, `command`, `rate`, `crate`";
 
 const FIELD_EXPECTED: &str = "expected one of `allow`, `max`, `min`, `max_len`, `max_items`, `min_items`, \
                               `unique`, `allow_invisible`, `default`, `rename`";
@@ -70,6 +74,10 @@ pub struct Options {
     pub scope: Option<LitStr>,
     pub public: Option<Span>,
     pub confirm: Option<Span>,
+    /// MCP hints: `read_only`, `idempotent`, `open_world`.
+    pub read_only: Option<Span>,
+    pub idempotent: Option<Span>,
+    pub open_world: Option<Span>,
     /// Parameters that select a command-line flag: `command(format)`.
     pub command: Vec<Ident>,
     /// `rate = "N/unit"`: calls per subject, and the period in seconds.
@@ -434,6 +442,9 @@ fn parse_meta(cx: &mut Ctxt, meta: &Meta, options: &mut Options, field: Option<&
         }
         "public" => flag(cx, meta, &mut options.public),
         "confirm" => flag(cx, meta, &mut options.confirm),
+        "read_only" => flag(cx, meta, &mut options.read_only),
+        "idempotent" => flag(cx, meta, &mut options.idempotent),
+        "open_world" => flag(cx, meta, &mut options.open_world),
         "rate" => {
             let Some(value) = name_value(cx, meta, "rate = \"30/min\"") else {
                 return;
@@ -625,6 +636,18 @@ fn parse_keyed<T: Targeted>(
                     );
                     continue;
                 }
+                if let Expr::Range(range) = &pair.value
+                    && let (Some(start), Some(end)) = (&range.start, &range.end)
+                {
+                    let (start, end) = (start.to_token_stream(), end.to_token_stream());
+                    cx.error(
+                        pair.value.span(),
+                        format!(
+                            "`{key}` takes one bound, not a range; write `min({target} = {start}), max({target} = {end})`"
+                        ),
+                    );
+                    continue;
+                }
                 if let Some(mut v) = value(cx, &pair.value) {
                     v.set_target(target.clone());
                     out.push(v);
@@ -701,7 +724,18 @@ fn number(cx: &mut Ctxt, expr: &Expr) -> Option<Number> {
         _ => None,
     };
     let Some((value, int, text)) = parsed else {
-        cx.error(expr.span(), "expected a number literal");
+        let hint = match lit {
+            Expr::Range(range) => match (&range.start, &range.end) {
+                (Some(start), Some(end)) => format!(
+                    "; a range is two bounds: `min = {}, max = {}`",
+                    start.to_token_stream(),
+                    end.to_token_stream()
+                ),
+                _ => "; a range is two bounds: `min(p = ..), max(p = ..)`".to_owned(),
+            },
+            _ => String::new(),
+        };
+        cx.error(expr.span(), format!("expected a number literal{hint}"));
         return None;
     };
     let sign = if negative { -1.0 } else { 1.0 };
@@ -736,7 +770,35 @@ targeted!(Allow, Bound, MaxLen, Default, Rename);
 
 /// The closest known option to a misspelt one, by edit distance.
 pub fn did_you_mean(unknown: &str) -> Option<&'static str> {
-    did_you_mean_in(unknown, OPTIONS)
+    // Names other frameworks and schemas use for the same bounds.
+    const SYNONYMS: &[(&str, &str)] = &[
+        ("max_length", "max_len"),
+        ("maxlength", "max_len"),
+        ("max_chars", "max_len"),
+        ("length", "max_len"),
+        ("len", "max_len"),
+        ("max_size_items", "max_items"),
+        ("max_count", "max_items"),
+        ("min_count", "min_items"),
+        ("maximum", "max"),
+        ("minimum", "min"),
+        ("le", "max"),
+        ("ge", "min"),
+        ("enum", "allow"),
+        ("choices", "allow"),
+        ("one_of", "allow"),
+        ("allowed", "allow"),
+        ("rate_limit", "rate"),
+        ("confirmation", "confirm"),
+        ("destructive", "confirm"),
+        ("alias", "rename"),
+    ];
+    let folded = unknown.to_ascii_lowercase().replace('-', "_");
+    SYNONYMS
+        .iter()
+        .find(|(name, _)| *name == folded)
+        .map(|(_, option)| *option)
+        .or_else(|| did_you_mean_in(unknown, OPTIONS))
 }
 
 fn did_you_mean_in(unknown: &str, options: &'static [&'static str]) -> Option<&'static str> {

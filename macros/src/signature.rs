@@ -105,7 +105,10 @@ impl TyKind {
 
 const SUPPORTED: &str = "expected `f32`, `f64`, `i8`, `i16`, `i32`, `i64`, `u8`, `u16`, `u32`, `u64`, `bool`, `String`, \
                          the enum an `allow` list generates, a struct that derives `Args`, \
-                         or `Vec<…>` or `Option<…>` of one of these";
+                         `CheckedUrl` (a URL the SSRF guard checked), `CheckedPath` (a path beneath a root), \
+                         or `Vec<…>` or `Option<…>` of one of these; \
+                         or, injected rather than read from the arguments, `State<T>` (server state), \
+                         `Principal` (the verified caller) or `Grant` (what authorization granted)";
 
 pub fn parse(cx: &mut Ctxt, item: &ItemFn) -> Sig {
     let sig = &item.sig;

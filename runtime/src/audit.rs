@@ -64,7 +64,8 @@ impl Outcome {
             | Gate::Control
             | Gate::Length
             | Gate::Unique
-            | Gate::Size => Outcome::Invalid,
+            | Gate::Size
+            | Gate::Argument => Outcome::Invalid,
             Gate::Execute | Gate::Timeout | Gate::Output | Gate::Audit => Outcome::Failed,
         }
     }
@@ -862,7 +863,10 @@ impl Audit {
 
     /// Waits until every record and attempt written so far is durable in
     /// every sink: before reading the trail back, and before shutting down.
+    /// Prints the summary of refusal lines the flood limit held back, if any.
     pub async fn settle(&self) -> Result<(), AuditError> {
+        // Refusals whose lines the flood limit held back are told now.
+        self.flood.flush();
         let mut failed = None;
         for sink in &self.sinks {
             if let Err(e) = sink.settle().await {

@@ -436,6 +436,18 @@ impl Flood {
         admitted
     }
 
+    /// Ends the current window now, printing its summary if anything was
+    /// suppressed: at shutdown, so a burst followed by an exit is still told.
+    pub fn flush(&self) {
+        let summary = {
+            let mut state = self.lock();
+            self.close(&mut state, tokio::time::Instant::now())
+        };
+        if let Some(summary) = summary {
+            tracing::warn!(target: TARGET, "{summary}");
+        }
+    }
+
     /// Ends the window: the summary line if anything was suppressed.
     fn close(&self, state: &mut FloodState, now: tokio::time::Instant) -> Option<String> {
         let suppressed = std::mem::take(&mut state.suppressed);

@@ -70,7 +70,10 @@ pub struct Untrusted {
 }
 
 impl Untrusted {
-    /// `content` that came from `source` (such as `document:3`).
+    /// `content` that came from `source` (such as `document:3`). The label
+    /// keeps ASCII letters, digits and `: - _ . /` as they are and
+    /// percent-encodes every other byte (`notes:1,2` is shown as
+    /// `notes:1%2C2`), up to 128 bytes, so it cannot leave its attribute.
     pub fn new(source: impl Into<String>, content: impl Into<String>) -> Self {
         Self {
             source: source.into(),

@@ -52,6 +52,10 @@ pub enum Gate {
     /// The object the call touches is not the caller's, and the caller's role
     /// reaches only its own objects.
     Owner,
+    /// The tool body found an argument invalid: a check the declaration
+    /// cannot express (two arguments that contradict each other, a date in
+    /// the past). The call ends `invalid`, like the declared checks.
+    Argument,
     /// The tool body itself refused (division by zero, a row that does not exist).
     Execute,
     /// The body did not finish within the per-call timeout and was cancelled.
@@ -85,6 +89,7 @@ impl Gate {
         Gate::Path,
         Gate::Confirm,
         Gate::Owner,
+        Gate::Argument,
         Gate::Execute,
         Gate::Timeout,
         Gate::Output,
@@ -113,6 +118,7 @@ impl Gate {
             Gate::Auth => "auth",
             Gate::Rate => "rate",
             Gate::Timeout => "timeout",
+            Gate::Argument => "argument",
             Gate::Scope => "scope",
             Gate::Role => "role",
             Gate::Owner => "owner",
@@ -152,6 +158,18 @@ pub struct Reject {
 }
 
 impl Reject {
+    /// A tool body's finding that an argument is invalid: audited as
+    /// `invalid` at the `argument` gate, like the checks the declaration
+    /// generates. Use it for what the declaration cannot express; for a
+    /// failure that is not the caller's input (a row that does not exist, a
+    /// service that is down), use [`Reject::field`] or [`Reject::new`].
+    pub fn invalid(
+        field: impl Into<Cow<'static, str>>,
+        reason: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Self::at(Gate::Argument, Some(field.into()), reason)
+    }
+
     /// A refusal from a tool body that concerns one argument.
     pub fn field(
         field: impl Into<Cow<'static, str>>,

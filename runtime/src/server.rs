@@ -106,7 +106,19 @@ fn entry(spec: &ToolSpec, schema: Map<String, Value>) -> Tool {
     if let Some(schema) = (spec.output_schema)() {
         tool = tool.with_raw_output_schema(Arc::new(schema));
     }
-    tool.with_annotations(ToolAnnotations::new().destructive(spec.confirm))
+    // A hint the declaration does not state stays absent, and a client reads
+    // the cautious default: not read-only, not idempotent, open world.
+    let mut hints = ToolAnnotations::new().destructive(spec.confirm);
+    if spec.read_only {
+        hints = hints.read_only(true);
+    }
+    if spec.idempotent {
+        hints = hints.idempotent(true);
+    }
+    if spec.open_world {
+        hints = hints.open_world(true);
+    }
+    tool.with_annotations(hints)
 }
 
 /// An MCP server over a set of declared tools.

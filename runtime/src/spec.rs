@@ -33,6 +33,14 @@ pub struct ToolSpec {
     pub access: Access,
     /// Whether the tool is destructive and requires `confirm: true`.
     pub confirm: bool,
+    /// `read_only`: the tool changes nothing (MCP `readOnlyHint`).
+    pub read_only: bool,
+    /// `idempotent`: calling it twice with the same arguments changes no more
+    /// than once (MCP `idempotentHint`).
+    pub idempotent: bool,
+    /// `open_world`, or a `CheckedUrl` parameter: the tool reaches beyond the
+    /// server's own data (MCP `openWorldHint`).
+    pub open_world: bool,
     /// Whether the body takes a `Grant` and checks the owner of each object it
     /// touches: only such a tool admits a role that reaches the caller's own objects alone.
     pub checks_owner: bool,

@@ -94,3 +94,27 @@ async fn a_flood_of_refusals_prints_a_bounded_number_of_lines_then_a_summary() {
     server.call("echo", args(json!({"text": 1}))).await;
     assert_eq!(capture.warnings().len(), FLOOD_LINES as usize + 2);
 }
+
+#[tokio::test(start_paused = true)]
+async fn settling_at_shutdown_prints_the_summary_of_an_open_window() {
+    let server = Server::new(Patient).with_subject_rate(None);
+    let capture = Capture::default();
+    let _guard = capture.enter();
+    for _ in 0..FLOOD_LINES + 3 {
+        server.call("echo", args(json!({"text": 1}))).await;
+    }
+    assert_eq!(capture.warnings().len(), FLOOD_LINES as usize);
+    // A burst, then an exit before the window closes: nothing is lost.
+    server.pipeline().settle_audit().await.unwrap();
+    let warnings = capture.warnings();
+    assert_eq!(
+        warnings.last().map(String::as_str),
+        Some(
+            "rejection flood: 3 more refusal(s) in 10 s not printed, by gate: type=3; each is still audited"
+        ),
+        "{warnings:#?}"
+    );
+    // Told once.
+    server.pipeline().settle_audit().await.unwrap();
+    assert_eq!(capture.warnings().len(), FLOOD_LINES as usize + 1);
+}

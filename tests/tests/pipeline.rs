@@ -634,3 +634,66 @@ async fn sqlite_connections_sync_every_commit() {
         assert_eq!((synchronous, journal.as_str()), (2, "wal"));
     }
 }
+
+/// Counts the days between two days of the year.
+#[secure_tool(public, max(since = 366), max(until = 366))]
+fn span(since: u32, until: u32) -> Result<String, Reject> {
+    if until <= since {
+        return Err(Reject::invalid("until", "must be after since"));
+    }
+    Ok(format!("{} days", until - since))
+}
+
+server!(Spans { span });
+
+#[tokio::test]
+async fn an_argument_the_body_finds_invalid_is_audited_as_invalid() {
+    let server = Server::new(Spans);
+    let trace = server
+        .call("span", args(json!({"since": 10, "until": 3})))
+        .await;
+    assert_eq!(
+        text(&trace.result),
+        "rejected by argument gate: until: must be after since"
+    );
+    assert_eq!(trace.record.outcome, Outcome::Invalid);
+    assert_eq!(trace.record.gate, Some("argument"));
+    assert_eq!(trace.record.field.as_deref(), Some("until"));
+    let ok = server
+        .call("span", args(json!({"since": 3, "until": 10})))
+        .await;
+    assert_eq!(text(&ok.result), "7 days");
+}
+
+/// Looks a note up; changes nothing.
+#[secure_tool(public, read_only, max(id = 1000))]
+fn look(id: u32) -> Result<String, Reject> {
+    Ok(format!("note {id}"))
+}
+
+/// Sets a note's pin; setting it twice is setting it once.
+#[secure_tool(public, idempotent, open_world, max(id = 1000))]
+fn pin(id: u32) -> Result<String, Reject> {
+    Ok(format!("pinned {id}"))
+}
+
+server!(Hinted { look, pin, span });
+
+#[tokio::test]
+async fn declared_hints_reach_tools_list_and_unstated_ones_stay_absent() {
+    let client = connect(Server::new(Hinted)).await;
+    let tools = client.list_all_tools().await.unwrap();
+    let hints = |name: &str| {
+        let tool = tools.iter().find(|t| t.name == name).unwrap();
+        serde_json::to_value(tool.annotations.as_ref().unwrap()).unwrap()
+    };
+    assert_eq!(
+        hints("look"),
+        json!({"readOnlyHint": true, "destructiveHint": false})
+    );
+    assert_eq!(
+        hints("pin"),
+        json!({"destructiveHint": false, "idempotentHint": true, "openWorldHint": true})
+    );
+    assert_eq!(hints("span"), json!({"destructiveHint": false}));
+}

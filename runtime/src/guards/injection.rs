@@ -180,6 +180,31 @@ pub struct Spotlit {
     pub findings: Vec<String>,
 }
 
+/// The most bytes of a source label in the opening delimiter.
+const SOURCE_LABEL: usize = 128;
+
+/// `source` as the opening delimiter shows it: ASCII letters, digits and
+/// `: - _ . /` as they are, every other byte percent-encoded (`notes:1,2`
+/// becomes `notes:1%2C2`), so nothing is lost and nothing can leave the
+/// attribute; cut at [`SOURCE_LABEL`] bytes, on a whole escape, with `…`.
+fn source_label(source: &str) -> String {
+    let mut label = String::with_capacity(source.len().min(SOURCE_LABEL));
+    for byte in source.bytes() {
+        let keep = byte.is_ascii_alphanumeric() || matches!(byte, b':' | b'-' | b'_' | b'.' | b'/');
+        let width = if keep { 1 } else { 3 };
+        if label.len() + width > SOURCE_LABEL {
+            label.push('…');
+            break;
+        }
+        if keep {
+            label.push(char::from(byte));
+        } else {
+            label.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    label
+}
+
 /// Wraps `content` from `source` in delimiters it cannot close, and flags
 /// injection signatures. The content is otherwise kept verbatim.
 pub fn spotlight(source: &str, content: &str) -> Spotlit {
@@ -188,11 +213,7 @@ pub fn spotlight(source: &str, content: &str) -> Spotlit {
     if neutralised != content {
         findings.push("prompt_injection:delimiter-forgery".to_owned());
     }
-    let source: String = source
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '-' | '_' | '.' | '/'))
-        .take(128)
-        .collect();
+    let source = source_label(source);
     let boundary = crate::log::unique_id();
     let text =
         format!("<{TAG}_{boundary} source=\"{source}\">\n{neutralised}\n</{TAG}_{boundary}>");
@@ -303,7 +324,21 @@ mod tests {
     #[test]
     fn source_cannot_break_the_attribute() {
         let out = spotlight("doc\" onload=\"x", "data");
-        assert!(out.text.contains(" source=\"doconloadx\">"), "{}", out.text);
+        assert!(
+            out.text.contains(" source=\"doc%22%20onload%3D%22x\">"),
+            "{}",
+            out.text
+        );
+    }
+
+    #[test]
+    fn source_labels_lose_nothing_and_stay_bounded() {
+        assert_eq!(source_label("notes:1,2,3"), "notes:1%2C2%2C3");
+        assert_eq!(source_label("100%"), "100%25");
+        assert_eq!(source_label("é"), "%C3%A9");
+        let long = source_label(&",".repeat(100));
+        assert!(long.len() <= SOURCE_LABEL + '…'.len_utf8(), "{long}");
+        assert!(long.ends_with("%2C…"), "{long}");
     }
 
     #[test]

@@ -12,12 +12,13 @@ use secure_tool::{Audit, Authorizer, JwtVerifier, Server, Store};
 use template_server::{REGENERATE_THREAT_MODEL, TemplateServer};
 
 async fn serve() -> Result<(), String> {
+    // Configuration first: a missing setting leaves nothing behind.
+    let verifier =
+        JwtVerifier::from_env("TEMPLATE", "template-server").map_err(|e| e.to_string())?;
     let url =
         std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite://template-server.db".to_owned());
     let store = Store::connect(&url).await.map_err(|e| e.to_string())?;
     store.migrate(&[]).await.map_err(|e| e.to_string())?;
-    let verifier =
-        JwtVerifier::from_env("TEMPLATE", "template-server").map_err(|e| e.to_string())?;
     let authorizer = Authorizer::persistent(&store)
         .await
         .map_err(|e| e.to_string())?;
