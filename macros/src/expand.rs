@@ -273,6 +273,20 @@ fn spec(tool: &Tool) -> TokenStream {
     };
     let confirm = tool.confirm;
     let (read_only, idempotent, open_world) = (tool.read_only, tool.idempotent, tool.open_world);
+    let states = tool.params.iter().filter_map(|p| match &p.kind {
+        Kind::State(inner) => {
+            let shown = quote::ToTokens::to_token_stream(inner)
+                .to_string()
+                .replace(' ', "");
+            Some(quote_spanned! {inner.span()=>
+                #krate::spec::StateNeed {
+                    name: #shown,
+                    type_id: ::core::any::TypeId::of::<#inner>,
+                }
+            })
+        }
+        _ => None,
+    });
     let checks_owner = tool.checks_owner();
     let rate = option(tool.rate.map(
         |(calls, secs)| quote!(#krate::Rate::new(#calls, ::core::time::Duration::from_secs(#secs))),
@@ -298,6 +312,7 @@ fn spec(tool: &Tool) -> TokenStream {
             max_size: #max_size,
             tests: __SECURE_TOOL_TESTS,
             nested_tests: &[#(#nested_tests),*],
+            states: &[#(#states),*],
             output_schema: #output_schema,
         }
     }

@@ -43,6 +43,7 @@ pub fn emit(item_fn: &ItemFn, tool: &Tool, errors: syn::Error) -> TokenStream {
                 max_size: 0,
                 tests: &[],
                 nested_tests: &[],
+                states: &[],
                 output_schema: || ::core::option::Option::None,
             };
 

@@ -431,6 +431,7 @@ impl<T: Tools> Server<T> {
                 "serving over HTTP needs a token verifier: every request is authenticated",
             ));
         }
+        self.check_states().map_err(std::io::Error::other)?;
         let addr = listener.local_addr()?;
         let front = Arc::new(Front::new(self, addr, options));
         let flusher = AbortOnDrop(tokio::spawn({

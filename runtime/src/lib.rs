@@ -119,7 +119,7 @@ pub use guards::path::{CheckedPath, Roots};
 #[cfg(feature = "fetch")]
 pub use guards::ssrf::CheckedUrl;
 pub use limit::Rate;
-pub use output::{Json, Untrusted};
+pub use output::{Json, Untrusted, UntrustedJson};
 pub use reject::{Gate, Reject};
 pub use secure_tool_macros::{Args, secure_tool, server};
 pub use server::Server;
@@ -127,6 +127,12 @@ pub use state::{Context, Grant, Reach, State};
 #[cfg(feature = "sql")]
 pub use store::Store;
 pub use validate::Args;
+/// What `#[derive(Serialize, JsonSchema)]` on a [`Json`] result needs, for a
+/// crate without `serde` and `schemars` of its own: derive
+/// `secure_tool::serde::Serialize` and `secure_tool::schemars::JsonSchema`,
+/// with `#[serde(crate = "secure_tool::serde")]` and
+/// `#[schemars(crate = "secure_tool::schemars")]`.
+pub use {schemars, serde};
 
 /// What generated code needs. Not a public API: it changes without notice.
 #[doc(hidden)]

@@ -204,6 +204,42 @@ impl<T: Serialize + schemars::JsonSchema> IntoOutput for Json<T> {
     }
 }
 
+/// A serializable value that holds stored or external content (rows a user
+/// wrote, a fetched page): returned as structured content like [`Json`],
+/// while its text block is spotlit like [`Untrusted`] (redacted, scanned for
+/// injection signatures, wrapped in delimiters it cannot close) and its
+/// findings are audited. `structuredContent` carries the redacted value
+/// itself, which a client shows a model as it is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UntrustedJson<T> {
+    source: String,
+    value: T,
+}
+
+impl<T> UntrustedJson<T> {
+    /// `value`, from `source` (shown as [`Untrusted::new`] shows it).
+    pub fn new(source: impl Into<String>, value: T) -> Self {
+        Self {
+            source: source.into(),
+            value,
+        }
+    }
+}
+
+impl<T: Serialize + schemars::JsonSchema> IntoOutput for UntrustedJson<T> {
+    fn into_output(self) -> Result<Output, Reject> {
+        let mut output = Json(self.value).into_output()?;
+        output.source = Some(self.source);
+        Ok(output)
+    }
+
+    fn output_schema() -> Option<Map<String, Value>> {
+        Json::<T>::output_schema()
+    }
+
+    const UNTRUSTED: bool = true;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

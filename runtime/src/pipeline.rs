@@ -412,6 +412,11 @@ impl Pipeline {
         self
     }
 
+    /// The server state registered with [`Pipeline::with_state`].
+    pub fn states(&self) -> &crate::state::States {
+        &self.states
+    }
+
     /// Configures the input guards.
     pub fn with_guards(mut self, guards: Guards) -> Self {
         self.guards = guards;

@@ -218,6 +218,7 @@ mod tests {
             max_size: 1,
             tests: &[],
             nested_tests: &[],
+            states: &[],
             output_schema: || None,
         };
         let schema = Value::Object(input_schema(&SPEC));

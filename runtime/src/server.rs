@@ -288,9 +288,29 @@ impl<T: Tools> Server<T> {
         T::dispatch(&self.pipeline, name, args, Request::default()).await
     }
 
+    /// Whether every `State<T>` a tool takes was provided with
+    /// [`Server::with_state`]; the error names each one missing. Serving
+    /// checks this first: a server that would fail at its first call does not start.
+    pub fn check_states(&self) -> Result<(), String> {
+        let missing: Vec<String> = T::TOOLS
+            .iter()
+            .flat_map(|spec| spec.states.iter().map(move |need| (spec.name, need)))
+            .filter(|(_, need)| !self.pipeline.states().contains((need.type_id)()))
+            .map(|(tool, need)| format!("`{tool}` takes `State<{}>`", need.name))
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(format!(
+            "server state missing: {}; provide each with `.with_state(..)`",
+            missing.join(", ")
+        ))
+    }
+
     /// Serves MCP over stdin/stdout until the client disconnects.
     pub async fn serve_stdio(self) -> std::io::Result<()> {
         use rmcp::ServiceExt as _;
+        self.check_states().map_err(std::io::Error::other)?;
         let pipeline = self.pipeline.clone();
         let running = self
             .serve(rmcp::transport::stdio())

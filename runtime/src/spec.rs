@@ -55,6 +55,9 @@ pub struct ToolSpec {
     /// The rejection tests generated for the fields of nested objects, one slice
     /// per parameter whose type derives `Args`.
     pub nested_tests: &'static [&'static [crate::probe::GeneratedTest]],
+    /// The server state the body takes (`State<T>`): a server that lacks
+    /// one refuses to start.
+    pub states: &'static [StateNeed],
     /// The JSON Schema of the tool's structured output, from its return type.
     pub output_schema: fn() -> Option<serde_json::Map<String, serde_json::Value>>,
 }
@@ -71,6 +74,15 @@ impl ToolSpec {
             .iter()
             .chain(self.nested_tests.iter().flat_map(|t| t.iter()))
     }
+}
+
+/// A `State<T>` a tool body takes.
+#[derive(Debug, Clone, Copy)]
+pub struct StateNeed {
+    /// `T` as written in the signature.
+    pub name: &'static str,
+    /// `TypeId::of::<T>`.
+    pub type_id: fn() -> std::any::TypeId,
 }
 
 /// What a caller needs to call a tool.

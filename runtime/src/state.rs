@@ -47,6 +47,11 @@ impl States {
         self.0.insert(TypeId::of::<T>(), Arc::new(value));
     }
 
+    /// Whether a value of this type is registered.
+    pub fn contains(&self, type_id: std::any::TypeId) -> bool {
+        self.0.contains_key(&type_id)
+    }
+
     /// The registered `T`; a tool whose state is missing fails closed.
     pub fn get<T: Send + Sync + 'static>(&self) -> Result<State<T>, Reject> {
         self.0

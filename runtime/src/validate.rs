@@ -723,6 +723,7 @@ mod tests {
         max_size: 64,
         tests: &[],
         nested_tests: &[],
+        states: &[],
         output_schema: || None,
     };
     static EDIT: ObjectSpec = ObjectSpec {

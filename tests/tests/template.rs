@@ -73,6 +73,16 @@ fn a_copy_of_the_template_builds_and_passes_outside_the_workspace() {
         "the template names secure-tool by path"
     );
     std::fs::write(dir.join("Cargo.toml"), manifest).unwrap();
+    // A structured result, derived through secure-tool's re-exports: the
+    // copy has no `serde` or `schemars` of its own.
+    assert!(
+        !std::fs::read_to_string(dir.join("Cargo.toml"))
+            .unwrap()
+            .contains("serde =")
+    );
+    std::fs::write(dir.join("src/notes.rs"), STRUCTURED_TOOL).unwrap();
+    let lib = std::fs::read_to_string(dir.join("src/lib.rs")).unwrap();
+    std::fs::write(dir.join("src/lib.rs"), format!("{lib}\npub mod notes;\n")).unwrap();
     let (ok, stdout, stderr) = cargo(&dir, &["test"]);
     let _ = std::fs::remove_dir_all(&dir);
     assert!(ok, "the copy failed:\n{stdout}\n{stderr}");
@@ -82,6 +92,34 @@ fn a_copy_of_the_template_builds_and_passes_outside_the_workspace() {
         "only {passed} tests ran in the copy:\n{stdout}"
     );
 }
+
+const STRUCTURED_TOOL: &str = r#"
+use secure_tool::{Json, Reject, UntrustedJson, secure_tool, server};
+
+/// A note as stored.
+#[derive(secure_tool::serde::Serialize, secure_tool::schemars::JsonSchema)]
+#[serde(crate = "secure_tool::serde")]
+#[schemars(crate = "secure_tool::schemars")]
+pub struct Note {
+    pub id: u32,
+    pub title: String,
+}
+
+/// Shows a note's id and a fixed title.
+#[secure_tool(public, read_only, max(id = 100))]
+pub fn show(id: u32) -> Result<Json<Note>, Reject> {
+    Ok(Json(Note { id, title: "fixed".into() }))
+}
+
+/// Reads a stored note, whose title a user wrote.
+#[secure_tool(public, read_only, max(id = 100))]
+pub fn read(id: u32) -> Result<UntrustedJson<Note>, Reject> {
+    let note = Note { id, title: "stored".into() };
+    Ok(UntrustedJson::new(format!("note:{id}"), note))
+}
+
+server!(pub Notes { show, read });
+"#;
 
 const LEAN_TOOL: &str = r#"
 use secure_tool::{Reject, secure_tool, server};
