@@ -126,6 +126,24 @@ impl Authorizer {
         Self::with_adapter(SqlAdapter::new(store.clone())).await
     }
 
+    /// Lets `role` call every scoped tool of `tools` (each scope
+    /// `resource:action` granted on every object): the bootstrap of a role
+    /// that may use a whole server, such as `<MyServer as Tools>::TOOLS`.
+    pub async fn grant_tools(
+        &self,
+        role: &str,
+        tools: &[&crate::spec::ToolSpec],
+    ) -> Result<(), StoreError> {
+        for spec in tools {
+            if let crate::spec::Access::Scope(scope) = spec.access
+                && let Some((resource, action)) = scope.split_once(':')
+            {
+                self.grant(role, resource, action).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Lets `role` perform `action` on every object of `resource`.
     pub async fn grant(&self, name: &str, resource: &str, action: &str) -> Result<(), StoreError> {
         self.grant_on(name, resource, action, Reach::Any).await

@@ -322,6 +322,45 @@ impl<T: Tools> Server<T> {
     }
 }
 
+/// The subject, and the role, of [`Server::for_one_developer`].
+#[cfg(feature = "rbac")]
+pub const DEVELOPER: &str = "developer";
+
+#[cfg(feature = "rbac")]
+impl<T: Tools> Server<T> {
+    /// Single-user development, for the first call minutes after `cargo new`:
+    /// one token drawn at random (returned, for the server to print once),
+    /// for the subject [`DEVELOPER`], carrying every scope the tools declare,
+    /// and an in-memory authorizer whose role `developer` may call every
+    /// tool. It replaces any verifier and authorizer configured before.
+    /// For a server on stdio, or on HTTP bound to loopback; never in
+    /// production, where tokens come from an issuer and grants from the store.
+    pub async fn for_one_developer(self) -> (Self, String) {
+        let token = format!("dev-{}", crate::log::unique_id());
+        let scopes = T::TOOLS
+            .iter()
+            .filter_map(|spec| match spec.access {
+                crate::spec::Access::Scope(scope) => Some(scope.to_owned()),
+                crate::spec::Access::Public => None,
+            })
+            .collect();
+        let tokens = crate::auth::StaticTokens::new(T::NAME).with(
+            token.clone(),
+            crate::auth::StaticToken {
+                subject: DEVELOPER.into(),
+                audience: T::NAME.into(),
+                expires_at: u64::MAX,
+                scopes,
+            },
+        );
+        let authz = Authorizer::in_memory().await;
+        // An authorizer in memory cannot fail to store a grant.
+        let _ = authz.grant_tools(DEVELOPER, T::TOOLS).await;
+        let _ = authz.assign(DEVELOPER, DEVELOPER).await;
+        (self.with_verifier(tokens).with_authorizer(authz), token)
+    }
+}
+
 #[cfg(feature = "files")]
 impl<T: Tools> Server<T> {
     /// The roots of this session: when the client declared the roots

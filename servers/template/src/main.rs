@@ -4,6 +4,9 @@
 //! Tokens are JWTs: `TEMPLATE_JWT_ISSUER` and `TEMPLATE_JWT_SECRET` (or
 //! `TEMPLATE_JWT_KEY_FILE` with `TEMPLATE_JWT_ALG`). Policies persist in the
 //! database named by `DATABASE_URL` (SQLite or PostgreSQL).
+//!
+//! `template-server --dev` is for one developer on this machine: it prints
+//! one token, good for every tool, and needs no JWT settings and no grants.
 
 use std::process::ExitCode;
 
@@ -11,24 +14,36 @@ use secure_tool::audit::SqlAudit;
 use secure_tool::{Audit, Authorizer, JwtVerifier, Server, Store};
 use template_server::{REGENERATE_THREAT_MODEL, TemplateServer};
 
-async fn serve() -> Result<(), String> {
+async fn serve(dev: bool) -> Result<(), String> {
     // Configuration first: a missing setting leaves nothing behind.
-    let verifier =
-        JwtVerifier::from_env("TEMPLATE", "template-server").map_err(|e| e.to_string())?;
+    let verifier = if dev {
+        None
+    } else {
+        Some(JwtVerifier::from_env("TEMPLATE", "template-server").map_err(|e| e.to_string())?)
+    };
     let url =
         std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite://template-server.db".to_owned());
     let store = Store::connect(&url).await.map_err(|e| e.to_string())?;
     store.migrate(&[]).await.map_err(|e| e.to_string())?;
-    let authorizer = Authorizer::persistent(&store)
-        .await
-        .map_err(|e| e.to_string())?;
-    Server::new(TemplateServer)
-        .with_verifier(verifier)
-        .with_authorizer(authorizer)
-        .with_audit(Audit::default().with_sink(SqlAudit::new(store)))
-        .serve_stdio()
-        .await
-        .map_err(|e| e.to_string())
+    let server = Server::new(TemplateServer)
+        .with_audit(Audit::default().with_sink(SqlAudit::new(store.clone())));
+    let server = match verifier {
+        Some(verifier) => {
+            let authorizer = Authorizer::persistent(&store)
+                .await
+                .map_err(|e| e.to_string())?;
+            server.with_verifier(verifier).with_authorizer(authorizer)
+        }
+        None => {
+            let (server, token) = server.for_one_developer().await;
+            eprintln!(
+                "template-server: development mode, never in production: \
+                 token {token} (subject `developer`, every tool)"
+            );
+            server
+        }
+    };
+    server.serve_stdio().await.map_err(|e| e.to_string())
 }
 
 #[tokio::main]
@@ -41,7 +56,17 @@ async fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     secure_tool::log::init();
-    match serve().await {
+    let dev = match std::env::args().nth(1).as_deref() {
+        None => false,
+        Some("--dev") => true,
+        Some(other) => {
+            eprintln!(
+                "template-server: unknown argument {other:?}; expected `--dev` or `threat-model`"
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    match serve(dev).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!(
