@@ -210,3 +210,126 @@ fn a_crate_on_the_default_features_runs_its_tests_and_cannot_declare_what_they_c
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The files of the README's "Your first server", by name, as the reader
+/// copies them: each fenced block whose info string names a `file=`.
+fn first_server_files() -> Vec<(String, String)> {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let start = readme
+        .find("<!-- first-server:start -->")
+        .expect("README has the walkthrough's start marker");
+    let end = readme
+        .find("<!-- first-server:end -->")
+        .expect("README has the walkthrough's end marker");
+    let mut files = Vec::new();
+    let mut lines = readme[start..end].lines();
+    while let Some(line) = lines.next() {
+        let Some(name) = line
+            .strip_prefix("```")
+            .and_then(|info| info.split_once(" file="))
+            .map(|(_, name)| name.trim().to_owned())
+        else {
+            continue;
+        };
+        let body: Vec<&str> = lines.by_ref().take_while(|l| *l != "```").collect();
+        files.push((name, body.join("\n") + "\n"));
+    }
+    files
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_server_walkthrough_builds_tests_and_answers_a_real_client() {
+    use rmcp::ServiceExt as _;
+    use secure_tool_tests::{call, text};
+    use serde_json::json;
+    use tokio::io::AsyncBufReadExt as _;
+
+    let files = first_server_files();
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["Cargo.toml", "src/main.rs"]);
+    let dir = std::env::temp_dir().join(format!("secure-tool-first-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    for (name, body) in &files {
+        let path = dir.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        // The reader's checkout sits next to the crate; this one is here.
+        let local = format!("path = {:?}", root().join("runtime").display().to_string());
+        std::fs::write(
+            &path,
+            body.replace(r#"path = "../secure-tool/runtime""#, &local),
+        )
+        .unwrap();
+    }
+    let built = tokio::task::spawn_blocking({
+        let dir = dir.clone();
+        move || {
+            let tested = cargo(&dir, &["test"]);
+            let built = cargo(&dir, &["build"]);
+            (tested, built)
+        }
+    })
+    .await
+    .unwrap();
+    let ((ok, stdout, stderr), (built, _, build_err)) = built;
+    assert!(ok, "cargo test failed:\n{stdout}\n{stderr}");
+    assert!(passed(&stdout) >= 10, "{stdout}");
+    assert!(built, "cargo build failed:\n{build_err}");
+
+    let binary = root().join("target/outside/debug/notes-server");
+    let (transport, stderr) =
+        rmcp::transport::TokioChildProcess::builder(tokio::process::Command::new(&binary))
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+    let mut stderr = tokio::io::BufReader::new(stderr.unwrap()).lines();
+    let line = stderr.next_line().await.unwrap().unwrap_or_default();
+    let token = line
+        .strip_prefix("notes-server: development token ")
+        .unwrap_or_else(|| panic!("no token in {line:?}"))
+        .to_owned();
+    let client = ().serve(transport).await.unwrap();
+
+    let added = call(
+        &client,
+        "add_note",
+        json!({"token": token, "text": "buy milk"}),
+    )
+    .await;
+    assert_eq!(text(&added), "note 1");
+    let read = call(&client, "read_note", json!({"token": token, "number": 1})).await;
+    let shown = text(&read);
+    assert!(
+        shown.starts_with("<untrusted_content_") && shown.contains("\nbuy milk\n"),
+        "{shown}"
+    );
+    for (args, refused) in [
+        (
+            json!({"token": token, "number": 0}),
+            "rejected by range gate",
+        ),
+        (
+            json!({"token": token, "number": 1, "x": 1}),
+            "rejected by unknown-field gate",
+        ),
+        (
+            json!({"token": "dev-guess", "number": 1}),
+            "rejected by auth gate",
+        ),
+    ] {
+        let result = call(&client, "read_note", args).await;
+        assert!(text(&result).starts_with(refused), "{}", text(&result));
+    }
+    let long = call(
+        &client,
+        "add_note",
+        json!({"token": token, "text": "x".repeat(501)}),
+    )
+    .await;
+    assert!(
+        text(&long).starts_with("rejected by length gate"),
+        "{}",
+        text(&long)
+    );
+    client.cancel().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
