@@ -190,4 +190,49 @@ mod tests {
             );
         }
     }
+
+    /// Hovering a generated selector enum shows which variant each literal became.
+    #[test]
+    fn a_selector_enum_documents_its_variants() {
+        let selector = crate::model::Selector {
+            ident: syn::parse_quote!(Sort),
+            variants: vec![
+                (
+                    syn::parse_quote!("newest-first"),
+                    syn::parse_quote!(NewestFirst),
+                ),
+                (syn::parse_quote!("oldest"), syn::parse_quote!(Oldest)),
+            ],
+        };
+        let vis: syn::Visibility = syn::parse_quote!(pub);
+        let file: syn::File =
+            syn::parse2(crate::expand::selector(&vis, &selector)).unwrap_or_else(|e| panic!("{e}"));
+        let item = file
+            .items
+            .iter()
+            .find_map(|item| match item {
+                syn::Item::Enum(item) => Some(item),
+                _ => None,
+            })
+            .expect("the selector is an enum");
+        let doc: String = item
+            .attrs
+            .iter()
+            .filter_map(|a| match &a.meta {
+                syn::Meta::NameValue(nv) => match &nv.value {
+                    syn::Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Str(s),
+                        ..
+                    }) => Some(s.value()),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect();
+        assert!(
+            doc.contains("`\"newest-first\"` → `Sort::NewestFirst`"),
+            "{doc}"
+        );
+        assert!(doc.contains("`\"oldest\"` → `Sort::Oldest`"), "{doc}");
+    }
 }
