@@ -678,9 +678,14 @@ mod sql {
                 health.failing.store(result.is_err(), Ordering::Release);
                 if result.is_err() {
                     // Its state is unknown (a batch cut short may have left a
-                    // transaction open): never reused.
+                    // transaction open): never reused. The one connection of
+                    // an in-memory database is the database: rolled back instead.
                     if let Some(mut conn) = held.take() {
-                        conn.close_on_drop();
+                        if keep {
+                            conn.close_on_drop();
+                        } else {
+                            let _ = sqlx::Executor::execute(&mut *conn, "ROLLBACK").await;
+                        }
                     }
                 } else if jobs.is_empty() || !keep {
                     // Idle, or the pool's only connection: it goes back.
@@ -701,8 +706,15 @@ mod sql {
                             let _ = done.send(reported);
                             lost = 0;
                         }
-                        (Reply::Waits(done), _, _) => {
-                            let _ = done.send(result.clone());
+                        (Reply::Waits(done), result, entry) => {
+                            // A caller that went away cannot hear of a
+                            // failure: the line is the trace left.
+                            if done.send(result.clone()).is_err()
+                                && let (Err(e), Entry::Record(r)) = (result, entry)
+                            {
+                                unstored(r, e);
+                                lost += 1;
+                            }
                         }
                         (reply, result, entry) => {
                             if matches!(reply, Reply::Refusal) {
@@ -751,7 +763,7 @@ mod sql {
         let record_rows = rows(backend, records.len(), 13, &mut next);
         // Fixed fragments and numbered placeholders only: no value is ever
         // spliced into the text.
-        let sql = match (attempts.is_empty(), records.is_empty()) {
+        let inserts = match (attempts.is_empty(), records.is_empty()) {
             (true, true) => return Ok(()),
             (false, true) => format!("{ATTEMPT}{attempt_rows}"),
             (true, false) => format!("{RECORD}{record_rows}"),
@@ -761,10 +773,14 @@ mod sql {
                 Backend::Postgres => format!(
                     "WITH attempts AS ({ATTEMPT}{attempt_rows} RETURNING 1) {RECORD}{record_rows}"
                 ),
-                Backend::Sqlite => {
-                    format!("BEGIN; {ATTEMPT}{attempt_rows}; {RECORD}{record_rows}; COMMIT")
-                }
+                Backend::Sqlite => format!("{ATTEMPT}{attempt_rows}; {RECORD}{record_rows}"),
             },
+        };
+        // On SQLite, a transaction of its own: a connection handed back with
+        // one still open makes `BEGIN` fail, instead of a commit that is not one.
+        let sql = match backend {
+            Backend::Postgres => inserts,
+            Backend::Sqlite => format!("BEGIN; {inserts}; COMMIT"),
         };
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for a in &attempts {
@@ -773,7 +789,7 @@ mod sql {
                 .bind(a.time_ms)
                 .bind(a.server.as_str())
                 .bind(a.tool.as_str())
-                .bind(a.subject.as_str())
+                .bind(storable(&a.subject))
                 .bind(a.action.as_str());
         }
         for r in &records {
@@ -783,18 +799,24 @@ mod sql {
                 .bind(r.time_ms)
                 .bind(r.server.as_str())
                 .bind(r.tool.as_str())
-                .bind(r.subject.as_str())
+                .bind(storable(&r.subject))
                 .bind(r.action.as_str())
                 .bind(r.outcome.as_str())
                 .bind(r.gate)
-                .bind(r.field.as_deref())
-                .bind(r.reason.as_deref())
+                .bind(r.field.as_deref().map(storable))
+                .bind(r.reason.as_deref().map(storable))
                 .bind(findings)
                 .bind(i64::try_from(r.duration_us).unwrap_or(i64::MAX))
                 .bind(i64::try_from(r.count).unwrap_or(i64::MAX))
                 .bind(r.call_id.as_deref());
         }
         query.execute(&mut *conn).await.map(drop)
+    }
+
+    /// `text` as a column can hold it: PostgreSQL refuses NUL in text, and one
+    /// refused row would fail its whole group, so NUL is stored as `\0`.
+    fn storable(text: &str) -> String {
+        text.replace('\0', "\\0")
     }
 
     /// `($1, $2), ($3, $4)`: `count` rows of `columns` placeholders,

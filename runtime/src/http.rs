@@ -55,9 +55,7 @@ pub const FAILURE_WINDOW: Duration = Duration::from_secs(10);
 /// The MCP sessions one subject may hold open at once, by default.
 pub const SESSIONS_PER_SUBJECT: usize = 16;
 
-/// How long, at most, a stopping server waits for the tool calls in flight
-/// to finish (as long as a call may run, by default).
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+pub use crate::pipeline::SHUTDOWN_GRACE;
 /// How long a session may sit idle before it is forgotten (rmcp's own
 /// keep-alive, so neither side keeps a session the other dropped).
 const SESSION_IDLE: Duration = Duration::from_secs(300);

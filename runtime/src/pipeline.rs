@@ -166,6 +166,10 @@ pub(crate) fn auth_failed(error: &AuthError) -> Reject {
 /// The default time a tool body may run before it is cancelled.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long, at most, a stopping server waits for the tool calls in flight
+/// to finish (as long as a call may run, by default).
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
 /// The configured stages of a server.
 #[derive(Clone)]
 pub struct Pipeline {

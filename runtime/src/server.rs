@@ -316,9 +316,20 @@ impl<T: Tools> Server<T> {
             .serve(rmcp::transport::stdio())
             .await
             .map_err(std::io::Error::other)?;
-        running.waiting().await.map_err(std::io::Error::other)?;
+        let ended = running.waiting().await.map_err(std::io::Error::other);
+        // Calls still running finish, and are audited, before the audit
+        // settles: an outcome queued after the settle would be lost at exit.
+        if !pipeline.drain(crate::pipeline::SHUTDOWN_GRACE).await {
+            tracing::error!(target: crate::log::TARGET,
+                "stopping with {} tool call(s) still running after {} s; their attempts have no outcome",
+                pipeline.calls_in_flight(), crate::pipeline::SHUTDOWN_GRACE.as_secs());
+        }
         // Outcomes still joining a commit are made durable before exit.
-        pipeline.settle_audit().await.map_err(std::io::Error::other)
+        pipeline
+            .settle_audit()
+            .await
+            .map_err(std::io::Error::other)?;
+        ended.map(drop)
     }
 }
 

@@ -139,6 +139,14 @@ mod sql {
                 // A connection to a file cannot drop like one over a network:
                 // no ping before each use (a round trip to its thread).
                 .test_before_acquire(backend == Backend::Postgres);
+            if max == 1 {
+                // `:memory:`: the database lives exactly as long as its one
+                // connection, which is therefore never retired.
+                options = options
+                    .min_connections(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None);
+            }
             if backend == Backend::Sqlite && max > 1 {
                 // A file shared by several connections: write-ahead logging lets
                 // readers proceed beside the one writer. `synchronous = FULL`

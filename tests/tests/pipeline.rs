@@ -773,3 +773,34 @@ async fn a_server_missing_a_state_its_tools_take_refuses_to_start() {
         .check_states()
         .unwrap();
 }
+
+/// PostgreSQL refuses NUL in text, and one refused row would fail its whole
+/// group: a subject or reason holding one is stored with it escaped.
+#[tokio::test]
+async fn a_nul_in_a_record_does_not_fail_its_group_on_postgres() {
+    let Some(url) = secure_tool_test_support::fresh_postgres("nul").await else {
+        eprintln!("DATABASE_URL does not point at PostgreSQL; skipping");
+        return;
+    };
+    let store = Store::connect(&url).await.unwrap();
+    store.migrate(&[]).await.unwrap();
+    let audit = Audit::default().with_sink(SqlAudit::new(store.clone()));
+    let reject = Reject::new("bad\0reason");
+    let mut odd = secure_tool::audit::AuditRecord::new("s", "t", "eve\0x", "call", Err(&reject));
+    let mut plain = secure_tool::audit::AuditRecord::new("s", "t", "bob", "call", Ok(&[]));
+    audit.record(&mut odd).await.unwrap();
+    audit.record(&mut plain).await.unwrap();
+    audit.settle().await.unwrap();
+    let rows: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT subject, reason FROM audit_log ORDER BY id")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        rows,
+        [
+            ("eve\\0x".to_owned(), Some("bad\\0reason".to_owned())),
+            ("bob".to_owned(), None)
+        ]
+    );
+}
