@@ -350,6 +350,24 @@ impl Prefilter {
         }
     }
 
+    /// Marks in `seen` each literal that starts `rest` (whose first byte,
+    /// lowercased, is `first`); whether any was not seen before.
+    fn mark(&self, rest: &[u8], first: u8, seen: &mut [bool]) -> bool {
+        let mut new = false;
+        for &i in &self.by_first[usize::from(first)] {
+            let (literal, fold) = self.literals[i];
+            let head = &rest[..literal.len().min(rest.len())];
+            let here = if fold {
+                head.eq_ignore_ascii_case(literal.as_bytes())
+            } else {
+                head == literal.as_bytes()
+            };
+            new |= here && !seen[i];
+            seen[i] |= here;
+        }
+        new
+    }
+
     /// [`Self::possible`] for a short text (an argument, a refusal's reason):
     /// every position is tried against the literals that start with its
     /// byte, without the copy and the scans that pay off on long texts.
@@ -358,18 +376,7 @@ impl Prefilter {
         let mut chars = Vec::new();
         for (at, byte) in bytes.iter().enumerate() {
             // Literals are ASCII: only ASCII bytes (char boundaries) start one.
-            let mut new = false;
-            for &i in &self.by_first[usize::from(byte.to_ascii_lowercase())] {
-                let (literal, fold) = self.literals[i];
-                let head = &bytes[at..(at + literal.len()).min(bytes.len())];
-                let here = if fold {
-                    head.eq_ignore_ascii_case(literal.as_bytes())
-                } else {
-                    head == literal.as_bytes()
-                };
-                new |= here && !seen[i];
-                seen[i] |= here;
-            }
+            let new = self.mark(&bytes[at..], byte.to_ascii_lowercase(), seen);
             if new && self.satisfied(text, seen, &mut chars) {
                 return true;
             }
@@ -396,18 +403,7 @@ impl Prefilter {
             let mut at = 0;
             while let Some(m) = starts.find_at(&lower, at) {
                 let rest = &text.as_bytes()[m.start()..];
-                let mut new = false;
-                for &i in &self.by_first[usize::from(lower.as_bytes()[m.start()])] {
-                    let (literal, fold) = self.literals[i];
-                    let head = &rest[..literal.len().min(rest.len())];
-                    let here = if fold {
-                        head.eq_ignore_ascii_case(literal.as_bytes())
-                    } else {
-                        head == literal.as_bytes()
-                    };
-                    new |= here && !seen[i];
-                    seen[i] |= here;
-                }
+                let new = self.mark(rest, lower.as_bytes()[m.start()], seen);
                 // Text with secrets usually shows one early: stop there.
                 if new && self.satisfied(text, seen, &mut chars) {
                     return true;
