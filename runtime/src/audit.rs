@@ -220,39 +220,54 @@ impl AuditRecord {
     ///
     /// The threat model renders its log column with this same function.
     pub fn log_line(&self) -> String {
-        let tool = if self.tool.is_empty() {
+        self.line().to_string()
+    }
+
+    /// [`Self::log_line`], written where it is displayed rather than built first.
+    pub fn line(&self) -> LogLine<'_> {
+        LogLine(self)
+    }
+}
+
+/// An audit record's stderr line, as [`AuditRecord::log_line`] renders it.
+#[derive(Debug)]
+pub struct LogLine<'a>(&'a AuditRecord);
+
+impl fmt::Display for LogLine<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let record = self.0;
+        let tool = if record.tool.is_empty() {
             "-"
         } else {
-            &self.tool
+            &record.tool
         };
-        let subject = crate::log::escape_bounded(&self.subject);
-        match self.outcome {
-            Outcome::Allowed => format!(
-                "allowed server={} tool={tool} subject={subject} action={} findings={}",
-                self.server,
-                self.action,
-                self.findings.len()
+        let subject = crate::log::escape_bounded(&record.subject);
+        let server = &record.server;
+        match record.outcome {
+            Outcome::Allowed => write!(
+                f,
+                "allowed server={server} tool={tool} subject={subject} action={} findings={}",
+                record.action,
+                record.findings.len()
             ),
             outcome => {
-                let mut line = format!(
-                    "rejected server={} tool={tool} gate={} field={} reason={} subject={subject} outcome={outcome}",
-                    self.server,
-                    self.gate.unwrap_or("-"),
-                    crate::log::token(self.field.as_deref().unwrap_or("-")),
-                    crate::log::escape_within(self.reason.as_deref().unwrap_or(""), 256),
-                );
-                if let Some(value) = &self.value {
-                    line.push_str(" value=");
-                    line.push_str(&crate::log::token(value));
+                write!(
+                    f,
+                    "rejected server={server} tool={tool} gate={} field={} reason={} subject={subject} outcome={outcome}",
+                    record.gate.unwrap_or("-"),
+                    crate::log::token(record.field.as_deref().unwrap_or("-")),
+                    crate::log::escape_within(record.reason.as_deref().unwrap_or(""), 256),
+                )?;
+                if let Some(value) = &record.value {
+                    write!(f, " value={}", crate::log::token(value))?;
                 }
-                if self.count != 1 {
-                    line.push_str(&format!(" count={}", self.count));
+                if record.count != 1 {
+                    write!(f, " count={}", record.count)?;
                 }
-                if let Some(call) = &self.call_id {
-                    line.push_str(" call=");
-                    line.push_str(call);
+                if let Some(call) = &record.call_id {
+                    write!(f, " call={call}")?;
                 }
-                line
+                Ok(())
             }
         }
     }
@@ -951,9 +966,9 @@ impl Audit {
         };
         // The line is rendered only when a subscriber will print it.
         if record.outcome == Outcome::Allowed {
-            tracing::info!(target: crate::log::TARGET, "{}", record.log_line());
+            tracing::info!(target: crate::log::TARGET, "{}", record.line());
         } else if unrecorded || self.flood.admit(record.gate.unwrap_or("none")) {
-            tracing::warn!(target: crate::log::TARGET, "{}", record.log_line());
+            tracing::warn!(target: crate::log::TARGET, "{}", record.line());
         }
         result
     }

@@ -210,32 +210,67 @@ struct StderrLines;
 
 impl<S: Subscriber> tracing_subscriber::Layer<S> for StderrLines {
     fn on_event(&self, event: &Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
-        let line = format_event(event);
-        let _ = std::io::stderr().lock().write_all(line.as_bytes());
+        thread_local! {
+            static LINE: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+        }
+        let write = |line: &mut String| {
+            line.clear();
+            write_event(line, event);
+            let _ = std::io::stderr().lock().write_all(line.as_bytes());
+        };
+        // One buffer per thread; a nested event (none is expected) gets its own.
+        LINE.with(|line| match line.try_borrow_mut() {
+            Ok(mut line) => write(&mut line),
+            Err(_) => write(&mut String::new()),
+        });
     }
 }
 
 /// Formats an event as `[LEVEL] target: message key=value…\n`, escaping any
 /// control character that a caller's own event might carry.
 pub fn format_event(event: &Event<'_>) -> String {
-    let meta = event.metadata();
-    let mut visitor = Line(String::new());
-    event.record(&mut visitor);
-    let mut line = format!("[{}] {}: ", level_name(meta.level()), meta.target());
-    for c in visitor.0.chars() {
-        if needs_escape(c) {
-            push_escaped(&mut line, c);
-        } else {
-            line.push(c);
-        }
-    }
-    line.push('\n');
+    let mut line = String::new();
+    write_event(&mut line, event);
     line
 }
 
-struct Line(String);
+/// [`format_event`] into `line`, escaping as the fields are written rather
+/// than in a second pass.
+fn write_event(line: &mut String, event: &Event<'_>) {
+    let meta = event.metadata();
+    line.push('[');
+    line.push_str(level_name(meta.level()));
+    line.push_str("] ");
+    line.push_str(meta.target());
+    line.push_str(": ");
+    event.record(&mut Line(Escaping(line)));
+    line.push('\n');
+}
 
-impl Visit for Line {
+/// Writes into a line, escaping every character [`needs_escape`] names.
+struct Escaping<'a>(&'a mut String);
+
+impl fmt::Write for Escaping<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        // Printable ASCII, the usual case, never needs escaping.
+        if s.bytes().all(|b| matches!(b, b' '..=b'~')) {
+            self.0.push_str(s);
+            return Ok(());
+        }
+        for c in s.chars() {
+            if needs_escape(c) {
+                push_escaped(self.0, c);
+            } else {
+                self.0.push(c);
+            }
+        }
+        Ok(())
+    }
+}
+
+struct Line<'a>(Escaping<'a>);
+
+impl Visit for Line<'_> {
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         if field.name() == "message" {
             let _ = write!(self.0, "{value:?}");
@@ -246,7 +281,7 @@ impl Visit for Line {
 
     fn record_str(&mut self, field: &Field, value: &str) {
         if field.name() == "message" {
-            self.0.push_str(value);
+            let _ = self.0.write_str(value);
         } else {
             let _ = write!(self.0, " {}={}", field.name(), escape_bounded(value));
         }
@@ -315,6 +350,20 @@ mod tests {
             r#""a\u{0}b\u{85}c\u{202e}d""#
         );
         assert_eq!(escape_bounded("q\"\\"), r#""q\"\\""#);
+    }
+
+    #[test]
+    fn events_are_escaped_as_they_are_written() {
+        let capture = crate::testing::Capture::default();
+        {
+            let _guard = capture.enter();
+            let hostile = "red\u{1b}[31m\u{2028}line\u{202e}";
+            tracing::warn!(target: TARGET, field = hostile, "plain {} é", hostile);
+        }
+        assert_eq!(
+            capture.warnings(),
+            [r#"plain red\u{1b}[31m\u{2028}line\u{202e} é field="red\u{1b}[31m\u{2028}line\u{202e}""#]
+        );
     }
 
     #[test]

@@ -860,12 +860,20 @@ impl Executed {
         // A text block that renders the structured content (`Json<T>`) is
         // rendered again from the redacted value: in JSON text, escapes (`\n`,
         // `\"`) would hide a secret from the patterns that find it in the value.
-        let rendering = output.structured.as_ref().map(Value::to_string);
-        let rendered = rendering.as_deref() == Some(output.text.as_str());
+        // Structured content is an object: a text that does not open one is
+        // not its rendering, and needs no rendering to compare.
+        let rendered = output.text.starts_with('{')
+            && output.structured.as_ref().is_some_and(|structured| {
+                serde_json::to_string(structured).is_ok_and(|s| s == output.text)
+            });
         let (text, mut findings) = match &mut output.structured {
             Some(structured) if rendered => {
                 let findings = secrets::redact_json(structured);
-                (structured.to_string(), findings)
+                if findings.is_empty() {
+                    (std::mem::take(&mut output.text), findings)
+                } else {
+                    (structured.to_string(), findings)
+                }
             }
             structured => {
                 let (text, mut findings) = match secrets::redact_cow(&output.text) {

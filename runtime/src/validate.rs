@@ -322,6 +322,11 @@ fn check_string(at: At<'_>, s: &str, max_len: usize, visible: bool) -> Result<()
         }
     };
     if s.len() <= max_len {
+        // Printable ASCII, tabs and newlines hold no forbidden or invisible
+        // character: one pass over the bytes decides the usual case.
+        if s.bytes().all(|b| matches!(b, b' '..=b'~' | b'\n' | b'\t')) {
+            return Ok(());
+        }
         // Byte length bounds char count: skip counting.
         if let Some(c) = s.chars().find(|&c| is_forbidden_char(c)) {
             return Err(forbidden(at, c));
