@@ -362,7 +362,9 @@ mod tests {
         }
         assert_eq!(
             capture.warnings(),
-            [r#"plain red\u{1b}[31m\u{2028}line\u{202e} é field="red\u{1b}[31m\u{2028}line\u{202e}""#]
+            [
+                r#"plain red\u{1b}[31m\u{2028}line\u{202e} é field="red\u{1b}[31m\u{2028}line\u{202e}""#
+            ]
         );
     }
 
