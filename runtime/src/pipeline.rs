@@ -836,7 +836,10 @@ impl<A> Inspected<A> {
         let context = Context::new(self.principal, pipeline.states.clone())
             .with_grant(self.grant)
             .with_session(self.session);
-        match tokio::time::timeout(pipeline.call_timeout, T::execute(self.args, context)).await {
+        // Boxed: a body's future (a database query's, often kilobytes) would
+        // otherwise be moved with every future that awaits it, refusals too.
+        let body = Box::pin(T::execute(self.args, context));
+        match tokio::time::timeout(pipeline.call_timeout, body).await {
             Ok(output) => output.map(|output| Executed { output }),
             Err(_) => Err(Reject::at(
                 Gate::Timeout,
