@@ -570,7 +570,11 @@ mod sql {
 
     /// How long outcomes that no caller waits for may wait for a write that
     /// must be durable now (an attempt, a refusal), to share its commit.
-    const DEFER: std::time::Duration = std::time::Duration::from_millis(20);
+    pub(super) const DEFER: std::time::Duration = std::time::Duration::from_millis(20);
+
+    /// How many times the writer lets ready calls run before a commit, while
+    /// each time brings more writes to it.
+    const YIELDS: usize = 4;
 
     /// How long one commit may take before it counts as failed: a database
     /// that stops answering refuses calls instead of holding them.
@@ -654,22 +658,16 @@ mod sql {
             // Records lost since the last settle, which then reports them.
             let mut lost = 0usize;
             while jobs.recv_many(&mut group, GROUP).await > 0 {
-                if group
-                    .iter()
-                    .all(|job| !matches!(job.reply, Reply::Waits(_)))
-                {
-                    // Nobody waits: give a write that someone waits for a
-                    // moment to arrive and carry these, without a wake-up
-                    // for each write queued meanwhile.
-                    tokio::select! {
-                        () = tokio::time::sleep(DEFER) => {}
-                        () = urgent.notified() => {}
-                    }
-                    while group.len() < GROUP {
-                        match jobs.try_recv() {
-                            Ok(job) => group.push(job),
-                            Err(_) => break,
-                        }
+                gather(&mut jobs, &mut group, &urgent).await;
+                // Calls that are ready to run reach their own writes before
+                // this group commits, and join it: one flush for them all.
+                // Each yield that gathered something earns another, up to a bound.
+                for _ in 0..YIELDS {
+                    tokio::task::yield_now().await;
+                    let before = group.len();
+                    take_queued(&mut jobs, &mut group);
+                    if group.len() == before || group.len() >= GROUP {
+                        break;
                     }
                 }
                 let written = tokio::time::timeout(COMMIT_TIMEOUT, async {
@@ -745,6 +743,48 @@ mod sql {
             }
         });
         queue
+    }
+
+    /// Whether someone waits for this job's commit.
+    fn waited(job: &Job) -> bool {
+        matches!(job.reply, Reply::Waits(_))
+    }
+
+    /// When nobody waits for the writes in `group`, gives a write that
+    /// someone waits for up to [`DEFER`] to arrive and carry them, without a
+    /// wake-up for each write queued meanwhile; then takes what is queued.
+    pub(super) async fn gather(
+        jobs: &mut tokio::sync::mpsc::Receiver<Job>,
+        group: &mut Vec<Job>,
+        urgent: &tokio::sync::Notify,
+    ) {
+        if group.iter().any(waited) {
+            return;
+        }
+        let deadline = tokio::time::Instant::now() + DEFER;
+        loop {
+            let woken = tokio::select! {
+                () = tokio::time::sleep_until(deadline) => false,
+                () = urgent.notified() => true,
+            };
+            take_queued(jobs, group);
+            // A wake-up can be stale, left by a write that an earlier group
+            // carried: only a write someone waits for, or a full group, ends
+            // the gathering early.
+            if !woken || group.len() >= GROUP || group.iter().any(waited) {
+                return;
+            }
+        }
+    }
+
+    /// Moves what is queued into `group`, up to a full group, without waiting.
+    fn take_queued(jobs: &mut tokio::sync::mpsc::Receiver<Job>, group: &mut Vec<Job>) {
+        while group.len() < GROUP {
+            match jobs.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
     }
 
     /// Writes the group's rows in one statement, or on SQLite one batch of
@@ -977,6 +1017,66 @@ impl Audit {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "sql")]
+    fn job(
+        waited: bool,
+    ) -> (
+        sql::Job,
+        Option<tokio::sync::oneshot::Receiver<Result<(), String>>>,
+    ) {
+        let record = AuditRecord::new("s", "t", "alice", "call", Ok(&[]));
+        let (reply, done) = if waited {
+            let (send, done) = tokio::sync::oneshot::channel();
+            (sql::Reply::Waits(send), Some(done))
+        } else {
+            (sql::Reply::Outcome, None)
+        };
+        let entry = sql::Entry::Record(record);
+        (sql::Job { entry, reply }, done)
+    }
+
+    #[cfg(feature = "sql")]
+    #[tokio::test(start_paused = true)]
+    async fn a_stale_wake_up_does_not_end_the_gathering_of_unawaited_writes() {
+        let (queue, mut jobs) = tokio::sync::mpsc::channel(16);
+        let urgent = tokio::sync::Notify::new();
+        // Left by a write that an earlier group already carried.
+        urgent.notify_one();
+        let mut group = vec![job(false).0];
+        let later = queue.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            let _ = later.send(job(false).0).await;
+        });
+        let started = tokio::time::Instant::now();
+        sql::gather(&mut jobs, &mut group, &urgent).await;
+        assert_eq!(started.elapsed(), sql::DEFER);
+        assert_eq!(group.len(), 2);
+        drop(queue);
+    }
+
+    #[cfg(feature = "sql")]
+    #[tokio::test(start_paused = true)]
+    async fn a_waited_write_ends_the_gathering_and_joins_the_group() {
+        let (queue, mut jobs) = tokio::sync::mpsc::channel(16);
+        let urgent = std::sync::Arc::new(tokio::sync::Notify::new());
+        urgent.notify_one();
+        let mut group = vec![job(false).0];
+        let wake = urgent.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            let (waited, done) = job(true);
+            let _ = queue.send(waited).await;
+            wake.notify_one();
+            // Kept until the end, so the reply channel stays open.
+            let _ = done.expect("a waited job").await;
+        });
+        let started = tokio::time::Instant::now();
+        sql::gather(&mut jobs, &mut group, &urgent).await;
+        assert_eq!(started.elapsed(), std::time::Duration::from_millis(5));
+        assert_eq!(group.len(), 2);
+    }
 
     #[test]
     fn call_ids_ascend_with_time_and_differ() {
