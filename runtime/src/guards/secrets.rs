@@ -279,6 +279,9 @@ struct Prefilter {
     literals: Vec<(&'static str, bool)>,
     /// The literals by their first byte, lowercased.
     by_first: Vec<Vec<usize>>,
+    /// A bit per pair of bytes, lowercased, that may start a literal: most
+    /// positions of a short text are passed over on one lookup.
+    pairs: Vec<u64>,
     /// Per kind, per group: its alternatives.
     kinds: Vec<Vec<Vec<Literal>>>,
 }
@@ -339,13 +342,26 @@ impl Prefilter {
             .map(|chunk| Regex::new(&chunk.join("|")).expect("literal patterns compile"))
             .collect();
         let mut by_first = vec![Vec::new(); 256];
+        let mut pairs = vec![0u64; 65536 / 64];
         for (i, (literal, _)) in literals.iter().enumerate() {
-            by_first[usize::from(literal.as_bytes()[0].to_ascii_lowercase())].push(i);
+            let bytes = literal.as_bytes();
+            let first = bytes[0].to_ascii_lowercase();
+            by_first[usize::from(first)].push(i);
+            // A one-byte literal may start a pair with any second byte.
+            let seconds = match bytes.get(1) {
+                Some(second) => vec![second.to_ascii_lowercase()],
+                None => (0..=u8::MAX).collect(),
+            };
+            for second in seconds {
+                let pair = usize::from(u16::from_be_bytes([first, second]));
+                pairs[pair / 64] |= 1 << (pair % 64);
+            }
         }
         Self {
             starts,
             literals,
             by_first,
+            pairs,
             kinds,
         }
     }
@@ -375,8 +391,16 @@ impl Prefilter {
         let bytes = text.as_bytes();
         let mut chars = Vec::new();
         for (at, byte) in bytes.iter().enumerate() {
+            let first = byte.to_ascii_lowercase();
+            // The text's last byte pairs with none: the sentinel 0 stands in,
+            // and only a one-byte literal sets every pair of its byte.
+            let second = bytes.get(at + 1).map_or(0, u8::to_ascii_lowercase);
+            let pair = usize::from(u16::from_be_bytes([first, second]));
+            if self.pairs[pair / 64] & (1 << (pair % 64)) == 0 {
+                continue;
+            }
             // Literals are ASCII: only ASCII bytes (char boundaries) start one.
-            let new = self.mark(&bytes[at..], byte.to_ascii_lowercase(), seen);
+            let new = self.mark(&bytes[at..], first, seen);
             if new && self.satisfied(text, seen, &mut chars) {
                 return true;
             }
