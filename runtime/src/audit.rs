@@ -758,7 +758,7 @@ mod sql {
         group: &mut Vec<Job>,
         urgent: &tokio::sync::Notify,
     ) {
-        if group.iter().any(waited) {
+        if group.len() >= GROUP || group.iter().any(waited) {
             return;
         }
         let deadline = tokio::time::Instant::now() + DEFER;
