@@ -806,6 +806,9 @@ impl Authorized {
                 // what the user is asked to approve. A cut says so.
                 crate::log::render_value_within(&serde_json::Value::Object(args.clone()), 4096),
             );
+            // The question travels to the client and is shown: no credential
+            // an argument carries goes with it.
+            let message = crate::guards::secrets::redact(&message).text;
             let timeout = pipeline.guards.consent_timeout.unwrap_or(CONSENT_TIMEOUT);
             match consent.ask(message, timeout).await {
                 // Accepted, or the client cannot ask: the `confirm: true` flag,

@@ -49,11 +49,18 @@ fn wipe(id: u32) -> Result<String, Reject> {
     Ok(format!("wiped {id}"))
 }
 
+/// Publishes a note.
+#[secure_tool(public, confirm, max_len(text = 200))]
+fn publish(text: String) -> Result<String, Reject> {
+    Ok(format!("published {} chars", text.chars().count()))
+}
+
 server!(Guarded {
     count,
     fetch_page,
     show_note,
-    wipe
+    wipe,
+    publish
 });
 
 fn args(value: Value) -> secure_tool::server::Arguments {
@@ -156,6 +163,8 @@ async fn stored_content_is_redacted_spotlighted_and_flagged() {
 struct Human {
     answer: Option<bool>,
     asked: Arc<AtomicUsize>,
+    /// The questions the user was shown.
+    shown: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl rmcp::ClientHandler for Human {
@@ -168,10 +177,14 @@ impl rmcp::ClientHandler for Human {
 
     async fn create_elicitation(
         &self,
-        _request: ElicitRequestParams,
+        request: ElicitRequestParams,
         _context: RequestContext<RoleClient>,
     ) -> Result<ElicitResult, ErrorData> {
         self.asked.fetch_add(1, Ordering::SeqCst);
+        if let Ok(shown) = serde_json::to_value(&request) {
+            let message = shown["message"].as_str().unwrap_or_default().to_owned();
+            self.shown.lock().unwrap().push(message);
+        }
         Ok(match self.answer {
             Some(approve) => ElicitResult::new(ElicitationAction::Accept)
                 .with_content(json!({ "approve": approve })),
@@ -185,6 +198,7 @@ async fn wipe_as(answer: Option<bool>, args: Value) -> (String, usize) {
     let human = Human {
         answer,
         asked: asked.clone(),
+        shown: Arc::default(),
     };
     let client = connect_as(guarded(), human).await;
     let result = call(&client, "wipe", args).await;
@@ -208,6 +222,29 @@ async fn consent_asks_the_human_when_the_client_can() {
         cancelled.starts_with("rejected by confirm gate"),
         "{cancelled}"
     );
+}
+
+#[tokio::test]
+async fn the_question_names_the_tool_and_its_arguments_without_their_credentials() {
+    let key = "AKIAIOSFODNN7EXAMPLE";
+    let human = Human {
+        answer: Some(true),
+        asked: Arc::default(),
+        shown: Arc::default(),
+    };
+    let client = connect_as(guarded(), human.clone()).await;
+    let note = format!("release notes, deploy key {key}");
+    let result = call(&client, "publish", json!({"text": note, "confirm": true})).await;
+    assert_eq!(text(&result), "published 46 chars");
+    let shown = human.shown.lock().unwrap().clone();
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    assert!(shown[0].starts_with("Allow `publish`"), "{}", shown[0]);
+    assert!(
+        shown[0].contains("release notes, deploy key [REDACTED:aws_access_key]"),
+        "{}",
+        shown[0]
+    );
+    assert!(!shown[0].contains(key), "{}", shown[0]);
 }
 
 #[tokio::test]
@@ -243,6 +280,7 @@ async fn the_tool_list_marks_destructive_tools() {
         Human {
             answer: None,
             asked: Arc::default(),
+            shown: Arc::default(),
         },
     )
     .await;
