@@ -572,6 +572,9 @@ mod sql {
     /// must be durable now (an attempt, a refusal), to share its commit.
     pub(super) const DEFER: std::time::Duration = std::time::Duration::from_millis(20);
 
+    /// The most rows a group's statement may have to stay prepared.
+    const CACHED_ROWS: usize = 8;
+
     /// How many times the writer lets ready calls run before a commit, while
     /// each time brings more writes to it.
     const YIELDS: usize = 4;
@@ -837,7 +840,12 @@ mod sql {
             Backend::Postgres => inserts,
             Backend::Sqlite => format!("BEGIN; {inserts}; COMMIT"),
         };
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        // A statement is prepared per group shape; only small shapes, which
+        // recur, stay in the connection's statement cache. A large group's
+        // statement is big and rarely seen twice: cached, a hundred of them
+        // would hold tens of megabytes per connection.
+        let recurs = attempts.len() + records.len() <= CACHED_ROWS;
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(recurs);
         for a in &attempts {
             query = query
                 .bind(a.call_id.as_str())
