@@ -143,11 +143,51 @@ pub struct Guards {
     pub consent_timeout: Option<Duration>,
 }
 
+/// What a consent request asks about: one call, exactly.
+#[derive(Debug)]
+pub struct Question<'a> {
+    /// The tool called.
+    pub tool: &'static str,
+    /// Who calls it.
+    pub subject: &'a str,
+    /// Its arguments, without the credential.
+    pub args: &'a Arguments,
+    /// What the user is shown: the tool and its arguments, redacted.
+    pub message: String,
+    /// How long the user has to answer.
+    pub timeout: Duration,
+}
+
+/// How a consent request ended.
+#[derive(Debug)]
+pub enum Answer {
+    /// The user approved this call.
+    Approved,
+    /// The user declined, cancelled, or did not answer in time.
+    Declined,
+    /// The client declared no way to ask: the `confirm` flag stands alone.
+    Unavailable,
+    /// The question went out with the call's result; the client calls again
+    /// with the answer, and this call ends here.
+    Pending,
+    /// The answer came back, and is refused (a state forged, altered, expired
+    /// or already used).
+    Refused(Reject),
+}
+
+/// A refusal at the confirm gate, for `reason`.
+pub(crate) fn consent_refused(reason: impl std::fmt::Display) -> Reject {
+    Reject::at(
+        Gate::Confirm,
+        Some("confirm".into()),
+        format!("blocked: {reason}"),
+    )
+}
+
 /// Asks a human to confirm a destructive call, when the client can ask.
 pub trait Consent: Send + Sync {
-    /// `Ok(true)` on accept; `Ok(false)` on decline, cancel or timeout;
-    /// `Err(())` when the client declared no way to ask.
-    fn ask(&self, message: String, timeout: Duration) -> BoxFuture<'_, Result<bool, ()>>;
+    /// Asks `question`.
+    fn ask<'a>(&'a self, question: Question<'a>) -> BoxFuture<'a, Answer>;
 }
 
 /// The default time a human has to answer a consent request.
@@ -186,6 +226,9 @@ pub struct Pipeline {
     /// Tool calls running now, for a transport that stops to wait for.
     in_flight: Arc<InFlight>,
     call_timeout: Duration,
+    /// How consent states are sealed and spent (protocol 2026-07-28).
+    #[cfg(feature = "consent")]
+    rounds: crate::consent::Rounds,
 }
 
 /// How long the refusals of one subject at the rate gate are gathered into
@@ -354,6 +397,8 @@ impl Pipeline {
             over_rate: Arc::default(),
             in_flight: Arc::default(),
             call_timeout: CALL_TIMEOUT,
+            #[cfg(feature = "consent")]
+            rounds: crate::consent::Rounds::ephemeral(),
         }
     }
 
@@ -368,6 +413,22 @@ impl Pipeline {
     pub fn with_call_timeout(mut self, timeout: Duration) -> Self {
         self.call_timeout = timeout;
         self
+    }
+
+    /// Seals consent states, and records them spent, with `rounds` (the
+    /// default: a key of this process's, spent states in its memory).
+    #[cfg(feature = "consent")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "consent")))]
+    pub fn with_consent_rounds(mut self, rounds: crate::consent::Rounds) -> Self {
+        self.rounds = rounds;
+        self
+    }
+
+    /// How consent states are sealed and spent.
+    #[cfg(feature = "consent")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "consent")))]
+    pub fn consent_rounds(&self) -> &crate::consent::Rounds {
+        &self.rounds
     }
 
     /// Verifies a bearer token, for transports that authenticate a connection
@@ -809,18 +870,27 @@ impl Authorized {
             // The question travels to the client and is shown: no credential
             // an argument carries goes with it.
             let message = crate::guards::secrets::redact(&message).text;
-            let timeout = pipeline.guards.consent_timeout.unwrap_or(CONSENT_TIMEOUT);
-            match consent.ask(message, timeout).await {
+            let question = Question {
+                tool: T::SPEC.name,
+                subject: self.principal.subject(),
+                args,
+                message,
+                timeout: pipeline.guards.consent_timeout.unwrap_or(CONSENT_TIMEOUT),
+            };
+            let refuse = |reason| Err(consent_refused(reason));
+            match consent.ask(question).await {
                 // Accepted, or the client cannot ask: the `confirm: true` flag,
                 // already checked, is then the only consent there is.
-                Ok(true) | Err(()) => {}
-                Ok(false) => {
-                    return Err(Reject::at(
-                        Gate::Confirm,
-                        Some("confirm".into()),
-                        "blocked: the user did not approve this destructive action",
-                    ));
+                Answer::Approved | Answer::Unavailable => {}
+                Answer::Declined => {
+                    return refuse("the user did not approve this destructive action");
                 }
+                Answer::Pending => {
+                    return refuse(
+                        "awaiting the user's approval; the client calls again with the answer",
+                    );
+                }
+                Answer::Refused(reject) => return Err(reject),
             }
         }
         Ok(Inspected {

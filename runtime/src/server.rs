@@ -44,45 +44,30 @@ pub trait Tools: Send + Sync + 'static {
 
 #[cfg(feature = "consent")]
 mod elicitation {
-    use std::time::Duration;
-
     use rmcp::RoleServer;
 
+    use crate::consent::Approval;
     use crate::future::BoxFuture;
-    use crate::pipeline::Consent;
+    use crate::pipeline::{Answer, Consent, Question};
 
-    /// Consent through MCP elicitation: the client shows the question to its user.
+    /// Consent through MCP elicitation, before protocol 2026-07-28: the
+    /// server asks in the middle of the call, and the client shows the
+    /// question to its user.
     pub(super) struct Elicitation(pub(super) rmcp::Peer<RoleServer>);
 
-    /// The form a consent request shows.
-    #[derive(serde::Deserialize, schemars::JsonSchema)]
-    struct Approval {
-        /// Approve this destructive action?
-        approve: bool,
-    }
-
-    rmcp::elicit_safe!(Approval);
-
     impl Consent for Elicitation {
-        fn ask(&self, message: String, timeout: Duration) -> BoxFuture<'_, Result<bool, ()>> {
+        fn ask<'a>(&'a self, question: Question<'a>) -> BoxFuture<'a, Answer> {
             Box::pin(async move {
                 use rmcp::service::ElicitationError;
-                // Protocol 2026-07-28 forbids server-to-client requests; such a
-                // client can only be asked through a multi-round-trip result, which
-                // this server does not issue, so the `confirm` flag stands alone.
-                let version = self.0.peer_info().map(|info| info.protocol_version.clone());
-                if version.is_none_or(|v| v >= rmcp::model::ProtocolVersion::V_2026_07_28) {
-                    return Err(());
-                }
                 match self
                     .0
-                    .elicit_with_timeout::<Approval>(message, Some(timeout))
+                    .elicit_with_timeout::<Approval>(question.message, Some(question.timeout))
                     .await
                 {
-                    Ok(Some(Approval { approve })) => Ok(approve),
-                    Err(ElicitationError::CapabilityNotSupported) => Err(()),
+                    Ok(Some(Approval { approve: true })) => Answer::Approved,
+                    Err(ElicitationError::CapabilityNotSupported) => Answer::Unavailable,
                     // Declined, cancelled, timed out, unparsable or empty: not consent.
-                    Ok(None) | Err(_) => Ok(false),
+                    Ok(_) | Err(_) => Answer::Declined,
                 }
             })
         }
@@ -251,6 +236,14 @@ impl<T: Tools> Server<T> {
     /// Configures the input guards (what may be fetched, consent timeout).
     pub fn with_guards(self, guards: Guards) -> Self {
         self.map_pipeline(|p| p.with_guards(guards))
+    }
+
+    /// Seals consent states with `rounds`' key, and records them spent in
+    /// its store: replicas behind one load balancer share both.
+    #[cfg(feature = "consent")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "consent")))]
+    pub fn with_consent_rounds(self, rounds: crate::consent::Rounds) -> Self {
+        self.map_pipeline(|p| p.with_consent_rounds(rounds))
     }
 
     /// Limits each subject to `rate` calls (`None`: only per-tool rates).
@@ -500,10 +493,31 @@ impl<T: Tools> ServerHandler for Server<T> {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let args = request.arguments.unwrap_or_default();
+        // Before 2026-07-28 the server asks in the middle of the call; from
+        // it on, the call ends with the question and the client calls again
+        // with the answer and the state the question went out with.
+        #[cfg(feature = "consent")]
+        let in_band = context
+            .protocol_version()
+            .is_some_and(|v| v >= rmcp::model::ProtocolVersion::V_2026_07_28)
+            .then(|| {
+                let can_ask = context
+                    .client_capabilities()
+                    .and_then(|c| c.elicitation)
+                    .is_some_and(|e| e.form.is_some() || e.url.is_none());
+                self.pipeline.consent_rounds().for_call(
+                    request.request_state.as_deref(),
+                    request.input_responses.as_ref(),
+                    can_ask,
+                )
+            });
         #[cfg(feature = "consent")]
         let elicitation = elicitation::Elicitation(context.peer.clone());
         #[cfg(feature = "consent")]
-        let consent: Option<&dyn crate::pipeline::Consent> = Some(&elicitation);
+        let consent: Option<&dyn crate::pipeline::Consent> = match &in_band {
+            Some(in_band) => Some(in_band),
+            None => Some(&elicitation),
+        };
         // Without the feature, `#[secure_tool]` compiles no `confirm` tool.
         #[cfg(not(feature = "consent"))]
         let consent = None;
@@ -521,6 +535,10 @@ impl<T: Tools> ServerHandler for Server<T> {
             roots: roots.as_ref(),
         };
         let trace = T::dispatch(&self.pipeline, &request.name, args, request_info).await;
+        #[cfg(feature = "consent")]
+        if let Some(question) = in_band.as_ref().and_then(|c| c.take_question()) {
+            return Ok(question.into());
+        }
         Ok(trace.result.into())
     }
 }

@@ -31,7 +31,8 @@ pub struct Migration {
 }
 
 /// The runtime's own tables: `casbin_rule`, the append-only `audit_log` and
-/// `audit_attempt`, and the `policy_version` counter replicas poll.
+/// `audit_attempt`, the `policy_version` counter replicas poll, and the
+/// `consent_spent` states that make a consent usable once.
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
@@ -68,6 +69,12 @@ pub const MIGRATIONS: &[Migration] = &[
         description: "object-level reach",
         sqlite: include_str!("../migrations/0006_object_reach.sqlite.sql"),
         postgres: include_str!("../migrations/0006_object_reach.postgres.sql"),
+    },
+    Migration {
+        version: 7,
+        description: "spent consent states",
+        sqlite: include_str!("../migrations/0007_consent_spent.sql"),
+        postgres: include_str!("../migrations/0007_consent_spent.sql"),
     },
 ];
 

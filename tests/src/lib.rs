@@ -3,10 +3,16 @@
 pub mod http;
 pub mod patient;
 
-use rmcp::model::{CallToolRequestParams, CallToolResult};
-use rmcp::service::RunningService;
-use rmcp::{ClientHandler, RoleClient, ServerHandler, ServiceExt as _};
-use serde_json::Value;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, ElicitRequestParams,
+    ElicitResult, ElicitationAction, Implementation, ProtocolVersion,
+};
+use rmcp::service::{ClientLifecycleMode, ClientServiceExt as _, RequestContext, RunningService};
+use rmcp::{ClientHandler, ErrorData, RoleClient, ServerHandler, ServiceExt as _};
+use serde_json::{Value, json};
 
 /// A connected MCP client with no capabilities of its own.
 pub type Client = RunningService<RoleClient, ()>;
@@ -31,6 +37,82 @@ pub async fn connect_as<S: ServerHandler, C: ClientHandler>(
         .serve(client_io)
         .await
         .expect("the client completes the MCP handshake")
+}
+
+/// Serves `server` and connects `handler` on protocol 2026-07-28: no
+/// `initialize`, every request carries its own metadata, and the server
+/// asks the user through `InputRequiredResult`s, which the client answers
+/// and retries.
+pub async fn connect_2026<S: ServerHandler, C: ClientHandler>(
+    server: S,
+    handler: C,
+) -> RunningService<RoleClient, C> {
+    let (server_io, client_io) = tokio::io::duplex(1 << 20);
+    tokio::spawn(async move {
+        if let Ok(running) = server.serve(server_io).await {
+            let _ = running.waiting().await;
+        }
+    });
+    let lifecycle = ClientLifecycleMode::Discover {
+        preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+    };
+    handler
+        .serve_with_lifecycle(client_io, lifecycle)
+        .await
+        .expect("the client discovers the server")
+}
+
+/// An MCP client whose user answers consent requests: `Some(approve)`, or
+/// `None` to cancel.
+#[derive(Debug, Clone, Default)]
+pub struct Human {
+    /// The user's answer.
+    pub answer: Option<bool>,
+    /// How many times the user was asked.
+    pub asked: Arc<AtomicUsize>,
+    /// The questions the user was shown.
+    pub shown: Arc<Mutex<Vec<String>>>,
+}
+
+impl Human {
+    /// A user who answers `answer` every time.
+    pub fn answering(answer: Option<bool>) -> Self {
+        Self {
+            answer,
+            ..Self::default()
+        }
+    }
+
+    /// How many times the user was asked.
+    pub fn asked(&self) -> usize {
+        self.asked.load(Ordering::SeqCst)
+    }
+}
+
+impl ClientHandler for Human {
+    fn get_info(&self) -> ClientConfig {
+        ClientConfig::new(
+            ClientCapabilities::builder().enable_elicitation().build(),
+            Implementation::new("human-in-the-loop", "1.0.0"),
+        )
+    }
+
+    async fn create_elicitation(
+        &self,
+        request: ElicitRequestParams,
+        _context: RequestContext<RoleClient>,
+    ) -> Result<ElicitResult, ErrorData> {
+        self.asked.fetch_add(1, Ordering::SeqCst);
+        if let Ok(shown) = serde_json::to_value(&request) {
+            let message = shown["message"].as_str().unwrap_or_default().to_owned();
+            self.shown.lock().unwrap().push(message);
+        }
+        Ok(match self.answer {
+            Some(approve) => ElicitResult::new(ElicitationAction::Accept)
+                .with_content(json!({ "approve": approve })),
+            None => ElicitResult::new(ElicitationAction::Cancel),
+        })
+    }
 }
 
 /// Calls `tool` with `args`, which must be a JSON object.

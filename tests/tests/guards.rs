@@ -1,20 +1,11 @@
 //! Every guard wired into the request path of a real server: the call is
 //! blocked before execute, and what passes is redacted and spotlighted.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-use rmcp::model::{
-    ClientCapabilities, ClientConfig, ElicitRequestParams, ElicitResult, ElicitationAction,
-    Implementation,
-};
-use rmcp::service::RequestContext;
-use rmcp::{ErrorData, RoleClient};
 use secure_tool::audit::Outcome;
 use secure_tool::guards::command::{self, Limits};
 use secure_tool::testing::test_guards;
 use secure_tool::{CheckedUrl, Reject, Server, Untrusted, secure_tool, server};
-use secure_tool_tests::{call, connect_as, text};
+use secure_tool_tests::{Human, call, connect_as, text};
 use serde_json::{Value, json};
 
 /// Counts words, lines or chars with `wc`, the format picking a fixed flag.
@@ -158,51 +149,11 @@ async fn stored_content_is_redacted_spotlighted_and_flagged() {
     );
 }
 
-/// An MCP client whose user answers consent requests.
-#[derive(Clone)]
-struct Human {
-    answer: Option<bool>,
-    asked: Arc<AtomicUsize>,
-    /// The questions the user was shown.
-    shown: Arc<std::sync::Mutex<Vec<String>>>,
-}
-
-impl rmcp::ClientHandler for Human {
-    fn get_info(&self) -> ClientConfig {
-        ClientConfig::new(
-            ClientCapabilities::builder().enable_elicitation().build(),
-            Implementation::new("human-in-the-loop", "1.0.0"),
-        )
-    }
-
-    async fn create_elicitation(
-        &self,
-        request: ElicitRequestParams,
-        _context: RequestContext<RoleClient>,
-    ) -> Result<ElicitResult, ErrorData> {
-        self.asked.fetch_add(1, Ordering::SeqCst);
-        if let Ok(shown) = serde_json::to_value(&request) {
-            let message = shown["message"].as_str().unwrap_or_default().to_owned();
-            self.shown.lock().unwrap().push(message);
-        }
-        Ok(match self.answer {
-            Some(approve) => ElicitResult::new(ElicitationAction::Accept)
-                .with_content(json!({ "approve": approve })),
-            None => ElicitResult::new(ElicitationAction::Cancel),
-        })
-    }
-}
-
 async fn wipe_as(answer: Option<bool>, args: Value) -> (String, usize) {
-    let asked = Arc::new(AtomicUsize::new(0));
-    let human = Human {
-        answer,
-        asked: asked.clone(),
-        shown: Arc::default(),
-    };
-    let client = connect_as(guarded(), human).await;
+    let human = Human::answering(answer);
+    let client = connect_as(guarded(), human.clone()).await;
     let result = call(&client, "wipe", args).await;
-    (text(&result).to_owned(), asked.load(Ordering::SeqCst))
+    (text(&result).to_owned(), human.asked())
 }
 
 #[tokio::test]
@@ -227,11 +178,7 @@ async fn consent_asks_the_human_when_the_client_can() {
 #[tokio::test]
 async fn the_question_names_the_tool_and_its_arguments_without_their_credentials() {
     let key = "AKIAIOSFODNN7EXAMPLE";
-    let human = Human {
-        answer: Some(true),
-        asked: Arc::default(),
-        shown: Arc::default(),
-    };
+    let human = Human::answering(Some(true));
     let client = connect_as(guarded(), human.clone()).await;
     let note = format!("release notes, deploy key {key}");
     let result = call(&client, "publish", json!({"text": note, "confirm": true})).await;
@@ -275,15 +222,7 @@ async fn a_client_that_cannot_ask_relies_on_the_flag() {
 
 #[tokio::test]
 async fn the_tool_list_marks_destructive_tools() {
-    let client = connect_as(
-        guarded(),
-        Human {
-            answer: None,
-            asked: Arc::default(),
-            shown: Arc::default(),
-        },
-    )
-    .await;
+    let client = connect_as(guarded(), Human::answering(None)).await;
     let tools = client.list_all_tools().await.unwrap();
     let wipe = tools.iter().find(|t| t.name == "wipe").unwrap();
     assert_eq!(
