@@ -164,6 +164,16 @@ impl Rounds {
         })
     }
 
+    /// The key in `{prefix}_CONSENT_KEY` (at least 32 bytes), which every
+    /// replica is given; a process without it draws its own
+    /// ([`Rounds::ephemeral`]), and its states open nowhere else.
+    pub fn from_env(prefix: &str) -> Result<Self, KeyError> {
+        match std::env::var(format!("{prefix}_CONSENT_KEY")) {
+            Ok(key) => Self::new(key),
+            Err(_) => Ok(Self::ephemeral()),
+        }
+    }
+
     /// Records spent states in `spent` (the shared store, for replicas).
     pub fn with_spent(mut self, spent: impl Spent) -> Self {
         self.spent = Arc::new(spent);

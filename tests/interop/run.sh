@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Interoperability: the official MCP Python SDK (PyPI `mcp`, pinned below)
 # lists and calls doc-server's tools over streamable HTTP with a bearer token,
-# and is refused without one. Installs the SDK in a virtualenv under the
-# cargo target directory.
+# and is refused without one; then drives consent on protocol 2026-07-28 over
+# HTTP, against two replicas sharing key and store, and over stdio. Installs
+# the SDK in a virtualenv under the cargo target directory.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -22,19 +23,46 @@ fi
 
 cargo build -q -p doc-server --bin doc-server
 WORK=$(mktemp -d /tmp/secure-tool-interop.XXXXXX)
-"$TARGET/debug/doc-server" --demo --database-url "sqlite://$WORK/docs.db" \
-    --http 127.0.0.1:0 2>"$WORK/server.log" &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
+PIDS=()
+trap 'kill "${PIDS[@]}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
-URL=
-for _ in $(seq 1 100); do
-    URL=$(sed -n 's/^listening on \(http:[^ ]*\)$/\1/p' "$WORK/server.log")
-    [ -n "$URL" ] && break
-    kill -0 $SERVER 2>/dev/null || { cat "$WORK/server.log"; exit 1; }
-    sleep 0.1
-done
-[ -n "$URL" ] || { echo "doc-server did not start"; cat "$WORK/server.log"; exit 1; }
+# Two replicas share the consent key and the store: PostgreSQL when
+# DATABASE_URL names one, else one SQLite file.
+case "${DATABASE_URL:-}" in
+    postgres://*|postgresql://*) STORE=$DATABASE_URL ;;
+    *) STORE="sqlite://$WORK/docs.db" ;;
+esac
+export DOC_SERVER_CONSENT_KEY="interop-$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 
-echo "== MCP Python SDK $MCP_VERSION against $URL"
-"$VENV/bin/python" tests/interop/mcp_client.py "$URL" tok-alice-9f3a7c tok-carol-5d8841
+# start NAME ARGS…: starts a replica and sets URL to where it listens.
+start() {
+    local name=$1
+    shift
+    "$TARGET/debug/doc-server" --demo --database-url "$STORE" --consent-timeout-secs 2 \
+        --http 127.0.0.1:0 "$@" 2>"$WORK/$name.log" &
+    PIDS+=($!)
+    URL=
+    for _ in $(seq 1 100); do
+        URL=$(sed -n 's/^listening on \(http:[^ ]*\)$/\1/p' "$WORK/$name.log")
+        [ -n "$URL" ] && return
+        kill -0 "${PIDS[-1]}" 2>/dev/null || { cat "$WORK/$name.log"; exit 1; }
+        sleep 0.1
+    done
+    echo "doc-server $name did not start"
+    cat "$WORK/$name.log"
+    exit 1
+}
+start a
+URL_A=$URL
+start b --keep-documents
+URL_B=$URL
+
+echo "== MCP Python SDK $MCP_VERSION against $URL_A"
+"$VENV/bin/python" tests/interop/mcp_client.py "$URL_A" tok-alice-9f3a7c tok-carol-5d8841
+
+echo "== consent on 2026-07-28 over HTTP: replicas $URL_A and $URL_B on ${STORE%%:*}"
+"$VENV/bin/python" tests/interop/consent.py http "$URL_A" "$URL_B"
+
+echo "== consent on 2026-07-28 over stdio"
+"$VENV/bin/python" tests/interop/consent.py stdio "$TARGET/debug/doc-server" --demo \
+    --database-url "sqlite://$WORK/stdio.db" --consent-timeout-secs 2

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use secure_tool::audit::{JsonLines, SqlAudit};
+use secure_tool::consent::Rounds;
 use secure_tool::pipeline::Guards;
 use secure_tool::{
     Audit, Authorizer, JwtVerifier, Rate, Reach, Server, StaticToken, StaticTokens, Store,
@@ -209,7 +210,13 @@ pub async fn build(config: Config) -> Result<(Server<DocServer>, Documents), Str
             JsonLines::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
         audit = audit.with_sink(sink);
     }
+    // Replicas share the consent key (`DOC_SERVER_CONSENT_KEY`) and the
+    // record of spent consent states (the store).
+    let rounds = Rounds::from_env("DOC_SERVER")
+        .map_err(|e| e.to_string())?
+        .with_spent(store.clone());
     let server = Server::new(DocServer)
+        .with_consent_rounds(rounds)
         .with_state(docs.clone())
         .with_authorizer(authz.clone())
         .with_audit(audit)

@@ -65,6 +65,9 @@ struct Cli {
     /// Seconds a tool call may run before it is abandoned (at least 1)
     #[arg(long, value_name = "N")]
     call_timeout_secs: Option<u64>,
+    /// Seconds a user has to answer a consent question, and a consent state stays valid (at least 1)
+    #[arg(long, value_name = "N")]
+    consent_timeout_secs: Option<u64>,
     /// Milliseconds between checks for policy changes made by other replicas (at least 10)
     #[arg(long, value_name = "N")]
     policy_poll_ms: Option<u64>,
@@ -104,6 +107,9 @@ fn config(cli: Cli) -> Result<Config, String> {
     }
     if let Some(secs) = cli.call_timeout_secs {
         config.call_timeout = Duration::from_secs(secs.max(1));
+    }
+    if let Some(secs) = cli.consent_timeout_secs {
+        config.guards.consent_timeout = Some(Duration::from_secs(secs.max(1)));
     }
     if let Some(ms) = cli.policy_poll_ms {
         config.policy_poll = Duration::from_millis(ms.max(10));
