@@ -56,6 +56,7 @@ pub fn check(cx: &mut Ctxt, options: Options, sig: Sig) -> Tool {
         params,
         confirm_added: confirm && !confirm_declared,
         confirm,
+        human: options.human,
         read_only: options.read_only.is_some(),
         idempotent: options.idempotent.is_some(),
         open_world,

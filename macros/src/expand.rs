@@ -75,6 +75,9 @@ fn requires(tool: &Tool) -> TokenStream {
     let consent = tool
         .confirm
         .then(|| quote_spanned!(tool.ident.span()=> #krate::__private::requires_consent!(#name);));
+    let human = tool.human.then(
+        || quote_spanned!(tool.ident.span()=> #krate::__private::requires_approval_page!(#name);),
+    );
     let guards = tool.arguments().filter_map(|p| {
         let wire = &p.wire;
         match p.kind {
@@ -87,7 +90,7 @@ fn requires(tool: &Tool) -> TokenStream {
             _ => None,
         }
     });
-    quote!(#rbac #consent #(#guards)*)
+    quote!(#rbac #consent #human #(#guards)*)
 }
 
 /// The enum an allowlist generates, with its literal `match`.
@@ -271,7 +274,7 @@ fn spec(tool: &Tool) -> TokenStream {
         Some(scope) => quote!(#krate::spec::Access::Scope(#scope)),
         None => quote!(#krate::spec::Access::Public),
     };
-    let confirm = tool.confirm;
+    let (confirm, human) = (tool.confirm, tool.human);
     let (read_only, idempotent, open_world) = (tool.read_only, tool.idempotent, tool.open_world);
     let states = tool.params.iter().filter_map(|p| match &p.kind {
         Kind::State(inner) => {
@@ -303,6 +306,7 @@ fn spec(tool: &Tool) -> TokenStream {
             params: &[#(#params),*],
             access: #access,
             confirm: #confirm,
+            human: #human,
             read_only: #read_only,
             idempotent: #idempotent,
             open_world: #open_world,

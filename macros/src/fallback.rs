@@ -34,6 +34,7 @@ pub fn emit(item_fn: &ItemFn, tool: &Tool, errors: syn::Error) -> TokenStream {
                 params: &[],
                 access: #krate::spec::Access::Public,
                 confirm: false,
+                human: false,
                 read_only: false,
                 idempotent: false,
                 open_world: false,

@@ -14,6 +14,8 @@ pub struct Tool {
     /// Whether `confirm` adds a flag the signature does not declare.
     pub confirm_added: bool,
     pub confirm: bool,
+    /// `confirm = "human"`: a person approves outside the MCP client.
+    pub human: bool,
     /// MCP hints: `readOnlyHint`, `idempotentHint`, `openWorldHint`.
     pub read_only: bool,
     pub idempotent: bool,

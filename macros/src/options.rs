@@ -74,6 +74,8 @@ pub struct Options {
     pub scope: Option<LitStr>,
     pub public: Option<Span>,
     pub confirm: Option<Span>,
+    /// `confirm = "human"`: approval by a person outside the MCP client.
+    pub human: bool,
     /// MCP hints: `read_only`, `idempotent`, `open_world`.
     pub read_only: Option<Span>,
     pub idempotent: Option<Span>,
@@ -441,7 +443,21 @@ fn parse_meta(cx: &mut Ctxt, meta: &Meta, options: &mut Options, field: Option<&
             }
         }
         "public" => flag(cx, meta, &mut options.public),
-        "confirm" => flag(cx, meta, &mut options.confirm),
+        "confirm" => match meta {
+            Meta::NameValue(nv) => match &nv.value {
+                Expr::Lit(ExprLit {
+                    lit: Lit::Str(s), ..
+                }) if s.value() == "human" => {
+                    set_once(cx, &mut options.confirm, key.span(), key);
+                    options.human = true;
+                }
+                other => cx.error(
+                    other.span(),
+                    "expected `confirm` alone (the user is asked through the MCP client), or `confirm = \"human\"` (a person approves on the server's own approval page)",
+                ),
+            },
+            _ => flag(cx, meta, &mut options.confirm),
+        },
         "read_only" => flag(cx, meta, &mut options.read_only),
         "idempotent" => flag(cx, meta, &mut options.idempotent),
         "open_world" => flag(cx, meta, &mut options.open_world),

@@ -10,6 +10,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use rmcp::model::{
     ElicitRequest, ElicitRequestParams, ElicitResult, ElicitationAction, ElicitationSchema,
@@ -17,8 +18,10 @@ use rmcp::model::{
     SealOptions,
 };
 
+use crate::approval::{APPROVAL_TIMEOUT, Approvals, ApprovalsInMemory, Pending, Status};
 use crate::future::BoxFuture;
 use crate::pipeline::{Answer, Consent, Question, consent_refused};
+use crate::reject::Reject;
 use crate::store::StoreError;
 
 /// The key of the one input request a consent question makes.
@@ -107,16 +110,21 @@ impl Spent for crate::store::Store {
     }
 }
 
-/// How a server seals consent states and records them spent.
+/// How a server seals consent states, records them spent, and keeps the
+/// approvals asked of a person.
 #[derive(Clone)]
 pub struct Rounds {
     codec: Arc<RequestStateCodec>,
     spent: Arc<dyn Spent>,
+    approvals: Arc<dyn Approvals>,
+    approval_timeout: Duration,
 }
 
 impl std::fmt::Debug for Rounds {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Rounds").finish_non_exhaustive()
+        f.debug_struct("Rounds")
+            .field("approval_timeout", &self.approval_timeout)
+            .finish_non_exhaustive()
     }
 }
 
@@ -126,9 +134,31 @@ impl Default for Rounds {
     }
 }
 
+/// How the client of one call can reach its user.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Reach<'a> {
+    /// It shows a form (form-mode elicitation).
+    pub form: bool,
+    /// It opens a URL for the person (URL-mode elicitation).
+    pub url: bool,
+    /// The base URL of this server's approval page, when it serves one
+    /// (over HTTP).
+    pub page: Option<&'a str>,
+}
+
 impl Rounds {
-    /// A key drawn at random for this process, and spent states in memory:
-    /// a state sealed here opens nowhere else, so another replica refuses it.
+    fn with_codec(codec: RequestStateCodec) -> Self {
+        Self {
+            codec: Arc::new(codec),
+            spent: Arc::new(SpentInMemory::default()),
+            approvals: Arc::new(ApprovalsInMemory::default()),
+            approval_timeout: APPROVAL_TIMEOUT,
+        }
+    }
+
+    /// A key drawn at random for this process, spent states and approvals
+    /// in its memory: a state sealed here opens nowhere else, so another
+    /// replica refuses it.
     pub fn ephemeral() -> Self {
         let mut key = [0u8; 32];
         // No randomness from the system: every seal is refused, never forgeable.
@@ -136,19 +166,14 @@ impl Rounds {
             Ok(()) => RequestStateCodec::try_new(key.to_vec()).ok(),
             Err(_) => None,
         };
-        let codec = codec.unwrap_or_else(|| RequestStateCodec::new_unchecked(Vec::new()));
-        Self {
-            codec: Arc::new(codec),
-            spent: Arc::new(SpentInMemory::default()),
-        }
+        Self::with_codec(codec.unwrap_or_else(|| RequestStateCodec::new_unchecked(Vec::new())))
     }
 
     /// Seals with `key` (at least 32 bytes), which replicas share.
     pub fn new(key: impl Into<Vec<u8>>) -> Result<Self, KeyError> {
-        Ok(Self {
-            codec: Arc::new(RequestStateCodec::try_new(key).map_err(KeyError)?),
-            spent: Arc::new(SpentInMemory::default()),
-        })
+        Ok(Self::with_codec(
+            RequestStateCodec::try_new(key).map_err(KeyError)?,
+        ))
     }
 
     /// Seals with the key named `active` and opens with any of `keys`, so a
@@ -158,10 +183,7 @@ impl Rounds {
         keys: impl IntoIterator<Item = (K, V)>,
     ) -> Result<Self, KeyError> {
         let codec = RequestStateCodec::new_with_keyring(active, keys).map_err(KeyError)?;
-        Ok(Self {
-            codec: Arc::new(codec),
-            spent: Arc::new(SpentInMemory::default()),
-        })
+        Ok(Self::with_codec(codec))
     }
 
     /// The key in `{prefix}_CONSENT_KEY` (at least 32 bytes), which every
@@ -174,57 +196,96 @@ impl Rounds {
         }
     }
 
-    /// Records spent states in `spent` (the shared store, for replicas).
+    /// Records spent states in `spent`.
     pub fn with_spent(mut self, spent: impl Spent) -> Self {
         self.spent = Arc::new(spent);
         self
     }
 
+    /// Keeps approvals in `approvals`.
+    pub fn with_approvals(mut self, approvals: impl Approvals) -> Self {
+        self.approvals = Arc::new(approvals);
+        self
+    }
+
+    /// Records spent states and keeps approvals in `store`, which replicas share.
+    #[cfg(feature = "sql")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sql")))]
+    pub fn with_store(self, store: crate::store::Store) -> Self {
+        self.with_spent(store.clone()).with_approvals(store)
+    }
+
+    /// Gives a person `timeout` to open the approval page and decide
+    /// (default [`APPROVAL_TIMEOUT`]).
+    pub fn with_approval_timeout(mut self, timeout: Duration) -> Self {
+        self.approval_timeout = timeout;
+        self
+    }
+
+    /// The approvals asked for.
+    pub fn approvals(&self) -> &dyn Approvals {
+        &*self.approvals
+    }
+
     /// The consent of one call: `state` and `responses` are what the client
-    /// sent back, if this is a retry; `can_ask` is whether it can show a form.
+    /// sent back, if this is a retry; `reach` how it can reach its user.
     pub fn for_call<'a>(
         &'a self,
         state: Option<&'a str>,
         responses: Option<&'a InputResponses>,
-        can_ask: bool,
+        reach: Reach<'a>,
     ) -> InBand<'a> {
         InBand {
             rounds: self,
             state,
             responses,
-            can_ask,
+            reach,
             pending: Mutex::new(None),
         }
     }
 
-    /// What the seal binds: who, which tool, exactly which arguments.
+    /// What the seal binds: who, which tool, exactly which arguments, and
+    /// whom the question went to (the user, or a person on the page).
     fn binding(question: &Question<'_>) -> Vec<u8> {
         let args = serde_json::to_string(question.args).unwrap_or_default();
+        let whom = if question.human { "human" } else { "user" };
         format!(
-            "secure-tool consent v1\0{}\0{}\0{args}",
+            "secure-tool consent v1\0{whom}\0{}\0{}\0{args}",
             question.subject, question.tool
         )
         .into_bytes()
     }
 
+    fn seal(&self, question: &Question<'_>, id: &str, ttl: Duration) -> String {
+        let binding = Self::binding(question);
+        let options = SealOptions::new().associated_data(&binding).ttl(ttl);
+        self.codec.seal_with(id.as_bytes(), &options)
+    }
+
+    /// The id a returned state seals, if it is valid for `question`.
+    fn open(&self, question: &Question<'_>, state: &str) -> Result<String, Reject> {
+        match self.codec.open_with(state, &Self::binding(question)) {
+            Ok(id) => Ok(String::from_utf8_lossy(&id).into_owned()),
+            Err(error) => {
+                // One answer for every failure (forged, altered, expired, or
+                // for another caller, tool or arguments); the log says which.
+                tracing::warn!(target: crate::log::TARGET,
+                    "consent state refused for `{}`: {error}", question.tool);
+                Err(consent_refused(
+                    "the confirmation state is not valid for this caller, tool and arguments, or has expired; call again without it to be asked again",
+                ))
+            }
+        }
+    }
+
     fn ask(&self, question: &Question<'_>) -> InputRequiredResult {
         let id = crate::log::unique_id();
-        let binding = Self::binding(question);
-        let options = SealOptions::new()
-            .associated_data(&binding)
-            .ttl(question.timeout);
-        let state = self.codec.seal_with(id.as_bytes(), &options);
         let form = ElicitRequestParams::FormElicitationParams {
             meta: None,
             message: question.message.clone(),
             requested_schema: approval_schema(),
         };
-        let mut requests = rmcp::model::InputRequests::new();
-        requests.insert(
-            INPUT_KEY.to_owned(),
-            InputRequest::Elicitation(ElicitRequest::new(form)),
-        );
-        InputRequiredResult::new(Some(requests), Some(state))
+        asking(form, self.seal(question, &id, question.timeout))
     }
 
     async fn check(
@@ -233,17 +294,9 @@ impl Rounds {
         state: &str,
         responses: Option<&InputResponses>,
     ) -> Answer {
-        let id = match self.codec.open_with(state, &Self::binding(question)) {
-            Ok(id) => String::from_utf8_lossy(&id).into_owned(),
-            Err(error) => {
-                // One answer for every failure (forged, altered, expired, or
-                // for another caller, tool or arguments); the log says which.
-                tracing::warn!(target: crate::log::TARGET,
-                    "consent state refused for `{}`: {error}", question.tool);
-                return Answer::Refused(consent_refused(
-                    "the confirmation state is not valid for this caller, tool and arguments, or has expired; call again without it to be asked again",
-                ));
-            }
+        let id = match self.open(question, state) {
+            Ok(id) => id,
+            Err(refused) => return Answer::Refused(refused),
         };
         let answer = responses
             .and_then(|r| r.get(INPUT_KEY))
@@ -267,6 +320,87 @@ impl Rounds {
             ))),
         }
     }
+
+    /// A `confirm = "human"` call: ask a person on the approval page, or run
+    /// on the approval they gave there. A question asked comes back with
+    /// the answer.
+    async fn human(
+        &self,
+        question: &Question<'_>,
+        state: Option<&str>,
+        reach: Reach<'_>,
+    ) -> (Answer, Option<InputRequiredResult>) {
+        let refused = |reason: String| (Answer::Refused(consent_refused(reason)), None);
+        let Some(page) = reach.page else {
+            return refused(format!(
+                "`{}` runs only with the approval of a person on this server's approval page, which no client of this transport can reach; call it over HTTP",
+                question.tool
+            ));
+        };
+        let Some(state) = state else {
+            if !reach.url {
+                return refused(format!(
+                    "`{}` runs only with the approval of a person on this server's approval page, and this client cannot open a page for its user (no URL elicitation)",
+                    question.tool
+                ));
+            }
+            let id = crate::log::unique_id();
+            let pending = Pending {
+                id: id.clone(),
+                subject: question.subject.to_owned(),
+                tool: question.tool.to_owned(),
+                action: question.message.clone(),
+                expires_ms: now_ms().saturating_add(self.approval_timeout.as_millis() as u64),
+            };
+            if let Err(error) = self.approvals.open(&pending).await {
+                return refused(format!("the approval could not be recorded ({error})"));
+            }
+            let state = self.seal(question, &id, self.approval_timeout);
+            return (Answer::Pending, Some(page_question(page, &id, state)));
+        };
+        let id = match self.open(question, state) {
+            Ok(id) => id,
+            Err(reject) => return (Answer::Refused(reject), None),
+        };
+        match self.approvals.take(&id).await {
+            Ok(Some(Status::Approved)) => (Answer::Approved, None),
+            // Not decided yet: the same question again, for the same approval.
+            Ok(Some(Status::Pending)) => (
+                Answer::Pending,
+                Some(page_question(page, &id, state.to_owned())),
+            ),
+            Ok(Some(Status::Denied)) => {
+                refused("the person denied this action on the approval page".into())
+            }
+            Ok(Some(Status::Used)) => refused("this approval was already used".into()),
+            Ok(None) => refused("the approval has expired; call again to ask anew".into()),
+            Err(error) => refused(format!("the approval could not be read ({error})")),
+        }
+    }
+}
+
+fn page_question(page: &str, id: &str, state: String) -> InputRequiredResult {
+    let url = ElicitRequestParams::UrlElicitationParams {
+        meta: None,
+        message: "A person must approve this action on the server's approval page; \
+                      open it, sign in, and decide. Then let the call continue."
+            .to_owned(),
+        url: format!("{}{}{id}", page.trim_end_matches('/'), APPROVAL_PATH),
+        elicitation_id: String::new(),
+    };
+    asking(url, state)
+}
+
+/// Where the approval page is served: `{base}/approve/{id}`.
+pub const APPROVAL_PATH: &str = "/approve/";
+
+fn asking(params: ElicitRequestParams, state: String) -> InputRequiredResult {
+    let mut requests = rmcp::model::InputRequests::new();
+    requests.insert(
+        INPUT_KEY.to_owned(),
+        InputRequest::Elicitation(ElicitRequest::new(params)),
+    );
+    InputRequiredResult::new(Some(requests), Some(state))
 }
 
 fn approval_schema() -> ElicitationSchema {
@@ -290,7 +424,7 @@ pub struct InBand<'a> {
     rounds: &'a Rounds,
     state: Option<&'a str>,
     responses: Option<&'a InputResponses>,
-    can_ask: bool,
+    reach: Reach<'a>,
     pending: Mutex<Option<InputRequiredResult>>,
 }
 
@@ -302,20 +436,45 @@ impl InBand<'_> {
             .unwrap_or_else(PoisonError::into_inner)
             .take()
     }
+
+    fn asked(&self, question: InputRequiredResult) -> Answer {
+        *self.pending.lock().unwrap_or_else(PoisonError::into_inner) = Some(question);
+        Answer::Pending
+    }
 }
 
 impl Consent for InBand<'_> {
     fn ask<'a>(&'a self, question: Question<'a>) -> BoxFuture<'a, Answer> {
         Box::pin(async move {
+            if question.human {
+                return match self.rounds.human(&question, self.state, self.reach).await {
+                    (Answer::Pending, Some(asked)) => self.asked(asked),
+                    (answer, _) => answer,
+                };
+            }
             if let Some(state) = self.state {
                 return self.rounds.check(&question, state, self.responses).await;
             }
-            if !self.can_ask {
+            if !self.reach.form {
                 return Answer::Unavailable;
             }
-            let asked = self.rounds.ask(&question);
-            *self.pending.lock().unwrap_or_else(PoisonError::into_inner) = Some(asked);
-            Answer::Pending
+            self.asked(self.rounds.ask(&question))
         })
+    }
+}
+
+impl Rounds {
+    /// Seals `payload` for `purpose` with the server's key, for `ttl`.
+    #[cfg(feature = "http")]
+    pub(crate) fn seal_for(&self, payload: &[u8], purpose: &[u8], ttl: Duration) -> String {
+        let options = SealOptions::new().associated_data(purpose).ttl(ttl);
+        self.codec.seal_with(payload, &options)
+    }
+
+    /// Opens what [`Rounds::seal_for`] sealed for `purpose`, if it is intact
+    /// and unexpired.
+    #[cfg(feature = "http")]
+    pub(crate) fn open_for(&self, sealed: &str, purpose: &[u8]) -> Option<Vec<u8>> {
+        self.codec.open_with(sealed, purpose).ok()
     }
 }

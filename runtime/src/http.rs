@@ -38,6 +38,11 @@ use crate::reject::{Gate, Reject};
 use crate::server::{Server, Tools};
 use crate::spec::{Access, ToolSpec};
 
+/// The base URL of the approval page, for the tool calls of one request.
+#[cfg(feature = "consent")]
+#[derive(Debug, Clone)]
+pub(crate) struct ApprovalPage(pub(crate) Arc<str>);
+
 /// The path of the MCP endpoint.
 pub const MCP_PATH: &str = "/mcp";
 /// The path of the protected-resource metadata (RFC 9728).
@@ -258,7 +263,7 @@ struct Front<T: Tools> {
     pipeline: Arc<Pipeline>,
     mcp: StreamableHttpService<Server<T>, LocalSessionManager>,
     options: HttpOptions,
-    base: String,
+    base: Arc<str>,
     failures: Failures,
     sessions: Sessions,
     /// Set once the server stops: requests are then refused.
@@ -521,7 +526,7 @@ impl<T: Tools> Front<T> {
             .clone()
             .unwrap_or_else(|| format!("http://{addr}"))
             .trim_end_matches('/')
-            .to_owned();
+            .into();
         Self {
             pipeline,
             mcp,
@@ -544,6 +549,17 @@ impl<T: Tools> Front<T> {
             } else {
                 plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
             };
+        }
+        #[cfg(feature = "consent")]
+        if let Some(rest) = path.strip_prefix(crate::consent::APPROVAL_PATH) {
+            let rest = rest.to_owned();
+            let site = crate::approval::page::Site {
+                pipeline: &self.pipeline,
+                base: &self.base,
+                allowed_hosts: &self.options.allowed_hosts,
+                read_timeout: self.options.read_timeout,
+            };
+            return crate::approval::page::serve(&site, &rest, request).await;
         }
         if path != MCP_PATH {
             return plain(StatusCode::NOT_FOUND, "not found");
@@ -591,6 +607,8 @@ impl<T: Tools> Front<T> {
             Some(wait) => parts.extensions.insert(Charge::Over(wait)),
             None => parts.extensions.insert(Charge::Paid),
         };
+        #[cfg(feature = "consent")]
+        parts.extensions.insert(ApprovalPage(self.base.clone()));
         if let Some((spec, scope)) = asked.missing_scope {
             let reject = crate::reject::Reject::missing_scope(scope);
             self.pipeline
@@ -855,7 +873,7 @@ fn too_many(wait: Duration, description: &str) -> Response {
     response
 }
 
-fn respond(status: StatusCode, content_type: &'static str, body: String) -> Response {
+pub(crate) fn respond(status: StatusCode, content_type: &'static str, body: String) -> Response {
     let mut response = hyper::Response::new(Full::new(Bytes::from(body)).boxed());
     *response.status_mut() = status;
     response

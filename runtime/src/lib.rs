@@ -83,6 +83,9 @@ mod future;
 mod probe;
 mod reject;
 
+#[cfg(feature = "consent")]
+#[cfg_attr(docsrs, doc(cfg(feature = "consent")))]
+pub mod approval;
 pub mod audit;
 pub mod auth;
 #[cfg(feature = "rbac")]
@@ -148,8 +151,9 @@ pub mod __private {
     pub use crate::validate::url;
     pub use crate::validate::{At, FromArg, choice, confirm, not_allowed, object};
     pub use crate::{
-        __requires_consent as requires_consent, __requires_fetch as requires_fetch,
-        __requires_files as requires_files, __requires_rbac as requires_rbac,
+        __requires_approval_page as requires_approval_page, __requires_consent as requires_consent,
+        __requires_fetch as requires_fetch, __requires_files as requires_files,
+        __requires_rbac as requires_rbac,
     };
     pub use secure_tool_macros::__nested_tests;
     pub use serde_json::Value;
@@ -247,6 +251,30 @@ macro_rules! __requires_consent {
             $tool,
             "` declares `confirm`, which needs the `consent` feature of secure-tool to ask the human: ",
             "enable it in Cargo.toml (`features = [\"consent\"]`)"
+        ));
+    };
+}
+
+/// Refuses to compile a `confirm = "human"` tool when no approval page can be served.
+#[doc(hidden)]
+#[macro_export]
+#[cfg(all(feature = "consent", feature = "http"))]
+macro_rules! __requires_approval_page {
+    ($tool:literal) => {};
+}
+
+/// Refuses to compile a `confirm = "human"` tool when no approval page can be served.
+#[doc(hidden)]
+#[macro_export]
+#[cfg(not(all(feature = "consent", feature = "http")))]
+macro_rules! __requires_approval_page {
+    ($tool:literal) => {
+        ::core::compile_error!(::core::concat!(
+            "tool `",
+            $tool,
+            "` declares `confirm = \"human\"`, which needs the `consent` and `http` features of secure-tool ",
+            "to serve the page where a person approves the call: enable them in Cargo.toml ",
+            "(`features = [\"consent\", \"http\"]`)"
         ));
     };
 }

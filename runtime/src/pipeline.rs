@@ -156,6 +156,9 @@ pub struct Question<'a> {
     pub message: String,
     /// How long the user has to answer.
     pub timeout: Duration,
+    /// Whether a person must approve outside the MCP client
+    /// (`confirm = "human"`).
+    pub human: bool,
 }
 
 /// How a consent request ended.
@@ -524,6 +527,42 @@ impl Pipeline {
         let _ = self.audit.record(&mut record).await;
     }
 
+    /// Audits a decision on the approval page: `Some(approve)` by the
+    /// approval's subject, or `None` for a sign-in by another subject, refused.
+    #[cfg(feature = "consent")]
+    pub(crate) async fn audit_approval(
+        &self,
+        pending: &crate::approval::Pending,
+        subject: &str,
+        decision: Option<bool>,
+    ) {
+        let id = &pending.id;
+        let reject = match decision {
+            Some(true) => None,
+            Some(false) => Some(format!("denied on the approval page (approval {id})")),
+            None => Some(format!(
+                "signed in on the approval page of another subject's action (approval {id})"
+            )),
+        };
+        let reject = reject.map(|reason| Reject::at(Gate::Confirm, None, reason));
+        let action = if decision.is_some() {
+            "decide"
+        } else {
+            "sign-in"
+        };
+        let mut record = AuditRecord::new(
+            self.server,
+            &pending.tool,
+            subject,
+            action,
+            reject.as_ref().map_or(Ok(&[]), Err),
+        );
+        if reject.is_none() {
+            record.reason = Some(format!("approved on the approval page (approval {id})"));
+        }
+        let _ = self.audit.record(&mut record).await;
+    }
+
     /// How many tool calls are running now.
     pub fn calls_in_flight(&self) -> usize {
         self.in_flight
@@ -856,6 +895,12 @@ impl Authorized {
         crate::validate::check_size(T::SPEC, args)?;
         crate::validate::check_fields(T::SPEC, args)?;
         let validated = T::validate(args, guards).await?;
+        if T::SPEC.human && consent.is_none() {
+            return Err(consent_refused(format_args!(
+                "`{}` runs only with the approval of a person, and this call has no way to reach one",
+                T::SPEC.name
+            )));
+        }
         if T::SPEC.confirm
             && let Some(consent) = consent
         {
@@ -876,6 +921,7 @@ impl Authorized {
                 args,
                 message,
                 timeout: pipeline.guards.consent_timeout.unwrap_or(CONSENT_TIMEOUT),
+                human: T::SPEC.human,
             };
             let refuse = |reason| Err(consent_refused(reason));
             match consent.ask(question).await {
@@ -886,9 +932,7 @@ impl Authorized {
                     return refuse("the user did not approve this destructive action");
                 }
                 Answer::Pending => {
-                    return refuse(
-                        "awaiting the user's approval; the client calls again with the answer",
-                    );
+                    return refuse("awaiting approval; the client calls again once it is given");
                 }
                 Answer::Refused(reject) => return Err(reject),
             }

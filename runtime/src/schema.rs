@@ -209,6 +209,7 @@ mod tests {
             ],
             access: Access::Public,
             confirm: true,
+            human: false,
             read_only: false,
             idempotent: false,
             open_world: false,

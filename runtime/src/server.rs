@@ -59,6 +59,12 @@ mod elicitation {
         fn ask<'a>(&'a self, question: Question<'a>) -> BoxFuture<'a, Answer> {
             Box::pin(async move {
                 use rmcp::service::ElicitationError;
+                if question.human {
+                    return Answer::Refused(crate::pipeline::consent_refused(format_args!(
+                        "`{}` runs only with the approval of a person on this server's approval page, which is offered to clients on protocol 2026-07-28 or later",
+                        question.tool
+                    )));
+                }
                 match self
                     .0
                     .elicit_with_timeout::<Approval>(question.message, Some(question.timeout))
@@ -162,15 +168,9 @@ impl<T> Server<T> {
 #[cfg(feature = "files")]
 const ROOTS_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The local path a `file://` URI names (percent-decoded), if it names one.
-#[cfg(feature = "files")]
-pub fn file_uri_path(uri: &str) -> Option<std::path::PathBuf> {
-    let rest = uri.strip_prefix("file://")?;
-    let rest = rest.strip_prefix("localhost").unwrap_or(rest);
-    if !rest.starts_with('/') {
-        return None;
-    }
-    let bytes = rest.as_bytes();
+/// `bytes` with each `%XX` decoded; `None` if one is malformed.
+#[cfg(any(feature = "files", all(feature = "http", feature = "consent")))]
+pub(crate) fn percent_decoded(bytes: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
@@ -183,6 +183,18 @@ pub fn file_uri_path(uri: &str) -> Option<std::path::PathBuf> {
             i += 1;
         }
     }
+    Some(out)
+}
+
+/// The local path a `file://` URI names (percent-decoded), if it names one.
+#[cfg(feature = "files")]
+pub fn file_uri_path(uri: &str) -> Option<std::path::PathBuf> {
+    let rest = uri.strip_prefix("file://")?;
+    let rest = rest.strip_prefix("localhost").unwrap_or(rest);
+    if !rest.starts_with('/') {
+        return None;
+    }
+    let out = percent_decoded(rest.as_bytes())?;
     let path = std::path::PathBuf::from(String::from_utf8(out).ok()?);
     // Said by the letter, `..` could mean other than what the kernel resolves.
     let plain = path
@@ -501,14 +513,19 @@ impl<T: Tools> ServerHandler for Server<T> {
             .protocol_version()
             .is_some_and(|v| v >= rmcp::model::ProtocolVersion::V_2026_07_28)
             .then(|| {
-                let can_ask = context
-                    .client_capabilities()
-                    .and_then(|c| c.elicitation)
-                    .is_some_and(|e| e.form.is_some() || e.url.is_none());
+                let elicitation = context.client_capabilities().and_then(|c| c.elicitation);
+                let reach = crate::consent::Reach {
+                    // An elicitation capability that names no mode means forms.
+                    form: elicitation
+                        .as_ref()
+                        .is_some_and(|e| e.form.is_some() || e.url.is_none()),
+                    url: elicitation.as_ref().is_some_and(|e| e.url.is_some()),
+                    page: approval_page(&context),
+                };
                 self.pipeline.consent_rounds().for_call(
                     request.request_state.as_deref(),
                     request.input_responses.as_ref(),
-                    can_ask,
+                    reach,
                 )
             });
         #[cfg(feature = "consent")]
@@ -549,6 +566,22 @@ impl<T: Tools> ServerHandler for Server<T> {
 fn http_bearer(context: &RequestContext<RoleServer>) -> Option<Option<&str>> {
     let parts = context.extensions.get::<hyper::http::request::Parts>()?;
     Some(crate::auth::bearer(&parts.headers))
+}
+
+/// The base URL of the approval page the HTTP front serves; `None` over stdio.
+#[cfg(all(feature = "http", feature = "consent"))]
+fn approval_page(context: &RequestContext<RoleServer>) -> Option<&str> {
+    let parts = context.extensions.get::<hyper::http::request::Parts>()?;
+    parts
+        .extensions
+        .get::<crate::http::ApprovalPage>()
+        .map(|page| &*page.0)
+}
+
+/// Without the `http` feature no approval page is served.
+#[cfg(all(not(feature = "http"), feature = "consent"))]
+fn approval_page(_: &RequestContext<RoleServer>) -> Option<&str> {
+    None
 }
 
 /// Without the `http` feature every request comes over stdio.

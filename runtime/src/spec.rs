@@ -33,6 +33,10 @@ pub struct ToolSpec {
     pub access: Access,
     /// Whether the tool is destructive and requires `confirm: true`.
     pub confirm: bool,
+    /// `confirm = "human"`: a person approves the call on the server's own
+    /// approval page, outside the MCP client; a call that cannot reach one
+    /// is refused.
+    pub human: bool,
     /// `read_only`: the tool changes nothing (MCP `readOnlyHint`).
     pub read_only: bool,
     /// `idempotent`: calling it twice with the same arguments changes no more

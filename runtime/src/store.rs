@@ -72,9 +72,9 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 7,
-        description: "spent consent states",
-        sqlite: include_str!("../migrations/0007_consent_spent.sql"),
-        postgres: include_str!("../migrations/0007_consent_spent.sql"),
+        description: "consent states and approvals",
+        sqlite: include_str!("../migrations/0007_consent.sql"),
+        postgres: include_str!("../migrations/0007_consent.sql"),
     },
 ];
 

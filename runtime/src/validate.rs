@@ -729,6 +729,7 @@ mod tests {
         ],
         access: Access::Public,
         confirm: false,
+        human: false,
         read_only: false,
         idempotent: false,
         open_world: false,

@@ -214,7 +214,7 @@ pub async fn build(config: Config) -> Result<(Server<DocServer>, Documents), Str
     // record of spent consent states (the store).
     let rounds = Rounds::from_env("DOC_SERVER")
         .map_err(|e| e.to_string())?
-        .with_spent(store.clone());
+        .with_store(store.clone());
     let server = Server::new(DocServer)
         .with_consent_rounds(rounds)
         .with_state(docs.clone())
