@@ -18,6 +18,8 @@ pub struct Answer {
     pub headers: HeaderMap,
     /// The JSON body, or the JSON-RPC message of an event stream.
     pub body: Value,
+    /// The body as sent (the first message, for an event stream).
+    pub raw: Bytes,
 }
 
 impl Answer {
@@ -79,6 +81,7 @@ pub async fn send(
         status,
         headers,
         body,
+        raw: bytes,
     }
 }
 

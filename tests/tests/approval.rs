@@ -1,0 +1,389 @@
+//! `confirm = "human"`: a person approves on the server's own page, outside
+//! the MCP client, and the call runs once on the client's retry after that.
+//! The page is driven here as a browser would, request by request: a real
+//! browser drives it in `tests/interop/approval.py`.
+
+use std::net::SocketAddr;
+use std::sync::Mutex;
+
+use hyper::{Method, StatusCode};
+use secure_tool::http::HttpOptions;
+use secure_tool::server::Tools as _;
+use secure_tool::{Authorizer, Reject, Server, StaticToken, StaticTokens, secure_tool, server};
+use secure_tool_tests::http::{Answer, send};
+use secure_tool_tests::{Human, connect_2026, text};
+use serde_json::{Value, json};
+
+/// The ids each test's calls purged: a test counts its own.
+static PURGED: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+fn times_purged(id: u32) -> usize {
+    PURGED.lock().unwrap().iter().filter(|&&p| p == id).count()
+}
+
+/// Purges a record for good.
+#[secure_tool(scope = "vault:purge", confirm = "human", max(id = 10000))]
+fn purge(id: u32) -> Result<String, Reject> {
+    PURGED.lock().unwrap().push(id);
+    Ok(format!("purged {id}"))
+}
+
+server!(Vault { purge });
+
+const ALICE: &str = "tok-alice-vault";
+const BOB: &str = "tok-bob-vault";
+
+async fn vault() -> Server<Vault> {
+    let token = |subject: &str| StaticToken {
+        subject: subject.into(),
+        audience: "vault".into(),
+        expires_at: u64::MAX,
+        scopes: vec!["vault:purge".into()],
+    };
+    let tokens = StaticTokens::new("vault")
+        .with(ALICE, token("alice"))
+        .with(BOB, token("bob"));
+    let authz = Authorizer::in_memory().await;
+    authz.grant_tools("purger", Vault::TOOLS).await.unwrap();
+    authz.assign("alice", "purger").await.unwrap();
+    authz.assign("bob", "purger").await.unwrap();
+    Server::new(Vault)
+        .with_verifier(tokens)
+        .with_authorizer(authz)
+}
+
+async fn start() -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(vault().await.serve_http(listener, HttpOptions::default()));
+    addr
+}
+
+/// A `tools/call` of `purge` on protocol 2026-07-28, with the client
+/// capabilities `elicitation` and, on a retry, the state and answers.
+async fn call(
+    addr: SocketAddr,
+    token: &str,
+    id: u32,
+    elicitation: Value,
+    retry: Option<(&str, Value)>,
+) -> Answer {
+    let mut params = json!({
+        "_meta": {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {"elicitation": elicitation},
+            "io.modelcontextprotocol/clientInfo": {"name": "approval-tests", "version": "1"},
+        },
+        "name": "purge",
+        "arguments": {"id": id, "confirm": true},
+    });
+    if let Some((state, answers)) = retry {
+        params["requestState"] = json!(state);
+        params["inputResponses"] = answers;
+    }
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params});
+    let bearer = format!("Bearer {token}");
+    let headers = [
+        ("authorization", bearer.as_str()),
+        ("mcp-protocol-version", "2026-07-28"),
+        ("mcp-method", "tools/call"),
+        ("mcp-name", "purge"),
+    ];
+    send(
+        addr,
+        Method::POST,
+        "/mcp",
+        &headers,
+        body.to_string().into_bytes(),
+    )
+    .await
+}
+
+fn url_mode() -> Value {
+    json!({"url": {}})
+}
+
+fn accepted() -> Value {
+    json!({"confirm": {"action": "accept"}})
+}
+
+/// The page URL and the state of a question.
+fn question(answer: &Answer) -> (String, String) {
+    let result = &answer.body["result"];
+    assert_eq!(result["resultType"], "input_required", "{answer:?}");
+    let asked = &result["inputRequests"]["confirm"]["params"];
+    assert_eq!(asked["mode"], "url", "{answer:?}");
+    let url = asked["url"].as_str().unwrap().to_owned();
+    (url, result["requestState"].as_str().unwrap().to_owned())
+}
+
+fn outcome(answer: &Answer) -> (bool, String) {
+    secure_tool_tests::http::result_text(answer)
+}
+
+/// A browser's view of one approval page: its path, and its cookies.
+struct Browser {
+    addr: SocketAddr,
+    path: String,
+    cookies: Vec<String>,
+}
+
+impl Browser {
+    fn open(addr: SocketAddr, url: &str) -> Self {
+        let path = url.split_once(&addr.to_string()).unwrap().1.to_owned();
+        Self {
+            addr,
+            path,
+            cookies: Vec::new(),
+        }
+    }
+
+    async fn request(&mut self, method: Method, suffix: &str, form: &str, origin: &str) -> Answer {
+        let cookie = self.cookies.join("; ");
+        let mut headers = vec![
+            ("content-type", "application/x-www-form-urlencoded"),
+            ("cookie", cookie.as_str()),
+        ];
+        if !origin.is_empty() {
+            headers.push(("origin", origin));
+        }
+        let path = format!("{}{suffix}", self.path);
+        let answer = send(self.addr, method, &path, &headers, form.as_bytes().to_vec()).await;
+        for set in answer.headers.get_all("set-cookie") {
+            let pair = set.to_str().unwrap().split(';').next().unwrap().to_owned();
+            let name = pair.split('=').next().unwrap().to_owned();
+            self.cookies.retain(|c| !c.starts_with(&format!("{name}=")));
+            if !pair.ends_with('=') {
+                self.cookies.push(pair);
+            }
+        }
+        answer
+    }
+
+    async fn get(&mut self) -> (Answer, String) {
+        let answer = self.request(Method::GET, "", "", "").await;
+        let html = String::from_utf8_lossy(&answer.raw).into_owned();
+        (answer, html)
+    }
+
+    fn origin(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Signs in with `token` through the page's own form.
+    async fn sign_in(&mut self, token: &str) -> Answer {
+        let (_, html) = self.get().await;
+        let csrf = form_token(&html);
+        let origin = self.origin();
+        let form = format!("csrf={csrf}&token={token}");
+        self.request(Method::POST, "/login", &form, &origin).await
+    }
+
+    /// Decides through the page's own form.
+    async fn decide(&mut self, decision: &str) -> Answer {
+        let (_, html) = self.get().await;
+        let csrf = form_token(&html);
+        let origin = self.origin();
+        let form = format!("csrf={csrf}&decision={decision}");
+        self.request(Method::POST, "/decide", &form, &origin).await
+    }
+}
+
+fn form_token(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("a form token") + 19;
+    html[at..at + 32].to_owned()
+}
+
+fn header<'a>(answer: &'a Answer, name: &str) -> &'a str {
+    answer
+        .headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_person_approves_on_the_page_and_the_retry_runs_once() {
+    let addr = start().await;
+    let first = call(addr, ALICE, 201, url_mode(), None).await;
+    let (url, state) = question(&first);
+    assert!(url.starts_with(&format!("http://{addr}/approve/")), "{url}");
+    assert_eq!(times_purged(201), 0);
+
+    // Before anyone decides, the retry is asked again, for the same approval.
+    let early = call(addr, ALICE, 201, url_mode(), Some((&state, accepted()))).await;
+    assert_eq!(question(&early).0, url);
+
+    let mut browser = Browser::open(addr, &url);
+    let (page, html) = browser.get().await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(html.contains("Sign in"), "{html}");
+    assert!(
+        !html.contains("201"),
+        "the action is shown only to its subject: {html}"
+    );
+    let csp = header(&page, "content-security-policy");
+    assert!(
+        csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'none'"),
+        "{csp}"
+    );
+    assert_eq!(header(&page, "x-frame-options"), "DENY");
+
+    let signed_in = browser.sign_in(ALICE).await;
+    assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
+    let (_, html) = browser.get().await;
+    assert!(
+        html.contains("Signed in as <strong id=\"subject\">alice</strong>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("Allow `purge`") && html.contains("&quot;id&quot;:201"),
+        "{html}"
+    );
+
+    let csrf = form_token(&html);
+    let decided = browser.decide("approve").await;
+    assert_eq!(decided.status, StatusCode::OK);
+    let (_, html) = browser.get().await;
+    assert!(html.contains("This action was already approved"), "{html}");
+    let origin = browser.origin();
+    let again = browser
+        .request(
+            Method::POST,
+            "/decide",
+            &format!("csrf={csrf}&decision=deny"),
+            &origin,
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "decided once");
+
+    let done = call(addr, ALICE, 201, url_mode(), Some((&state, accepted()))).await;
+    assert_eq!(outcome(&done), (false, "purged 201".to_owned()));
+    let replayed = call(addr, ALICE, 201, url_mode(), Some((&state, accepted()))).await;
+    let (error, text) = outcome(&replayed);
+    assert!(
+        error && text.contains("this approval was already used"),
+        "{text}"
+    );
+    assert_eq!(times_purged(201), 1);
+}
+
+#[tokio::test]
+async fn a_denial_refuses_the_call() {
+    let addr = start().await;
+    let (url, state) = question(&call(addr, ALICE, 202, url_mode(), None).await);
+    let mut browser = Browser::open(addr, &url);
+    browser.sign_in(ALICE).await;
+    assert_eq!(browser.decide("deny").await.status, StatusCode::OK);
+    let done = call(addr, ALICE, 202, url_mode(), Some((&state, accepted()))).await;
+    let (error, text) = outcome(&done);
+    assert!(
+        error && text.contains("the person denied this action"),
+        "{text}"
+    );
+    assert_eq!(times_purged(202), 0);
+}
+
+#[tokio::test]
+async fn another_subject_can_neither_see_nor_decide_nor_use_the_approval() {
+    let addr = start().await;
+    let (url, state) = question(&call(addr, ALICE, 203, url_mode(), None).await);
+    let mut bob = Browser::open(addr, &url);
+    let refused = bob.sign_in(BOB).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(String::from_utf8_lossy(&refused.raw).contains("only that subject may decide"));
+    let (_, html) = bob.get().await;
+    assert!(html.contains("Sign in") && !html.contains("203"), "{html}");
+    // Alice approves; bob cannot spend her approval on his own call.
+    let mut alice = Browser::open(addr, &url);
+    alice.sign_in(ALICE).await;
+    alice.decide("approve").await;
+    let stolen = call(addr, BOB, 203, url_mode(), Some((&state, accepted()))).await;
+    let (error, text) = outcome(&stolen);
+    assert!(
+        error && text.contains("not valid for this caller"),
+        "{text}"
+    );
+    // Nor a call with other arguments.
+    let other = call(addr, ALICE, 204, url_mode(), Some((&state, accepted()))).await;
+    assert!(outcome(&other).0);
+    assert_eq!(times_purged(203) + times_purged(204), 0);
+}
+
+#[tokio::test]
+async fn a_form_the_page_did_not_issue_is_refused() {
+    let addr = start().await;
+    let (url, state) = question(&call(addr, ALICE, 205, url_mode(), None).await);
+    let mut browser = Browser::open(addr, &url);
+    // Sign-in without the form token, or with one of another form.
+    let origin = browser.origin();
+    let bare = browser
+        .request(Method::POST, "/login", &format!("token={ALICE}"), &origin)
+        .await;
+    assert_eq!(bare.status, StatusCode::FORBIDDEN);
+    browser.sign_in(ALICE).await;
+    // A cross-site form: the session cookie rides along, the form token cannot.
+    let forged = browser
+        .request(Method::POST, "/decide", "decision=approve", &origin)
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let (_, html) = browser.get().await;
+    let csrf = form_token(&html);
+    let cross_site = browser
+        .request(
+            Method::POST,
+            "/decide",
+            &format!("csrf={csrf}&decision=approve"),
+            "https://attacker.example",
+        )
+        .await;
+    assert_eq!(cross_site.status, StatusCode::FORBIDDEN);
+    let still = call(addr, ALICE, 205, url_mode(), Some((&state, accepted()))).await;
+    assert_eq!(question(&still).0, url, "still pending");
+    assert_eq!(times_purged(205), 0);
+}
+
+#[tokio::test]
+async fn a_client_without_a_way_to_reach_a_person_is_refused() {
+    let addr = start().await;
+    for capability in [json!({"form": {}}), json!({})] {
+        let answer = call(addr, ALICE, 206, capability, None).await;
+        let (error, text) = outcome(&answer);
+        assert!(
+            error && text.contains("this client cannot open a page for its user"),
+            "{text}"
+        );
+    }
+    // Over stdio no approval page exists at all.
+    let client = connect_2026(vault().await, Human::answering(Some(true))).await;
+    let result = client
+        .call_tool(
+            rmcp::model::CallToolRequestParams::new("purge").with_arguments(
+                json!({"id": 206, "confirm": true, "token": ALICE})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            ),
+        )
+        .await
+        .unwrap();
+    assert!(
+        text(&result).contains("call it over HTTP"),
+        "{}",
+        text(&result)
+    );
+    assert_eq!(times_purged(206), 0);
+}
+
+#[tokio::test]
+async fn an_unknown_or_malformed_approval_is_not_found() {
+    let addr = start().await;
+    for path in [
+        "/approve/0123456789abcdef0123456789abcdef",
+        "/approve/../mcp",
+        "/approve/",
+    ] {
+        let answer = send(addr, Method::GET, path, &[], Vec::new()).await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{path}");
+    }
+}
