@@ -46,7 +46,8 @@ pub enum Status {
 }
 
 impl Status {
-    fn as_str(self) -> &'static str {
+    /// Its name: in the store, and on the page.
+    pub fn as_str(self) -> &'static str {
         match self {
             Status::Pending => "pending",
             Status::Approved => "approved",
@@ -55,6 +56,7 @@ impl Status {
         }
     }
 
+    #[cfg(feature = "sql")]
     fn parse(text: &str) -> Option<Self> {
         [Self::Pending, Self::Approved, Self::Denied, Self::Used]
             .into_iter()

@@ -328,14 +328,12 @@ impl Rounds {
         &self,
         question: &Question<'_>,
         state: Option<&str>,
+        responses: Option<&InputResponses>,
         reach: Reach<'_>,
     ) -> (Answer, Option<InputRequiredResult>) {
         let refused = |reason: String| (Answer::Refused(consent_refused(reason)), None);
         let Some(page) = reach.page else {
-            return refused(format!(
-                "`{}` runs only with the approval of a person on this server's approval page, which no client of this transport can reach; call it over HTTP",
-                question.tool
-            ));
+            return (Answer::Refused(no_page(question.tool)), None);
         };
         let Some(state) = state else {
             if !reach.url {
@@ -362,6 +360,15 @@ impl Rounds {
             Ok(id) => id,
             Err(reject) => return (Answer::Refused(reject), None),
         };
+        // The client's user declined to open the page, or cancelled: the call
+        // ends here (a person's approval would still stand for a new retry).
+        let declined = responses
+            .and_then(|r| r.get(INPUT_KEY))
+            .and_then(|answer| serde_json::from_value::<ElicitResult>(answer.clone()).ok())
+            .is_some_and(|answer| answer.action != ElicitationAction::Accept);
+        if declined {
+            return (Answer::Declined, None);
+        }
         match self.approvals.take(&id).await {
             Ok(Some(Status::Approved)) => (Answer::Approved, None),
             // Not decided yet: the same question again, for the same approval.
@@ -389,6 +396,14 @@ fn page_question(page: &str, id: &str, state: String) -> InputRequiredResult {
         elicitation_id: String::new(),
     };
     asking(url, state)
+}
+
+/// The refusal of a `confirm = "human"` call on a transport that serves no
+/// approval page (stdio).
+pub(crate) fn no_page(tool: &str) -> Reject {
+    consent_refused(format_args!(
+        "`{tool}` runs only with the approval of a person on this server's approval page, which no client of this transport can reach; call it over HTTP"
+    ))
 }
 
 /// Where the approval page is served: `{base}/approve/{id}`.
@@ -447,7 +462,11 @@ impl Consent for InBand<'_> {
     fn ask<'a>(&'a self, question: Question<'a>) -> BoxFuture<'a, Answer> {
         Box::pin(async move {
             if question.human {
-                return match self.rounds.human(&question, self.state, self.reach).await {
+                return match self
+                    .rounds
+                    .human(&question, self.state, self.responses, self.reach)
+                    .await
+                {
                     (Answer::Pending, Some(asked)) => self.asked(asked),
                     (answer, _) => answer,
                 };

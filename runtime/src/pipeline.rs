@@ -529,7 +529,7 @@ impl Pipeline {
 
     /// Audits a decision on the approval page: `Some(approve)` by the
     /// approval's subject, or `None` for a sign-in by another subject, refused.
-    #[cfg(feature = "consent")]
+    #[cfg(all(feature = "consent", feature = "http"))]
     pub(crate) async fn audit_approval(
         &self,
         pending: &crate::approval::Pending,

@@ -53,20 +53,27 @@ mod elicitation {
     /// Consent through MCP elicitation, before protocol 2026-07-28: the
     /// server asks in the middle of the call, and the client shows the
     /// question to its user.
-    pub(super) struct Elicitation(pub(super) rmcp::Peer<RoleServer>);
+    pub(super) struct Elicitation {
+        pub(super) peer: rmcp::Peer<RoleServer>,
+        /// Whether the transport serves an approval page (HTTP).
+        pub(super) page: bool,
+    }
 
     impl Consent for Elicitation {
         fn ask<'a>(&'a self, question: Question<'a>) -> BoxFuture<'a, Answer> {
             Box::pin(async move {
                 use rmcp::service::ElicitationError;
                 if question.human {
-                    return Answer::Refused(crate::pipeline::consent_refused(format_args!(
-                        "`{}` runs only with the approval of a person on this server's approval page, which is offered to clients on protocol 2026-07-28 or later",
-                        question.tool
-                    )));
+                    return Answer::Refused(match self.page {
+                        false => crate::consent::no_page(question.tool),
+                        true => crate::pipeline::consent_refused(format_args!(
+                            "`{}` runs only with the approval of a person on this server's approval page, which is offered to clients on protocol 2026-07-28 or later",
+                            question.tool
+                        )),
+                    });
                 }
                 match self
-                    .0
+                    .peer
                     .elicit_with_timeout::<Approval>(question.message, Some(question.timeout))
                     .await
                 {
@@ -529,7 +536,10 @@ impl<T: Tools> ServerHandler for Server<T> {
                 )
             });
         #[cfg(feature = "consent")]
-        let elicitation = elicitation::Elicitation(context.peer.clone());
+        let elicitation = elicitation::Elicitation {
+            peer: context.peer.clone(),
+            page: approval_page(&context).is_some(),
+        };
         #[cfg(feature = "consent")]
         let consent: Option<&dyn crate::pipeline::Consent> = match &in_band {
             Some(in_band) => Some(in_band),

@@ -21,7 +21,7 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check "mcp==$MCP_VERSION"
 
-cargo build -q -p doc-server --bin doc-server
+cargo build -q -p doc-server -p files-server --bins
 WORK=$(mktemp -d /tmp/secure-tool-interop.XXXXXX)
 PIDS=()
 trap 'kill "${PIDS[@]}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
@@ -38,7 +38,7 @@ export DOC_SERVER_CONSENT_KEY="interop-$(head -c 32 /dev/urandom | od -An -tx1 |
 start() {
     local name=$1
     shift
-    "$TARGET/debug/doc-server" --demo --database-url "$STORE" --consent-timeout-secs 2 \
+    "$TARGET/debug/doc-server" --demo --database-url "$STORE" --approval-timeout-secs 4 \
         --http 127.0.0.1:0 "$@" 2>"$WORK/$name.log" &
     PIDS+=($!)
     URL=
@@ -60,9 +60,12 @@ URL_B=$URL
 echo "== MCP Python SDK $MCP_VERSION against $URL_A"
 "$VENV/bin/python" tests/interop/mcp_client.py "$URL_A" tok-alice-9f3a7c tok-carol-5d8841
 
-echo "== consent on 2026-07-28 over HTTP: replicas $URL_A and $URL_B on ${STORE%%:*}"
+echo "== a person's approval on 2026-07-28 over HTTP: replicas $URL_A and $URL_B on ${STORE%%:*}"
 "$VENV/bin/python" tests/interop/consent.py http "$URL_A" "$URL_B"
 
-echo "== consent on 2026-07-28 over stdio"
-"$VENV/bin/python" tests/interop/consent.py stdio "$TARGET/debug/doc-server" --demo \
-    --database-url "sqlite://$WORK/stdio.db" --consent-timeout-secs 2
+echo "== over stdio: a delete cannot reach a person; a write asks the user in-band"
+"$VENV/bin/python" tests/interop/consent.py stdio-docs "$TARGET/debug/doc-server" --demo \
+    --database-url "sqlite://$WORK/stdio.db" 2>"$WORK/stdio-docs.log"
+mkdir -p "$WORK/files"
+"$VENV/bin/python" tests/interop/consent.py stdio-files "$WORK/files" "$TARGET/debug/files-server" \
+    --demo --root "$WORK/files" 2>"$WORK/stdio-files.log"

@@ -1,6 +1,6 @@
 //! Helpers for driving servers through a real MCP client over an in-memory transport.
 
-pub mod http;
+pub use secure_tool_test_support::http;
 pub mod patient;
 
 use std::sync::atomic::{AtomicUsize, Ordering};

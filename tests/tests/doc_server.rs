@@ -101,6 +101,9 @@ async fn audit_rows(h: &Harness) -> i64 {
     row.get::<i64, _>(0)
 }
 
+/// Why a delete that passed every other gate is refused over stdio.
+const NEEDS_A_PERSON: &str = "rejected by confirm gate: confirm: blocked: `delete_document` runs only with the approval of a person";
+
 async fn suite(url: &str) {
     let h = harness(url).await;
     let c = &h;
@@ -165,8 +168,19 @@ async fn suite(url: &str) {
                     .await
                 }
             };
+            // A delete that authorization admits goes on to wait for a
+            // person's approval, which no client on this transport can reach.
+            // bob's role reaches his own documents: whether this one is his
+            // is checked once a person approved (over HTTP, in `http.rs`).
+            let (authorized, allowed) = match action {
+                "delete" => (
+                    text(&result).contains(NEEDS_A_PERSON),
+                    allowed || user.name == "bob",
+                ),
+                _ => (result.is_error != Some(true), allowed),
+            };
             assert_eq!(
-                result.is_error != Some(true),
+                authorized,
                 allowed,
                 "{} {action}: {}",
                 user.name,
@@ -294,17 +308,21 @@ async fn suite(url: &str) {
         h.docs.read(fox).await.is_ok(),
         "an unconfirmed delete deletes nothing"
     );
-    let deleted = call(
-        c,
-        "delete_document",
-        json!({"token": ALICE, "id": fox, "confirm": true}),
-    )
-    .await;
-    assert_eq!(
-        text(&deleted),
-        format!("deleted 1 row(s) for document id={fox}")
+    // `delete_document` is `confirm = "human"`: a person approves it on the
+    // approval page, which only a client over HTTP can be sent to.
+    rejected(
+        &call(
+            c,
+            "delete_document",
+            json!({"token": ALICE, "id": fox, "confirm": true}),
+        )
+        .await,
+        NEEDS_A_PERSON,
     );
-    assert!(h.docs.read(fox).await.is_err());
+    assert!(
+        h.docs.read(fox).await.is_ok(),
+        "nothing is deleted unapproved"
+    );
 
     // 7. SSRF, with a real fetch from an explicitly allowed loopback origin.
     for url in [
@@ -366,16 +384,10 @@ async fn suite(url: &str) {
     // an admin anything; the refusal changes nothing.
     let bobs = create(&h, BOB, "bob's draft").await;
     let alices = create(&h, ALICE, "alice's notes").await;
-    for (tool, args) in [
-        (
-            "update_document",
-            json!({"token": BOB, "id": alices, "content": "planted"}),
-        ),
-        (
-            "delete_document",
-            json!({"token": BOB, "id": alices, "confirm": true}),
-        ),
-    ] {
+    for (tool, args) in [(
+        "update_document",
+        json!({"token": BOB, "id": alices, "content": "planted"}),
+    )] {
         rejected(
             &call(c, tool, args).await,
             "rejected by owner gate: role permits",
@@ -402,16 +414,16 @@ async fn suite(url: &str) {
         text(&edited),
         format!("updated 1 row(s) for document id={bobs}")
     );
-    let deleted = call(
-        c,
-        "delete_document",
-        json!({"token": ALICE, "id": bobs, "confirm": true}),
-    )
-    .await;
-    assert_eq!(
-        text(&deleted),
-        format!("deleted 1 row(s) for document id={bobs}")
+    rejected(
+        &call(
+            c,
+            "delete_document",
+            json!({"token": ALICE, "id": bobs, "confirm": true}),
+        )
+        .await,
+        NEEDS_A_PERSON,
     );
+    assert!(h.docs.read(bobs).await.is_ok());
 
     // Bad arguments of every kind change nothing.
     let before = h.docs.count().await.unwrap();
@@ -485,7 +497,7 @@ async fn suite(url: &str) {
         (
             "delete_document",
             json!({"token": ALICE, "id": 999_999_999, "confirm": true}),
-            "rejected by execute gate: id",
+            NEEDS_A_PERSON,
         ),
         (
             "delete_document",

@@ -11,10 +11,11 @@ use hyper::{Method, StatusCode};
 use secure_tool::http::HttpOptions;
 use secure_tool::{Rate, Server};
 use secure_tool_test_support::{fresh_postgres, temp_sqlite_url};
-use secure_tool_tests::http::{Session, result_text, send};
+use secure_tool_tests::http::{Browser, Session, call_2026, page_question, result_text, send};
 use serde_json::json;
 
 const ALICE: &str = USERS[0].token;
+const BOB: &str = USERS[1].token;
 const CAROL: &str = USERS[2].token;
 
 /// Builds doc-server over `config` and serves it over HTTP on a free loopback port.
@@ -771,4 +772,80 @@ async fn flood_from(addr: SocketAddr, requests: impl Iterator<Item = usize>) -> 
         let _ = http_body_util::BodyExt::collect(response.into_body()).await;
     }
     statuses
+}
+
+/// `delete_document` is `confirm = "human"`: a person approves on the page,
+/// then the client's retry runs it once. An editor's approval of the
+/// deletion of another's document does not make it his: the owner check
+/// still refuses it, and the document stays.
+#[tokio::test]
+async fn a_deletion_runs_once_a_person_approves_it_and_still_only_on_what_the_caller_owns() {
+    let (addr, _) = start(
+        demo(temp_sqlite_url("http-approval")),
+        HttpOptions::default(),
+    )
+    .await;
+    let mut alice = Session::open(addr, ALICE).await;
+    let created = alice
+        .call("create_document", json!({"title": "t", "content": "c"}))
+        .await;
+    let id: i64 = result_text(&created)
+        .1
+        .rsplit('=')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let url_mode = json!({"url": {}});
+    let accepted = json!({"confirm": {"action": "accept"}});
+    let args = json!({"id": id, "confirm": true});
+
+    let asked = call_2026(
+        addr,
+        BOB,
+        "delete_document",
+        args.clone(),
+        url_mode.clone(),
+        None,
+    )
+    .await;
+    let (url, state) = page_question(&asked);
+    let mut bob = Browser::open(addr, &url);
+    assert_eq!(bob.sign_in(BOB).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(bob.decide("approve").await.status, StatusCode::OK);
+    let retry = Some((state.as_str(), accepted.clone()));
+    let refused = call_2026(
+        addr,
+        BOB,
+        "delete_document",
+        args.clone(),
+        url_mode.clone(),
+        retry,
+    )
+    .await;
+    let (error, text) = result_text(&refused);
+    assert!(
+        error && text.starts_with("rejected by owner gate"),
+        "{text}"
+    );
+
+    let asked = call_2026(
+        addr,
+        ALICE,
+        "delete_document",
+        args.clone(),
+        url_mode.clone(),
+        None,
+    )
+    .await;
+    let (url, state) = page_question(&asked);
+    let mut person = Browser::open(addr, &url);
+    person.sign_in(ALICE).await;
+    person.decide("approve").await;
+    let retry = Some((state.as_str(), accepted));
+    let deleted = call_2026(addr, ALICE, "delete_document", args, url_mode, retry).await;
+    assert_eq!(
+        result_text(&deleted),
+        (false, format!("deleted 1 row(s) for document id={id}"))
+    );
 }

@@ -174,6 +174,8 @@ pub struct Config {
     pub call_timeout: Duration,
     /// How often to check the store for policy changes made by other replicas.
     pub policy_poll: Duration,
+    /// How long a person has to approve a delete on the approval page.
+    pub approval_timeout: Duration,
 }
 
 impl Config {
@@ -189,6 +191,7 @@ impl Config {
             subject_rate: Some(secure_tool::limit::DEFAULT_SUBJECT_RATE),
             call_timeout: secure_tool::pipeline::CALL_TIMEOUT,
             policy_poll: secure_tool::authz::POLICY_POLL,
+            approval_timeout: secure_tool::approval::APPROVAL_TIMEOUT,
         }
     }
 }
@@ -214,7 +217,8 @@ pub async fn build(config: Config) -> Result<(Server<DocServer>, Documents), Str
     // record of spent consent states (the store).
     let rounds = Rounds::from_env("DOC_SERVER")
         .map_err(|e| e.to_string())?
-        .with_store(store.clone());
+        .with_store(store.clone())
+        .with_approval_timeout(config.approval_timeout);
     let server = Server::new(DocServer)
         .with_consent_rounds(rounds)
         .with_state(docs.clone())

@@ -68,7 +68,7 @@ pub async fn update_document(
 /// Deletes a document. Destructive: needs `confirm: true`, and the user's
 /// approval when the client can ask for it. A role that may delete only its
 /// own documents cannot touch another subject's.
-#[secure_tool(scope = "documents:delete", min(id = 1), confirm)]
+#[secure_tool(scope = "documents:delete", min(id = 1), confirm = "human")]
 pub async fn delete_document(
     docs: State<Documents>,
     grant: Grant,

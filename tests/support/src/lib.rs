@@ -1,7 +1,10 @@
 //! Fixtures for tests and the demo, kept out of the library's API: an HTTPS
 //! origin on 127.0.0.1 with a test certificate authority (whose key is
 //! committed, which is why it lives here), the fetch policy that reaches it,
-//! and throwaway SQLite and PostgreSQL databases.
+//! throwaway SQLite and PostgreSQL databases, and a streamable-HTTP MCP
+//! client written against the wire ([`http`]).
+
+pub mod http;
 
 /// A fresh SQLite database file under the system temp directory.
 pub fn temp_sqlite_url(label: &str) -> String {

@@ -1,6 +1,8 @@
 //! `doc-demo`: spawns `doc-server --demo` as a child process, talks to it as
 //! a real MCP client, and prints the tool list, the RBAC matrix and the eight
-//! security scenarios. Exits non-zero if any outcome differs from the expected
+//! security scenarios. Deletes need a person's approval on the server's
+//! approval page: for them a second `doc-server` serves HTTP on loopback, and
+//! the demo plays the client on MCP 2026-07-28 and the person at the page. Exits non-zero if any outcome differs from the expected
 //! one. Needs no set-up: it uses a temporary SQLite database, and serves the
 //! page `import_url` fetches from 127.0.0.1 with a throwaway certificate that
 //! only this demo's server trusts.
@@ -8,6 +10,7 @@
 //! `cargo run -p doc-server --bin doc-demo`
 
 use std::io::IsTerminal as _;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{ExitCode, Stdio};
 
@@ -17,6 +20,7 @@ use rmcp::service::RunningService;
 use rmcp::transport::TokioChildProcess;
 use rmcp::{RoleClient, ServiceExt as _};
 use secure_tool::Reach;
+use secure_tool_test_support::http::{Browser, call_2026, page_question, result_text};
 use secure_tool_test_support::{LoopbackOrigin, Route, TEST_CA_PEM};
 use serde_json::{Value, json};
 
@@ -47,12 +51,17 @@ impl Report {
     /// Prints one outcome and records whether it was the expected one.
     fn outcome(&mut self, label: &str, result: &CallToolResult, expect_allowed: bool) {
         let allowed = result.is_error != Some(true);
+        self.outcome_text(label, allowed, text(result), expect_allowed);
+    }
+
+    /// [`Report::outcome`] of a result known by its text.
+    fn outcome_text(&mut self, label: &str, allowed: bool, text: &str, expect_allowed: bool) {
         let verdict = if allowed {
             self.paint("ALLOWED ", "32")
         } else {
             self.paint("REJECTED", "31")
         };
-        println!("  {label:<28} -> {verdict} | {}", one_line(text(result)));
+        println!("  {label:<28} -> {verdict} | {}", one_line(text));
         self.checked += 1;
         if allowed != expect_allowed {
             let expected = if expect_allowed {
@@ -105,6 +114,122 @@ async fn create(client: &Client, token: &str, title: &str, content: &str) -> Res
     )
     .await?;
     created_id(&result)
+}
+
+/// A second `doc-server` over streamable HTTP on loopback, sharing the
+/// database: where a client on MCP 2026-07-28 is sent to the approval page.
+struct HttpReplica {
+    addr: SocketAddr,
+    _child: tokio::process::Child,
+}
+
+async fn serve_http(dir: &Path) -> Result<HttpReplica, String> {
+    let log_path = dir.join("doc-server-http.log");
+    let log = std::fs::File::create(&log_path).map_err(|e| e.to_string())?;
+    let child = tokio::process::Command::new(server_binary()?)
+        .arg("--demo")
+        .arg("--keep-documents")
+        .arg("--database-url")
+        .arg(format!("sqlite://{}", dir.join("demo.db").display()))
+        .arg("--audit-file")
+        .arg(dir.join("audit-http.jsonl"))
+        .arg("--http")
+        .arg("127.0.0.1:0")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(log))
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("cannot start doc-server over HTTP: {e}"))?;
+    for _ in 0..200 {
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        let listening = log
+            .lines()
+            .find_map(|l| l.strip_prefix("listening on http://"))
+            .and_then(|rest| rest.strip_suffix("/mcp"))
+            .and_then(|addr| addr.parse().ok());
+        if let Some(addr) = listening {
+            return Ok(HttpReplica {
+                addr,
+                _child: child,
+            });
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    Err(format!(
+        "doc-server over HTTP did not start; see {}",
+        log_path.display()
+    ))
+}
+
+/// How a delete over HTTP on MCP 2026-07-28 ended.
+struct Deleted {
+    allowed: bool,
+    text: String,
+    /// The approval page the call was sent to, and the state it came back with.
+    asked: Option<(String, String)>,
+}
+
+/// Deletes `id` as `token` over HTTP: the call comes back with a question
+/// naming the approval page; a person signs in there with `token` and
+/// approves (or denies); the client retries with the state it was given.
+async fn delete_over_http(
+    http: SocketAddr,
+    token: &str,
+    id: i64,
+    approve: bool,
+) -> Result<Deleted, String> {
+    let args = json!({"id": id, "confirm": true});
+    let asked = call_2026(
+        http,
+        token,
+        "delete_document",
+        args.clone(),
+        url_mode(),
+        None,
+    )
+    .await;
+    if !asked.status.is_success() {
+        let why = asked.body["error_description"].as_str().unwrap_or_default();
+        return Ok(Deleted {
+            allowed: false,
+            text: format!("HTTP {}: {why}", asked.status.as_u16()),
+            asked: None,
+        });
+    }
+    if asked.body["result"]["resultType"] != "input_required" {
+        let (error, text) = result_text(&asked);
+        return Ok(Deleted {
+            allowed: !error,
+            text,
+            asked: None,
+        });
+    }
+    let (url, state) = page_question(&asked);
+    let mut person = Browser::open(http, &url);
+    person.sign_in(token).await;
+    person
+        .decide(if approve { "approve" } else { "deny" })
+        .await;
+    let done = retry_delete(http, token, id, &state).await;
+    Ok(Deleted {
+        allowed: !done.0,
+        text: done.1,
+        asked: Some((url, state)),
+    })
+}
+
+/// The client's retry of a delete with the state its question came with.
+async fn retry_delete(http: SocketAddr, token: &str, id: i64, state: &str) -> (bool, String) {
+    let args = json!({"id": id, "confirm": true});
+    let answers = json!({"confirm": {"action": "accept"}});
+    let retry = Some((state, answers));
+    result_text(&call_2026(http, token, "delete_document", args, url_mode(), retry).await)
+}
+
+/// The client opens pages for its user (URL-mode elicitation).
+fn url_mode() -> Value {
+    json!({"url": {}})
 }
 
 /// The `doc-server` binary next to this one, built first when run through cargo.
@@ -196,8 +321,9 @@ async fn tool_list(client: &Client) -> Result<(), String> {
 /// Every user against every CRUD action. Each action that needs a document
 /// gets a fresh one created by alice, so the matrix shows authorization alone
 /// (an editor, who changes only its own documents, changes none of alice's);
-/// deletes carry `confirm: true` so consent does not mask the role.
-async fn matrix(client: &Client, report: &mut Report) -> Result<(), String> {
+/// deletes go over HTTP, each approved by the caller on the approval page,
+/// so consent does not mask the role.
+async fn matrix(client: &Client, http: SocketAddr, report: &mut Report) -> Result<(), String> {
     report.heading("Permission matrix (resource: documents, each created by alice)");
     println!(
         "  {:<8} {:<14} {:<8} {:<8} {:<8} {:<8}",
@@ -217,12 +343,15 @@ async fn matrix(client: &Client, report: &mut Report) -> Result<(), String> {
                     "update_document",
                     json!({"token": user.token, "id": target, "content": "edited"}),
                 ),
-                _ => (
-                    "delete_document",
-                    json!({"token": user.token, "id": target, "confirm": true}),
-                ),
+                _ => ("delete_document", json!({})),
             };
-            let allowed = call(client, tool, args).await?.is_error != Some(true);
+            let allowed = if tool == "delete_document" {
+                delete_over_http(http, user.token, target, true)
+                    .await?
+                    .allowed
+            } else {
+                call(client, tool, args).await?.is_error != Some(true)
+            };
             let expected = match doc_server::demo::reach(user.role, action) {
                 Some(Reach::Any) => true,
                 Some(Reach::Own) => user.name == "alice",
@@ -246,6 +375,7 @@ async fn matrix(client: &Client, report: &mut Report) -> Result<(), String> {
 
 async fn scenarios(
     client: &Client,
+    http: SocketAddr,
     origin: &LoopbackOrigin,
     report: &mut Report,
 ) -> Result<(), String> {
@@ -312,7 +442,7 @@ async fn scenarios(
         report.outcome(label, &result, allowed);
     }
 
-    report.heading("6. Human-in-the-loop consent (destructive delete)");
+    report.heading("6. Human approval of a destructive delete, outside the MCP client");
     let result = call(
         client,
         "delete_document",
@@ -326,7 +456,28 @@ async fn scenarios(
         json!({"token": ALICE, "id": words, "confirm": true}),
     )
     .await?;
-    report.outcome("delete with confirm", &result, true);
+    report.outcome("confirm: true over stdio", &result, false);
+    let denied = delete_over_http(http, ALICE, words, false).await?;
+    if let Some((url, _)) = &denied.asked {
+        println!("  over HTTP (MCP 2026-07-28) the call is answered with a question: open {url}");
+    }
+    report.outcome_text(
+        "person denies on the page",
+        denied.allowed,
+        &denied.text,
+        false,
+    );
+    let approved = delete_over_http(http, ALICE, words, true).await?;
+    report.outcome_text(
+        "person approves on the page",
+        approved.allowed,
+        &approved.text,
+        true,
+    );
+    if let Some((_, state)) = &approved.asked {
+        let (error, text) = retry_delete(http, ALICE, words, state).await;
+        report.outcome_text("the same approval replayed", !error, &text, false);
+    }
 
     report.heading("7. Object-level authorization (owner or admin)");
     let own = create(client, BOB, "bob's", "bob's draft").await?;
@@ -343,22 +494,19 @@ async fn scenarios(
             json!({"token": BOB, "id": plain, "content": "planted instructions"}),
             false,
         ),
-        (
-            "bob deletes alice's",
-            "delete_document",
-            json!({"token": BOB, "id": plain, "confirm": true}),
-            false,
-        ),
-        (
-            "alice (admin) deletes bob's",
-            "delete_document",
-            json!({"token": ALICE, "id": own, "confirm": true}),
-            true,
-        ),
     ] {
         let result = call(client, tool, args).await?;
         report.outcome(label, &result, allowed);
     }
+    let stolen = delete_over_http(http, BOB, plain, true).await?;
+    report.outcome_text("bob deletes alice's", stolen.allowed, &stolen.text, false);
+    let admin = delete_over_http(http, ALICE, own, true).await?;
+    report.outcome_text(
+        "alice (admin) deletes bob's",
+        admin.allowed,
+        &admin.text,
+        true,
+    );
 
     report.heading("8. SSRF (URL guard, real fetch)");
     for (label, url, allowed) in [
@@ -441,9 +589,10 @@ async fn run() -> Result<Report, String> {
     .await
     .map_err(|e| format!("cannot serve the demo origin: {e}"))?;
     let client = connect(&dir, origin.addr().port()).await?;
+    let http = serve_http(&dir).await?;
     tool_list(&client).await?;
-    matrix(&client, &mut report).await?;
-    scenarios(&client, &origin, &mut report).await?;
+    matrix(&client, http.addr, &mut report).await?;
+    scenarios(&client, http.addr, &origin, &mut report).await?;
     let _ = client.cancel().await;
     println!("\nServer log and audit trail: {}", dir.display());
     Ok(report)

@@ -68,6 +68,9 @@ struct Cli {
     /// Seconds a user has to answer a consent question, and a consent state stays valid (at least 1)
     #[arg(long, value_name = "N")]
     consent_timeout_secs: Option<u64>,
+    /// Seconds a person has to approve a delete on the approval page (at least 1) [default: 600]
+    #[arg(long, value_name = "N")]
+    approval_timeout_secs: Option<u64>,
     /// Milliseconds between checks for policy changes made by other replicas (at least 10)
     #[arg(long, value_name = "N")]
     policy_poll_ms: Option<u64>,
@@ -110,6 +113,9 @@ fn config(cli: Cli) -> Result<Config, String> {
     }
     if let Some(secs) = cli.consent_timeout_secs {
         config.guards.consent_timeout = Some(Duration::from_secs(secs.max(1)));
+    }
+    if let Some(secs) = cli.approval_timeout_secs {
+        config.approval_timeout = Duration::from_secs(secs.max(1));
     }
     if let Some(ms) = cli.policy_poll_ms {
         config.policy_poll = Duration::from_millis(ms.max(10));

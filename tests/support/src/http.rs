@@ -247,3 +247,136 @@ pub fn result_text(answer: &Answer) -> (bool, String) {
         .to_owned();
     (result["isError"] == json!(true), text)
 }
+
+/// A `tools/call` on protocol 2026-07-28 with the bearer `token`, the
+/// client capability `elicitation`, and, for a retry, the state and answers.
+pub async fn call_2026(
+    addr: SocketAddr,
+    token: &str,
+    tool: &str,
+    arguments: Value,
+    elicitation: Value,
+    retry: Option<(&str, Value)>,
+) -> Answer {
+    let mut params = json!({
+        "_meta": {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {"elicitation": elicitation},
+            "io.modelcontextprotocol/clientInfo": {"name": "secure-tool-tests", "version": "1"},
+        },
+        "name": tool,
+        "arguments": arguments,
+    });
+    if let Some((state, answers)) = retry {
+        params["requestState"] = json!(state);
+        params["inputResponses"] = answers;
+    }
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params});
+    let bearer = format!("Bearer {token}");
+    let headers = [
+        ("authorization", bearer.as_str()),
+        ("mcp-protocol-version", "2026-07-28"),
+        ("mcp-method", "tools/call"),
+        ("mcp-name", tool),
+    ];
+    send(
+        addr,
+        Method::POST,
+        "/mcp",
+        &headers,
+        body.to_string().into_bytes(),
+    )
+    .await
+}
+
+/// The approval page's URL and the state of a question sent back instead
+/// of a result.
+pub fn page_question(answer: &Answer) -> (String, String) {
+    let result = &answer.body["result"];
+    assert_eq!(result["resultType"], "input_required", "{answer:?}");
+    let asked = &result["inputRequests"]["confirm"]["params"];
+    assert_eq!(asked["mode"], "url", "{answer:?}");
+    let url = asked["url"].as_str().unwrap().to_owned();
+    (url, result["requestState"].as_str().unwrap().to_owned())
+}
+
+/// A browser's view of one approval page: its path, and its cookies. It
+/// sends what a browser sends: the page's own forms, its cookies, `Origin`.
+#[derive(Debug)]
+pub struct Browser {
+    addr: SocketAddr,
+    path: String,
+    cookies: Vec<String>,
+}
+
+impl Browser {
+    pub fn open(addr: SocketAddr, url: &str) -> Self {
+        let path = url.split_once(&addr.to_string()).unwrap().1.to_owned();
+        Self {
+            addr,
+            path,
+            cookies: Vec::new(),
+        }
+    }
+
+    pub async fn request(
+        &mut self,
+        method: Method,
+        suffix: &str,
+        form: &str,
+        origin: &str,
+    ) -> Answer {
+        let cookie = self.cookies.join("; ");
+        let mut headers = vec![
+            ("content-type", "application/x-www-form-urlencoded"),
+            ("cookie", cookie.as_str()),
+        ];
+        if !origin.is_empty() {
+            headers.push(("origin", origin));
+        }
+        let path = format!("{}{suffix}", self.path);
+        let answer = send(self.addr, method, &path, &headers, form.as_bytes().to_vec()).await;
+        for set in answer.headers.get_all("set-cookie") {
+            let pair = set.to_str().unwrap().split(';').next().unwrap().to_owned();
+            let name = pair.split('=').next().unwrap().to_owned();
+            self.cookies.retain(|c| !c.starts_with(&format!("{name}=")));
+            if !pair.ends_with('=') {
+                self.cookies.push(pair);
+            }
+        }
+        answer
+    }
+
+    pub async fn get(&mut self) -> (Answer, String) {
+        let answer = self.request(Method::GET, "", "", "").await;
+        let html = String::from_utf8_lossy(&answer.raw).into_owned();
+        (answer, html)
+    }
+
+    pub fn origin(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Signs in with `token` through the page's own form.
+    pub async fn sign_in(&mut self, token: &str) -> Answer {
+        let (_, html) = self.get().await;
+        let csrf = form_token(&html);
+        let origin = self.origin();
+        let form = format!("csrf={csrf}&token={token}");
+        self.request(Method::POST, "/login", &form, &origin).await
+    }
+
+    /// Decides through the page's own form.
+    pub async fn decide(&mut self, decision: &str) -> Answer {
+        let (_, html) = self.get().await;
+        let csrf = form_token(&html);
+        let origin = self.origin();
+        let form = format!("csrf={csrf}&decision={decision}");
+        self.request(Method::POST, "/decide", &form, &origin).await
+    }
+}
+
+pub fn form_token(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("a form token") + 19;
+    html[at..at + 32].to_owned()
+}
