@@ -658,9 +658,11 @@ pub(crate) mod page {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         );
+        // Not `no-referrer`: with it a browser sends `Origin: null` on the
+        // page's own forms, which could then not be told from a forged one.
         headers.insert(
             header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
+            HeaderValue::from_static("same-origin"),
         );
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         response

@@ -8,6 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 MCP_VERSION=2.3.0
+# The approval page is driven in headless Chromium over the DevTools protocol.
+WEBSOCKETS_VERSION=15.0.1
 TARGET=${CARGO_TARGET_DIR:-target}
 VENV=$TARGET/interop-venv
 
@@ -19,7 +21,8 @@ if [ ! -x "$VENV/bin/python" ]; then
         python3 -m venv "$VENV"
     fi
 fi
-"$VENV/bin/python" -m pip install -q --disable-pip-version-check "mcp==$MCP_VERSION"
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check "mcp==$MCP_VERSION" \
+    "websockets==$WEBSOCKETS_VERSION"
 
 cargo build -q -p doc-server -p files-server --bins
 WORK=$(mktemp -d /tmp/secure-tool-interop.XXXXXX)
@@ -34,12 +37,11 @@ case "${DATABASE_URL:-}" in
 esac
 export DOC_SERVER_CONSENT_KEY="interop-$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 
-# start NAME ARGS…: starts a replica and sets URL to where it listens.
+# start NAME ARGS…: starts a doc-server over HTTP and sets URL to where it listens.
 start() {
     local name=$1
     shift
-    "$TARGET/debug/doc-server" --demo --database-url "$STORE" --approval-timeout-secs 4 \
-        --http 127.0.0.1:0 "$@" 2>"$WORK/$name.log" &
+    "$TARGET/debug/doc-server" --demo --http 127.0.0.1:0 "$@" 2>"$WORK/$name.log" &
     PIDS+=($!)
     URL=
     for _ in $(seq 1 100); do
@@ -52,9 +54,9 @@ start() {
     cat "$WORK/$name.log"
     exit 1
 }
-start a
+start a --database-url "$STORE" --approval-timeout-secs 4
 URL_A=$URL
-start b --keep-documents
+start b --database-url "$STORE" --approval-timeout-secs 4 --keep-documents
 URL_B=$URL
 
 echo "== MCP Python SDK $MCP_VERSION against $URL_A"
@@ -69,3 +71,14 @@ echo "== over stdio: a delete cannot reach a person; a write asks the user in-ba
 mkdir -p "$WORK/files"
 "$VENV/bin/python" tests/interop/consent.py stdio-files "$WORK/files" "$TARGET/debug/files-server" \
     --demo --root "$WORK/files" 2>"$WORK/stdio-files.log"
+
+echo "== the approval page in headless Chromium"
+if ! command -v chromium >/dev/null; then
+    echo "== installing chromium"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+fi
+# Its own server, with the default time to decide: a browser takes longer.
+start c --database-url "sqlite://$WORK/approval.db"
+"$VENV/bin/python" tests/interop/approval.py "$URL" "$TARGET/approval-page.png"
+echo "== screenshot of the approval page: $TARGET/approval-page.png"
