@@ -718,16 +718,8 @@ pub(crate) mod page {
     fn same_origin(headers: &hyper::HeaderMap, base: &str) -> bool {
         let origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok());
         let site = headers.get("sec-fetch-site").and_then(|s| s.to_str().ok());
-        let origin_ok = origin.is_none_or(|o| o.eq_ignore_ascii_case(origin_of(base)));
+        let origin_ok = origin.is_none_or(|o| o.eq_ignore_ascii_case(crate::http::origin_of(base)));
         origin_ok && site.is_none_or(|s| s == "same-origin" || s == "none")
-    }
-
-    fn origin_of(base: &str) -> &str {
-        let after_scheme = base.find("://").map_or(0, |i| i + 3);
-        let end = base[after_scheme..]
-            .find('/')
-            .map_or(base.len(), |i| after_scheme + i);
-        &base[..end]
     }
 
     async fn read_form(body: Incoming, timeout: Duration) -> Option<Vec<(String, String)>> {

@@ -89,6 +89,11 @@ pub struct HttpOptions {
     /// The public base URL (`https://mcp.example.com`) the metadata and the
     /// `WWW-Authenticate` header name. Defaults to `http://` and the bound address.
     pub public_url: Option<String>,
+    /// The browser origins (`https://app.example.com`) whose pages may call
+    /// `/mcp`, besides the server's own. A request whose `Origin` is another
+    /// gets `403` before anything else; one without `Origin` (not sent by a
+    /// browser) is not refused for it.
+    pub allowed_origins: Vec<String>,
     /// The OAuth authorization servers that issue tokens for this resource.
     pub authorization_servers: Vec<String>,
     /// Serve every request on its own (no MCP session), so that any replica
@@ -120,6 +125,7 @@ impl Default for HttpOptions {
             read_timeout: READ_TIMEOUT,
             allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
             public_url: None,
+            allowed_origins: Vec::new(),
             authorization_servers: Vec::new(),
             stateless: false,
             auth_failures: Some(AUTH_FAILURES),
@@ -150,6 +156,9 @@ pub struct HttpArgs {
     /// The public base URL that the metadata and `WWW-Authenticate` name
     #[arg(long, value_name = "URL", requires = "http")]
     pub public_url: Option<String>,
+    /// A browser origin whose pages may call the server (repeatable; default: its own)
+    #[arg(long = "allowed-origin", value_name = "ORIGIN", requires = "http")]
+    pub allowed_origins: Vec<String>,
     /// An OAuth authorization server that issues tokens for this server (repeatable)
     #[arg(long = "authorization-server", value_name = "URL", requires = "http")]
     pub authorization_servers: Vec<String>,
@@ -169,6 +178,7 @@ impl HttpArgs {
         let mut options = HttpOptions {
             stateless: self.stateless,
             public_url: self.public_url,
+            allowed_origins: self.allowed_origins,
             authorization_servers: self.authorization_servers,
             trusted_proxies: self.trusted_proxies,
             ..HttpOptions::default()
@@ -564,6 +574,13 @@ impl<T: Tools> Front<T> {
         if path != MCP_PATH {
             return plain(StatusCode::NOT_FOUND, "not found");
         }
+        // A browser page of another origin (DNS rebinding, a drive-by form)
+        // is refused before its credential is even looked at.
+        if let Some(origin) = request.headers().get(header::ORIGIN)
+            && !self.origin_allowed(origin)
+        {
+            return plain(StatusCode::FORBIDDEN, "Origin is not allowed");
+        }
         let (parts, body) = request.into_parts();
         let principal = match bearer(&parts.headers).map(|t| self.pipeline.verify(t)) {
             Some(Ok(principal)) => principal,
@@ -689,6 +706,20 @@ impl<T: Tools> Front<T> {
                 .refuse_counted(None, UNAUTHENTICATED, reject, more)
                 .await;
         }
+    }
+
+    /// Whether a request's `Origin` is the server's own or one it allows.
+    fn origin_allowed(&self, origin: &HeaderValue) -> bool {
+        let Ok(origin) = origin.to_str() else {
+            return false;
+        };
+        let own = origin_of(&self.base);
+        origin.eq_ignore_ascii_case(own)
+            || self
+                .options
+                .allowed_origins
+                .iter()
+                .any(|allowed| origin.eq_ignore_ascii_case(allowed.trim_end_matches('/')))
     }
 
     fn metadata_url(&self) -> String {
@@ -871,6 +902,15 @@ fn too_many(wait: Duration, description: &str) -> Response {
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
     response
+}
+
+/// The origin (`scheme://host[:port]`) of a base URL.
+pub(crate) fn origin_of(base: &str) -> &str {
+    let after_scheme = base.find("://").map_or(0, |i| i + 3);
+    let end = base[after_scheme..]
+        .find('/')
+        .map_or(base.len(), |i| after_scheme + i);
+    &base[..end]
 }
 
 pub(crate) fn respond(status: StatusCode, content_type: &'static str, body: String) -> Response {

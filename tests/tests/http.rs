@@ -849,3 +849,87 @@ async fn a_deletion_runs_once_a_person_approves_it_and_still_only_on_what_the_ca
         (false, format!("deleted 1 row(s) for document id={id}"))
     );
 }
+
+/// A browser page of another origin cannot reach `/mcp`, whatever token it
+/// carries; the server's own origin and clients that send none can. The
+/// `Mcp-Method` and `Mcp-Name` headers of protocol 2026-07-28 must say what
+/// the body says.
+#[tokio::test]
+async fn foreign_origins_and_headers_that_contradict_the_body_are_refused() {
+    let (addr, _) = start(demo(temp_sqlite_url("http-origin")), HttpOptions::default()).await;
+    let meta = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "1"},
+    });
+    let list =
+        json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": meta}})
+            .to_string();
+    let bearer = format!("Bearer {ALICE}");
+    let own = format!("http://{addr}");
+    for (origin, status) in [
+        (Some("https://attacker.example"), StatusCode::FORBIDDEN),
+        (Some("http://localhost:1"), StatusCode::FORBIDDEN),
+        (Some("null"), StatusCode::FORBIDDEN),
+        (Some(own.as_str()), StatusCode::OK),
+        (None, StatusCode::OK),
+    ] {
+        let mut headers = vec![
+            ("authorization", bearer.as_str()),
+            ("mcp-protocol-version", "2026-07-28"),
+            ("mcp-method", "tools/list"),
+        ];
+        if let Some(origin) = origin {
+            headers.push(("origin", origin));
+        }
+        let answer = send(
+            addr,
+            Method::POST,
+            "/mcp",
+            &headers,
+            list.clone().into_bytes(),
+        )
+        .await;
+        assert_eq!(answer.status, status, "Origin {origin:?}: {answer:?}");
+    }
+
+    let created = call_2026(
+        addr,
+        ALICE,
+        "create_document",
+        json!({"title": "t", "content": "c"}),
+        json!({}),
+        None,
+    )
+    .await;
+    assert_eq!(result_text(&created).0, false, "{created:?}");
+    let body = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+        "_meta": meta, "name": "read_document", "arguments": {"id": 1},
+    }})
+    .to_string();
+    for (method, name) in [
+        ("tools/call", "delete_document"),
+        ("tools/list", "read_document"),
+    ] {
+        let headers = [
+            ("authorization", bearer.as_str()),
+            ("mcp-protocol-version", "2026-07-28"),
+            ("mcp-method", method),
+            ("mcp-name", name),
+        ];
+        let answer = send(
+            addr,
+            Method::POST,
+            "/mcp",
+            &headers,
+            body.clone().into_bytes(),
+        )
+        .await;
+        assert_eq!(
+            answer.status,
+            StatusCode::BAD_REQUEST,
+            "{method} {name}: {answer:?}"
+        );
+        assert_eq!(answer.body["error"]["code"], -32020, "{answer:?}");
+    }
+}
