@@ -902,7 +902,7 @@ async fn foreign_origins_and_headers_that_contradict_the_body_are_refused() {
         None,
     )
     .await;
-    assert_eq!(result_text(&created).0, false, "{created:?}");
+    assert!(!result_text(&created).0, "{created:?}");
     let body = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
         "_meta": meta, "name": "read_document", "arguments": {"id": 1},
     }})
