@@ -81,6 +81,7 @@ pub(crate) fn with_krate<R>(path: Option<syn::Path>, f: impl FnOnce() -> R) -> R
 /// | `rename_all = "camelCase"` | every parameter's wire name: `camelCase`, `PascalCase`, `snake_case`, `SCREAMING_SNAKE_CASE`, `kebab-case`, `lowercase` |
 /// | `max_size = N` | the arguments as a whole may be at most N bytes (1 MiB unless declared) |
 /// | `confirm` | destructive: the call must carry `confirm: true`, and the user is asked when the client can |
+/// | `confirm = "human"` | as `confirm`, and a person approves each call on the server's own approval page, outside the MCP client; a call that cannot reach it is refused (features `consent` and `http`) |
 /// | `read_only`, `idempotent`, `open_world` | MCP hints (`readOnlyHint`, `idempotentHint`, `openWorldHint`); a `confirm` tool cannot be `read_only`, and a `CheckedUrl` parameter makes a tool `open_world`; unstated hints stay absent, which clients read cautiously |
 /// | `command(p, ..)` | the selector `p` picks a command-line flag: shell metacharacters are refused first |
 /// | `rate = "30/min"` | each caller may call the tool 30 times a minute (`N/s`, `N/min`, `N/h`) |

@@ -44,6 +44,16 @@ pub const FRAMEWORK_TESTS: &[&str] = &[
     "tests/tests/pipeline.rs::a_body_never_runs_when_its_attempt_cannot_be_written",
     "tests/tests/rbac.rs::a_subject_named_like_a_role_holds_none_of_its_grants",
     "tests/tests/rbac.rs::a_grant_on_own_objects_reaches_only_the_callers_objects",
+    "tests/tests/http.rs::foreign_origins_and_headers_that_contradict_the_body_are_refused",
+    "tests/tests/consent.rs::a_state_is_spent_by_its_first_use",
+    "tests/tests/consent.rs::a_state_altered_or_made_up_is_refused",
+    "tests/tests/consent.rs::a_state_is_refused_for_other_arguments_another_tool_or_another_caller",
+    "tests/tests/consent.rs::an_expired_state_is_refused",
+    "tests/tests/consent.rs::replicas_that_share_the_key_and_the_store_spend_a_state_once",
+    "tests/tests/approval.rs::a_person_approves_on_the_page_and_the_retry_runs_once",
+    "tests/tests/approval.rs::another_subject_can_neither_see_nor_decide_nor_use_the_approval",
+    "tests/tests/approval.rs::a_form_the_page_did_not_issue_is_refused",
+    "tests/tests/approval.rs::a_client_without_a_way_to_reach_a_person_is_refused",
 ];
 
 /// Cites a framework test.
@@ -198,9 +208,13 @@ fn describe(spec: &ToolSpec, probe: Probe) -> (String, String) {
             format!("`{n}` pointing at cloud metadata, loopback, private ranges or encoded and embedded forms of them"),
             "ssrf gate: https only, no userinfo, every resolved address checked; the fetch connects to the checked address and re-checks redirects".to_owned(),
         ),
+        Probe::NoConfirm if spec.human => (
+            "a destructive call an injected instruction triggered, without consent".to_owned(),
+            "confirm gate: `confirm: true` required, then a person's approval on the server's approval page, outside the MCP client (`confirm = \"human\"`)".to_owned(),
+        ),
         Probe::NoConfirm => (
             "a destructive call an injected instruction triggered, without consent".to_owned(),
-            "confirm gate: `confirm: true` required, and the user's approval through elicitation when the client offers it".to_owned(),
+            "confirm gate: `confirm: true` required, and the user's approval when the client can show a question (elicitation; on 2026-07-28 an `InputRequiredResult` with a sealed state)".to_owned(),
         ),
     }
 }
@@ -554,6 +568,14 @@ async fn framework_rows<S: Tools>(rows: &mut Vec<Row>) {
         log: format!("`… value={}`", crate::reject::WITHHELD),
         test: cite("runtime/src/reject.rs::the_value_of_a_credential_field_is_never_kept"),
     });
+    rows.push(Row {
+        family: 3,
+        abuse: "a web page of another origin calling the server from a browser (DNS rebinding, a drive-by form)".to_owned(),
+        mitigation: "over HTTP, a request whose `Origin` is not the server's own (or one allowed) is refused with `403` before its credential is read; `Host` must be an allowed name".to_owned(),
+        log: "`403 Origin is not allowed`".to_owned(),
+        test: cite("tests/tests/http.rs::foreign_origins_and_headers_that_contradict_the_body_are_refused"),
+    });
+    consent_rows::<S>(&pipeline, rows).await;
     if S::TOOLS
         .iter()
         .any(|spec| matches!(spec.access, Access::Scope(_)))
@@ -566,6 +588,90 @@ async fn framework_rows<S: Tools>(rows: &mut Vec<Row>) {
             test: cite("tests/tests/rbac.rs::a_subject_named_like_a_role_holds_none_of_its_grants"),
         });
     }
+}
+
+/// Rows for consent states and approvals, when a tool asks for consent.
+async fn consent_rows<S: Tools>(pipeline: &Pipeline, rows: &mut Vec<Row>) {
+    let Some(spec) = S::TOOLS.iter().find(|spec| spec.confirm) else {
+        return;
+    };
+    let line = |reason: &str| {
+        let reject = crate::pipeline::consent_refused(reason);
+        pipeline.refuse(Some(spec), crate::testing::OWNER, reject)
+    };
+    let replayed = line("this confirmation was already used")
+        .await
+        .record
+        .log_line();
+    rows.push(Row {
+        family: 8,
+        abuse: "an approval replayed: the retry of an approved call sent again, on the same or another replica".to_owned(),
+        mitigation: "the state an approval travels with is spent once: its id is recorded in the store the replicas share, and a second use is refused".to_owned(),
+        log: replayed,
+        test: format!(
+            "{}, {}",
+            cite("tests/tests/consent.rs::a_state_is_spent_by_its_first_use"),
+            cite("tests/tests/consent.rs::replicas_that_share_the_key_and_the_store_spend_a_state_once")
+        ),
+    });
+    let forged = line("the confirmation state is not valid for this caller, tool and arguments, or has expired; call again without it to be asked again")
+        .await
+        .record
+        .log_line();
+    rows.push(Row {
+        family: 8,
+        abuse: "a consent state forged, altered, expired, or carried over to another caller, tool or arguments (approve `id: 1`, then delete `id: 2`)".to_owned(),
+        mitigation: "the state is sealed with HMAC-SHA256 under the server's key and binds the subject, the tool, the exact arguments and an expiry; every failure gets one answer".to_owned(),
+        log: forged,
+        test: format!(
+            "{}, {}, {}",
+            cite("tests/tests/consent.rs::a_state_altered_or_made_up_is_refused"),
+            cite("tests/tests/consent.rs::a_state_is_refused_for_other_arguments_another_tool_or_another_caller"),
+            cite("tests/tests/consent.rs::an_expired_state_is_refused")
+        ),
+    });
+    // Without the feature no tool can declare `confirm = "human"`.
+    #[cfg(feature = "consent")]
+    human_rows::<S>(pipeline, rows).await;
+}
+
+/// Rows for approvals by a person, when a tool declares `confirm = "human"`.
+#[cfg(feature = "consent")]
+async fn human_rows<S: Tools>(pipeline: &Pipeline, rows: &mut Vec<Row>) {
+    let Some(human) = S::TOOLS.iter().find(|spec| spec.human) else {
+        return;
+    };
+    let unreachable = pipeline
+        .refuse(
+            Some(human),
+            crate::testing::OWNER,
+            crate::consent::no_page(human.name),
+        )
+        .await
+        .record
+        .log_line();
+    rows.push(Row {
+        family: 8,
+        abuse: format!("`{}`: the model, or the MCP client itself, approving the destructive action", human.name),
+        mitigation: "`confirm = \"human\"`: a person signs in on the server's own approval page as the calling subject and approves the exact action; the client's answer alone never runs the call, and a call that cannot reach the page is refused".to_owned(),
+        log: unreachable,
+        test: format!(
+            "{}, {}",
+            cite("tests/tests/approval.rs::a_person_approves_on_the_page_and_the_retry_runs_once"),
+            cite("tests/tests/approval.rs::a_client_without_a_way_to_reach_a_person_is_refused")
+        ),
+    });
+    rows.push(Row {
+        family: 8,
+        abuse: "another subject, a cross-site form or a framing page deciding an approval".to_owned(),
+        mitigation: "only the calling subject may sign in and decide, once; forms carry a token the page issued, a foreign `Origin` is refused, cookies are `HttpOnly` and `SameSite=Strict`, and `Content-Security-Policy` forbids framing and every other resource".to_owned(),
+        log: "`403` page; the decision is an audit record naming who made it".to_owned(),
+        test: format!(
+            "{}, {}",
+            cite("tests/tests/approval.rs::another_subject_can_neither_see_nor_decide_nor_use_the_approval"),
+            cite("tests/tests/approval.rs::a_form_the_page_did_not_issue_is_refused")
+        ),
+    });
 }
 
 /// Panics unless the file at `path` holds exactly the threat model of `S`,
