@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::Value;
 
-use crate::audit::{Attempt, Audit, AuditRecord, BoxFuture};
+use crate::audit::{Attempt, Audit, AuditRecord};
 use crate::auth::{AuthError, Principal, TokenVerifier, UNAUTHENTICATED};
 #[cfg(feature = "rbac")]
 use crate::authz::Authorizer;
@@ -143,55 +143,8 @@ pub struct Guards {
     pub consent_timeout: Option<Duration>,
 }
 
-/// What a consent request asks about: one call, exactly.
-#[derive(Debug)]
-pub struct Question<'a> {
-    /// The tool called.
-    pub tool: &'static str,
-    /// Who calls it.
-    pub subject: &'a str,
-    /// Its arguments, without the credential.
-    pub args: &'a Arguments,
-    /// What the user is shown: the tool and its arguments, redacted.
-    pub message: String,
-    /// How long the user has to answer.
-    pub timeout: Duration,
-    /// Whether a person must approve outside the MCP client
-    /// (`confirm = "human"`).
-    pub human: bool,
-}
-
-/// How a consent request ended.
-#[derive(Debug)]
-pub enum Answer {
-    /// The user approved this call.
-    Approved,
-    /// The user declined, cancelled, or did not answer in time.
-    Declined,
-    /// The client declared no way to ask: the `confirm` flag stands alone.
-    Unavailable,
-    /// The question went out with the call's result; the client calls again
-    /// with the answer, and this call ends here.
-    Pending,
-    /// The answer came back, and is refused (a state forged, altered, expired
-    /// or already used).
-    Refused(Reject),
-}
-
-/// A refusal at the confirm gate, for `reason`.
-pub(crate) fn consent_refused(reason: impl std::fmt::Display) -> Reject {
-    Reject::at(
-        Gate::Confirm,
-        Some("confirm".into()),
-        format!("blocked: {reason}"),
-    )
-}
-
-/// Asks a human to confirm a destructive call, when the client can ask.
-pub trait Consent: Send + Sync {
-    /// Asks `question`.
-    fn ask<'a>(&'a self, question: Question<'a>) -> BoxFuture<'a, Answer>;
-}
+use crate::consent::consent_refused;
+pub use crate::consent::{Answer, Consent, Question};
 
 /// The default time a human has to answer a consent request.
 pub const CONSENT_TIMEOUT: Duration = Duration::from_secs(60);

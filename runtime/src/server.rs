@@ -66,7 +66,7 @@ mod elicitation {
                 if question.human {
                     return Answer::Refused(match self.page {
                         false => crate::consent::no_page(question.tool),
-                        true => crate::pipeline::consent_refused(format_args!(
+                        true => crate::consent::consent_refused(format_args!(
                             "`{}` runs only with the approval of a person on this server's approval page, which is offered to clients on protocol 2026-07-28 or later",
                             question.tool
                         )),
@@ -584,7 +584,7 @@ fn approval_page(context: &RequestContext<RoleServer>) -> Option<&str> {
     let parts = context.extensions.get::<hyper::http::request::Parts>()?;
     parts
         .extensions
-        .get::<crate::http::ApprovalPage>()
+        .get::<crate::consent::ApprovalPage>()
         .map(|page| &*page.0)
 }
 

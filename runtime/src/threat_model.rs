@@ -596,7 +596,7 @@ async fn consent_rows<S: Tools>(pipeline: &Pipeline, rows: &mut Vec<Row>) {
         return;
     };
     let line = |reason: &str| {
-        let reject = crate::pipeline::consent_refused(reason);
+        let reject = crate::consent::consent_refused(reason);
         pipeline.refuse(Some(spec), crate::testing::OWNER, reject)
     };
     let replayed = line("this confirmation was already used")

@@ -18,9 +18,9 @@ use rmcp::model::{
     SealOptions,
 };
 
+use super::{Answer, Consent, Question, consent_refused};
 use crate::approval::{APPROVAL_TIMEOUT, Approvals, ApprovalsInMemory, Pending, Status};
 use crate::future::BoxFuture;
-use crate::pipeline::{Answer, Consent, Question, consent_refused};
 use crate::reject::Reject;
 use crate::store::StoreError;
 
@@ -405,6 +405,11 @@ pub(crate) fn no_page(tool: &str) -> Reject {
         "`{tool}` runs only with the approval of a person on this server's approval page, which no client of this transport can reach; call it over HTTP"
     ))
 }
+
+/// The base URL of the approval page the HTTP front serves, for the tool
+/// calls of one request.
+#[derive(Debug, Clone)]
+pub(crate) struct ApprovalPage(pub(crate) Arc<str>);
 
 /// Where the approval page is served: `{base}/approve/{id}`.
 pub const APPROVAL_PATH: &str = "/approve/";

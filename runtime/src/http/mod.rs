@@ -31,17 +31,15 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
+#[cfg(feature = "consent")]
+mod approval;
+
 use crate::auth::{AuthError, UNAUTHENTICATED};
 use crate::limit::{Limiter, Rate};
 use crate::pipeline::{Charge, Pipeline};
 use crate::reject::{Gate, Reject};
 use crate::server::{Server, Tools};
 use crate::spec::{Access, ToolSpec};
-
-/// The base URL of the approval page, for the tool calls of one request.
-#[cfg(feature = "consent")]
-#[derive(Debug, Clone)]
-pub(crate) struct ApprovalPage(pub(crate) Arc<str>);
 
 /// The path of the MCP endpoint.
 pub const MCP_PATH: &str = "/mcp";
@@ -563,13 +561,13 @@ impl<T: Tools> Front<T> {
         #[cfg(feature = "consent")]
         if let Some(rest) = path.strip_prefix(crate::consent::APPROVAL_PATH) {
             let rest = rest.to_owned();
-            let site = crate::approval::page::Site {
+            let site = approval::Site {
                 pipeline: &self.pipeline,
                 base: &self.base,
                 allowed_hosts: &self.options.allowed_hosts,
                 read_timeout: self.options.read_timeout,
             };
-            return crate::approval::page::serve(&site, &rest, request).await;
+            return approval::serve(&site, &rest, request).await;
         }
         if path != MCP_PATH {
             return plain(StatusCode::NOT_FOUND, "not found");
@@ -625,7 +623,9 @@ impl<T: Tools> Front<T> {
             None => parts.extensions.insert(Charge::Paid),
         };
         #[cfg(feature = "consent")]
-        parts.extensions.insert(ApprovalPage(self.base.clone()));
+        parts
+            .extensions
+            .insert(crate::consent::ApprovalPage(self.base.clone()));
         if let Some((spec, scope)) = asked.missing_scope {
             let reject = crate::reject::Reject::missing_scope(scope);
             self.pipeline
