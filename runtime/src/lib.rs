@@ -91,8 +91,6 @@ pub mod auth;
 #[cfg(feature = "rbac")]
 #[cfg_attr(docsrs, doc(cfg(feature = "rbac")))]
 pub mod authz;
-#[cfg(feature = "consent")]
-#[cfg_attr(docsrs, doc(cfg(feature = "consent")))]
 pub mod consent;
 pub mod guards;
 #[cfg(feature = "http")]

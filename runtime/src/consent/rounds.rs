@@ -408,6 +408,7 @@ pub(crate) fn no_page(tool: &str) -> Reject {
 
 /// The base URL of the approval page the HTTP front serves, for the tool
 /// calls of one request.
+#[cfg(feature = "http")]
 #[derive(Debug, Clone)]
 pub(crate) struct ApprovalPage(pub(crate) Arc<str>);
 
