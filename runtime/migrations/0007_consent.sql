@@ -20,3 +20,6 @@ CREATE TABLE IF NOT EXISTS consent_approval (
     status TEXT NOT NULL,
     decided_ms BIGINT
 );
+
+CREATE INDEX IF NOT EXISTS consent_approval_expires ON consent_approval (expires_ms);
+CREATE INDEX IF NOT EXISTS consent_approval_waiting ON consent_approval (subject, status);

@@ -67,8 +67,13 @@ impl Status {
 /// The approvals asked for. Replicas share one: the page a person opens and
 /// the retry of the call may each reach any of them.
 pub trait Approvals: Send + Sync + 'static {
-    /// Records `pending`.
-    fn open<'a>(&'a self, pending: &'a Pending) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Records `pending`, unless its subject has `cap` approvals waiting
+    /// already: `Ok(false)` then.
+    fn open<'a>(
+        &'a self,
+        pending: &'a Pending,
+        cap: usize,
+    ) -> BoxFuture<'a, Result<bool, StoreError>>;
     /// The approval `id` and where it stands; `None` if unknown or expired.
     fn get<'a>(
         &'a self,
@@ -101,9 +106,23 @@ impl ApprovalsInMemory {
 }
 
 impl Approvals for ApprovalsInMemory {
-    fn open<'a>(&'a self, pending: &'a Pending) -> BoxFuture<'a, Result<(), StoreError>> {
-        self.with(|map| map.insert(pending.id.clone(), (pending.clone(), Status::Pending)));
-        Box::pin(std::future::ready(Ok(())))
+    fn open<'a>(
+        &'a self,
+        pending: &'a Pending,
+        cap: usize,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        let opened = self.with(|map| {
+            let waiting = map
+                .values()
+                .filter(|(p, status)| *status == Status::Pending && p.subject == pending.subject)
+                .count();
+            if waiting >= cap {
+                return false;
+            }
+            map.insert(pending.id.clone(), (pending.clone(), Status::Pending));
+            true
+        });
+        Box::pin(std::future::ready(Ok(opened)))
     }
 
     fn get<'a>(
@@ -150,14 +169,35 @@ impl Approvals for ApprovalsInMemory {
 
 #[cfg(feature = "sql")]
 impl Approvals for crate::store::Store {
-    fn open<'a>(&'a self, pending: &'a Pending) -> BoxFuture<'a, Result<(), StoreError>> {
+    fn open<'a>(
+        &'a self,
+        pending: &'a Pending,
+        cap: usize,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
+            use sqlx::Row as _;
             let fail = |e| StoreError::new("cannot record an approval", e);
+            let now = ms(now_ms());
             sqlx::query("DELETE FROM consent_approval WHERE expires_ms < $1")
-                .bind(ms(now_ms()))
+                .bind(now)
                 .execute(self.pool())
                 .await
                 .map_err(fail)?;
+            // A bound, not a lock: replicas racing may pass it by a few.
+            let waiting: i64 = sqlx::query(
+                "SELECT COUNT(*) FROM consent_approval \
+                 WHERE subject = $1 AND status = 'pending' AND expires_ms >= $2",
+            )
+            .bind(&pending.subject)
+            .bind(now)
+            .fetch_one(self.pool())
+            .await
+            .map_err(fail)?
+            .try_get(0)
+            .map_err(fail)?;
+            if usize::try_from(waiting).unwrap_or(usize::MAX) >= cap {
+                return Ok(false);
+            }
             sqlx::query(
                 "INSERT INTO consent_approval (id, subject, tool, action, expires_ms, status) \
                  VALUES ($1, $2, $3, $4, $5, 'pending')",
@@ -170,7 +210,7 @@ impl Approvals for crate::store::Store {
             .execute(self.pool())
             .await
             .map_err(fail)?;
-            Ok(())
+            Ok(true)
         })
     }
 
@@ -282,7 +322,7 @@ mod tests {
 
     async fn lifecycle(approvals: &dyn Approvals) {
         let later = now_ms() + 60_000;
-        approvals.open(&pending("a", later)).await.unwrap();
+        assert!(approvals.open(&pending("a", later), 2).await.unwrap());
         assert_eq!(approvals.take("a").await.unwrap(), Some(Status::Pending));
         assert!(
             !approvals.decide("a", "bob", true).await.unwrap(),
@@ -295,10 +335,16 @@ mod tests {
         );
         assert_eq!(approvals.take("a").await.unwrap(), Some(Status::Approved));
         assert_eq!(approvals.take("a").await.unwrap(), Some(Status::Used));
-        approvals.open(&pending("d", later)).await.unwrap();
+        assert!(approvals.open(&pending("d", later), 2).await.unwrap());
+        assert!(approvals.open(&pending("e", later), 2).await.unwrap());
+        assert!(
+            !approvals.open(&pending("f", later), 2).await.unwrap(),
+            "two waiting already"
+        );
         assert!(approvals.decide("d", "alice", false).await.unwrap());
         assert_eq!(approvals.take("d").await.unwrap(), Some(Status::Denied));
-        approvals.open(&pending("old", 1)).await.unwrap();
+        assert!(approvals.decide("e", "alice", false).await.unwrap());
+        assert!(approvals.open(&pending("old", 1), 2).await.unwrap());
         assert_eq!(approvals.get("old").await.unwrap(), None);
         assert!(!approvals.decide("old", "alice", true).await.unwrap());
         assert_eq!(approvals.take("old").await.unwrap(), None);

@@ -480,40 +480,30 @@ impl Pipeline {
         let _ = self.audit.record(&mut record).await;
     }
 
-    /// Audits a decision on the approval page: `Some(approve)` by the
-    /// approval's subject, or `None` for a sign-in by another subject, refused.
+    /// Audits what a person did on the approval page: `Ok(what)` a decision
+    /// about to take effect, `Err(why)` one that did not.
     #[cfg(all(feature = "consent", feature = "http"))]
     pub(crate) async fn audit_approval(
         &self,
         pending: &crate::approval::Pending,
         subject: &str,
-        decision: Option<bool>,
-    ) {
-        let id = &pending.id;
-        let reject = match decision {
-            Some(true) => None,
-            Some(false) => Some(format!("denied on the approval page (approval {id})")),
-            None => Some(format!(
-                "signed in on the approval page of another subject's action (approval {id})"
-            )),
-        };
-        let reject = reject.map(|reason| Reject::at(Gate::Confirm, None, reason));
-        let action = if decision.is_some() {
-            "decide"
-        } else {
-            "sign-in"
-        };
+        what: Result<String, String>,
+    ) -> Result<(), Reject> {
+        let reject = what
+            .as_ref()
+            .err()
+            .map(|why| Reject::at(Gate::Confirm, None, why.clone()));
         let mut record = AuditRecord::new(
             self.server,
             &pending.tool,
             subject,
-            action,
+            "decide",
             reject.as_ref().map_or(Ok(&[]), Err),
         );
-        if reject.is_none() {
-            record.reason = Some(format!("approved on the approval page (approval {id})"));
+        if let Ok(what) = what {
+            record.reason = Some(what);
         }
-        let _ = self.audit.record(&mut record).await;
+        self.audit.record(&mut record).await
     }
 
     /// How many tool calls are running now.
@@ -854,7 +844,7 @@ impl Authorized {
                 T::SPEC.name
             )));
         }
-        if T::SPEC.confirm
+        if (T::SPEC.confirm || T::SPEC.human)
             && let Some(consent) = consent
         {
             let message = format!(
@@ -869,6 +859,7 @@ impl Authorized {
             // an argument carries goes with it.
             let message = crate::guards::secrets::redact(&message).text;
             let question = Question {
+                server: pipeline.server,
                 tool: T::SPEC.name,
                 subject: self.principal.subject(),
                 args,

@@ -54,6 +54,8 @@ pub const FRAMEWORK_TESTS: &[&str] = &[
     "tests/tests/approval.rs::another_subject_can_neither_see_nor_decide_nor_use_the_approval",
     "tests/tests/approval.rs::a_form_the_page_did_not_issue_is_refused",
     "tests/tests/approval.rs::a_client_without_a_way_to_reach_a_person_is_refused",
+    "tests/tests/approval.rs::the_credential_of_the_mcp_client_cannot_approve_its_own_call",
+    "tests/tests/approval.rs::failed_sign_ins_are_throttled_per_address",
 ];
 
 /// Cites a framework test.
@@ -653,23 +655,25 @@ async fn human_rows<S: Tools>(pipeline: &Pipeline, rows: &mut Vec<Row>) {
     rows.push(Row {
         family: 8,
         abuse: format!("`{}`: the model, or the MCP client itself, approving the destructive action", human.name),
-        mitigation: "`confirm = \"human\"`: a person signs in on the server's own approval page as the calling subject and approves the exact action; the client's answer alone never runs the call, and a call that cannot reach the page is refused".to_owned(),
+        mitigation: "`confirm = \"human\"`: a person signs in on the server's own approval page as the calling subject, with an approver credential the MCP client does not hold (a token the server accepts at `/mcp` never signs in there), and approves the exact action; the client's answer alone never runs the call, and a call that cannot reach the page is refused".to_owned(),
         log: unreachable,
         test: format!(
-            "{}, {}",
+            "{}, {}, {}",
             cite("tests/tests/approval.rs::a_person_approves_on_the_page_and_the_retry_runs_once"),
+            cite("tests/tests/approval.rs::the_credential_of_the_mcp_client_cannot_approve_its_own_call"),
             cite("tests/tests/approval.rs::a_client_without_a_way_to_reach_a_person_is_refused")
         ),
     });
     rows.push(Row {
         family: 8,
-        abuse: "another subject, a cross-site form or a framing page deciding an approval".to_owned(),
-        mitigation: "only the calling subject may sign in and decide, once; forms carry a token the page issued, a foreign `Origin` is refused, cookies are `HttpOnly` and `SameSite=Strict`, and `Content-Security-Policy` forbids framing and every other resource".to_owned(),
+        abuse: "another subject, a guesser, a cross-site form or a framing page deciding an approval".to_owned(),
+        mitigation: "only the calling subject may sign in and decide, once; failed sign-ins are throttled per address; forms carry a token the page issued, a foreign `Origin` is refused, cookies are `HttpOnly` and `SameSite=Strict`, and `Content-Security-Policy` forbids framing and every other resource".to_owned(),
         log: "`403` page; the decision is an audit record naming who made it".to_owned(),
         test: format!(
-            "{}, {}",
+            "{}, {}, {}",
             cite("tests/tests/approval.rs::another_subject_can_neither_see_nor_decide_nor_use_the_approval"),
-            cite("tests/tests/approval.rs::a_form_the_page_did_not_issue_is_refused")
+            cite("tests/tests/approval.rs::a_form_the_page_did_not_issue_is_refused"),
+            cite("tests/tests/approval.rs::failed_sign_ins_are_throttled_per_address")
         ),
     });
 }

@@ -5,7 +5,8 @@ Usage: approval.py URL SCREENSHOT
 
 The SDK (MCP 2026-07-28) asks doc-server to delete a document and is answered
 with a question naming the approval page. Chromium opens that page, signs in
-as the caller, sees the exact action, and approves; the client's retry runs
+as the caller with an approver credential (the client's own token
+is refused there), sees the exact action, and approves; the client's retry runs
 the deletion, and a second retry is refused. A page opened by another subject
 cannot approve, and a form posted to the page from another site is refused.
 A screenshot of the page showing the action is written to SCREENSHOT.
@@ -28,7 +29,9 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 ALICE = "tok-alice-9f3a7c"
-BOB = "tok-bob-2c71e0"
+# What a person signs in with on the approval page; the MCP client holds none.
+ALICE_APPROVER = "pw-alice-4b8e21"
+BOB_APPROVER = "pw-bob-93d0c7"
 
 
 def check(condition, message):
@@ -211,6 +214,10 @@ async def main(url, screenshot):
             check("Sign in" in shown and str(doc) not in shown, "the page asks to sign in before it shows anything")
             await tab.sign_in(ALICE)
             shown = await tab.text()
+            check("does not sign in" in shown, "the MCP client's own token does not sign in")
+            await tab.goto(page)
+            await tab.sign_in(ALICE_APPROVER)
+            shown = await tab.text()
             check("Signed in as alice" in shown and "delete_document" in shown and f'"id":{doc}' in shown,
                   "signed in, the page shows the exact action")
             await tab.screenshot(screenshot)
@@ -229,15 +236,15 @@ async def main(url, screenshot):
             page, state = await ask(alice, doc)
             other = await Tab.open(browser)
             await other.goto(page)
-            await other.sign_in(BOB)
+            await other.sign_in(BOB_APPROVER)
             shown = await other.text()
             has_button = await other.eval("document.getElementById('approve') !== null")
-            check("only that subject may decide" in shown and not has_button,
+            check("does not sign in to decide this approval" in shown and not has_button,
                   "a page opened by another subject cannot approve")
 
             signed = await Tab.open(browser)
             await signed.goto(page)
-            await signed.sign_in(ALICE)
+            await signed.sign_in(ALICE_APPROVER)
             site, site_url = attacker_site(page)
             try:
                 await signed.goto(site_url)

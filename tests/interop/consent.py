@@ -32,6 +32,8 @@ from mcp.client.streamable_http import streamable_http_client
 
 ALICE = "tok-alice-9f3a7c"
 BOB = "tok-bob-2c71e0"
+# What a person signs in with on the approval page; the MCP client holds none.
+APPROVER = {ALICE: "pw-alice-4b8e21", BOB: "pw-bob-93d0c7"}
 WRITER = "tok-files-writer-7b9c3d"
 APPROVAL_SECS = 4
 MODE = "2026-07-28"
@@ -54,16 +56,16 @@ def refused(result, reason):
     return result.is_error and shown.startswith("rejected by confirm gate") and reason in shown
 
 
-async def person(url, token, decision):
-    """A person at the approval page: signs in with `token`, then decides.
-    Returns the page's last answer."""
+async def person(url, credential, decision):
+    """A person at the approval page: signs in with `credential`, then
+    decides. Returns the page's last answer."""
     origin = "{0.scheme}://{0.netloc}".format(urlsplit(url))
     async with httpx2.AsyncClient(timeout=30, headers={"Origin": origin}) as browser:
         page = await browser.get(url)
         if page.status_code != 200:
             return page
         csrf = re.search(r'name="csrf" value="([0-9a-f]{32})"', page.text).group(1)
-        signed = await browser.post(url + "/login", data={"csrf": csrf, "token": token})
+        signed = await browser.post(url + "/login", data={"csrf": csrf, "token": credential})
         if signed.status_code != 303:
             return signed
         page = await browser.get(url)
@@ -101,7 +103,7 @@ def deciding(token, decision, shown):
 
     async def on_page(params):
         shown.append(params.url)
-        await person(params.url, token, decision)
+        await person(params.url, APPROVER[token], decision)
         return types.ElicitResult(action="accept")
 
     return on_page
@@ -160,7 +162,7 @@ async def over_http(a, b):
         url, state = await ask(session, doc)
         early = await retry(session, doc, state)
         check(isinstance(early, types.InputRequiredResult), "a retry before the person decides is asked again")
-        decided = await person(url, ALICE, "approve")
+        decided = await person(url, APPROVER[ALICE], "approve")
         check(decided.status_code == 200, f"the person approves: HTTP {decided.status_code}")
         first = await retry(session, doc, state)
         check(not first.is_error, f"the retry after the approval runs: {text(first)}")
@@ -172,7 +174,7 @@ async def over_http(a, b):
 
         doc = await create(session, "altered")
         url, state = await ask(session, doc)
-        await person(url, ALICE, "approve")
+        await person(url, APPROVER[ALICE], "approve")
         altered = state[:-3] + ("AAA" if not state.endswith("AAA") else "BBB")
         for forged, what in [(altered, "altered"), ("approved", "made up")]:
             done = await retry(session, doc, forged)
@@ -187,9 +189,11 @@ async def over_http(a, b):
             made = await bob.call_tool("create_document", {"title": "bob's", "content": "his"})
             his = int(text(made).rsplit("=", 1)[1])
             url, state = await ask(session, his)
-            mine = await person(url, BOB, "approve")
-            check(mine.status_code == 403, f"bob cannot decide alice's question: HTTP {mine.status_code}")
-            await person(url, ALICE, "approve")
+            mine = await person(url, APPROVER[BOB], "approve")
+            check(mine.status_code == 401, f"bob cannot decide alice's question: HTTP {mine.status_code}")
+            own = await person(url, ALICE, "approve")
+            check(own.status_code == 401, f"the MCP client's own token cannot approve: HTTP {own.status_code}")
+            await person(url, APPROVER[ALICE], "approve")
             done = await bob.session.call_tool(
                 "delete_document", {"id": his, "confirm": True},
                 input_responses=accepted(), request_state=state)
@@ -199,7 +203,7 @@ async def over_http(a, b):
         doc = await create(session, "expired")
         url, state = await ask(session, doc)
         await asyncio.sleep(APPROVAL_SECS + 0.5)
-        late = await person(url, ALICE, "approve")
+        late = await person(url, APPROVER[ALICE], "approve")
         check(late.status_code == 404, f"the page of an expired approval: HTTP {late.status_code}")
         done = await retry(session, doc, state)
         check(refused(done, "not valid"), f"an expired state: {text(done)}")
@@ -210,7 +214,7 @@ async def over_http(a, b):
         url, state = await ask(on_a, doc)
         # The person may land on either replica's page: they share the store.
         page_b = b.url.rsplit("/mcp", 1)[0] + urlsplit(url).path
-        decided = await person(page_b, ALICE, "approve")
+        decided = await person(page_b, APPROVER[ALICE], "approve")
         check(decided.status_code == 200, f"approved on the other replica's page: HTTP {decided.status_code}")
         done = await retry(on_b, doc, state)
         check(not done.is_error, f"a state issued by one replica is honoured by the other: {text(done)}")

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Mutex;
 
 use hyper::{Method, StatusCode};
+use secure_tool::consent::Rounds;
 use secure_tool::http::HttpOptions;
 use secure_tool::server::Tools as _;
 use secure_tool::{Authorizer, Reject, Server, StaticToken, StaticTokens, secure_tool, server};
@@ -32,6 +33,10 @@ server!(Vault { purge });
 
 const ALICE: &str = "tok-alice-vault";
 const BOB: &str = "tok-bob-vault";
+/// What alice and bob sign in with on the approval page: credentials the
+/// MCP client does not hold.
+const ALICE_APPROVER: &str = "pw-alice-vault";
+const BOB_APPROVER: &str = "pw-bob-vault";
 
 async fn vault() -> Server<Vault> {
     let token = |subject: &str| StaticToken {
@@ -47,9 +52,19 @@ async fn vault() -> Server<Vault> {
     authz.grant_tools("purger", Vault::TOOLS).await.unwrap();
     authz.assign("alice", "purger").await.unwrap();
     authz.assign("bob", "purger").await.unwrap();
+    let approver = |subject: &str| StaticToken {
+        subject: subject.into(),
+        audience: "vault-approval".into(),
+        expires_at: u64::MAX,
+        scopes: Vec::new(),
+    };
+    let approvers = StaticTokens::new("vault-approval")
+        .with(ALICE_APPROVER, approver("alice"))
+        .with(BOB_APPROVER, approver("bob"));
     Server::new(Vault)
         .with_verifier(tokens)
         .with_authorizer(authz)
+        .with_consent_rounds(Rounds::ephemeral().with_approver(approvers))
 }
 
 async fn start() -> SocketAddr {
@@ -120,7 +135,7 @@ async fn a_person_approves_on_the_page_and_the_retry_runs_once() {
     );
     assert_eq!(header(&page, "x-frame-options"), "DENY");
 
-    let signed_in = browser.sign_in(ALICE).await;
+    let signed_in = browser.sign_in(ALICE_APPROVER).await;
     assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
     let (_, html) = browser.get().await;
     assert!(
@@ -128,7 +143,9 @@ async fn a_person_approves_on_the_page_and_the_retry_runs_once() {
         "{html}"
     );
     assert!(
-        html.contains("Allow `purge`") && html.contains("&quot;id&quot;:201"),
+        html.contains(
+            "<pre id=\"action\">purge {&quot;confirm&quot;:true,&quot;id&quot;:201}</pre>"
+        ),
         "{html}"
     );
 
@@ -164,7 +181,7 @@ async fn a_denial_refuses_the_call() {
     let addr = start().await;
     let (url, state) = question(&call(addr, ALICE, 202, url_mode(), None).await);
     let mut browser = Browser::open(addr, &url);
-    browser.sign_in(ALICE).await;
+    browser.sign_in(ALICE_APPROVER).await;
     assert_eq!(browser.decide("deny").await.status, StatusCode::OK);
     let done = call(addr, ALICE, 202, url_mode(), Some((&state, accepted()))).await;
     let (error, text) = outcome(&done);
@@ -180,14 +197,16 @@ async fn another_subject_can_neither_see_nor_decide_nor_use_the_approval() {
     let addr = start().await;
     let (url, state) = question(&call(addr, ALICE, 203, url_mode(), None).await);
     let mut bob = Browser::open(addr, &url);
-    let refused = bob.sign_in(BOB).await;
-    assert_eq!(refused.status, StatusCode::FORBIDDEN);
-    assert!(String::from_utf8_lossy(&refused.raw).contains("only that subject may decide"));
+    let refused = bob.sign_in(BOB_APPROVER).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        String::from_utf8_lossy(&refused.raw).contains("does not sign in to decide this approval")
+    );
     let (_, html) = bob.get().await;
     assert!(html.contains("Sign in") && !html.contains("203"), "{html}");
     // Alice approves; bob cannot spend her approval on his own call.
     let mut alice = Browser::open(addr, &url);
-    alice.sign_in(ALICE).await;
+    alice.sign_in(ALICE_APPROVER).await;
     alice.decide("approve").await;
     let stolen = call(addr, BOB, 203, url_mode(), Some((&state, accepted()))).await;
     let (error, text) = outcome(&stolen);
@@ -209,10 +228,15 @@ async fn a_form_the_page_did_not_issue_is_refused() {
     // Sign-in without the form token, or with one of another form.
     let origin = browser.origin();
     let bare = browser
-        .request(Method::POST, "/login", &format!("token={ALICE}"), &origin)
+        .request(
+            Method::POST,
+            "/login",
+            &format!("token={ALICE_APPROVER}"),
+            &origin,
+        )
         .await;
     assert_eq!(bare.status, StatusCode::FORBIDDEN);
-    browser.sign_in(ALICE).await;
+    browser.sign_in(ALICE_APPROVER).await;
     // A cross-site form: the session cookie rides along, the form token cannot.
     let forged = browser
         .request(Method::POST, "/decide", "decision=approve", &origin)
@@ -277,4 +301,51 @@ async fn an_unknown_or_malformed_approval_is_not_found() {
         let answer = send(addr, Method::GET, path, &[], Vec::new()).await;
         assert_eq!(answer.status, StatusCode::NOT_FOUND, "{path}");
     }
+}
+
+#[tokio::test]
+async fn the_credential_of_the_mcp_client_cannot_approve_its_own_call() {
+    let addr = start().await;
+    let (url, state) = question(&call(addr, ALICE, 207, url_mode(), None).await);
+    let mut client = Browser::open(addr, &url);
+    let refused = client.sign_in(ALICE).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    let (_, html) = client.get().await;
+    assert!(html.contains("Sign in") && !html.contains("207"), "{html}");
+    let still = call(addr, ALICE, 207, url_mode(), Some((&state, accepted()))).await;
+    assert_eq!(question(&still).0, url, "still waiting for a person");
+    assert_eq!(times_purged(207), 0);
+}
+
+#[tokio::test]
+async fn without_a_sign_in_for_approvers_no_person_can_be_reached() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = vault().await.with_consent_rounds(Rounds::ephemeral());
+    tokio::spawn(server.serve_http(listener, HttpOptions::default()));
+    let answer = call(addr, ALICE, 208, url_mode(), None).await;
+    let (error, text) = outcome(&answer);
+    assert!(error && text.contains("no sign-in for approvers"), "{text}");
+    assert_eq!(times_purged(208), 0);
+}
+
+#[tokio::test]
+async fn failed_sign_ins_are_throttled_per_address() {
+    let addr = start().await;
+    let (url, _) = question(&call(addr, ALICE, 209, url_mode(), None).await);
+    let mut guesser = Browser::open(addr, &url);
+    let first = guesser.sign_in("pw-guess").await.status;
+    assert_eq!(first, StatusCode::UNAUTHORIZED);
+    // Ten failures a second are allowed an address; a guesser makes more.
+    let throttled = async {
+        for guess in 0..1000 {
+            let status = guesser.sign_in(&format!("pw-guess-{guess}")).await.status;
+            if status == StatusCode::TOO_MANY_REQUESTS {
+                return true;
+            }
+            assert_eq!(status, StatusCode::UNAUTHORIZED);
+        }
+        false
+    };
+    assert!(throttled.await, "a guesser is held back");
 }

@@ -811,7 +811,10 @@ async fn a_deletion_runs_once_a_person_approves_it_and_still_only_on_what_the_ca
     .await;
     let (url, state) = page_question(&asked);
     let mut bob = Browser::open(addr, &url);
-    assert_eq!(bob.sign_in(BOB).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        bob.sign_in(USERS[1].approver).await.status,
+        StatusCode::SEE_OTHER
+    );
     assert_eq!(bob.decide("approve").await.status, StatusCode::OK);
     let retry = Some((state.as_str(), accepted.clone()));
     let refused = call_2026(
@@ -840,7 +843,7 @@ async fn a_deletion_runs_once_a_person_approves_it_and_still_only_on_what_the_ca
     .await;
     let (url, state) = page_question(&asked);
     let mut person = Browser::open(addr, &url);
-    person.sign_in(ALICE).await;
+    person.sign_in(USERS[0].approver).await;
     person.decide("approve").await;
     let retry = Some((state.as_str(), accepted));
     let deleted = call_2026(addr, ALICE, "delete_document", args, url_mode, retry).await;

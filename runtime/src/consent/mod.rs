@@ -15,6 +15,8 @@ type Arguments = serde_json::Map<String, serde_json::Value>;
 /// What a consent request asks about: one call, exactly.
 #[derive(Debug)]
 pub struct Question<'a> {
+    /// The server asking.
+    pub server: &'static str,
     /// The tool called.
     pub tool: &'static str,
     /// Who calls it.

@@ -20,6 +20,7 @@ use rmcp::model::{
 
 use super::{Answer, Consent, Question, consent_refused};
 use crate::approval::{APPROVAL_TIMEOUT, Approvals, ApprovalsInMemory, Pending, Status};
+use crate::auth::TokenVerifier;
 use crate::future::BoxFuture;
 use crate::reject::Reject;
 use crate::store::StoreError;
@@ -114,10 +115,12 @@ impl Spent for crate::store::Store {
 /// approvals asked of a person.
 #[derive(Clone)]
 pub struct Rounds {
-    codec: Arc<RequestStateCodec>,
+    /// `None` when no key could be drawn: every seal is then refused.
+    codec: Option<Arc<RequestStateCodec>>,
     spent: Arc<dyn Spent>,
     approvals: Arc<dyn Approvals>,
     approval_timeout: Duration,
+    approver: Option<Arc<dyn TokenVerifier>>,
 }
 
 impl std::fmt::Debug for Rounds {
@@ -147,9 +150,10 @@ pub struct Reach<'a> {
 }
 
 impl Rounds {
-    fn with_codec(codec: RequestStateCodec) -> Self {
+    fn with_codec(codec: Option<RequestStateCodec>) -> Self {
         Self {
-            codec: Arc::new(codec),
+            codec: codec.map(Arc::new),
+            approver: None,
             spent: Arc::new(SpentInMemory::default()),
             approvals: Arc::new(ApprovalsInMemory::default()),
             approval_timeout: APPROVAL_TIMEOUT,
@@ -161,19 +165,23 @@ impl Rounds {
     /// replica refuses it.
     pub fn ephemeral() -> Self {
         let mut key = [0u8; 32];
-        // No randomness from the system: every seal is refused, never forgeable.
+        // No randomness from the system: no key, and every state is refused.
         let codec = match getrandom::fill(&mut key) {
             Ok(()) => RequestStateCodec::try_new(key.to_vec()).ok(),
             Err(_) => None,
         };
-        Self::with_codec(codec.unwrap_or_else(|| RequestStateCodec::new_unchecked(Vec::new())))
+        if codec.is_none() {
+            tracing::error!(target: crate::log::TARGET,
+                "no randomness for a consent key: every consent state will be refused");
+        }
+        Self::with_codec(codec)
     }
 
     /// Seals with `key` (at least 32 bytes), which replicas share.
     pub fn new(key: impl Into<Vec<u8>>) -> Result<Self, KeyError> {
-        Ok(Self::with_codec(
+        Ok(Self::with_codec(Some(
             RequestStateCodec::try_new(key).map_err(KeyError)?,
-        ))
+        )))
     }
 
     /// Seals with the key named `active` and opens with any of `keys`, so a
@@ -183,7 +191,7 @@ impl Rounds {
         keys: impl IntoIterator<Item = (K, V)>,
     ) -> Result<Self, KeyError> {
         let codec = RequestStateCodec::new_with_keyring(active, keys).map_err(KeyError)?;
-        Ok(Self::with_codec(codec))
+        Ok(Self::with_codec(Some(codec)))
     }
 
     /// The key in `{prefix}_CONSENT_KEY` (at least 32 bytes), which every
@@ -192,7 +200,11 @@ impl Rounds {
     pub fn from_env(prefix: &str) -> Result<Self, KeyError> {
         match std::env::var(format!("{prefix}_CONSENT_KEY")) {
             Ok(key) => Self::new(key),
-            Err(_) => Ok(Self::ephemeral()),
+            Err(std::env::VarError::NotPresent) => Ok(Self::ephemeral()),
+            // Set, but not text: a key meant for use, unusable; not another.
+            Err(std::env::VarError::NotUnicode(_)) => Err(KeyError(
+                RequestStateError::InvalidKeyring("the consent key is not UTF-8"),
+            )),
         }
     }
 
@@ -213,6 +225,21 @@ impl Rounds {
     #[cfg_attr(docsrs, doc(cfg(feature = "sql")))]
     pub fn with_store(self, store: crate::store::Store) -> Self {
         self.with_spent(store.clone()).with_approvals(store)
+    }
+
+    /// Signs people in on the approval page with `approver`: a credential
+    /// the MCP client does not hold (tokens for another audience, issued to
+    /// the person). A token the server's own verifier accepts never signs in
+    /// there, so a client cannot approve its own call. Without an approver no
+    /// person can be reached, and `confirm = "human"` calls are refused.
+    pub fn with_approver(mut self, approver: impl TokenVerifier) -> Self {
+        self.approver = Some(Arc::new(approver));
+        self
+    }
+
+    /// How people sign in on the approval page, if they can.
+    pub fn approver(&self) -> Option<&dyn TokenVerifier> {
+        self.approver.as_deref()
     }
 
     /// Gives a person `timeout` to open the approval page and decide
@@ -250,8 +277,8 @@ impl Rounds {
         let args = serde_json::to_string(question.args).unwrap_or_default();
         let whom = if question.human { "human" } else { "user" };
         format!(
-            "secure-tool consent v1\0{whom}\0{}\0{}\0{args}",
-            question.subject, question.tool
+            "secure-tool consent v1\0{whom}\0{}\0{}\0{}\0{args}",
+            question.server, question.subject, question.tool
         )
         .into_bytes()
     }
@@ -259,12 +286,20 @@ impl Rounds {
     fn seal(&self, question: &Question<'_>, id: &str, ttl: Duration) -> String {
         let binding = Self::binding(question);
         let options = SealOptions::new().associated_data(&binding).ttl(ttl);
-        self.codec.seal_with(id.as_bytes(), &options)
+        // Without a key the state is empty, and opens nowhere.
+        self.codec
+            .as_ref()
+            .map(|codec| codec.seal_with(id.as_bytes(), &options))
+            .unwrap_or_default()
     }
 
     /// The id a returned state seals, if it is valid for `question`.
     fn open(&self, question: &Question<'_>, state: &str) -> Result<String, Reject> {
-        match self.codec.open_with(state, &Self::binding(question)) {
+        let opened = match &self.codec {
+            Some(codec) => codec.open_with(state, &Self::binding(question)),
+            None => Err(RequestStateError::UnknownKeyId),
+        };
+        match opened {
             Ok(id) => Ok(String::from_utf8_lossy(&id).into_owned()),
             Err(error) => {
                 // One answer for every failure (forged, altered, expired, or
@@ -278,14 +313,14 @@ impl Rounds {
         }
     }
 
-    fn ask(&self, question: &Question<'_>) -> InputRequiredResult {
-        let id = crate::log::unique_id();
+    fn ask(&self, question: &Question<'_>) -> Result<InputRequiredResult, Reject> {
+        let id = random_id()?;
         let form = ElicitRequestParams::FormElicitationParams {
             meta: None,
             message: question.message.clone(),
             requested_schema: approval_schema(),
         };
-        asking(form, self.seal(question, &id, question.timeout))
+        Ok(asking(form, self.seal(question, &id, question.timeout)))
     }
 
     async fn check(
@@ -311,7 +346,11 @@ impl Rounds {
         if !approved {
             return Answer::Declined;
         }
-        let until = now_ms().saturating_add(question.timeout.as_millis() as u64);
+        // Kept past the seal's own expiry by a margin, so that a replica whose
+        // clock runs behind cannot open a state whose record is gone.
+        let until = now_ms()
+            .saturating_add(question.timeout.as_millis() as u64)
+            .saturating_add(CLOCK_MARGIN.as_millis() as u64);
         match self.spent.spend(&id, until).await {
             Ok(true) => Answer::Approved,
             Ok(false) => Answer::Refused(consent_refused("this confirmation was already used")),
@@ -335,6 +374,12 @@ impl Rounds {
         let Some(page) = reach.page else {
             return (Answer::Refused(no_page(question.tool)), None);
         };
+        if self.approver.is_none() {
+            return refused(format!(
+                "`{}` runs only with the approval of a person, and this server has no sign-in for approvers configured",
+                question.tool
+            ));
+        }
         let Some(state) = state else {
             if !reach.url {
                 return refused(format!(
@@ -342,16 +387,31 @@ impl Rounds {
                     question.tool
                 ));
             }
-            let id = crate::log::unique_id();
+            let action = match shown(question) {
+                Ok(action) => action,
+                Err(reject) => return (Answer::Refused(reject), None),
+            };
+            let id = match random_id() {
+                Ok(id) => id,
+                Err(reject) => return (Answer::Refused(reject), None),
+            };
             let pending = Pending {
                 id: id.clone(),
                 subject: question.subject.to_owned(),
                 tool: question.tool.to_owned(),
-                action: question.message.clone(),
+                action,
                 expires_ms: now_ms().saturating_add(self.approval_timeout.as_millis() as u64),
             };
-            if let Err(error) = self.approvals.open(&pending).await {
-                return refused(format!("the approval could not be recorded ({error})"));
+            match self.approvals.open(&pending, PENDING_PER_SUBJECT).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    return refused(format!(
+                        "{PENDING_PER_SUBJECT} approvals of this caller are already waiting for a person; decide or let them expire first"
+                    ));
+                }
+                Err(error) => {
+                    return refused(format!("the approval could not be recorded ({error})"));
+                }
             }
             let state = self.seal(question, &id, self.approval_timeout);
             return (Answer::Pending, Some(page_question(page, &id, state)));
@@ -411,6 +471,50 @@ pub(crate) fn no_page(tool: &str) -> Reject {
 #[cfg(feature = "http")]
 #[derive(Debug, Clone)]
 pub(crate) struct ApprovalPage(pub(crate) Arc<str>);
+
+/// How long past its expiry a spent state's record is kept: more than the
+/// clocks of two replicas are expected ever to disagree.
+const CLOCK_MARGIN: Duration = Duration::from_secs(600);
+
+/// The approvals one subject may have waiting at once.
+pub const PENDING_PER_SUBJECT: usize = 16;
+
+/// The longest rendering of a call's arguments a person is shown.
+const SHOWN_LIMIT: usize = 64 * 1024;
+
+/// What the approval page shows: the tool and its arguments, whole and
+/// escaped (control, bidirectional and invisible characters made visible).
+/// Arguments that cannot be shown whole, or that read as a credential, are
+/// not put before a person: what they approve must be what runs.
+fn shown(question: &Question<'_>) -> Result<String, Reject> {
+    let args = serde_json::Value::Object(question.args.clone());
+    let rendered = crate::log::render_value_within(&args, SHOWN_LIMIT);
+    if rendered.ends_with('…') {
+        return Err(consent_refused(format!(
+            "the arguments of `{}` are too long to show a person whole (over {SHOWN_LIMIT} bytes)",
+            question.tool
+        )));
+    }
+    if !crate::guards::secrets::redact(&rendered)
+        .findings
+        .is_empty()
+    {
+        return Err(consent_refused(format!(
+            "the arguments of `{}` carry what reads as a credential, which the approval page does not show",
+            question.tool
+        )));
+    }
+    Ok(format!("{} {rendered}", question.tool))
+}
+
+/// 128 bits from the system's randomness, in hex: the ids of states and
+/// approvals, and the page's form tokens.
+pub(crate) fn random_id() -> Result<String, Reject> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)
+        .map_err(|_| consent_refused("no randomness is available to the server"))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
 
 /// Where the approval page is served: `{base}/approve/{id}`.
 pub const APPROVAL_PATH: &str = "/approve/";
@@ -483,7 +587,10 @@ impl Consent for InBand<'_> {
             if !self.reach.form {
                 return Answer::Unavailable;
             }
-            self.asked(self.rounds.ask(&question))
+            match self.rounds.ask(&question) {
+                Ok(asked) => self.asked(asked),
+                Err(reject) => Answer::Refused(reject),
+            }
         })
     }
 }
@@ -493,13 +600,16 @@ impl Rounds {
     #[cfg(feature = "http")]
     pub(crate) fn seal_for(&self, payload: &[u8], purpose: &[u8], ttl: Duration) -> String {
         let options = SealOptions::new().associated_data(purpose).ttl(ttl);
-        self.codec.seal_with(payload, &options)
+        self.codec
+            .as_ref()
+            .map(|codec| codec.seal_with(payload, &options))
+            .unwrap_or_default()
     }
 
     /// Opens what [`Rounds::seal_for`] sealed for `purpose`, if it is intact
     /// and unexpired.
     #[cfg(feature = "http")]
     pub(crate) fn open_for(&self, sealed: &str, purpose: &[u8]) -> Option<Vec<u8>> {
-        self.codec.open_with(sealed, purpose).ok()
+        self.codec.as_ref()?.open_with(sealed, purpose).ok()
     }
 }

@@ -3,8 +3,11 @@
 //! - `GET /approve/{id}`: signed out, a sign-in form; signed in as the
 //!   subject that made the call, the exact action and two buttons; signed in
 //!   as anyone else, a refusal.
-//! - `POST /approve/{id}/login`: the subject's token, verified as a bearer
-//!   token is; a session cookie for this approval alone follows.
+//! - `POST /approve/{id}/login`: the person's approver credential
+//!   ([`Rounds::with_approver`](crate::consent::Rounds::with_approver)),
+//!   never a token the MCP client holds; a session cookie for this approval
+//!   alone follows. Failed sign-ins count against the client address as
+//!   failed authentications at `/mcp` do.
 //! - `POST /approve/{id}/decide`: approve or deny, once.
 //!
 //! Every form carries a token the page issued, which a cross-site form
@@ -40,6 +43,29 @@ pub(crate) struct Site<'a> {
     pub(crate) base: &'a str,
     pub(crate) allowed_hosts: &'a [String],
     pub(crate) read_timeout: Duration,
+    /// Failed authentications, counted per client address.
+    pub(crate) failures: &'a super::Failures,
+    /// The address the request is counted against.
+    pub(crate) client: super::Client,
+}
+
+impl Site<'_> {
+    /// Counts a failure of this client; past its allowance, `429`.
+    async fn failed(&self, reason: &str) -> Option<Response> {
+        let wait = self
+            .failures
+            .count(self.pipeline, reason, self.client)
+            .await?;
+        let mut response = page(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many attempts",
+            "<p>Too many failed attempts from this address; wait, then try again.</p>",
+        );
+        if let Ok(after) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+            response.headers_mut().insert(header::RETRY_AFTER, after);
+        }
+        Some(response)
+    }
 }
 
 /// Serves `rest` (what follows `/approve/`).
@@ -66,6 +92,10 @@ pub(crate) async fn serve(
     let (pending, status) = match found {
         Ok(Some(found)) => found,
         Ok(None) => {
+            // Guessing ids costs like guessing tokens.
+            if let Some(over) = site.failed("no such approval").await {
+                return over;
+            }
             return page(
                 StatusCode::NOT_FOUND,
                 "No such approval",
@@ -132,13 +162,16 @@ fn show(
 ) -> Response {
     let id = &pending.id;
     let Some((subject, csrf)) = session(site, headers, id) else {
-        let csrf = crate::log::unique_id();
+        let Ok(csrf) = crate::consent::random_id() else {
+            return unavailable("no randomness for a form token");
+        };
         let body = format!(
             "<p>An action awaits approval by the subject that asked for it. \
-             Sign in as that subject to see it and decide.</p>\
+             Sign in as that subject, with your approver credential (not the \
+             token your MCP client uses), to see it and decide.</p>\
              <form method=\"post\" action=\"{path}/login\">\
              <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-             <p><label>Token <input type=\"password\" name=\"token\" id=\"token\" autocomplete=\"off\" required></label></p>\
+             <p><label>Approver credential <input type=\"password\" name=\"token\" id=\"token\" autocomplete=\"off\" required></label></p>\
              <p><button type=\"submit\" id=\"sign-in\">Sign in</button></p></form>",
             path = page_path(id),
         );
@@ -188,30 +221,46 @@ async fn login(
     if issued.is_none() || issued.as_deref() != field(form, "csrf") {
         return forged();
     }
-    let principal = match field(form, "token").map(|t| site.pipeline.verify(t.trim())) {
-        Some(Ok(principal)) => principal,
-        Some(Err(error)) => {
-            let reject = crate::pipeline::auth_failed(&error);
-            site.pipeline
-                .refuse(None, crate::auth::UNAUTHENTICATED, reject)
-                .await;
+    let rounds = site.pipeline.consent_rounds();
+    let Some(approver) = rounds.approver() else {
+        return page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Unavailable",
+            "<p>This server has no sign-in for approvers.</p>",
+        );
+    };
+    let token = field(form, "token").unwrap_or_default().trim();
+    // A credential of the MCP client never signs in here: else the client
+    // could approve its own call.
+    let signed_in = match (site.pipeline.verify(token), approver.verify(token)) {
+        (Err(_), Ok(principal)) if principal.subject() == pending.subject => Ok(principal),
+        (Ok(_), _) => Err("a credential of the MCP client was offered on the approval page"),
+        (Err(_), Ok(_)) => Err("an approver signed in on another subject's approval"),
+        (Err(_), Err(_)) => Err("an approver credential that does not verify"),
+    };
+    let principal = match signed_in {
+        Ok(principal) => principal,
+        Err(reason) => {
+            if let Some(over) = site.failed(reason).await {
+                return over;
+            }
+            // One answer for every failure: which credentials verify is
+            // not for a guesser to learn.
             return page(
                 StatusCode::UNAUTHORIZED,
                 "Not signed in",
-                "<p>That token does not verify.</p>",
+                "<p id=\"status\">That credential does not sign in to decide this approval. \
+                 Sign in with your approver credential, as the subject that asked.</p>",
             );
         }
-        None => return page(StatusCode::BAD_REQUEST, "Refused", "<p>No token.</p>"),
     };
-    let subject = principal.subject();
-    if subject != pending.subject {
-        site.pipeline.audit_approval(pending, subject, None).await;
-        return not_yours(subject);
-    }
-    let csrf = crate::log::unique_id();
+    let csrf = match crate::consent::random_id() {
+        Ok(csrf) => csrf,
+        Err(_) => return unavailable("no randomness for a form token"),
+    };
     let ttl = Duration::from_millis(pending.expires_ms.saturating_sub(now_ms()));
-    let sealed = site.pipeline.consent_rounds().seal_for(
-        format!("{csrf}\n{subject}").as_bytes(),
+    let sealed = rounds.seal_for(
+        format!("{csrf}\n{}", principal.subject()).as_bytes(),
         &purpose("session", id),
         ttl,
     );
@@ -251,12 +300,24 @@ async fn decide(
         Some("deny") => false,
         _ => return page(StatusCode::BAD_REQUEST, "Refused", "<p>No decision.</p>"),
     };
+    // On the record before it takes effect: a decision that cannot be
+    // audited is not made.
+    let said = if approve { "approves" } else { "denies" };
+    let intent = format!(
+        "{subject} {said} on the approval page (approval {})",
+        pending.id
+    );
+    if site
+        .pipeline
+        .audit_approval(pending, &subject, Ok(intent))
+        .await
+        .is_err()
+    {
+        return unavailable("the decision could not be audited");
+    }
     let approvals = site.pipeline.consent_rounds().approvals();
     match approvals.decide(&pending.id, &subject, approve).await {
         Ok(true) => {
-            site.pipeline
-                .audit_approval(pending, &subject, Some(approve))
-                .await;
             let (title, text) = if approve {
                 ("Approved", "approved")
             } else {
@@ -271,11 +332,21 @@ async fn decide(
                 ),
             )
         }
-        Ok(false) => page(
-            StatusCode::CONFLICT,
-            "Already decided",
-            "<p id=\"status\">This approval was already decided, or has expired.</p>",
-        ),
+        Ok(false) => {
+            let void = format!(
+                "the decision was not taken: approval {} was already decided, or has expired",
+                pending.id
+            );
+            let _ = site
+                .pipeline
+                .audit_approval(pending, &subject, Err(void))
+                .await;
+            page(
+                StatusCode::CONFLICT,
+                "Already decided",
+                "<p id=\"status\">This approval was already decided, or has expired.</p>",
+            )
+        }
         Err(error) => unavailable(&error.to_string()),
     }
 }

@@ -348,6 +348,28 @@ struct Window {
 }
 
 impl Failures {
+    /// Counts a failed authentication of `client`: audited at the first of
+    /// its window, and, past the address's allowance, held a moment and
+    /// answered with how long to wait.
+    async fn count(&self, pipeline: &Pipeline, reason: &str, client: Client) -> Option<Duration> {
+        let over = self.limiter.admit(&client.to_string()).err();
+        if self.note(client.0, reason, Instant::now()) {
+            let reject = Reject::at(
+                Gate::Auth,
+                Some(crate::spec::TOKEN_FIELD.into()),
+                format!("authentication failed: {reason} (client {client})"),
+            );
+            pipeline.refuse(None, UNAUTHENTICATED, reject).await;
+        }
+        if over.is_some() {
+            // Held a moment before it leaves: a flood on kept-alive
+            // connections then sends at most a few requests a second each,
+            // and the callers it shares the server with keep their share.
+            tokio::time::sleep(TARPIT).await;
+        }
+        over
+    }
+
     fn new(options: &HttpOptions) -> Self {
         Self {
             limiter: Limiter::new(options.auth_failures),
@@ -561,11 +583,14 @@ impl<T: Tools> Front<T> {
         #[cfg(feature = "consent")]
         if let Some(rest) = path.strip_prefix(crate::consent::APPROVAL_PATH) {
             let rest = rest.to_owned();
+            let client = client(peer, request.headers(), &self.options.trusted_proxies);
             let site = approval::Site {
                 pipeline: &self.pipeline,
                 base: &self.base,
                 allowed_hosts: &self.options.allowed_hosts,
                 read_timeout: self.options.read_timeout,
+                failures: &self.failures,
+                client,
             };
             return approval::serve(&site, &rest, request).await;
         }
@@ -742,21 +767,9 @@ impl<T: Tools> Front<T> {
     async fn unauthorized(&self, error: Option<AuthError>, client: Client) -> Response {
         let error_or_missing = error.as_ref().unwrap_or(&AuthError::Missing);
         let reason = error_or_missing.to_string();
-        let over = self.failures.limiter.admit(&client.to_string()).err();
-        if self.failures.note(client.0, &reason, Instant::now()) {
-            let reject = Reject::at(
-                Gate::Auth,
-                Some(crate::spec::TOKEN_FIELD.into()),
-                format!("authentication failed: {reason} (client {client})"),
-            );
-            self.pipeline.refuse(None, UNAUTHENTICATED, reject).await;
-        }
+        let over = self.failures.count(&self.pipeline, &reason, client).await;
         let metadata = self.metadata_url();
         if let Some(wait) = over {
-            // Held a moment before it leaves: a flood on kept-alive
-            // connections then sends at most a few requests a second each,
-            // and the callers it shares the server with keep their share.
-            tokio::time::sleep(TARPIT).await;
             let mut response = too_many(wait, "too many failed authentications from this address");
             // Still a challenge: a client that retries later knows where to
             // get a token.

@@ -24,6 +24,9 @@ pub struct SeedUser {
     pub role: Option<&'static str>,
     /// The demo bearer token.
     pub token: &'static str,
+    /// The demo approver credential: what the person signs in with on the
+    /// approval page, which the MCP client does not hold.
+    pub approver: &'static str,
 }
 
 /// The demo cast. The tokens are demo secrets; a real deployment verifies signed JWTs.
@@ -32,21 +35,25 @@ pub const USERS: [SeedUser; 4] = [
         name: "alice",
         role: Some("admin"),
         token: "tok-alice-9f3a7c",
+        approver: "pw-alice-4b8e21",
     },
     SeedUser {
         name: "bob",
         role: Some("editor"),
         token: "tok-bob-2c71e0",
+        approver: "pw-bob-93d0c7",
     },
     SeedUser {
         name: "carol",
         role: Some("viewer"),
         token: "tok-carol-5d8841",
+        approver: "pw-carol-1f6a38",
     },
     SeedUser {
         name: "dave",
         role: None,
         token: "tok-dave-0b14fa",
+        approver: "pw-dave-c2e957",
     },
 ];
 
@@ -130,6 +137,28 @@ pub fn tokens() -> StaticTokens {
             TOKEN_READONLY_ALICE,
             token("alice", AUDIENCE, far, vec!["documents:read".to_owned()]),
         )
+}
+
+/// The audience of approver credentials: tokens a person signs in with on
+/// the approval page, never accepted at `/mcp` (whose audience is [`AUDIENCE`]).
+pub const APPROVAL_AUDIENCE: &str = "doc-server-approval";
+
+/// The demo approver credentials: one per member of the cast, for the
+/// audience [`APPROVAL_AUDIENCE`].
+pub fn approvers() -> StaticTokens {
+    USERS
+        .iter()
+        .fold(StaticTokens::new(APPROVAL_AUDIENCE), |table, user| {
+            table.with(
+                user.approver,
+                StaticToken {
+                    subject: user.name.to_owned(),
+                    audience: APPROVAL_AUDIENCE.to_owned(),
+                    expires_at: 4_102_444_800, // 2100-01-01
+                    scopes: Vec::new(),
+                },
+            )
+        })
 }
 
 /// Replaces every policy with the demo roles and assignments.
@@ -220,7 +249,6 @@ pub async fn build(config: Config) -> Result<(Server<DocServer>, Documents), Str
         .with_store(store.clone())
         .with_approval_timeout(config.approval_timeout);
     let server = Server::new(DocServer)
-        .with_consent_rounds(rounds)
         .with_state(docs.clone())
         .with_authorizer(authz.clone())
         .with_audit(audit)
@@ -233,11 +261,18 @@ pub async fn build(config: Config) -> Result<(Server<DocServer>, Documents), Str
         }
         seed_policies(&authz).await?;
         authz.follow(&store, config.policy_poll);
-        server.with_verifier(tokens())
+        server
+            .with_verifier(tokens())
+            .with_consent_rounds(rounds.with_approver(approvers()))
     } else {
         let verifier = JwtVerifier::from_env("DOC_SERVER", AUDIENCE).map_err(|e| e.to_string())?;
+        // Approvers sign in with a token of the same issuer for another audience.
+        let approver =
+            JwtVerifier::from_env("DOC_SERVER", APPROVAL_AUDIENCE).map_err(|e| e.to_string())?;
         authz.follow(&store, config.policy_poll);
-        server.with_verifier(verifier)
+        server
+            .with_verifier(verifier)
+            .with_consent_rounds(rounds.with_approver(approver))
     };
     Ok((server, docs))
 }

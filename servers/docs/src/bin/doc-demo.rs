@@ -207,7 +207,13 @@ async fn delete_over_http(
     }
     let (url, state) = page_question(&asked);
     let mut person = Browser::open(http, &url);
-    person.sign_in(token).await;
+    // The person signs in with their approver credential, which the MCP
+    // client does not hold.
+    let approver = USERS
+        .iter()
+        .find(|user| user.token == token)
+        .map_or("", |user| user.approver);
+    person.sign_in(approver).await;
     person
         .decide(if approve { "approve" } else { "deny" })
         .await;
@@ -465,6 +471,27 @@ async fn scenarios(
         "person denies on the page",
         denied.allowed,
         &denied.text,
+        false,
+    );
+    // The client holds the MCP token, not the person's approver credential.
+    let asked = call_2026(
+        http,
+        ALICE,
+        "delete_document",
+        json!({"id": words, "confirm": true}),
+        url_mode(),
+        None,
+    )
+    .await;
+    let (url, _) = page_question(&asked);
+    let signed = Browser::open(http, &url).sign_in(ALICE).await;
+    report.outcome_text(
+        "client signs in on the page",
+        signed.status.is_redirection(),
+        &format!(
+            "HTTP {}: the MCP token is not an approver credential",
+            signed.status.as_u16()
+        ),
         false,
     );
     let approved = delete_over_http(http, ALICE, words, true).await?;
