@@ -16,7 +16,8 @@ are refused. Over stdio no person can be reached, and the call is refused.
 files-server's `write_file` is `confirm`: the question is a form the client's
 user answers in-band, and the same rules hold for its state.
 
-The replicas under test give a person APPROVAL_SECS seconds to decide.
+The replicas under test give a person APPROVAL_SECS seconds to decide, and
+files-server gives its user CONSENT_SECS seconds to answer.
 """
 
 import asyncio
@@ -36,6 +37,7 @@ BOB = "tok-bob-2c71e0"
 APPROVER = {ALICE: "pw-alice-4b8e21", BOB: "pw-bob-93d0c7"}
 WRITER = "tok-files-writer-7b9c3d"
 APPROVAL_SECS = 4
+CONSENT_SECS = 2
 MODE = "2026-07-28"
 
 
@@ -286,6 +288,12 @@ async def files_over_stdio(root, command, args):
                                                request_state=state)
         check(refused(done, "did not approve"), f"declined: {text(done)}")
         check(not written("kept.txt") and not written("other.txt"), "nothing refused ran")
+
+        first = await session.session.call_tool("write_file", write("late.txt"), allow_input_required=True)
+        await asyncio.sleep(CONSENT_SECS + 0.5)
+        done = await session.session.call_tool("write_file", write("late.txt"), input_responses=yes,
+                                               request_state=first.request_state)
+        check(refused(done, "not valid") and not written("late.txt"), f"an expired state: {text(done)}")
 
     async with Client(params, mode=MODE, elicitation_callback=answering(False, [])) as session:
         done = await session.call_tool("write_file", write("declined.txt"))

@@ -70,7 +70,7 @@ echo "== over stdio: a delete cannot reach a person; a write asks the user in-ba
     --database-url "sqlite://$WORK/stdio.db" 2>"$WORK/stdio-docs.log"
 mkdir -p "$WORK/files"
 "$VENV/bin/python" tests/interop/consent.py stdio-files "$WORK/files" "$TARGET/debug/files-server" \
-    --demo --root "$WORK/files" 2>"$WORK/stdio-files.log"
+    --demo --root "$WORK/files" --consent-timeout-secs 2 2>"$WORK/stdio-files.log"
 
 echo "== the approval page in headless Chromium"
 if ! command -v chromium >/dev/null; then

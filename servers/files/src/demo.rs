@@ -32,6 +32,8 @@ pub struct Config {
     pub assignments: Vec<(String, String)>,
     /// Calls each subject may make (`None`: only per-tool rates apply).
     pub subject_rate: Option<Rate>,
+    /// How long a user has to answer a consent question (`None`: the default).
+    pub consent_timeout: Option<std::time::Duration>,
 }
 
 impl Config {
@@ -42,6 +44,7 @@ impl Config {
             demo: false,
             assignments: Vec::new(),
             subject_rate: Some(secure_tool::limit::DEFAULT_SUBJECT_RATE),
+            consent_timeout: None,
         }
     }
 }
@@ -137,6 +140,7 @@ pub async fn build(config: Config) -> Result<Server<FilesServer>, String> {
     }
     let guards = Guards {
         files: roots.clone(),
+        consent_timeout: config.consent_timeout,
         ..Guards::default()
     };
     let server = Server::new(FilesServer)

@@ -34,6 +34,9 @@ struct Cli {
     /// Calls per subject: N/s, N/min, N/h, or `off` [default: 100/s]
     #[arg(long, value_name = "RATE")]
     rate_limit: Option<RateLimit>,
+    /// Seconds a user has to answer a consent question, and a consent state stays valid (at least 1) [default: 60]
+    #[arg(long, value_name = "N")]
+    consent_timeout_secs: Option<u64>,
     #[command(flatten)]
     http: HttpArgs,
 }
@@ -62,6 +65,9 @@ fn config(cli: Cli) -> Result<Config, String> {
     }
     if let Some(RateLimit(rate)) = cli.rate_limit {
         config.subject_rate = rate;
+    }
+    if let Some(secs) = cli.consent_timeout_secs {
+        config.consent_timeout = Some(std::time::Duration::from_secs(secs.max(1)));
     }
     Ok(config)
 }
