@@ -1,7 +1,7 @@
 //! Consent for destructive calls: what a question asks, how it can end, and
 //! the ways of asking (feature `consent`): MCP elicitation before protocol
 //! 2026-07-28; from it on, a question returned in an `InputRequiredResult`
-//! with a sealed state ([`Rounds`]); and approval by a person on the
+//! with a sealed state (`Rounds`); and approval by a person on the
 //! server's own page (`confirm = "human"`).
 
 use std::time::Duration;
