@@ -349,3 +349,28 @@ async fn failed_sign_ins_are_throttled_per_address() {
     };
     assert!(throttled.await, "a guesser is held back");
 }
+
+/// Behind a proxy that serves the server under a path, the page's links,
+/// forms and cookies carry that path, as the browser sees them.
+#[tokio::test]
+async fn the_page_lives_beneath_the_public_url() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let options = HttpOptions {
+        public_url: Some(format!("http://{addr}/vault/")),
+        ..HttpOptions::default()
+    };
+    tokio::spawn(vault().await.serve_http(listener, options));
+    let (url, _) = question(&call(addr, ALICE, 210, url_mode(), None).await);
+    let id = url.rsplit('/').next().unwrap().to_owned();
+    assert_eq!(url, format!("http://{addr}/vault/approve/{id}"));
+    // The proxy strips `/vault` before the request reaches the server.
+    let page = send(addr, Method::GET, &format!("/approve/{id}"), &[], Vec::new()).await;
+    let html = String::from_utf8_lossy(&page.raw);
+    assert!(
+        html.contains(&format!("action=\"/vault/approve/{id}/login\"")),
+        "{html}"
+    );
+    let cookie = page.headers["set-cookie"].to_str().unwrap();
+    assert!(cookie.contains(&format!("Path=/vault/approve/{id};")), "{cookie}");
+}

@@ -50,6 +50,14 @@ pub(crate) struct Site<'a> {
 }
 
 impl Site<'_> {
+    /// The page of approval `id` as the browser sees it: beneath the path
+    /// of the public URL, when a proxy serves the server under one.
+    fn page_path(&self, id: &str) -> String {
+        let origin = super::origin_of(self.base);
+        let prefix = self.base[origin.len()..].trim_end_matches('/');
+        format!("{prefix}{}{id}", crate::consent::APPROVAL_PATH)
+    }
+
     /// Counts a failure of this client; past its allowance, `429`.
     async fn failed(&self, reason: &str) -> Option<Response> {
         let wait = self
@@ -173,7 +181,7 @@ fn show(
              <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
              <p><label>Approver credential <input type=\"password\" name=\"token\" id=\"token\" autocomplete=\"off\" required></label></p>\
              <p><button type=\"submit\" id=\"sign-in\">Sign in</button></p></form>",
-            path = page_path(id),
+            path = site.page_path(id),
         );
         let mut response = page(StatusCode::OK, "Sign in to decide", &body);
         set_cookie(&mut response, site, LOGIN_COOKIE, &csrf, id, 600);
@@ -189,7 +197,7 @@ fn show(
              <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
              <button type=\"submit\" name=\"decision\" value=\"approve\" id=\"approve\">Approve</button> \
              <button type=\"submit\" name=\"decision\" value=\"deny\" id=\"deny\">Deny</button></form>",
-            path = page_path(id),
+            path = site.page_path(id),
         ),
         done => format!(
             "<p id=\"status\">This action was already {}.</p>",
@@ -265,7 +273,7 @@ async fn login(
         ttl,
     );
     let mut response = page(StatusCode::SEE_OTHER, "Signed in", "<p>Signed in.</p>");
-    if let Ok(to) = HeaderValue::from_str(&page_path(id)) {
+    if let Ok(to) = HeaderValue::from_str(&site.page_path(id)) {
         response.headers_mut().insert(header::LOCATION, to);
     }
     set_cookie(
@@ -351,10 +359,6 @@ async fn decide(
     }
 }
 
-fn page_path(id: &str) -> String {
-    format!("{}{id}", crate::consent::APPROVAL_PATH)
-}
-
 fn not_yours(subject: &str) -> Response {
     page(
         StatusCode::FORBIDDEN,
@@ -426,7 +430,7 @@ fn set_cookie(
     };
     let cookie = format!(
         "{name}={value}; Path={}; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}",
-        page_path(id)
+        site.page_path(id)
     );
     if let Ok(cookie) = HeaderValue::from_str(&cookie) {
         response.headers_mut().append(header::SET_COOKIE, cookie);

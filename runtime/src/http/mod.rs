@@ -466,6 +466,9 @@ impl<T: Tools> Server<T> {
         }
         self.check_states().map_err(std::io::Error::other)?;
         let addr = listener.local_addr()?;
+        if let Some(problem) = unreachable_page(addr, &options, T::TOOLS) {
+            return Err(std::io::Error::other(problem));
+        }
         let front = Arc::new(Front::new(self, addr, options));
         let flusher = AbortOnDrop(tokio::spawn({
             let front = front.clone();
@@ -917,6 +920,23 @@ fn too_many(wait: Duration, description: &str) -> Response {
     response
 }
 
+/// Why a person could not open the approval page a server bound to `addr`
+/// would name, if they could not: bound to every interface without a public
+/// URL, its links would name `0.0.0.0`.
+fn unreachable_page(
+    addr: SocketAddr,
+    options: &HttpOptions,
+    tools: &[&ToolSpec],
+) -> Option<String> {
+    let human = tools.iter().find(|spec| spec.human)?;
+    (options.public_url.is_none() && addr.ip().is_unspecified()).then(|| {
+        format!(
+            "`{}` asks a person to approve each call on the approval page, whose links would name {addr}: set the public URL (`--public-url https://…`)",
+            human.name
+        )
+    })
+}
+
 /// The origin (`scheme://host[:port]`) of a base URL.
 pub(crate) fn origin_of(base: &str) -> &str {
     let after_scheme = base.find("://").map_or(0, |i| i + 3);
@@ -981,6 +1001,41 @@ mod tests {
             map.append(header::AUTHORIZATION, HeaderValue::from_str(v).unwrap());
         }
         map
+    }
+
+    #[test]
+    fn a_server_asking_people_to_approve_needs_a_public_url_when_bound_everywhere() {
+        static HUMAN: ToolSpec = ToolSpec {
+            name: "purge",
+            description: "",
+            params: &[],
+            access: Access::Public,
+            confirm: true,
+            human: true,
+            read_only: false,
+            idempotent: false,
+            open_world: false,
+            checks_owner: false,
+            untrusted_output: false,
+            rate: None,
+            max_size: 1,
+            tests: &[],
+            nested_tests: &[],
+            states: &[],
+            output_schema: || None,
+        };
+        let everywhere: SocketAddr = "0.0.0.0:8080".parse().unwrap();
+        let loopback: SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        let defaults = HttpOptions::default();
+        let public = HttpOptions {
+            public_url: Some("https://mcp.example.com".into()),
+            ..HttpOptions::default()
+        };
+        let problem = unreachable_page(everywhere, &defaults, &[&HUMAN]).unwrap();
+        assert!(problem.contains("set the public URL"), "{problem}");
+        assert_eq!(unreachable_page(loopback, &defaults, &[&HUMAN]), None);
+        assert_eq!(unreachable_page(everywhere, &public, &[&HUMAN]), None);
+        assert_eq!(unreachable_page(everywhere, &defaults, &[]), None);
     }
 
     #[test]
