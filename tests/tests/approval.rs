@@ -365,12 +365,22 @@ async fn the_page_lives_beneath_the_public_url() {
     let id = url.rsplit('/').next().unwrap().to_owned();
     assert_eq!(url, format!("http://{addr}/vault/approve/{id}"));
     // The proxy strips `/vault` before the request reaches the server.
-    let page = send(addr, Method::GET, &format!("/approve/{id}"), &[], Vec::new()).await;
+    let page = send(
+        addr,
+        Method::GET,
+        &format!("/approve/{id}"),
+        &[],
+        Vec::new(),
+    )
+    .await;
     let html = String::from_utf8_lossy(&page.raw);
     assert!(
         html.contains(&format!("action=\"/vault/approve/{id}/login\"")),
         "{html}"
     );
     let cookie = page.headers["set-cookie"].to_str().unwrap();
-    assert!(cookie.contains(&format!("Path=/vault/approve/{id};")), "{cookie}");
+    assert!(
+        cookie.contains(&format!("Path=/vault/approve/{id};")),
+        "{cookie}"
+    );
 }
