@@ -124,9 +124,56 @@ impl fmt::Display for AuthError {
 impl std::error::Error for AuthError {}
 
 /// Verifies bearer tokens.
+///
+/// A verifier that needs nothing but the token answers at once
+/// (`Verification::from(result)`); one that asks its issuer (keys fetched on
+/// rotation, token introspection) answers later, without blocking the server.
 pub trait TokenVerifier: Send + Sync + 'static {
     /// The principal the token proves, or why it proves nothing.
-    fn verify(&self, token: &str) -> Result<Principal, AuthError>;
+    fn verify<'a>(&'a self, token: &'a str) -> Verification<'a>;
+}
+
+/// The answer of a [`TokenVerifier`]: a future of the principal, ready at
+/// once for verifiers that need nothing but the token (no allocation).
+#[must_use = "a verification does nothing unless awaited"]
+pub enum Verification<'a> {
+    /// Decided already.
+    Ready(Option<Result<Principal, AuthError>>),
+    /// Decided once the verifier heard from its issuer.
+    Pending(crate::future::BoxFuture<'a, Result<Principal, AuthError>>),
+}
+
+impl fmt::Debug for Verification<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Verification::Ready(result) => f.debug_tuple("Ready").field(result).finish(),
+            Verification::Pending(_) => f.write_str("Pending"),
+        }
+    }
+}
+
+impl From<Result<Principal, AuthError>> for Verification<'_> {
+    fn from(result: Result<Principal, AuthError>) -> Self {
+        Verification::Ready(Some(result))
+    }
+}
+
+impl std::future::Future for Verification<'_> {
+    type Output = Result<Principal, AuthError>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        match self.get_mut() {
+            Verification::Ready(result) => std::task::Poll::Ready(
+                result
+                    .take()
+                    .expect("a verification is not polled after it completed"),
+            ),
+            Verification::Pending(future) => future.as_mut().poll(cx),
+        }
+    }
 }
 
 fn now_secs() -> u64 {
@@ -172,7 +219,14 @@ impl StaticTokens {
 }
 
 impl TokenVerifier for StaticTokens {
-    fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+    fn verify<'a>(&'a self, token: &'a str) -> Verification<'a> {
+        self.check(token).into()
+    }
+}
+
+impl StaticTokens {
+    /// The principal `token` proves, or why it proves nothing.
+    pub fn check(&self, token: &str) -> Result<Principal, AuthError> {
         let entry = self.tokens.get(token).ok_or(AuthError::Unknown)?;
         if entry.audience != self.audience {
             return Err(AuthError::WrongAudience {
@@ -260,8 +314,9 @@ mod jwt {
         }
 
         /// A verifier configured from the environment, for audience `audience`:
-        /// `{PREFIX}_JWT_ISSUER`, and either `{PREFIX}_JWT_SECRET` (HS256) or
-        /// `{PREFIX}_JWT_KEY_FILE` with `{PREFIX}_JWT_ALG` = `RS256` or `ES256`.
+        /// `{PREFIX}_JWT_ISSUER`, and either `{PREFIX}_JWT_KEY_FILE` with
+        /// `{PREFIX}_JWT_ALG` = `RS256` or `ES256`, or `{PREFIX}_JWT_SECRET` with
+        /// the explicit opt-in `{PREFIX}_JWT_ALG=HS256`.
         /// Any missing or unusable setting is an error: there is no fallback.
         pub fn from_env(prefix: &str, audience: &str) -> Result<Self, KeyError> {
             Self::configured(prefix, audience, |name| {
@@ -284,12 +339,20 @@ mod jwt {
                     )));
                 }
                 (Ok(secret), Err(_)) => {
+                    // A shared secret lets this server mint tokens too: only
+                    // on an explicit opt-in.
+                    if var("ALG").as_deref() != Ok("HS256") {
+                        return Err(KeyError(format!(
+                            "{prefix}_JWT_SECRET is a shared secret, which lets this server mint tokens too: \
+                             set {prefix}_JWT_ALG=HS256 to accept that, or use a public key"
+                        )));
+                    }
                     return Self::hs256(secret.as_bytes(), &issuer, audience);
                 }
                 (Err(_), Ok(path)) => path,
                 (Err(_), Err(_)) => {
                     return Err(KeyError(format!(
-                        "set {prefix}_JWT_SECRET (HS256), or {prefix}_JWT_KEY_FILE with {prefix}_JWT_ALG (RS256 or ES256)"
+                        "set {prefix}_JWT_KEY_FILE with {prefix}_JWT_ALG (RS256 or ES256), or {prefix}_JWT_SECRET with {prefix}_JWT_ALG=HS256"
                     )));
                 }
             };
@@ -368,7 +431,14 @@ mod jwt {
     }
 
     impl TokenVerifier for JwtVerifier {
-        fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+        fn verify<'a>(&'a self, token: &'a str) -> Verification<'a> {
+            self.check(token).into()
+        }
+    }
+
+    impl JwtVerifier {
+        /// The principal `token` proves, or why it proves nothing.
+        pub fn check(&self, token: &str) -> Result<Principal, AuthError> {
             use jsonwebtoken::errors::ErrorKind;
             let data = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation).map_err(
                 |e| match e.kind() {
@@ -451,7 +521,8 @@ mod jwt {
                     refused.to_string().contains("at least 32 bytes"),
                     "{refused}"
                 );
-                let refused = configured(&[("ISSUER", "iss"), ("SECRET", short)]).unwrap_err();
+                let refused = configured(&[("ISSUER", "iss"), ("SECRET", short), ("ALG", "HS256")])
+                    .unwrap_err();
                 assert!(
                     refused.to_string().contains("at least 32 bytes"),
                     "{refused}"
@@ -475,8 +546,19 @@ mod jwt {
                     .contains("T_JWT_SECRET and T_JWT_KEY_FILE are both set"),
                 "{refused}"
             );
-            assert!(configured(&[("ISSUER", "iss"), ("SECRET", &long)]).is_ok());
-            assert!(configured(&[("SECRET", &long)]).is_err());
+            assert!(configured(&[("ISSUER", "iss"), ("SECRET", &long), ("ALG", "HS256")]).is_ok());
+            assert!(configured(&[("SECRET", &long), ("ALG", "HS256")]).is_err());
+        }
+
+        #[test]
+        fn a_shared_secret_needs_the_explicit_hs256_opt_in() {
+            let long = "k".repeat(MIN_HS256_SECRET);
+            for alg in [None, Some("RS256"), Some("hs256")] {
+                let mut vars = vec![("ISSUER", "iss"), ("SECRET", long.as_str())];
+                vars.extend(alg.map(|a| ("ALG", a)));
+                let refused = configured(&vars).unwrap_err();
+                assert!(refused.to_string().contains("T_JWT_ALG=HS256"), "{refused}");
+            }
         }
     }
 }
@@ -515,11 +597,11 @@ mod tests {
 
     #[test]
     fn static_tokens_check_audience_and_expiry() {
-        assert_eq!(table().verify("good").unwrap().subject(), "alice");
-        assert_eq!(table().verify("nope"), Err(AuthError::Unknown));
-        assert_eq!(table().verify("old"), Err(AuthError::Expired));
+        assert_eq!(table().check("good").unwrap().subject(), "alice");
+        assert_eq!(table().check("nope"), Err(AuthError::Unknown));
+        assert_eq!(table().check("old"), Err(AuthError::Expired));
         assert_eq!(
-            table().verify("other").unwrap_err().to_string(),
+            table().check("other").unwrap_err().to_string(),
             "token audience \"other-service\" is not accepted (expected \"doc-server\")"
         );
     }

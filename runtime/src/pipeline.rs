@@ -389,9 +389,9 @@ impl Pipeline {
 
     /// Verifies a bearer token, for transports that authenticate a connection
     /// before any tool is named.
-    pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+    pub async fn verify(&self, token: &str) -> Result<Principal, AuthError> {
         match &self.verifier {
-            Some(verifier) => verifier.verify(token),
+            Some(verifier) => verifier.verify(token).await,
             None => Err(AuthError::NoVerifier),
         }
     }
@@ -541,7 +541,7 @@ impl Pipeline {
     /// Stage 1. Over stdio, public tools need no token and scoped tools need
     /// one that verifies. A transport that carries a credential (HTTP) needs
     /// one that verifies for every tool, so every call has a subject.
-    pub fn authenticate(
+    pub async fn authenticate(
         &self,
         spec: &ToolSpec,
         credential: Credential<'_>,
@@ -562,6 +562,7 @@ impl Pipeline {
             Some(_) => return Err(refuse(AuthError::Malformed("not a string"))),
         };
         self.verify(token)
+            .await
             .map(|principal| Authenticated { principal })
             .map_err(refuse)
     }
@@ -604,7 +605,7 @@ impl Pipeline {
             (Credential::Header(Some(bearer)), _) => Some(Value::String(bearer.to_owned())),
         };
         let result = async {
-            let authenticated = self.authenticate(spec, credential, token.as_ref())?;
+            let authenticated = self.authenticate(spec, credential, token.as_ref()).await?;
             subject = authenticated.principal.subject().to_owned();
             self.charge(charge, &subject, spec.name, spec.rate)?;
             let authorized = authenticated.authorize(self, spec).await?;
@@ -663,7 +664,7 @@ impl Pipeline {
     /// names cannot write audit records faster than calling real tools.
     pub async fn unknown_tool(&self, name: &str, request: Request<'_>) -> Trace {
         let subject = match request.credential {
-            Credential::Header(Some(token)) => self.verify(token).ok(),
+            Credential::Header(Some(token)) => self.verify(token).await.ok(),
             _ => None,
         };
         let subject = subject.as_ref().map_or(UNAUTHENTICATED, Principal::subject);

@@ -443,7 +443,11 @@ impl<T: Tools> ServerHandler for Server<T> {
         };
         // Over HTTP a caller sees exactly the tools its token's scopes permit,
         // by the same test the scope gate applies to a call.
-        let visible = match token.map(|t| self.pipeline.verify(t)) {
+        let verified = match token {
+            Some(token) => Some(self.pipeline.verify(token).await),
+            None => None,
+        };
+        let visible = match verified {
             Some(Ok(principal)) => T::TOOLS
                 .iter()
                 .zip(self.http_tools.iter())

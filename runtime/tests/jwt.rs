@@ -3,7 +3,6 @@
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use secure_tool::JwtVerifier;
 use secure_tool::auth::AuthError;
-use secure_tool::auth::TokenVerifier;
 use serde_json::{Value, json};
 
 const SECRET: &[u8] = b"a test secret that is long enough for HS256";
@@ -47,7 +46,7 @@ fn verifier() -> JwtVerifier {
 
 #[test]
 fn a_valid_token_yields_its_subject_and_scopes() {
-    let principal = verifier().verify(&hs256(&claims())).unwrap();
+    let principal = verifier().check(&hs256(&claims())).unwrap();
     assert_eq!(principal.subject(), "alice");
     assert_eq!(principal.scopes(), ["documents:read", "documents:update"]);
 }
@@ -58,12 +57,12 @@ fn scopes_also_come_from_scp() {
     c.as_object_mut().unwrap().remove("scope");
     let as_list = with(c.clone(), "scp", json!(["documents:read"]));
     assert_eq!(
-        verifier().verify(&hs256(&as_list)).unwrap().scopes(),
+        verifier().check(&hs256(&as_list)).unwrap().scopes(),
         ["documents:read"]
     );
     let as_string = with(c, "scp", json!("documents:read documents:create"));
     assert_eq!(
-        verifier().verify(&hs256(&as_string)).unwrap().scopes(),
+        verifier().check(&hs256(&as_string)).unwrap().scopes(),
         ["documents:read", "documents:create"]
     );
 }
@@ -76,7 +75,7 @@ fn a_bad_signature_is_refused() {
         &EncodingKey::from_secret(b"another secret entirely, also long"),
     )
     .unwrap();
-    assert_eq!(verifier().verify(&forged), Err(AuthError::BadSignature));
+    assert_eq!(verifier().check(&forged), Err(AuthError::BadSignature));
     // A tampered payload under the original signature.
     let token = hs256(&claims());
     let parts: Vec<&str> = token.split('.').collect();
@@ -87,7 +86,7 @@ fn a_bad_signature_is_refused() {
         other.split('.').nth(1).unwrap(),
         parts[2]
     );
-    assert_eq!(verifier().verify(&tampered), Err(AuthError::BadSignature));
+    assert_eq!(verifier().check(&tampered), Err(AuthError::BadSignature));
 }
 
 #[test]
@@ -100,7 +99,7 @@ fn alg_none_is_refused() {
         format!("{header}.{payload}."),
         format!("{header}.{payload}"),
     ] {
-        let err = verifier().verify(&token).unwrap_err();
+        let err = verifier().check(&token).unwrap_err();
         assert!(matches!(err, AuthError::Malformed(_)), "{err:?}");
     }
 }
@@ -108,7 +107,7 @@ fn alg_none_is_refused() {
 #[test]
 fn a_token_for_another_audience_is_refused() {
     let token = hs256(&with(claims(), "aud", json!("other-service")));
-    let err = verifier().verify(&token).unwrap_err();
+    let err = verifier().check(&token).unwrap_err();
     assert_eq!(
         err.to_string(),
         "token audience \"other-service\" is not accepted (expected \"doc-server\")"
@@ -116,7 +115,7 @@ fn a_token_for_another_audience_is_refused() {
     let mut c = claims();
     c.as_object_mut().unwrap().remove("aud");
     assert!(matches!(
-        verifier().verify(&hs256(&c)),
+        verifier().check(&hs256(&c)),
         Err(AuthError::Malformed(_))
     ));
 }
@@ -124,21 +123,21 @@ fn a_token_for_another_audience_is_refused() {
 #[test]
 fn a_token_from_another_issuer_is_refused() {
     let token = hs256(&with(claims(), "iss", json!("https://evil.test")));
-    assert_eq!(verifier().verify(&token), Err(AuthError::WrongIssuer));
+    assert_eq!(verifier().check(&token), Err(AuthError::WrongIssuer));
 }
 
 #[test]
 fn an_expired_token_is_refused_beyond_the_leeway() {
     let token = hs256(&with(claims(), "exp", json!(now() - 120)));
-    assert_eq!(verifier().verify(&token), Err(AuthError::Expired));
+    assert_eq!(verifier().check(&token), Err(AuthError::Expired));
     let within_leeway = hs256(&with(claims(), "exp", json!(now() - 5)));
-    assert!(verifier().verify(&within_leeway).is_ok());
+    assert!(verifier().check(&within_leeway).is_ok());
 }
 
 #[test]
 fn a_token_not_yet_valid_is_refused() {
     let token = hs256(&with(claims(), "nbf", json!(now() + 600)));
-    assert_eq!(verifier().verify(&token), Err(AuthError::NotYetValid));
+    assert_eq!(verifier().check(&token), Err(AuthError::NotYetValid));
 }
 
 #[test]
@@ -146,30 +145,30 @@ fn a_subject_is_bounded_by_the_verifier() {
     for sub in [String::new(), "a".repeat(257), "eve\u{1b}[2J".to_owned()] {
         let token = hs256(&with(claims(), "sub", json!(sub)));
         assert!(
-            matches!(verifier().verify(&token), Err(AuthError::Malformed(_))),
+            matches!(verifier().check(&token), Err(AuthError::Malformed(_))),
             "{sub:?}"
         );
     }
     let longest = "a".repeat(256);
     let token = hs256(&with(claims(), "sub", json!(longest)));
-    assert_eq!(verifier().verify(&token).unwrap().subject(), longest);
+    assert_eq!(verifier().check(&token).unwrap().subject(), longest);
 }
 
 #[test]
 fn a_token_without_a_scope_claim_is_refused() {
     let mut c = claims();
     c.as_object_mut().unwrap().remove("scope");
-    assert_eq!(verifier().verify(&hs256(&c)), Err(AuthError::NoScopeClaim));
+    assert_eq!(verifier().check(&hs256(&c)), Err(AuthError::NoScopeClaim));
 }
 
 #[test]
 fn garbage_is_refused_and_never_echoed() {
     for token in ["", "not-a-jwt", "a.b.c", "eyJ.eyJ.sig"] {
-        let err = verifier().verify(token).unwrap_err();
+        let err = verifier().check(token).unwrap_err();
         assert!(matches!(err, AuthError::Malformed(_)), "{token:?}: {err:?}");
     }
     let secretish = "eyJhbGciOiJIUzI1NiJ9.c2VjcmV0LXBheWxvYWQ.c2ln";
-    let message = verifier().verify(secretish).unwrap_err().to_string();
+    let message = verifier().check(secretish).unwrap_err().to_string();
     assert!(!message.contains("c2VjcmV0"), "{message}");
 }
 
@@ -182,14 +181,14 @@ fn rs256_and_es256_keys_verify_their_own_signatures_only() {
     let signed = |alg, key: &EncodingKey| encode(&Header::new(alg), &claims(), key).unwrap();
     let rs_key = EncodingKey::from_rsa_pem(&read("rs256-private.pem")).unwrap();
     assert_eq!(
-        rs.verify(&signed(Algorithm::RS256, &rs_key))
+        rs.check(&signed(Algorithm::RS256, &rs_key))
             .unwrap()
             .subject(),
         "alice"
     );
     let other = EncodingKey::from_rsa_pem(&read("other-rs256-private.pem")).unwrap();
     assert_eq!(
-        rs.verify(&signed(Algorithm::RS256, &other)),
+        rs.check(&signed(Algorithm::RS256, &other)),
         Err(AuthError::BadSignature)
     );
     // An HS256 token cannot pass for RS256 by signing with the public key as a secret.
@@ -197,15 +196,15 @@ fn rs256_and_es256_keys_verify_their_own_signatures_only() {
         Algorithm::HS256,
         &EncodingKey::from_secret(&read("rs256-public.pem")),
     );
-    assert!(matches!(rs.verify(&confused), Err(AuthError::Malformed(_))));
+    assert!(matches!(rs.check(&confused), Err(AuthError::Malformed(_))));
 
     let es = JwtVerifier::es256_pem(&read("es256-public.pem"), ISSUER, AUDIENCE).unwrap();
     let es_key = EncodingKey::from_ec_pem(&read("es256-private.pem")).unwrap();
     assert_eq!(
-        es.verify(&signed(Algorithm::ES256, &es_key))
+        es.check(&signed(Algorithm::ES256, &es_key))
             .unwrap()
             .subject(),
         "alice"
     );
-    assert!(es.verify(&signed(Algorithm::RS256, &rs_key)).is_err());
+    assert!(es.check(&signed(Algorithm::RS256, &rs_key)).is_err());
 }

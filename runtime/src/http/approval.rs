@@ -240,7 +240,10 @@ async fn login(
     let token = field(form, "token").unwrap_or_default().trim();
     // A credential of the MCP client never signs in here: else the client
     // could approve its own call.
-    let signed_in = match (site.pipeline.verify(token), approver.verify(token)) {
+    let signed_in = match (
+        site.pipeline.verify(token).await,
+        approver.verify(token).await,
+    ) {
         (Err(_), Ok(principal)) if principal.subject() == pending.subject => Ok(principal),
         (Ok(_), _) => Err("a credential of the MCP client was offered on the approval page"),
         (Err(_), Ok(_)) => Err("an approver signed in on another subject's approval"),

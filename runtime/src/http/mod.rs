@@ -608,7 +608,11 @@ impl<T: Tools> Front<T> {
             return plain(StatusCode::FORBIDDEN, "Origin is not allowed");
         }
         let (parts, body) = request.into_parts();
-        let principal = match bearer(&parts.headers).map(|t| self.pipeline.verify(t)) {
+        let verified = match bearer(&parts.headers) {
+            Some(token) => Some(self.pipeline.verify(token).await),
+            None => None,
+        };
+        let principal = match verified {
             Some(Ok(principal)) => principal,
             failed => {
                 let client = client(peer, &parts.headers, &self.options.trusted_proxies);

@@ -3,7 +3,7 @@
 //! `basic-server threat-model` prints its threat model instead.
 //!
 //! Over HTTP every request is authenticated: bearer tokens are JWTs verified
-//! with `BASIC_SERVER_JWT_ISSUER` and `BASIC_SERVER_JWT_SECRET` (HS256), or
+//! with `BASIC_SERVER_JWT_ISSUER` and `BASIC_SERVER_JWT_SECRET` with `BASIC_SERVER_JWT_ALG=HS256`, or
 //! `BASIC_SERVER_JWT_KEY_FILE` with `BASIC_SERVER_JWT_ALG`, for the audience
 //! `basic-server`. Without them the server refuses to start.
 

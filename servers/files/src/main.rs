@@ -3,7 +3,7 @@
 //!
 //! `files-server --help` lists the options; `files-server threat-model`
 //! prints the threat model. Outside `--demo`, bearer tokens are JWTs verified
-//! with `FILES_SERVER_JWT_ISSUER` and `FILES_SERVER_JWT_SECRET` (HS256), or
+//! with `FILES_SERVER_JWT_ISSUER` and `FILES_SERVER_JWT_SECRET` with `FILES_SERVER_JWT_ALG=HS256`, or
 //! `FILES_SERVER_JWT_KEY_FILE` with `FILES_SERVER_JWT_ALG`, for the audience
 //! `files-server`, and `--assign SUBJECT=ROLE` gives subjects their roles.
 

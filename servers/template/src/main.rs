@@ -1,7 +1,7 @@
 //! `template-server`: the template's tools over MCP on stdin/stdout.
 //! `template-server threat-model` prints its threat model.
 //!
-//! Tokens are JWTs: `TEMPLATE_JWT_ISSUER` and `TEMPLATE_JWT_SECRET` (or
+//! Tokens are JWTs: `TEMPLATE_JWT_ISSUER` and `TEMPLATE_JWT_SECRET` with `TEMPLATE_JWT_ALG=HS256` (or
 //! `TEMPLATE_JWT_KEY_FILE` with `TEMPLATE_JWT_ALG`). Policies persist in the
 //! database named by `DATABASE_URL` (SQLite or PostgreSQL).
 //!
