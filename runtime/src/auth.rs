@@ -88,6 +88,10 @@ pub enum AuthError {
     NoScopeClaim,
     /// The server has no verifier configured, so no token can be trusted.
     NoVerifier,
+    /// The issuer that must vouch for the token did not answer (its keys or
+    /// its introspection endpoint): the token is refused for now, not
+    /// judged.
+    Unavailable,
 }
 
 impl fmt::Display for AuthError {
@@ -117,6 +121,9 @@ impl fmt::Display for AuthError {
             AuthError::WrongIssuer => f.write_str("token issuer is not trusted"),
             AuthError::NoScopeClaim => f.write_str("token carries no scope claim"),
             AuthError::NoVerifier => f.write_str("this server verifies no credentials"),
+            AuthError::Unavailable => {
+                f.write_str("the token cannot be checked now: its issuer did not answer")
+            }
         }
     }
 }
@@ -176,7 +183,7 @@ impl std::future::Future for Verification<'_> {
     }
 }
 
-fn now_secs() -> u64 {
+pub(crate) fn now_secs() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
@@ -245,7 +252,9 @@ impl StaticTokens {
 }
 
 #[cfg(feature = "jwt")]
-pub use jwt::{JwtVerifier, KeyError, MAX_SUBJECT_BYTES, MIN_HS256_SECRET};
+pub use jwt::{JWT_LEEWAY_SECS, JwtVerifier, KeyError, MAX_SUBJECT_BYTES, MIN_HS256_SECRET};
+#[cfg(feature = "oidc")]
+pub(crate) use jwt::{decode, principal, validation};
 
 #[cfg(feature = "jwt")]
 mod jwt {
@@ -277,7 +286,7 @@ mod jwt {
 
     /// A key the verifier cannot use.
     #[derive(Debug, Clone, PartialEq, Eq)]
-    pub struct KeyError(String);
+    pub struct KeyError(pub(crate) String);
 
     impl fmt::Display for KeyError {
         fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -300,15 +309,9 @@ mod jwt {
             issuer: &str,
             audience: &str,
         ) -> Self {
-            let mut validation = jsonwebtoken::Validation::new(algorithm);
-            validation.set_issuer(&[issuer]);
-            validation.set_audience(&[audience]);
-            validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-            validation.validate_nbf = true;
-            validation.leeway = JWT_LEEWAY_SECS;
             Self {
                 key,
-                validation,
+                validation: validation(algorithm, issuer, audience),
                 audience: audience.to_owned(),
             }
         }
@@ -439,28 +442,58 @@ mod jwt {
     impl JwtVerifier {
         /// The principal `token` proves, or why it proves nothing.
         pub fn check(&self, token: &str) -> Result<Principal, AuthError> {
+            decode(token, &self.key, &self.validation, &self.audience)
+        }
+    }
+
+    /// What a token must show: signed with `algorithm` by `issuer`, for
+    /// `audience`, with `exp`, `iss`, `aud` and `sub`, within the leeway.
+    pub(crate) fn validation(
+        algorithm: jsonwebtoken::Algorithm,
+        issuer: &str,
+        audience: &str,
+    ) -> jsonwebtoken::Validation {
+        let mut validation = jsonwebtoken::Validation::new(algorithm);
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.validate_nbf = true;
+        validation.leeway = JWT_LEEWAY_SECS;
+        validation
+    }
+
+    /// The principal a JWT proves with `key` under `validation`: the
+    /// subject (bounded) and the scopes of `scope` or `scp`.
+    pub(crate) fn decode(
+        token: &str,
+        key: &jsonwebtoken::DecodingKey,
+        validation: &jsonwebtoken::Validation,
+        audience: &str,
+    ) -> Result<Principal, AuthError> {
+        {
             use jsonwebtoken::errors::ErrorKind;
-            let data = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation).map_err(
-                |e| match e.kind() {
-                    ErrorKind::InvalidSignature => AuthError::BadSignature,
-                    ErrorKind::ExpiredSignature => AuthError::Expired,
-                    ErrorKind::ImmatureSignature => AuthError::NotYetValid,
-                    ErrorKind::InvalidAudience => AuthError::WrongAudience {
-                        got: peek_audience(token),
-                        expected: self.audience.clone(),
-                    },
-                    ErrorKind::InvalidIssuer => AuthError::WrongIssuer,
-                    ErrorKind::InvalidAlgorithm
-                    | ErrorKind::InvalidAlgorithmName
-                    | ErrorKind::UnsupportedAlgorithm => {
-                        AuthError::Malformed("algorithm not accepted")
+            let data =
+                jsonwebtoken::decode::<Claims>(token, key, validation).map_err(|e| {
+                    match e.kind() {
+                        ErrorKind::InvalidSignature => AuthError::BadSignature,
+                        ErrorKind::ExpiredSignature => AuthError::Expired,
+                        ErrorKind::ImmatureSignature => AuthError::NotYetValid,
+                        ErrorKind::InvalidAudience => AuthError::WrongAudience {
+                            got: peek_audience(token),
+                            expected: audience.to_owned(),
+                        },
+                        ErrorKind::InvalidIssuer => AuthError::WrongIssuer,
+                        ErrorKind::InvalidAlgorithm
+                        | ErrorKind::InvalidAlgorithmName
+                        | ErrorKind::UnsupportedAlgorithm => {
+                            AuthError::Malformed("algorithm not accepted")
+                        }
+                        ErrorKind::MissingRequiredClaim(_) => {
+                            AuthError::Malformed("a required claim is missing")
+                        }
+                        _ => AuthError::Malformed("not a valid JWT"),
                     }
-                    ErrorKind::MissingRequiredClaim(_) => {
-                        AuthError::Malformed("a required claim is missing")
-                    }
-                    _ => AuthError::Malformed("not a valid JWT"),
-                },
-            )?;
+                })?;
             let claims = data.claims;
             let scopes: Vec<String> = match (claims.scope, claims.scp) {
                 (Some(scope), _) => scope.split_whitespace().map(str::to_owned).collect(),
@@ -469,17 +502,22 @@ mod jwt {
                 (None, None) => return Err(AuthError::NoScopeClaim),
             };
             let _ = claims.aud;
-            // Subjects are stored exactly, so the verifier bounds them.
-            if claims.sub.is_empty()
-                || claims.sub.len() > MAX_SUBJECT_BYTES
-                || claims.sub.chars().any(char::is_control)
-            {
-                return Err(AuthError::Malformed(
-                    "the subject is empty, longer than 256 bytes or holds control characters",
-                ));
-            }
-            Ok(Principal::new(claims.sub, scopes))
+            principal(claims.sub, scopes)
         }
+    }
+
+    /// A principal, once its subject is known to be storable exactly: not
+    /// empty, at most [`MAX_SUBJECT_BYTES`], without control characters.
+    pub(crate) fn principal(subject: String, scopes: Vec<String>) -> Result<Principal, AuthError> {
+        if subject.is_empty()
+            || subject.len() > MAX_SUBJECT_BYTES
+            || subject.chars().any(char::is_control)
+        {
+            return Err(AuthError::Malformed(
+                "the subject is empty, longer than 256 bytes or holds control characters",
+            ));
+        }
+        Ok(Principal::new(subject, scopes))
     }
 
     /// The audience a refused token names, for the message. The library checks the

@@ -79,6 +79,8 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(any(feature = "fetch", feature = "oidc"))]
+mod client;
 mod future;
 mod probe;
 mod reject;
@@ -98,6 +100,9 @@ pub mod guards;
 pub mod http;
 pub mod limit;
 pub mod log;
+#[cfg(feature = "oidc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "oidc")))]
+pub mod oidc;
 pub mod output;
 pub mod pipeline;
 pub mod schema;

@@ -16,7 +16,6 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use http_body_util::BodyExt as _;
 use tokio::net::TcpStream;
 use url::{Host, Url};
 
@@ -457,80 +456,17 @@ async fn fetch_once(
     policy: &FetchPolicy,
 ) -> Result<(u16, Option<String>, Vec<u8>), Reject> {
     let stream = connect(target, policy).await?;
-    let host = target.url.host_str().unwrap_or_default().to_owned();
-    if target.url.scheme() == "https" {
-        let config = tokio_rustls::rustls::ClientConfig::builder_with_provider(Arc::new(
-            tokio_rustls::rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| fetch_failed(format!("TLS setup: {e}")))?
-        .with_root_certificates(policy.roots.clone())
-        .with_no_client_auth();
-        let name = tokio_rustls::rustls::pki_types::ServerName::try_from(
-            host.trim_matches(['[', ']']).to_owned(),
-        )
-        .map_err(|_| fetch_failed("invalid TLS server name"))?;
-        let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
-            .connect(name, stream)
-            .await
-            .map_err(|e| fetch_failed(format!("TLS handshake failed: {}", e.kind())))?;
-        request(hyper_util::rt::TokioIo::new(tls), target, policy).await
-    } else {
-        request(hyper_util::rt::TokioIo::new(stream), target, policy).await
-    }
-}
-
-async fn request<T>(
-    io: T,
-    target: &CheckedUrl,
-    policy: &FetchPolicy,
-) -> Result<(u16, Option<String>, Vec<u8>), Reject>
-where
-    T: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
-{
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(io)
-        .await
-        .map_err(|e| fetch_failed(format!("HTTP handshake failed: {e}")))?;
-    let driver = tokio::spawn(connection);
-    let path = match target.url.query() {
-        Some(q) => format!("{}?{q}", target.url.path()),
-        None => target.url.path().to_owned(),
+    let out = crate::client::Outgoing {
+        method: hyper::Method::GET,
+        url: &target.url,
+        accept: "text/*, application/json",
+        headers: Vec::new(),
+        body: Vec::new(),
+        max_bytes: policy.max_bytes,
+        roots: &policy.roots,
     };
-    let authority = match target.url.port() {
-        Some(port) => format!("{}:{port}", target.url.host_str().unwrap_or_default()),
-        None => target.url.host_str().unwrap_or_default().to_owned(),
-    };
-    let req = hyper::Request::get(path)
-        .header(hyper::header::HOST, authority)
-        .header(hyper::header::USER_AGENT, "secure-tool")
-        .header(hyper::header::ACCEPT, "text/*, application/json")
-        .body(http_body_util::Empty::<hyper::body::Bytes>::new())
-        .map_err(|e| fetch_failed(format!("bad request: {e}")))?;
-    let response = sender
-        .send_request(req)
+    let answer = crate::client::exchange(stream, out)
         .await
-        .map_err(|e| fetch_failed(format!("HTTP request failed: {e}")))?;
-    let status = response.status().as_u16();
-    let location = response
-        .headers()
-        .get(hyper::header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let mut body = response.into_body();
-    let mut bytes = Vec::new();
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| fetch_failed(format!("reading the body: {e}")))?;
-        if let Some(data) = frame.data_ref() {
-            if bytes.len() + data.len() > policy.max_bytes {
-                driver.abort();
-                return Err(fetch_failed(format!(
-                    "response larger than {} bytes",
-                    policy.max_bytes
-                )));
-            }
-            bytes.extend_from_slice(data);
-        }
-    }
-    driver.abort();
-    Ok((status, location, bytes))
+        .map_err(fetch_failed)?;
+    Ok((answer.status, answer.location, answer.body))
 }

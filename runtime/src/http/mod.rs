@@ -353,6 +353,19 @@ impl Failures {
     /// answered with how long to wait.
     async fn count(&self, pipeline: &Pipeline, reason: &str, client: Client) -> Option<Duration> {
         let over = self.limiter.admit(&client.to_string()).err();
+        self.audit(pipeline, reason, client).await;
+        if over.is_some() {
+            // Held a moment before it leaves: a flood on kept-alive
+            // connections then sends at most a few requests a second each,
+            // and the callers it shares the server with keep their share.
+            tokio::time::sleep(TARPIT).await;
+        }
+        over
+    }
+
+    /// Audits a failed authentication of `client` at the first of its
+    /// window; the rest are counted into one record when it closes.
+    async fn audit(&self, pipeline: &Pipeline, reason: &str, client: Client) {
         if self.note(client.0, reason, Instant::now()) {
             let reject = Reject::at(
                 Gate::Auth,
@@ -361,13 +374,6 @@ impl Failures {
             );
             pipeline.refuse(None, UNAUTHENTICATED, reject).await;
         }
-        if over.is_some() {
-            // Held a moment before it leaves: a flood on kept-alive
-            // connections then sends at most a few requests a second each,
-            // and the callers it shares the server with keep their share.
-            tokio::time::sleep(TARPIT).await;
-        }
-        over
     }
 
     fn new(options: &HttpOptions) -> Self {
@@ -614,6 +620,24 @@ impl<T: Tools> Front<T> {
         };
         let principal = match verified {
             Some(Ok(principal)) => principal,
+            // The issuer did not answer: not the client's failure, and not a
+            // verdict on its token. Refused for now, and said so.
+            Some(Err(AuthError::Unavailable)) => {
+                let client = client(peer, &parts.headers, &self.options.trusted_proxies);
+                let reason = AuthError::Unavailable.to_string();
+                self.failures.audit(&self.pipeline, &reason, client).await;
+                let mut response = json_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &json!({
+                        "error": "temporarily_unavailable",
+                        "error_description": AuthError::Unavailable.to_string(),
+                    }),
+                );
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(ISSUER_RETRY_SECS));
+                return response;
+            }
             failed => {
                 let client = client(peer, &parts.headers, &self.options.trusted_proxies);
                 return self
@@ -910,6 +934,10 @@ fn asked<T: Tools>(body: &[u8], principal: &crate::auth::Principal) -> Asked {
     }
     asked
 }
+
+/// The `Retry-After` of a request refused because the issuer that vouches for
+/// its token did not answer.
+const ISSUER_RETRY_SECS: u16 = 5;
 
 /// `429` with `Retry-After` in whole seconds (at least 1).
 fn too_many(wait: Duration, description: &str) -> Response {
