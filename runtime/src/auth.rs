@@ -138,6 +138,13 @@ impl std::error::Error for AuthError {}
 pub trait TokenVerifier: Send + Sync + 'static {
     /// The principal the token proves, or why it proves nothing.
     fn verify<'a>(&'a self, token: &'a str) -> Verification<'a>;
+
+    /// The authorization servers whose tokens this verifier accepts, for
+    /// the protected-resource metadata (RFC 9728), when the server was not
+    /// told which to list.
+    fn authorization_servers(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// The answer of a [`TokenVerifier`]: a future of the principal, ready at

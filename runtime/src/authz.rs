@@ -149,7 +149,8 @@ impl Authorizer {
         self.grant_on(name, resource, action, Reach::Any).await
     }
 
-    /// Lets `role` perform `action` on the objects of `resource` that `reach` covers.
+    /// Lets `role` perform `action` on the objects of `resource` that `reach`
+    /// covers (nothing changes if it may already).
     pub async fn grant_on(
         &self,
         name: &str,
@@ -159,6 +160,10 @@ impl Authorizer {
     ) -> Result<(), StoreError> {
         let rule = rule(name, resource, action, reach);
         let mut enforcer = self.enforcer.write().await;
+        // Granting what is granted already changes nothing.
+        if enforcer.has_policy(rule.clone()) {
+            return Ok(());
+        }
         self.forget();
         enforcer
             .add_policy(rule)
@@ -192,12 +197,16 @@ impl Authorizer {
             .map_err(|e| casbin_error("cannot remove policy", e))
     }
 
-    /// Gives `subject` the role `name`.
+    /// Gives `subject` the role `name` (nothing changes if it has it).
     pub async fn assign(&self, subject: &str, name: &str) -> Result<(), StoreError> {
         let mut enforcer = self.enforcer.write().await;
+        let link = vec![user(subject), role(name)];
+        if enforcer.has_grouping_policy(link.clone()) {
+            return Ok(());
+        }
         self.forget();
         enforcer
-            .add_grouping_policy(vec![user(subject), role(name)])
+            .add_grouping_policy(link)
             .await
             .map(drop)
             .map_err(|e| casbin_error("cannot assign role", e))

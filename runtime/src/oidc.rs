@@ -174,7 +174,7 @@ impl Default for OidcOptions {
 
 /// Verifies tokens of OpenID providers. See the [module](self) documentation.
 pub struct OidcVerifier {
-    issuers: Vec<Arc<Trusted>>,
+    issuers: Vec<Trusted>,
     options: OidcOptions,
     cache: Mutex<HashMap<[u8; 32], Cached>>,
     /// Bounds the introspection requests in flight: made-up opaque tokens
@@ -198,10 +198,17 @@ impl fmt::Debug for OidcVerifier {
 }
 
 /// An issuer with what its metadata said and the keys it published.
+#[derive(Clone)]
 struct Trusted {
     issuer: Issuer,
     jwks_uri: Url,
     introspection_endpoint: Option<Url>,
+    /// Shared by the verifiers of every audience of this issuer.
+    ring: Arc<KeyRing>,
+}
+
+/// The keys of one issuer, and how they are fetched again.
+struct KeyRing {
     keys: RwLock<Keys>,
     /// Held while the key set is fetched, so concurrent requests share one fetch.
     refreshing: tokio::sync::Mutex<()>,
@@ -285,16 +292,13 @@ impl OidcVerifier {
             if issuer.audience.is_empty() {
                 return Err(config(format!("issuer {:?} has no audience", issuer.url)));
             }
-            if trusted
-                .iter()
-                .any(|t: &Arc<Trusted>| t.issuer.url == issuer.url)
-            {
+            if trusted.iter().any(|t: &Trusted| t.issuer.url == issuer.url) {
                 return Err(config(format!(
                     "issuer {:?} is configured twice",
                     issuer.url
                 )));
             }
-            trusted.push(Arc::new(Trusted::discover(issuer, &options).await?));
+            trusted.push(Trusted::discover(issuer, &options).await?);
         }
         Ok(Self {
             issuers: trusted,
@@ -366,6 +370,27 @@ impl OidcVerifier {
         Self::discover(configured, options).await
     }
 
+    /// The same issuers, sharing their keys (no second fetch), for tokens
+    /// minted for `audience` instead: another resource of this server, such
+    /// as its approval page. Introspection answers are cached apart.
+    pub fn for_audience(&self, audience: &str) -> Self {
+        let issuers = self
+            .issuers
+            .iter()
+            .map(|t| {
+                let mut t = t.clone();
+                audience.clone_into(&mut t.issuer.audience);
+                t
+            })
+            .collect();
+        Self {
+            issuers,
+            options: self.options.clone(),
+            cache: Mutex::new(HashMap::new()),
+            asking: tokio::sync::Semaphore::new(MAX_INTROSPECTIONS),
+        }
+    }
+
     /// The issuers' URLs, for the protected-resource metadata's
     /// `authorization_servers`.
     pub fn issuers(&self) -> Vec<String> {
@@ -377,7 +402,9 @@ impl OidcVerifier {
         self.issuers
             .iter()
             .find(|t| t.issuer.url == issuer)
-            .map_or(0, |t| t.fetches.load(std::sync::atomic::Ordering::Relaxed))
+            .map_or(0, |t| {
+                t.ring.fetches.load(std::sync::atomic::Ordering::Relaxed)
+            })
     }
 
     async fn check(&self, token: &str) -> Result<Principal, AuthError> {
@@ -485,6 +512,10 @@ impl TokenVerifier for OidcVerifier {
     fn verify<'a>(&'a self, token: &'a str) -> Verification<'a> {
         Verification::Pending(Box::pin(self.check(token)))
     }
+
+    fn authorization_servers(&self) -> Vec<String> {
+        self.issuers()
+    }
 }
 
 fn read_roots(path: &str) -> Result<RootCertStore, KeyError> {
@@ -561,13 +592,15 @@ impl Trusted {
             issuer,
             jwks_uri,
             introspection_endpoint,
-            keys: RwLock::new(Keys {
-                keys: Vec::new(),
-                fetched: now,
-                attempted: now,
+            ring: Arc::new(KeyRing {
+                keys: RwLock::new(Keys {
+                    keys: Vec::new(),
+                    fetched: now,
+                    attempted: now,
+                }),
+                refreshing: tokio::sync::Mutex::new(()),
+                fetches: std::sync::atomic::AtomicU64::new(0),
             }),
-            refreshing: tokio::sync::Mutex::new(()),
-            fetches: std::sync::atomic::AtomicU64::new(0),
         };
         let keys = trusted.fetch_keys(options).await.map_err(|e| {
             config(format!(
@@ -580,13 +613,15 @@ impl Trusted {
     }
 
     fn read_keys(&self) -> std::sync::RwLockReadGuard<'_, Keys> {
-        self.keys
+        self.ring
+            .keys
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn write_keys(&self) -> std::sync::RwLockWriteGuard<'_, Keys> {
-        self.keys
+        self.ring
+            .keys
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -619,7 +654,7 @@ impl Trusted {
     /// `refresh_every` ago. Requests arriving meanwhile wait for this fetch
     /// instead of starting their own. A failed fetch keeps the keys known.
     async fn refresh(&self, options: &OidcOptions) {
-        let _one_at_a_time = self.refreshing.lock().await;
+        let _one_at_a_time = self.ring.refreshing.lock().await;
         if self.read_keys().attempted.elapsed() < options.refresh_every {
             return;
         }
@@ -638,7 +673,8 @@ impl Trusted {
     }
 
     async fn fetch_keys(&self, options: &OidcOptions) -> Result<Vec<PublishedKey>, String> {
-        self.fetches
+        self.ring
+            .fetches
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let body = get(&self.jwks_uri, &self.issuer.roots, options).await?;
         #[derive(Deserialize)]

@@ -408,6 +408,14 @@ impl Pipeline {
         &self.limiter
     }
 
+    /// The authorization servers the verifier trusts (see
+    /// [`TokenVerifier::authorization_servers`]).
+    pub fn authorization_servers(&self) -> Vec<String> {
+        self.verifier
+            .as_ref()
+            .map_or_else(Vec::new, |v| v.authorization_servers())
+    }
+
     /// Whether this pipeline can verify credentials at all.
     pub fn verifies(&self) -> bool {
         self.verifier.is_some()

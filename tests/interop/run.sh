@@ -2,8 +2,11 @@
 # Interoperability: the official MCP Python SDK (PyPI `mcp`, pinned below)
 # lists and calls doc-server's tools over streamable HTTP with a bearer token,
 # and is refused without one; then drives consent on protocol 2026-07-28 over
-# HTTP, against two replicas sharing key and store, and over stdio. Installs
-# the SDK in a virtualenv under the cargo target directory.
+# HTTP, against two replicas sharing key and store, and over stdio; the
+# approval page in headless Chromium; and doc-server behind a real OpenID
+# provider, with the official MCP TypeScript SDK doing the OAuth flow. Installs
+# the Python SDK in a virtualenv under the cargo target directory, and the npm
+# packages under tests/interop/oauth/node_modules.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -82,3 +85,13 @@ fi
 start c --database-url "sqlite://$WORK/approval.db"
 "$VENV/bin/python" tests/interop/approval.py "$URL" "$TARGET/approval-page.png"
 echo "== screenshot of the approval page: $TARGET/approval-page.png"
+
+echo "== behind a real OpenID provider: keys, rotation, introspection, and the TypeScript SDK's OAuth flow"
+# The provider (npm `oidc-provider`) and the SDK (`@modelcontextprotocol/sdk`)
+# at the versions package-lock.json pins.
+npm ci --prefix tests/interop/oauth --no-audit --no-fund --loglevel=error
+# The provider's clients are the subjects alice (an admin) and carol (a viewer).
+"$TARGET/debug/doc-server" --database-url "sqlite://$WORK/oauth.db" assign alice admin
+"$TARGET/debug/doc-server" --database-url "sqlite://$WORK/oauth.db" assign carol viewer
+node tests/interop/oauth/oauth.mjs "$TARGET/debug/doc-server" "sqlite://$WORK/oauth.db" 2>&1 \
+    | grep -v '^oidc-provider \(WARNING\|NOTICE\)'

@@ -92,7 +92,8 @@ pub struct HttpOptions {
     /// gets `403` before anything else; one without `Origin` (not sent by a
     /// browser) is not refused for it.
     pub allowed_origins: Vec<String>,
-    /// The OAuth authorization servers that issue tokens for this resource.
+    /// The OAuth authorization servers that issue tokens for this resource
+    /// (default: the issuers the token verifier trusts).
     pub authorization_servers: Vec<String>,
     /// Serve every request on its own (no MCP session), so that any replica
     /// can answer any request without session affinity. Consent by
@@ -131,6 +132,26 @@ impl Default for HttpOptions {
             failure_window: FAILURE_WINDOW,
             sessions_per_subject: SESSIONS_PER_SUBJECT,
         }
+    }
+}
+
+impl HttpOptions {
+    /// This server's canonical resource URI (RFC 8707) when served on
+    /// `addr`: the `resource` of its protected-resource metadata, and the
+    /// audience the tokens it accepts must name. The public URL when there is
+    /// one, else `http://ADDR`, then `/mcp`. A port chosen by the system
+    /// (`:0`) is not known yet: set the public URL.
+    pub fn resource(&self, addr: &str) -> Result<String, String> {
+        let base = match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None if addr.ends_with(":0") => {
+                return Err(format!(
+                    "the resource URI of a server on {addr} is not known before it binds: set the public URL"
+                ));
+            }
+            None => format!("http://{addr}"),
+        };
+        Ok(format!("{base}{MCP_PATH}"))
     }
 }
 
@@ -560,6 +581,10 @@ impl<T: Tools> Front<T> {
             }),
             config,
         );
+        let mut options = options;
+        if options.authorization_servers.is_empty() {
+            options.authorization_servers = pipeline.authorization_servers();
+        }
         let base = options
             .public_url
             .clone()

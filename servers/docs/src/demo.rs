@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use secure_tool::audit::{JsonLines, SqlAudit};
 use secure_tool::consent::Rounds;
+use secure_tool::oidc::OidcVerifier;
 use secure_tool::pipeline::Guards;
 use secure_tool::{
     Audit, Authorizer, JwtVerifier, Rate, Reach, Server, StaticToken, StaticTokens, Store,
@@ -183,6 +184,30 @@ pub async fn seed_policies(authz: &Authorizer) -> Result<(), String> {
     Ok(())
 }
 
+/// Gives `subject` the role `role` (one of [`ROLES`]) in the store at
+/// `database_url`, writing the role's grants if they are missing. Replicas
+/// following the store pick the change up.
+pub async fn assign(database_url: &str, subject: &str, role: &str) -> Result<(), String> {
+    let Some((role, grants)) = ROLES.iter().find(|(name, _)| *name == role) else {
+        let names: Vec<&str> = ROLES.iter().map(|(name, _)| *name).collect();
+        return Err(format!("no role {role:?}: the roles are {names:?}"));
+    };
+    let store = Store::connect(database_url)
+        .await
+        .map_err(|e| e.to_string())?;
+    store.migrate(MIGRATIONS).await.map_err(|e| e.to_string())?;
+    let authz = Authorizer::persistent(&store)
+        .await
+        .map_err(|e| e.to_string())?;
+    for (action, reach) in *grants {
+        authz
+            .grant_on(role, "documents", action, *reach)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    authz.assign(subject, role).await.map_err(|e| e.to_string())
+}
+
 /// How to assemble a server.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -205,6 +230,9 @@ pub struct Config {
     pub policy_poll: Duration,
     /// How long a person has to approve a delete on the approval page.
     pub approval_timeout: Duration,
+    /// This server's resource URI (`https://docs.example.com/mcp`): the
+    /// audience tokens of an OpenID provider must name.
+    pub resource: Option<String>,
 }
 
 impl Config {
@@ -221,6 +249,7 @@ impl Config {
             call_timeout: secure_tool::pipeline::CALL_TIMEOUT,
             policy_poll: secure_tool::authz::POLICY_POLL,
             approval_timeout: secure_tool::approval::APPROVAL_TIMEOUT,
+            resource: None,
         }
     }
 }
@@ -264,6 +293,25 @@ pub async fn build(config: Config) -> Result<(Server<DocServer>, Documents), Str
         server
             .with_verifier(tokens())
             .with_consent_rounds(rounds.with_approver(approvers()))
+    } else if std::env::var_os("DOC_SERVER_OIDC_ISSUER").is_some() {
+        if std::env::var_os("DOC_SERVER_JWT_ISSUER").is_some() {
+            return Err(
+                "DOC_SERVER_OIDC_ISSUER and DOC_SERVER_JWT_ISSUER are both set; set one".into(),
+            );
+        }
+        let resource = config.resource.as_deref().ok_or(
+            "tokens of an OpenID provider name this server's resource URI: serve over HTTP (--http)",
+        )?;
+        let verifier = OidcVerifier::from_env("DOC_SERVER", resource)
+            .await
+            .map_err(|e| e.to_string())?;
+        // Approvers sign in with a token of the same issuers for the approval page.
+        let page = format!("{}/approve", resource.trim_end_matches("/mcp"));
+        let approver = verifier.for_audience(&page);
+        authz.follow(&store, config.policy_poll);
+        server
+            .with_verifier(verifier)
+            .with_consent_rounds(rounds.with_approver(approver))
     } else {
         let verifier = JwtVerifier::from_env("DOC_SERVER", AUDIENCE).map_err(|e| e.to_string())?;
         // Approvers sign in with a token of the same issuer for another audience.

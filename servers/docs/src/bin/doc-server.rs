@@ -82,6 +82,13 @@ struct Cli {
 enum Command {
     /// Print the threat model generated from the tool declarations
     ThreatModel,
+    /// Give SUBJECT (a token's `sub`) the role ROLE (admin, editor or viewer) in the store
+    Assign {
+        /// The subject, exactly as tokens name it
+        subject: String,
+        /// admin, editor or viewer
+        role: String,
+    },
 }
 
 fn config(cli: Cli) -> Result<Config, String> {
@@ -134,6 +141,29 @@ async fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     secure_tool::log::init();
+    if let Some(Command::Assign { subject, role }) = &cli.command {
+        let database_url = match cli
+            .database_url
+            .clone()
+            .map_or_else(default_database_url, Ok)
+        {
+            Ok(url) => url,
+            Err(e) => {
+                eprintln!("doc-server: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        return match doc_server::demo::assign(&database_url, subject, role).await {
+            Ok(()) => {
+                eprintln!("doc-server: {subject} is {role}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("doc-server: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let http = std::mem::take(&mut cli.http).options();
     if cli.demo
         && let Some(refusal) = http
@@ -144,7 +174,16 @@ async fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let config = match config(cli) {
-        Ok(config) => config,
+        Ok(mut config) => match http.as_ref().map(|(addr, o)| o.resource(addr)) {
+            Some(Err(e)) if std::env::var_os("DOC_SERVER_OIDC_ISSUER").is_some() => {
+                eprintln!("doc-server: {e}");
+                return ExitCode::from(2);
+            }
+            resource => {
+                config.resource = resource.and_then(Result::ok);
+                config
+            }
+        },
         Err(e) => {
             eprintln!("doc-server: {e}");
             return ExitCode::from(2);
