@@ -77,7 +77,8 @@ fn an_openid_configuration_that_cannot_hold_refuses_to_start() {
     let http = ["--database-url", "sqlite::memory:", "--http", "127.0.0.1:1"];
     // Nothing listens on port 1 of loopback; 192.0.2.1 is refused by its
     // scheme before any connection.
-    let cases: [(&[&str], &[(&str, &str)], &str); 5] = [
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let cases: [Case; 5] = [
         (
             &memory,
             &[("DOC_SERVER_OIDC_ISSUER", "http://127.0.0.1:1")],
