@@ -16,6 +16,7 @@ pub const UNAUTHENTICATED: &str = "<unauthenticated>";
 pub struct Principal {
     subject: String,
     scopes: Vec<String>,
+    roles: Vec<String>,
 }
 
 impl Principal {
@@ -27,7 +28,16 @@ impl Principal {
         Self {
             subject: subject.into(),
             scopes: scopes.into_iter().map(Into::into).collect(),
+            roles: Vec::new(),
         }
+    }
+
+    /// The same principal, holding the roles its credential claims (an
+    /// identity provider's role claim), which authorization honours besides
+    /// the roles assigned to the subject.
+    pub fn with_roles(mut self, roles: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.roles = roles.into_iter().map(Into::into).collect();
+        self
     }
 
     /// The caller of a `public` tool: no identity, no scope.
@@ -35,6 +45,7 @@ impl Principal {
         Self {
             subject: UNAUTHENTICATED.to_owned(),
             scopes: Vec::new(),
+            roles: Vec::new(),
         }
     }
 
@@ -46,6 +57,11 @@ impl Principal {
     /// The scopes the token granted.
     pub fn scopes(&self) -> &[String] {
         &self.scopes
+    }
+
+    /// The roles the token claims (none unless the verifier reads a role claim).
+    pub fn roles(&self) -> &[String] {
+        &self.roles
     }
 
     /// Whether the token grants `resource:action`, exactly or through `resource:*`.

@@ -308,20 +308,58 @@ impl Authorizer {
         resource: &str,
         action: &str,
     ) -> Result<Option<Reach>, StoreError> {
-        let key = (subject.to_owned(), resource.to_owned(), action.to_owned());
+        self.reach_of(user(subject), resource, action).await
+    }
+
+    /// How far `principal` reaches: through the roles assigned to its
+    /// subject here, or through the roles its token claims (managed in the
+    /// identity provider), whichever reaches further.
+    pub async fn reach_of_principal(
+        &self,
+        principal: &Principal,
+        resource: &str,
+        action: &str,
+    ) -> Result<Option<Reach>, StoreError> {
+        let mut best = self.reach(principal.subject(), resource, action).await?;
+        for name in principal.roles() {
+            if best == Some(Reach::Any) {
+                break;
+            }
+            match self.reach_of(role(name), resource, action).await? {
+                Some(Reach::Any) => best = Some(Reach::Any),
+                Some(Reach::Own) => best = Some(Reach::Own),
+                None => {}
+            }
+        }
+        Ok(best)
+    }
+
+    /// How far the casbin subject `term` (a user or a role) reaches, the
+    /// decision remembered under the term itself (users and roles are
+    /// spelled apart, so neither can stand for the other).
+    async fn reach_of(
+        &self,
+        term: String,
+        resource: &str,
+        action: &str,
+    ) -> Result<Option<Reach>, StoreError> {
+        let key = (term, resource.to_owned(), action.to_owned());
         if let Some(&reach) = self.remembered().get(&key) {
             return Ok(reach);
         }
+        let term = &key.0;
         // Held across the decision and its caching, so a change cannot slip between.
         let enforcer = self.enforcer.read().await;
         let decide = |owner: &str| {
             enforcer
-                .enforce((user(subject), resource, action, owner))
+                .enforce((term.as_str(), resource, action, owner))
                 .map_err(|e| casbin_error("policy decision failed", e))
         };
+        // The owner gate compares an object's owner with the caller; here an
+        // owner equal to the term asks whether `own` grants reach it.
         let reach = if decide(NO_OWNER)? {
             Some(Reach::Any)
-        } else if decide(&user(subject))? {
+        } else if decide(term)? {
             Some(Reach::Own)
         } else {
             None
@@ -399,7 +437,7 @@ impl Authorizer {
                 "policy decision unavailable: the policy store cannot be read",
             ));
         }
-        match self.reach(principal.subject(), resource, action).await {
+        match self.reach_of_principal(principal, resource, action).await {
             Ok(Some(reach)) => Ok(reach),
             Ok(None) => Err(Reject::at(
                 Gate::Role,

@@ -156,6 +156,47 @@ pub struct OidcOptions {
     pub negative_ttl: Duration,
     /// The most introspection answers cached.
     pub cache_entries: usize,
+    /// The claim naming the caller's roles (`roles`, or a dotted path such as
+    /// `realm_access.roles`): a list of names, or one space-separated string.
+    /// Each is a casbin role the caller holds besides those assigned to its
+    /// subject. `None`: roles are assigned in the policy store only.
+    pub roles_claim: Option<String>,
+}
+
+/// The most roles a token may claim.
+pub const MAX_ROLES: usize = 64;
+
+/// The longest role name a token may claim, in bytes.
+pub const MAX_ROLE_BYTES: usize = 128;
+
+/// The roles at `path` in `claims`; none when the claim is absent.
+fn roles_at(claims: &Value, path: &str) -> Result<Vec<String>, AuthError> {
+    let refused = AuthError::Malformed("the roles claim is not a short list of role names");
+    let mut at = claims;
+    for segment in path.split('.') {
+        match at.get(segment) {
+            Some(next) => at = next,
+            None => return Ok(Vec::new()),
+        }
+    }
+    let names: Vec<&str> = match at {
+        Value::String(names) => names.split_whitespace().collect(),
+        Value::Array(items) => items
+            .iter()
+            .map(|item| item.as_str().ok_or(refused.clone()))
+            .collect::<Result<_, _>>()?,
+        _ => return Err(refused),
+    };
+    if names.len() > MAX_ROLES
+        || names.iter().any(|n| {
+            n.is_empty()
+                || n.len() > MAX_ROLE_BYTES
+                || n.chars().any(|c| c.is_control() || c.is_whitespace())
+        })
+    {
+        return Err(refused);
+    }
+    Ok(names.into_iter().map(str::to_owned).collect())
 }
 
 impl Default for OidcOptions {
@@ -168,6 +209,7 @@ impl Default for OidcOptions {
             introspection_ttl: Duration::from_secs(5 * 60),
             negative_ttl: Duration::from_secs(10),
             cache_entries: 10_000,
+            roles_claim: None,
         }
     }
 }
@@ -318,7 +360,9 @@ impl OidcVerifier {
     ///   introspect opaque tokens at the first issuer;
     /// - `{PREFIX}_OIDC_CA_FILE` (optional): PEM roots for the issuers' TLS;
     /// - `{PREFIX}_OIDC_REFRESH_SECS` (optional): the least time between two
-    ///   key-set fetches.
+    ///   key-set fetches;
+    /// - `{PREFIX}_OIDC_ROLES_CLAIM` (optional): the claim naming the caller's
+    ///   roles ([`OidcOptions::roles_claim`]).
     pub async fn from_env(prefix: &str, resource: &str) -> Result<Self, KeyError> {
         let var = |name: &str| std::env::var(format!("{prefix}_OIDC_{name}")).ok();
         let issuers =
@@ -330,6 +374,7 @@ impl OidcVerifier {
                 .map_err(|_| config(format!("{prefix}_OIDC_REFRESH_SECS is not a number")))?;
             options.refresh_every = Duration::from_secs(secs.max(1));
         }
+        options.roles_claim = var("ROLES_CLAIM");
         let algorithms = match var("ALGORITHMS") {
             None => DEFAULT_ALGORITHMS.to_vec(),
             Some(names) => names
@@ -455,7 +500,16 @@ impl OidcVerifier {
             }
         };
         let validation = validation(header.alg, &trusted.issuer.url, &trusted.issuer.audience);
-        decode(token, &key, &validation, &trusted.issuer.audience)
+        let principal = decode(token, &key, &validation, &trusted.issuer.audience)?;
+        match &self.options.roles_claim {
+            None => Ok(principal),
+            Some(path) => {
+                // Read only now that the signature verified.
+                let claims = jsonwebtoken::dangerous::insecure_decode_claims::<Value>(token)
+                    .map_err(|_| AuthError::Malformed("not a valid JWT"))?;
+                Ok(principal.with_roles(roles_at(&claims, path)?))
+            }
+        }
     }
 
     async fn introspect(&self, trusted: &Trusted, token: &str) -> Result<Principal, AuthError> {
@@ -773,8 +827,20 @@ impl Trusted {
                 return (Err(AuthError::Unavailable), Duration::ZERO);
             }
         };
-        match serde_json::from_slice::<Introspected>(&answer) {
-            Ok(introspected) => introspected.judge(&self.issuer),
+        let answer = serde_json::from_slice::<Value>(&answer).and_then(|raw| {
+            serde_json::from_value::<Introspected>(raw.clone()).map(|parsed| (raw, parsed))
+        });
+        match answer {
+            Ok((raw, introspected)) => match introspected.judge(&self.issuer) {
+                (Ok(principal), ttl) => {
+                    match options.roles_claim.as_deref().map(|p| roles_at(&raw, p)) {
+                        None => (Ok(principal), ttl),
+                        Some(Ok(roles)) => (Ok(principal.with_roles(roles)), ttl),
+                        Some(Err(e)) => (Err(e), Duration::ZERO),
+                    }
+                }
+                refused => refused,
+            },
             Err(_) => {
                 tracing::warn!("token introspection answered with something else than JSON");
                 (Err(AuthError::Unavailable), Duration::ZERO)

@@ -469,3 +469,58 @@ async fn the_approval_audience_shares_the_keys_but_not_the_audience() {
     assert_eq!(served.key_fetches.load(Ordering::SeqCst), 1);
     assert_eq!(page.authorization_servers(), vec![served.url.clone()]);
 }
+
+#[tokio::test]
+async fn roles_come_from_the_configured_claim_and_are_bounded() {
+    let served = issuer(vec![keys()["rs256"].clone()]).await;
+    let options = OidcOptions {
+        roles_claim: Some("realm_access.roles".into()),
+        ..OidcOptions::default()
+    };
+    let v = verifier(&served, options).await;
+    let rs = private("rs256-private.pem");
+    let with = |roles: Value| {
+        let mut c = claims(&served.url);
+        c["realm_access"] = json!({ "roles": roles });
+        signed(Algorithm::RS256, "rs-1", &rs, &c)
+    };
+    let p = v.verify(&with(json!(["editor", "viewer"]))).await.unwrap();
+    assert_eq!(p.roles(), ["editor", "viewer"]);
+    let p = v.verify(&with(json!("editor viewer"))).await.unwrap();
+    assert_eq!(p.roles(), ["editor", "viewer"]);
+    let none = signed(Algorithm::RS256, "rs-1", &rs, &claims(&served.url));
+    assert!(v.verify(&none).await.unwrap().roles().is_empty());
+    let too_many: Vec<String> = (0..65).map(|i| format!("r{i}")).collect();
+    for bad in [
+        json!(7),
+        json!([1]),
+        json!(["a\nb"]),
+        json!(["x".repeat(129)]),
+        json!(too_many),
+    ] {
+        assert!(
+            matches!(
+                v.verify(&with(bad.clone())).await,
+                Err(AuthError::Malformed(_))
+            ),
+            "{bad}"
+        );
+    }
+    // An introspected token's roles, from the same claim of the answer.
+    served.active.lock().unwrap().insert(
+        "opaque".into(),
+        json!({ "active": true, "sub": "erin", "scope": "documents:read", "aud": AUDIENCE,
+                "exp": now() + 300, "realm_access": { "roles": ["viewer"] } }),
+    );
+    assert_eq!(v.verify("opaque").await.unwrap().roles(), ["viewer"]);
+    // Without the option, a roles claim is ignored.
+    let plain = verifier(&served, OidcOptions::default()).await;
+    assert!(
+        plain
+            .verify(&with(json!(["admin"])))
+            .await
+            .unwrap()
+            .roles()
+            .is_empty()
+    );
+}

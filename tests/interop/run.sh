@@ -90,8 +90,12 @@ echo "== behind a real OpenID provider: keys, rotation, introspection, and the T
 # The provider (npm `oidc-provider`) and the SDK (`@modelcontextprotocol/sdk`)
 # at the versions package-lock.json pins.
 npm ci --prefix tests/interop/oauth --no-audit --no-fund --loglevel=error
-# The provider's clients are the subjects alice (an admin) and carol (a viewer).
-"$TARGET/debug/doc-server" --database-url "sqlite://$WORK/oauth.db" assign alice admin
-"$TARGET/debug/doc-server" --database-url "sqlite://$WORK/oauth.db" assign carol viewer
+# The provider's clients are the subjects alice (an admin) and carol (a
+# viewer); assigning bob writes the editor's grants, which erin reaches by
+# the role her tokens claim.
+for assignment in "alice admin" "carol viewer" "bob editor"; do
+    # shellcheck disable=SC2086
+    "$TARGET/debug/doc-server" --database-url "sqlite://$WORK/oauth.db" assign $assignment
+done
 node tests/interop/oauth/oauth.mjs "$TARGET/debug/doc-server" "sqlite://$WORK/oauth.db" 2>&1 \
     | grep -v '^oidc-provider \(WARNING\|NOTICE\)'

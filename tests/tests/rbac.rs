@@ -151,6 +151,68 @@ async fn a_subject_named_like_a_role_holds_none_of_its_grants() {
 }
 
 #[tokio::test]
+async fn roles_a_token_claims_reach_what_those_roles_reach_and_no_further() {
+    let authz = Authorizer::in_memory().await;
+    seed(&authz).await;
+    authz
+        .grant_on("author", "documents", "update", Reach::Own)
+        .await
+        .unwrap();
+    let with =
+        |roles: &[&str]| Principal::new("erin", ["documents:*"]).with_roles(roles.iter().copied());
+    // erin is assigned nothing here: the identity provider says what she is.
+    assert_eq!(
+        authz
+            .authorize(&with(&[]), "documents:read")
+            .await
+            .unwrap_err()
+            .gate(),
+        Gate::Role
+    );
+    let viewer = with(&["viewer"]);
+    assert_eq!(
+        authz.authorize(&viewer, "documents:read").await.unwrap(),
+        Reach::Any
+    );
+    assert_eq!(
+        authz
+            .authorize(&viewer, "documents:delete")
+            .await
+            .unwrap_err()
+            .gate(),
+        Gate::Role
+    );
+    // Several roles: the one that reaches furthest.
+    let both = with(&["author", "admin"]);
+    assert_eq!(
+        authz.authorize(&both, "documents:update").await.unwrap(),
+        Reach::Any
+    );
+    assert_eq!(
+        authz
+            .authorize(&with(&["author"]), "documents:update")
+            .await
+            .unwrap(),
+        Reach::Own
+    );
+    // A role nobody granted anything, or a claimed name spelled as a user, is nothing.
+    for name in ["root", "user:alice", "role:admin"] {
+        let refused = authz.authorize(&with(&[name]), "documents:read").await;
+        assert_eq!(refused.unwrap_err().gate(), Gate::Role, "{name}");
+    }
+    // The scope gate still comes first.
+    let narrow = Principal::new("erin", ["documents:read"]).with_roles(["admin"]);
+    assert_eq!(
+        authz
+            .authorize(&narrow, "documents:delete")
+            .await
+            .unwrap_err()
+            .gate(),
+        Gate::Scope
+    );
+}
+
+#[tokio::test]
 async fn policies_stored_before_namespaces_keep_their_meaning() {
     // Rows as an older version wrote them, before the namespace migration.
     let store = Store::connect(&temp_sqlite_url("legacy")).await.unwrap();

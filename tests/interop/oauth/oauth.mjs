@@ -55,9 +55,14 @@ const OTHER_RESOURCE = 'https://other.example/mcp';
 const SCOPES = 'documents:create documents:read documents:update documents:delete';
 const REFRESH_SECS = 2;
 const secret = () => randomBytes(24).toString('hex');
-const SECRETS = { alice: secret(), carol: secret(), 'doc-server': secret() };
+const SECRETS = {
+  alice: secret(), carol: secret(), erin: secret(), mallory: secret(), 'doc-server': secret(),
+};
 // alice's tokens are JWTs; carol's are opaque, so doc-server introspects them.
 const OPAQUE = new Set(['carol']);
+// Roles the provider asserts in a `roles` claim; doc-server assigns erin and
+// mallory nothing itself. No one granted "auditor" anything.
+const ROLES = { erin: ['editor'], mallory: ['auditor'] };
 
 function client(id, grantTypes) {
   return {
@@ -75,10 +80,13 @@ function makeProvider(keys) {
     clients: [
       client('alice', ['client_credentials']),
       client('carol', ['client_credentials']),
+      client('erin', ['client_credentials']),
+      client('mallory', ['client_credentials']),
       // doc-server itself: it only introspects.
       client('doc-server', []),
     ],
     jwks: { keys },
+    extraTokenClaims: async (ctx, token) => (ROLES[token.clientId] ? { roles: ROLES[token.clientId] } : undefined),
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
@@ -190,6 +198,7 @@ const server = spawn(docServer, ['--http', `127.0.0.1:${serverPort}`, '--databas
     DOC_SERVER_OIDC_INTROSPECTION_CLIENT_ID: 'doc-server',
     DOC_SERVER_OIDC_INTROSPECTION_CLIENT_SECRET: SECRETS['doc-server'],
     DOC_SERVER_OIDC_REFRESH_SECS: String(REFRESH_SECS),
+    DOC_SERVER_OIDC_ROLES_CLAIM: 'roles',
   },
   stdio: ['ignore', 'ignore', 'pipe'],
 });
@@ -303,6 +312,22 @@ try {
   const read = await sdk.callTool({ name: 'read_document', arguments: { id } });
   check(!read.isError && read.content[0].text.includes('from the TypeScript SDK'), 'read_document returns the content');
   await sdk.close();
+
+  // Roles managed in the provider: erin is an editor by its claim alone;
+  // mallory claims a role nothing was granted to.
+  for (const [id, allowed] of [['erin', true], ['mallory', false]]) {
+    const roleClient = new Client({ name: 'oauth-interop', version: '1.0.0' });
+    await roleClient.connect(new StreamableHTTPClientTransport(new URL(RESOURCE), {
+      authProvider: new ClientCredentialsProvider({
+        clientId: id, clientSecret: SECRETS[id], scope: 'documents:create', expectedIssuer: ISSUER,
+      }),
+    }));
+    const made = await roleClient.callTool({ name: 'create_document', arguments: { title: id, content: `by ${id}` } });
+    const said = made.content[0].text;
+    check(allowed ? !made.isError : made.isError && said.includes('role does not permit create'),
+      `${id}, claiming ${ROLES[id]}: create_document ${allowed ? 'allowed' : 'refused'} (${said})`);
+    await roleClient.close();
+  }
 } catch (e) {
   check(false, `unexpected: ${e.stack ?? e}`);
 } finally {
