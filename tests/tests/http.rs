@@ -10,7 +10,9 @@ use doc_server::demo::{Config, USERS, build};
 use hyper::{Method, StatusCode};
 use secure_tool::http::HttpOptions;
 use secure_tool::{Rate, Server};
-use secure_tool_test_support::{fresh_postgres, temp_sqlite_url};
+use secure_tool_test_support::{
+    LoopbackOrigin, Route, fresh_postgres, loopback_fetch_policy, temp_sqlite_url,
+};
 use secure_tool_tests::http::{Browser, Session, call_2026, page_question, result_text, send};
 use serde_json::json;
 
@@ -34,6 +36,43 @@ fn demo(url: String) -> Config {
         demo: true,
         ..Config::new(url)
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_callers_token_is_never_passed_to_what_a_tool_fetches() {
+    let origin = LoopbackOrigin::start(vec![("/headers", Route::Headers)])
+        .await
+        .unwrap();
+    let config = Config {
+        guards: secure_tool::pipeline::Guards {
+            fetch: loopback_fetch_policy(),
+            ..secure_tool::pipeline::Guards::default()
+        },
+        ..demo(temp_sqlite_url("http-passthrough"))
+    };
+    let (addr, _) = start(config, HttpOptions::default()).await;
+    let mut alice = Session::open(addr, ALICE).await;
+    let imported = alice
+        .call("import_url", json!({"url": origin.url("/headers")}))
+        .await;
+    let (error, text) = result_text(&imported);
+    assert!(!error, "{text}");
+    let id: i64 = text
+        .split("id=")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("{text}"));
+    let read = alice.call("read_document", json!({"id": id})).await;
+    let (error, sent) = result_text(&read);
+    // What the origin received, stored as the document: its own host, and
+    // nothing of the caller's credential.
+    assert!(!error && sent.contains("host: 127.0.0.1"), "{sent}");
+    assert!(
+        !sent.to_ascii_lowercase().contains("authorization"),
+        "{sent}"
+    );
+    assert!(!sent.contains(ALICE), "{sent}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

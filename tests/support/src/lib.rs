@@ -67,6 +67,9 @@ pub enum Route {
     Redirect(String),
     /// `200` after this delay.
     Slow(std::time::Duration),
+    /// `200` with the request's headers, one `name: value` per line: what
+    /// the fetching side sent.
+    Headers,
 }
 
 /// An HTTPS server on 127.0.0.1 with a certificate from [`TEST_CA_PEM`], for
@@ -132,6 +135,19 @@ impl LoopbackOrigin {
                                         .header("location", to)
                                         .body(Body::default())
                                         .expect("a valid response"),
+                                    Some(Route::Headers) => {
+                                        let echoed: String = req
+                                            .headers()
+                                            .iter()
+                                            .map(|(name, value)| {
+                                                format!(
+                                                    "{name}: {}\n",
+                                                    String::from_utf8_lossy(value.as_bytes())
+                                                )
+                                            })
+                                            .collect();
+                                        hyper::Response::new(Body::from(echoed))
+                                    }
                                     Some(Route::Slow(delay)) => {
                                         tokio::time::sleep(delay).await;
                                         hyper::Response::new(Body::from("late"))
