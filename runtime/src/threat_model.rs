@@ -56,6 +56,14 @@ pub const FRAMEWORK_TESTS: &[&str] = &[
     "tests/tests/approval.rs::a_client_without_a_way_to_reach_a_person_is_refused",
     "tests/tests/approval.rs::the_credential_of_the_mcp_client_cannot_approve_its_own_call",
     "tests/tests/approval.rs::failed_sign_ins_are_throttled_per_address",
+    "runtime/tests/oidc.rs::a_token_of_the_issuer_is_accepted_and_every_other_refused",
+    "runtime/tests/oidc.rs::hmac_and_an_algorithm_off_the_list_are_never_accepted",
+    "runtime/tests/oidc.rs::metadata_naming_another_issuer_is_refused",
+    "runtime/tests/oidc.rs::unknown_kids_fetch_the_key_set_at_most_once_per_period",
+    "runtime/tests/oidc.rs::opaque_tokens_are_introspected_cached_and_refused_while_the_endpoint_is_down",
+    "runtime/tests/oidc.rs::roles_come_from_the_configured_claim_and_are_bounded",
+    "tests/tests/rbac.rs::roles_a_token_claims_reach_what_those_roles_reach_and_no_further",
+    "tests/tests/http.rs::the_callers_token_is_never_passed_to_what_a_tool_fetches",
 ];
 
 /// Cites a framework test.
@@ -577,6 +585,7 @@ async fn framework_rows<S: Tools>(rows: &mut Vec<Row>) {
         log: "`403 Origin is not allowed`".to_owned(),
         test: cite("tests/tests/http.rs::foreign_origins_and_headers_that_contradict_the_body_are_refused"),
     });
+    identity_rows(rows);
     consent_rows::<S>(&pipeline, rows).await;
     if S::TOOLS
         .iter()
@@ -590,6 +599,55 @@ async fn framework_rows<S: Tools>(rows: &mut Vec<Row>) {
             test: cite("tests/tests/rbac.rs::a_subject_named_like_a_role_holds_none_of_its_grants"),
         });
     }
+}
+
+/// Rows for tokens of an identity provider (`OidcVerifier`), and for what
+/// becomes of the caller's token.
+fn identity_rows(rows: &mut Vec<Row>) {
+    rows.push(Row {
+        family: 4,
+        abuse: "a token minted for another resource, by an issuer not trusted, signed by a key the issuer does not publish, or with `alg: none` or HMAC over a public key".to_owned(),
+        mitigation: "with an OpenID provider (`OidcVerifier`): `iss` picks a configured issuer, whose discovered metadata must name itself; `alg` must be on the issuer's allowlist (RS256, PS256, ES256, EdDSA; never `none` or HMAC from a key set); the key `kid` names must be published for that algorithm; `aud` must be this server's resource URI (RFC 8707); then `exp`, `nbf`, `sub`, scopes".to_owned(),
+        log: "`401` with `error=\"invalid_token\"` naming the check, audited once per address and window".to_owned(),
+        test: format!(
+            "{}, {}, {}",
+            cite("runtime/tests/oidc.rs::a_token_of_the_issuer_is_accepted_and_every_other_refused"),
+            cite("runtime/tests/oidc.rs::hmac_and_an_algorithm_off_the_list_are_never_accepted"),
+            cite("runtime/tests/oidc.rs::metadata_naming_another_issuer_is_refused")
+        ),
+    });
+    rows.push(Row {
+        family: 2,
+        abuse: "tokens with made-up `kid`s, or made-up opaque tokens, sent to make the server hammer its identity provider".to_owned(),
+        mitigation: "an unknown `kid` fetches the key set at most once per 10 s per issuer, one fetch shared by every request waiting on it; introspection answers are cached until `exp` (at most 5 min), refusals for 10 s, with at most 16 questions in flight".to_owned(),
+        log: "`401` with `error=\"invalid_token\"`".to_owned(),
+        test: cite("runtime/tests/oidc.rs::unknown_kids_fetch_the_key_set_at_most_once_per_period"),
+    });
+    rows.push(Row {
+        family: 4,
+        abuse: "the identity provider made unreachable, hoping the server lets tokens through unchecked".to_owned(),
+        mitigation: "no token is accepted unchecked: while the introspection endpoint does not answer, an opaque token not already vouched for is refused with `503` and `Retry-After`, and nothing is cached from the outage; known keys stay in use, withdrawn ones age out after 10 min".to_owned(),
+        log: "`503` `temporarily_unavailable`; `token introspection failed: …`".to_owned(),
+        test: cite("runtime/tests/oidc.rs::opaque_tokens_are_introspected_cached_and_refused_while_the_endpoint_is_down"),
+    });
+    rows.push(Row {
+        family: 3,
+        abuse: "roles claimed in a token that no policy grants anything, or named like a subject (`user:alice`), or a claim stuffed with names".to_owned(),
+        mitigation: "claimed roles are read only from the configured claim of a verified token, bounded (64 names of at most 128 bytes), and looked up in the role namespace: a name grants what the policies grant that role, and nothing else".to_owned(),
+        log: "the role rows' line".to_owned(),
+        test: format!(
+            "{}, {}",
+            cite("tests/tests/rbac.rs::roles_a_token_claims_reach_what_those_roles_reach_and_no_further"),
+            cite("runtime/tests/oidc.rs::roles_come_from_the_configured_claim_and_are_bounded")
+        ),
+    });
+    rows.push(Row {
+        family: 4,
+        abuse: "the caller's token passed through to what a tool calls, so a downstream service accepts it as the caller".to_owned(),
+        mitigation: "the bearer is consumed by the auth gate and never reaches a tool body; a tool's outgoing requests (the SSRF-guarded fetch) carry only their own headers".to_owned(),
+        log: "none: nothing is forwarded".to_owned(),
+        test: cite("tests/tests/http.rs::the_callers_token_is_never_passed_to_what_a_tool_fetches"),
+    });
 }
 
 /// Rows for consent states and approvals, when a tool asks for consent.
