@@ -4,9 +4,9 @@
 
 /// Lowest first. A module may use modules of lower layers only.
 const LAYERS: &[&[&str]] = &[
-    &["log", "future", "probe"],
+    &["log", "future", "probe", "client"],
     &["reject", "auth"],
-    &["limit", "guards", "output", "state"],
+    &["limit", "guards", "output", "state", "oidc"],
     &["spec", "store"],
     &["schema", "validate", "audit", "authz", "approval"],
     &["consent"],
