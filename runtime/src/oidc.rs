@@ -18,7 +18,11 @@
 //!   of made-up `kid`s cannot make the server hammer the issuer, and a
 //!   rotated key is picked up without a restart. Keys older than
 //!   [`OidcOptions::max_key_age`] are fetched again, so a key the issuer
-//!   withdrew stops verifying;
+//!   withdrew stops verifying; keys unconfirmed for twice that age verify
+//!   nothing ([`AuthError::Unavailable`]). Fetches run as tasks of their
+//!   own, so a caller that goes away cannot cancel one;
+//! - a token bound to a key (`cnf`: DPoP, mutual TLS) is refused: this
+//!   server checks no proof of possession;
 //! - signature, `iss`, `aud` (the issuer's audience), `exp`, `nbf` (with
 //!   [`JWT_LEEWAY_SECS`](crate::auth::JWT_LEEWAY_SECS) of skew), `sub`, and
 //!   scopes from `scope` or `scp`, as for [`JwtVerifier`](crate::auth::JwtVerifier).
@@ -221,7 +225,7 @@ pub struct OidcVerifier {
     cache: Mutex<HashMap<[u8; 32], Cached>>,
     /// Bounds the introspection requests in flight: made-up opaque tokens
     /// queue here instead of multiplying requests to the issuer.
-    asking: tokio::sync::Semaphore,
+    asking: Arc<tokio::sync::Semaphore>,
 }
 
 /// The most introspection requests in flight at once.
@@ -284,14 +288,17 @@ struct Metadata {
 #[derive(Deserialize)]
 struct PeekedClaims {
     iss: Option<String>,
+    /// A confirmation (RFC 7800: DPoP, mutual TLS) binds the token to a key
+    /// the caller must prove it holds; this server checks no such proof.
+    cnf: Option<Value>,
 }
 
 fn config(reason: impl Into<String>) -> KeyError {
     KeyError(reason.into())
 }
 
-/// `https`, or `http` on a loopback host.
-fn endpoint(raw: &str, what: &str) -> Result<Url, KeyError> {
+/// `https`, or `http` on a loopback host when `http_loopback`.
+fn endpoint(raw: &str, what: &str, http_loopback: bool) -> Result<Url, KeyError> {
     let url = Url::parse(raw).map_err(|e| config(format!("{what} {raw:?} is not a URL: {e}")))?;
     let loopback = match url.host() {
         Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
@@ -301,7 +308,7 @@ fn endpoint(raw: &str, what: &str) -> Result<Url, KeyError> {
     };
     match url.scheme() {
         "https" => {}
-        "http" if loopback => {}
+        "http" if loopback && http_loopback => {}
         _ => {
             return Err(config(format!(
                 "{what} {raw:?} must be https (http only on a loopback host)"
@@ -346,7 +353,7 @@ impl OidcVerifier {
             issuers: trusted,
             options,
             cache: Mutex::new(HashMap::new()),
-            asking: tokio::sync::Semaphore::new(MAX_INTROSPECTIONS),
+            asking: Arc::new(tokio::sync::Semaphore::new(MAX_INTROSPECTIONS)),
         })
     }
 
@@ -432,7 +439,8 @@ impl OidcVerifier {
             issuers,
             options: self.options.clone(),
             cache: Mutex::new(HashMap::new()),
-            asking: tokio::sync::Semaphore::new(MAX_INTROSPECTIONS),
+            // One bound on the questions asked of the issuer, whatever the audience.
+            asking: self.asking.clone(),
         }
     }
 
@@ -475,8 +483,14 @@ impl OidcVerifier {
             .map_err(|_| AuthError::Malformed("not a valid JWT"))?;
         // The issuer is read before the signature is checked only to pick
         // whose keys check it; the signature then covers the claim.
-        let iss = jsonwebtoken::dangerous::insecure_decode_claims::<PeekedClaims>(token)
-            .map_err(|_| AuthError::Malformed("not a valid JWT"))?
+        let peeked = jsonwebtoken::dangerous::insecure_decode_claims::<PeekedClaims>(token)
+            .map_err(|_| AuthError::Malformed("not a valid JWT"))?;
+        if peeked.cnf.is_some() {
+            return Err(AuthError::Malformed(
+                "a sender-constrained token (cnf), whose proof this server does not check",
+            ));
+        }
+        let iss = peeked
             .iss
             .ok_or(AuthError::Malformed("a required claim is missing"))?;
         let trusted = self
@@ -489,6 +503,9 @@ impl OidcVerifier {
         }
         if trusted.stale(&self.options) {
             trusted.refresh(&self.options).await;
+        }
+        if trusted.expired(&self.options) {
+            return Err(AuthError::Unavailable);
         }
         let key = match trusted.key(header.kid.as_deref(), header.alg) {
             Some(key) => key,
@@ -518,7 +535,10 @@ impl OidcVerifier {
         if let Some(known) = self.cached(&digest) {
             return known;
         }
-        let Ok(_turn) = self.asking.acquire().await else {
+        // A queue that does not move within the timeout is an issuer that
+        // does not answer.
+        let Ok(Ok(_turn)) = tokio::time::timeout(self.options.timeout, self.asking.acquire()).await
+        else {
             return Err(AuthError::Unavailable);
         };
         // Another request may have asked about the same token meanwhile.
@@ -543,7 +563,7 @@ impl OidcVerifier {
             digest,
             Cached {
                 result: result.clone(),
-                until: now + ttl,
+                until: now.checked_add(ttl).unwrap_or(now),
             },
         );
         result
@@ -588,11 +608,14 @@ fn read_roots(path: &str) -> Result<RootCertStore, KeyError> {
 
 impl Trusted {
     async fn discover(issuer: Issuer, options: &OidcOptions) -> Result<Self, KeyError> {
-        let base = endpoint(&issuer.url, "issuer")?;
+        let base = endpoint(&issuer.url, "issuer", true)?;
+        // An issuer on the web names no endpoint in cleartext, loopback or not.
+        let local = base.scheme() == "http";
         let trimmed = issuer.url.trim_end_matches('/');
         let oidc = endpoint(
             &format!("{trimmed}/.well-known/openid-configuration"),
             "issuer",
+            true,
         )?;
         // RFC 8414 puts the well-known segment before the issuer's path.
         let mut oauth = base.clone();
@@ -629,11 +652,11 @@ impl Trusted {
                 issuer.url, metadata.issuer
             )));
         }
-        let jwks_uri = endpoint(&metadata.jwks_uri, "jwks_uri")?;
+        let jwks_uri = endpoint(&metadata.jwks_uri, "jwks_uri", local)?;
         let introspection_endpoint = match (&issuer.introspection, metadata.introspection_endpoint)
         {
             (None, _) => None,
-            (Some(_), Some(raw)) => Some(endpoint(&raw, "introspection_endpoint")?),
+            (Some(_), Some(raw)) => Some(endpoint(&raw, "introspection_endpoint", local)?),
             (Some(_), None) => {
                 return Err(config(format!(
                     "issuer {:?} publishes no introspection_endpoint",
@@ -656,7 +679,14 @@ impl Trusted {
                 fetches: std::sync::atomic::AtomicU64::new(0),
             }),
         };
-        let keys = trusted.fetch_keys(options).await.map_err(|e| {
+        let keys = fetch_keys(
+            &trusted.ring,
+            &trusted.jwks_uri,
+            &trusted.issuer.roots,
+            options,
+        )
+        .await
+        .map_err(|e| {
             config(format!(
                 "cannot read the keys of issuer {:?}: {e}",
                 trusted.issuer.url
@@ -713,67 +743,35 @@ impl Trusted {
             return;
         }
         self.write_keys().attempted = Instant::now();
-        match self.fetch_keys(options).await {
-            Ok(fresh) => {
-                let mut keys = self.write_keys();
-                keys.keys = fresh;
-                keys.fetched = Instant::now();
+        // The fetch runs as a task of its own: a caller that hangs up does
+        // not cancel it, so no client can spend a period's fetch for nothing.
+        let ring = self.ring.clone();
+        let (jwks_uri, roots) = (self.jwks_uri.clone(), self.issuer.roots.clone());
+        let (issuer, options) = (self.issuer.url.clone(), options.clone());
+        let fetch = tokio::spawn(async move {
+            match fetch_keys(&ring, &jwks_uri, &roots, &options).await {
+                Ok(fresh) => {
+                    let mut keys = ring
+                        .keys
+                        .write()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    keys.keys = fresh;
+                    keys.fetched = Instant::now();
+                }
+                Err(e) => tracing::warn!(
+                    issuer = %crate::log::escape_bounded(&issuer),
+                    "the key set could not be fetched again; the keys known stay in use until they are {} s old: {e}",
+                    options.max_key_age.saturating_mul(2).as_secs()
+                ),
             }
-            Err(e) => tracing::warn!(
-                issuer = %crate::log::escape_bounded(&self.issuer.url),
-                "the key set could not be fetched again; the keys known stay in use: {e}"
-            ),
-        }
+        });
+        let _ = fetch.await;
     }
 
-    async fn fetch_keys(&self, options: &OidcOptions) -> Result<Vec<PublishedKey>, String> {
-        self.ring
-            .fetches
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let body = get(&self.jwks_uri, &self.issuer.roots, options).await?;
-        #[derive(Deserialize)]
-        struct Set {
-            keys: Vec<Value>,
-        }
-        let set: Set = serde_json::from_slice(&body).map_err(|e| format!("not a key set: {e}"))?;
-        // Keys this verifier cannot use (encryption keys, other curves) are
-        // skipped, not fatal: issuers publish them beside signing keys.
-        let keys: Vec<PublishedKey> = set
-            .keys
-            .into_iter()
-            .filter_map(|raw| {
-                let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(raw).ok()?;
-                if matches!(
-                    jwk.common.public_key_use,
-                    Some(ref u) if *u != jsonwebtoken::jwk::PublicKeyUse::Signature
-                ) {
-                    return None;
-                }
-                let algorithm = match jwk.common.key_algorithm {
-                    None => None,
-                    Some(a) => Some(a.to_string().parse::<Algorithm>().ok()?),
-                };
-                if matches!(
-                    algorithm,
-                    Some(Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512)
-                ) {
-                    return None;
-                }
-                let key = DecodingKey::from_jwk(&jwk).ok()?;
-                if key.family() == jsonwebtoken::AlgorithmFamily::Hmac {
-                    return None;
-                }
-                Some(PublishedKey {
-                    kid: jwk.common.key_id,
-                    algorithm,
-                    key,
-                })
-            })
-            .collect();
-        if keys.is_empty() {
-            return Err("the key set holds no usable signing key".into());
-        }
-        Ok(keys)
+    /// Whether the keys went unconfirmed for twice the longest they may be
+    /// used unrefreshed: then no token is checked against them.
+    fn expired(&self, options: &OidcOptions) -> bool {
+        self.read_keys().fetched.elapsed() >= options.max_key_age.saturating_mul(2)
     }
 
     /// The introspection endpoint's verdict on `token`, and how long it may
@@ -975,4 +973,96 @@ async fn send(
     tokio::time::timeout(options.timeout, exchanged)
         .await
         .map_err(|_| format!("no answer within {} ms", options.timeout.as_millis()))?
+}
+
+/// Fetches and parses `jwks_uri`, counting the fetch in `ring`.
+async fn fetch_keys(
+    ring: &KeyRing,
+    jwks_uri: &Url,
+    roots: &Arc<RootCertStore>,
+    options: &OidcOptions,
+) -> Result<Vec<PublishedKey>, String> {
+    ring.fetches
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let body = get(jwks_uri, roots, options).await?;
+    #[derive(Deserialize)]
+    struct Set {
+        keys: Vec<Value>,
+    }
+    let set: Set = serde_json::from_slice(&body).map_err(|e| format!("not a key set: {e}"))?;
+    // Keys this verifier cannot use (encryption keys, other curves) are
+    // skipped, not fatal: issuers publish them beside signing keys.
+    let keys: Vec<PublishedKey> = set
+        .keys
+        .into_iter()
+        .filter_map(|raw| {
+            let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(raw).ok()?;
+            if matches!(
+                jwk.common.public_key_use,
+                Some(ref u) if *u != jsonwebtoken::jwk::PublicKeyUse::Signature
+            ) {
+                return None;
+            }
+            let algorithm = match jwk.common.key_algorithm {
+                None => None,
+                Some(a) => Some(a.to_string().parse::<Algorithm>().ok()?),
+            };
+            if matches!(
+                algorithm,
+                Some(Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512)
+            ) {
+                return None;
+            }
+            let key = DecodingKey::from_jwk(&jwk).ok()?;
+            if key.family() == jsonwebtoken::AlgorithmFamily::Hmac {
+                return None;
+            }
+            Some(PublishedKey {
+                kid: jwk.common.key_id,
+                algorithm,
+                key,
+            })
+        })
+        .collect();
+    if keys.is_empty() {
+        return Err("the key set holds no usable signing key".into());
+    }
+    Ok(keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cleartext_endpoints_only_on_loopback_and_only_for_a_loopback_issuer() {
+        for url in [
+            "https://issuer.example",
+            "http://127.0.0.1:8080",
+            "http://[::1]/x",
+            "http://localhost",
+        ] {
+            assert!(endpoint(url, "issuer", true).is_ok(), "{url}");
+        }
+        for url in [
+            "http://issuer.example",
+            "http://10.0.0.1",
+            "ftp://127.0.0.1",
+            "https://u:p@issuer.example",
+            "https://issuer.example/#f",
+        ] {
+            assert!(endpoint(url, "issuer", true).is_err(), "{url}");
+        }
+        // An issuer on the web cannot send the secret or the tokens to a
+        // cleartext endpoint on the server's own loopback.
+        assert!(
+            endpoint(
+                "http://127.0.0.1/introspect",
+                "introspection_endpoint",
+                false
+            )
+            .is_err()
+        );
+        assert!(endpoint("https://issuer.example/jwks", "jwks_uri", false).is_ok());
+    }
 }

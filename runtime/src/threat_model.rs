@@ -61,6 +61,7 @@ pub const FRAMEWORK_TESTS: &[&str] = &[
     "runtime/tests/oidc.rs::metadata_naming_another_issuer_is_refused",
     "runtime/tests/oidc.rs::unknown_kids_fetch_the_key_set_at_most_once_per_period",
     "runtime/tests/oidc.rs::opaque_tokens_are_introspected_cached_and_refused_while_the_endpoint_is_down",
+    "runtime/tests/oidc.rs::keys_the_issuer_stops_confirming_stop_verifying",
     "runtime/tests/oidc.rs::roles_come_from_the_configured_claim_and_are_bounded",
     "tests/tests/rbac.rs::roles_a_token_claims_reach_what_those_roles_reach_and_no_further",
     "tests/tests/http.rs::the_callers_token_is_never_passed_to_what_a_tool_fetches",
@@ -626,9 +627,13 @@ fn identity_rows(rows: &mut Vec<Row>) {
     rows.push(Row {
         family: 4,
         abuse: "the identity provider made unreachable, hoping the server lets tokens through unchecked".to_owned(),
-        mitigation: "no token is accepted unchecked: while the introspection endpoint does not answer, an opaque token not already vouched for is refused with `503` and `Retry-After`, and nothing is cached from the outage; known keys stay in use, withdrawn ones age out after 10 min".to_owned(),
+        mitigation: "no token is accepted unchecked: while the introspection endpoint does not answer, an opaque token not already vouched for is refused with `503` and `Retry-After`, and nothing is cached from the outage; known keys serve at most 20 min past their last confirmation, then tokens get `503`; a fetch cannot be cancelled by a client hanging up".to_owned(),
         log: "`503` `temporarily_unavailable`; `token introspection failed: …`".to_owned(),
-        test: cite("runtime/tests/oidc.rs::opaque_tokens_are_introspected_cached_and_refused_while_the_endpoint_is_down"),
+        test: format!(
+            "{}, {}",
+            cite("runtime/tests/oidc.rs::opaque_tokens_are_introspected_cached_and_refused_while_the_endpoint_is_down"),
+            cite("runtime/tests/oidc.rs::keys_the_issuer_stops_confirming_stop_verifying")
+        ),
     });
     rows.push(Row {
         family: 3,

@@ -41,6 +41,7 @@ struct Served {
     jwks: Mutex<Vec<Value>>,
     active: Mutex<HashMap<String, Value>>,
     down: AtomicBool,
+    keys_down: AtomicBool,
     key_fetches: AtomicU64,
     introspections: AtomicU64,
 }
@@ -90,6 +91,9 @@ async fn issuer(jwks: Vec<Value>) -> Arc<Served> {
                     }),
                     "/jwks" => {
                         state.key_fetches.fetch_add(1, Ordering::SeqCst);
+                        if state.keys_down.load(Ordering::SeqCst) {
+                            return; // the connection closes unanswered
+                        }
                         json!({ "keys": state.jwks.lock().unwrap().clone() })
                     }
                     "/introspect" => {
@@ -258,6 +262,15 @@ async fn a_token_of_the_issuer_is_accepted_and_every_other_refused() {
             |e| *e == AuthError::BadSignature,
         ),
         ("alg none", none, |e| matches!(e, AuthError::Malformed(_))),
+        (
+            "bound to a key (cnf) whose proof is not checked here",
+            signed(Algorithm::RS256, "rs-1", &rs, &{
+                let mut c = claims(url);
+                c["cnf"] = json!({ "jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I" });
+                c
+            }),
+            |e| matches!(e, AuthError::Malformed(_)),
+        ),
         ("too long", "a".repeat(17 * 1024), |e| {
             matches!(e, AuthError::Malformed(_))
         }),
@@ -522,5 +535,36 @@ async fn roles_come_from_the_configured_claim_and_are_bounded() {
             .unwrap()
             .roles()
             .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn keys_the_issuer_stops_confirming_stop_verifying() {
+    let served = issuer(vec![keys()["rs256"].clone()]).await;
+    let options = OidcOptions {
+        refresh_every: Duration::ZERO,
+        max_key_age: Duration::from_millis(500),
+        ..OidcOptions::default()
+    };
+    let v = verifier(&served, options).await;
+    let token = signed(
+        Algorithm::RS256,
+        "rs-1",
+        &private("rs256-private.pem"),
+        &claims(&served.url),
+    );
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    // Stale keys are fetched again before use.
+    assert!(v.verify(&token).await.is_ok());
+    assert_eq!(served.key_fetches.load(Ordering::SeqCst), 2);
+    // The key set stops answering: the known keys serve a while, then not at all.
+    served.keys_down.store(true, Ordering::SeqCst);
+    assert!(v.verify(&token).await.is_ok(), "within twice the key age");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(v.verify(&token).await, Err(AuthError::Unavailable));
+    served.keys_down.store(false, Ordering::SeqCst);
+    assert!(
+        v.verify(&token).await.is_ok(),
+        "served again once the keys are confirmed"
     );
 }

@@ -22,6 +22,7 @@ use hyper::header::{self, HeaderValue};
 use hyper::{Method, StatusCode};
 
 use crate::approval::{Pending, Status, now_ms};
+use crate::auth::AuthError;
 use crate::pipeline::Pipeline;
 
 type Response =
@@ -244,6 +245,11 @@ async fn login(
         site.pipeline.verify(token).await,
         approver.verify(token).await,
     ) {
+        // An issuer that did not answer gave no verdict: not that the token
+        // is not the client's, nor that it is an approver's.
+        (Err(AuthError::Unavailable), _) | (_, Err(AuthError::Unavailable)) => {
+            return unavailable("the issuer of credentials did not answer");
+        }
         (Err(_), Ok(principal)) if principal.subject() == pending.subject => Ok(principal),
         (Ok(_), _) => Err("a credential of the MCP client was offered on the approval page"),
         (Err(_), Ok(_)) => Err("an approver signed in on another subject's approval"),
@@ -387,7 +393,7 @@ fn unavailable(error: &str) -> Response {
     page(
         StatusCode::SERVICE_UNAVAILABLE,
         "Unavailable",
-        "<p>The approval store is unavailable; nothing was decided.</p>",
+        "<p>A service this page depends on is unavailable; nothing was decided.</p>",
     )
 }
 

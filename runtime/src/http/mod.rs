@@ -650,7 +650,11 @@ impl<T: Tools> Front<T> {
             Some(Err(AuthError::Unavailable)) => {
                 let client = client(peer, &parts.headers, &self.options.trusted_proxies);
                 let reason = AuthError::Unavailable.to_string();
-                self.failures.audit(&self.pipeline, &reason, client).await;
+                // Counted like a failure, so made-up tokens cannot keep the
+                // issuer busy from one address during an outage.
+                if let Some(wait) = self.failures.count(&self.pipeline, &reason, client).await {
+                    return too_many(wait, "too many failed authentications from this address");
+                }
                 let mut response = json_response(
                     StatusCode::SERVICE_UNAVAILABLE,
                     &json!({
