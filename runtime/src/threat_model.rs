@@ -65,6 +65,7 @@ pub const FRAMEWORK_TESTS: &[&str] = &[
     "runtime/tests/oidc.rs::roles_come_from_the_configured_claim_and_are_bounded",
     "tests/tests/rbac.rs::roles_a_token_claims_reach_what_those_roles_reach_and_no_further",
     "tests/tests/http.rs::the_callers_token_is_never_passed_to_what_a_tool_fetches",
+    "runtime/tests/registered.rs::a_registered_value_and_its_encodings_never_leave",
 ];
 
 /// Cites a framework test.
@@ -578,6 +579,13 @@ async fn framework_rows<S: Tools>(rows: &mut Vec<Row>) {
         mitigation: "the value of a field named like a credential is never kept in a refusal, at any depth".to_owned(),
         log: format!("`… value={}`", crate::reject::WITHHELD),
         test: cite("runtime/src/reject.rs::the_value_of_a_credential_field_is_never_kept"),
+    });
+    rows.push(Row {
+        family: 5,
+        abuse: "a secret the server holds (an upstream API key, its consent key) echoed into an output or a log, plainly or encoded (base64, hex, percent-encoded)".to_owned(),
+        mitigation: "registered secrets (`guards::secrets::register`, `register_env`) are scrubbed from every output, refusal and audit record before the kinds are looked for, in every common encoding and alignment".to_owned(),
+        log: "`[REDACTED:registered_secret]`".to_owned(),
+        test: cite("runtime/tests/registered.rs::a_registered_value_and_its_encodings_never_leave"),
     });
     rows.push(Row {
         family: 3,

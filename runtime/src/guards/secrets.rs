@@ -505,6 +505,18 @@ pub fn redact(text: &str) -> Redacted {
 
 /// [`redact`] without copying text that holds no secret.
 pub fn redact_cow(text: &str) -> (Cow<'_, str>, Vec<String>) {
+    // The secrets this process registered go first, whatever their shape.
+    if let Some(registered) = registered::current()
+        && let Some((scrubbed, mut findings)) = registered.scrub(text)
+    {
+        let (text, more) = redact_kinds(&scrubbed);
+        findings.extend(more);
+        return (Cow::Owned(text.into_owned()), findings);
+    }
+    redact_kinds(text)
+}
+
+fn redact_kinds(text: &str) -> (Cow<'_, str>, Vec<String>) {
     let Redactor {
         prefilter,
         regex,
@@ -538,6 +550,176 @@ pub fn redact_cow(text: &str) -> (Cow<'_, str>, Vec<String>) {
     }
     out.push_str(&text[last..]);
     (Cow::Owned(out), findings)
+}
+
+pub use registered::{MIN_REGISTERED_BYTES, RegisterError, register, register_env};
+
+/// Secrets a server holds and registers (the keys it calls upstream services
+/// with, database passwords, keys from its environment): their exact values
+/// and their common encodings never leave in an output or a log line,
+/// whatever their shape. Registration is for the whole process.
+mod registered {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, PoisonError, RwLock};
+
+    use aho_corasick::{AhoCorasick, MatchKind};
+
+    /// The shortest value accepted: a shorter one would be scrubbed out of
+    /// ordinary words, and is no secret worth the name.
+    pub const MIN_REGISTERED_BYTES: usize = 8;
+
+    /// Why a value was not registered.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct RegisterError(String);
+
+    impl std::fmt::Display for RegisterError {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(&self.0)
+        }
+    }
+
+    impl std::error::Error for RegisterError {}
+
+    pub(super) struct Registered {
+        values: Vec<String>,
+        matcher: AhoCorasick,
+    }
+
+    static ANY: AtomicBool = AtomicBool::new(false);
+    static REGISTERED: RwLock<Option<Arc<Registered>>> = RwLock::new(None);
+
+    pub(super) fn current() -> Option<Arc<Registered>> {
+        if !ANY.load(Ordering::Acquire) {
+            return None;
+        }
+        REGISTERED
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Scrubs `value`, and its JSON-escaped, percent-encoded, hex and
+    /// base64 forms (standard and URL-safe, at every alignment), from every
+    /// text [`redact`](super::redact) sees from now on: tool output,
+    /// structured content, refusals and audit records. Values shorter than
+    /// [`MIN_REGISTERED_BYTES`] are refused.
+    pub fn register(value: &str) -> Result<(), RegisterError> {
+        if value.len() < MIN_REGISTERED_BYTES {
+            return Err(RegisterError(format!(
+                "a registered secret needs at least {MIN_REGISTERED_BYTES} bytes, this one has {}",
+                value.len()
+            )));
+        }
+        let mut slot = REGISTERED.write().unwrap_or_else(PoisonError::into_inner);
+        let mut values = slot.as_ref().map_or_else(Vec::new, |r| r.values.clone());
+        if values.iter().any(|v| v == value) {
+            return Ok(());
+        }
+        values.push(value.to_owned());
+        let mut forms: Vec<String> = values.iter().flat_map(|v| forms(v)).collect();
+        forms.sort();
+        forms.dedup();
+        let matcher = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(&forms)
+            .map_err(|e| RegisterError(format!("cannot search for registered secrets: {e}")))?;
+        *slot = Some(Arc::new(Registered { values, matcher }));
+        ANY.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// Registers the value of each environment variable of `names` that is
+    /// set; how many were. A set value shorter than [`MIN_REGISTERED_BYTES`]
+    /// is an error naming the variable, never its value.
+    pub fn register_env(names: &[&str]) -> Result<usize, RegisterError> {
+        let mut count = 0;
+        for name in names {
+            let Some(value) = std::env::var_os(name) else {
+                continue;
+            };
+            let value = value.to_string_lossy();
+            register(&value).map_err(|e| RegisterError(format!("{name}: {e}")))?;
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    impl Registered {
+        /// `text` with every registered form replaced, and the findings;
+        /// `None` when it holds none.
+        pub(super) fn scrub(&self, text: &str) -> Option<(String, Vec<String>)> {
+            let mut found = self.matcher.find_iter(text).peekable();
+            found.peek()?;
+            let mut out = String::with_capacity(text.len());
+            let mut findings = Vec::new();
+            let mut last = 0;
+            for m in found {
+                out.push_str(&text[last..m.start()]);
+                out.push_str("[REDACTED:registered_secret]");
+                findings.push("secret:redacted registered_secret".to_owned());
+                last = m.end();
+            }
+            out.push_str(&text[last..]);
+            Some((out, findings))
+        }
+    }
+
+    /// The forms of `value` to scrub: as is, JSON-escaped, percent-encoded
+    /// (upper- and lowercase hex), hex, and the base64 characters that depend
+    /// on the value alone, at each of the three alignments it can take in a
+    /// longer encoded text, in both alphabets.
+    fn forms(value: &str) -> Vec<String> {
+        use base64::Engine as _;
+        let bytes = value.as_bytes();
+        let mut forms = vec![value.to_owned()];
+        let json = serde_json::to_string(value).unwrap_or_default();
+        forms.push(json.trim_matches('"').to_owned());
+        let percent: String = bytes
+            .iter()
+            .map(|&b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                    char::from(b).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        forms.push(lower_escapes(&percent));
+        forms.push(percent);
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        forms.push(hex.to_ascii_uppercase());
+        forms.push(hex);
+        for engine in [
+            base64::engine::general_purpose::STANDARD_NO_PAD,
+            base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        ] {
+            for offset in 0..3usize {
+                let mut shifted = vec![0u8; offset];
+                shifted.extend_from_slice(bytes);
+                let encoded = engine.encode(&shifted);
+                let start = (offset * 8).div_ceil(6);
+                let end = shifted.len() * 8 / 6;
+                if end > start {
+                    forms.push(encoded[start..end].to_owned());
+                }
+            }
+        }
+        forms.retain(|f| f.len() >= MIN_REGISTERED_BYTES);
+        forms
+    }
+
+    /// `%2F` as `%2f`, the rest unchanged.
+    fn lower_escapes(percent: &str) -> String {
+        let mut out = String::with_capacity(percent.len());
+        let mut rest = percent;
+        while let Some(at) = rest.find('%') {
+            out.push_str(&rest[..at]);
+            let escape = rest.get(at..at + 3).unwrap_or(&rest[at..]);
+            out.push_str(&escape.to_ascii_lowercase());
+            rest = &rest[at + escape.len()..];
+        }
+        out.push_str(rest);
+        out
+    }
 }
 
 /// An assignment whose value is a call (`password = read_password()`) is code,

@@ -15,6 +15,9 @@ use secure_tool::{Audit, Authorizer, JwtVerifier, Server, Store};
 use template_server::{REGENERATE_THREAT_MODEL, TemplateServer};
 
 async fn serve(dev: bool) -> Result<(), String> {
+    // The secrets this server holds never leave in an output or a log line.
+    secure_tool::guards::secrets::register_env(&["TEMPLATE_JWT_SECRET"])
+        .map_err(|e| e.to_string())?;
     // Configuration first: a missing setting leaves nothing behind.
     let verifier = if dev {
         None

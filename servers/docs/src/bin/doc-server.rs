@@ -141,6 +141,15 @@ async fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     secure_tool::log::init();
+    // The secrets this server holds never leave in an output or a log line.
+    if let Err(e) = secure_tool::guards::secrets::register_env(&[
+        "DOC_SERVER_CONSENT_KEY",
+        "DOC_SERVER_JWT_SECRET",
+        "DOC_SERVER_OIDC_INTROSPECTION_CLIENT_SECRET",
+    ]) {
+        eprintln!("doc-server: {e}");
+        return ExitCode::from(2);
+    }
     if let Some(Command::Assign { subject, role }) = &cli.command {
         let database_url = match cli
             .database_url
