@@ -492,6 +492,14 @@ pub async fn render<S: Tools>(regenerate: &str) -> String {
         Outcome::Invalid,
         Outcome::Failed
     );
+    let _ = writeln!(
+        out,
+        "\n## Secret kinds redacted\n\nEach becomes `[REDACTED:<kind>]` in every output, error message and audit record; the secrets the server registered are scrubbed before them (`registered_secret`).\n"
+    );
+    for (group, kinds) in crate::guards::secrets::GROUPS {
+        let names: Vec<String> = kinds.iter().map(|k| format!("`{k}`")).collect();
+        let _ = writeln!(out, "- **{group}** ({}): {}", kinds.len(), names.join(", "));
+    }
     out
 }
 

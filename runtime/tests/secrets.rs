@@ -123,3 +123,43 @@ fn structured_output_is_redacted_string_by_string() {
     );
     assert_eq!(value["rows"][1]["note"], "fine");
 }
+
+#[test]
+fn each_kind_is_redacted_in_json_escaped_text_and_structured_content() {
+    for (kind, positive, _) in SAMPLES {
+        let marker = format!("[REDACTED:{kind}]");
+        // A document quoted into JSON text, as many tools return it.
+        let escaped = serde_json::to_string(positive).unwrap();
+        let out = redact(&escaped);
+        assert!(
+            out.text.contains(&marker),
+            "{kind}: {escaped:?} became {:?}",
+            out.text
+        );
+        // The same value inside structured content, at two depths.
+        let mut value = serde_json::json!({ "content": positive, "rows": [{ "note": positive }] });
+        let findings = redact_json(&mut value);
+        assert_eq!(
+            findings,
+            vec![format!("secret:redacted {kind}"); 2],
+            "{kind}: {value}"
+        );
+    }
+}
+
+#[test]
+fn key_blocks_are_redacted_across_lines_whatever_the_line_ending() {
+    for ending in ["\n", "\r\n"] {
+        let block = [
+            "-----BEGIN OPENSSH PRIVATE KEY-----",
+            "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW",
+            "QyNTUxOQAAACDfabricatedfabricatedfabricatedfabricatedAAAA",
+            "-----END OPENSSH PRIVATE KEY-----",
+        ]
+        .join(ending);
+        let out = redact(&format!("id_ed25519:{ending}{block}{ending}done"));
+        assert_eq!(out.findings, ["secret:redacted private_key"], "{ending:?}");
+        assert!(!out.text.contains("b3BlbnNz"), "{:?}", out.text);
+        assert!(out.text.ends_with("done"));
+    }
+}
