@@ -163,3 +163,140 @@ fn key_blocks_are_redacted_across_lines_whatever_the_line_ending() {
         assert!(out.text.ends_with("done"));
     }
 }
+
+/// A deterministic stream of bytes (xorshift), for corpora that must not
+/// change between runs.
+fn bytes(seed: u64, n: usize) -> Vec<u8> {
+    let mut x = seed;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+fn hex(seed: u64, n: usize) -> String {
+    bytes(seed, n.div_ceil(2))
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>()[..n]
+        .to_owned()
+}
+
+/// What tools really return, none of it a secret: this workspace's lock
+/// files and source, git history with hashes, UUIDs, a base64 image,
+/// minified JavaScript, and unsigned JWT fixtures.
+fn benign_corpus() -> Vec<(String, String)> {
+    use base64::Engine as _;
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let mut corpus = Vec::new();
+    for file in ["Cargo.lock", "tests/interop/oauth/package-lock.json"] {
+        corpus.push((
+            file.to_owned(),
+            std::fs::read_to_string(format!("{root}/{file}")).unwrap(),
+        ));
+    }
+    // The project's own source, but for the files that hold fabricated
+    // secrets on purpose (the samples and the tests that use them).
+    let mut dirs = vec![
+        std::path::PathBuf::from(format!("{root}/runtime/src")),
+        std::path::PathBuf::from(format!("{root}/macros/src")),
+        std::path::PathBuf::from(format!("{root}/servers")),
+    ];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs")
+                && !SOURCE_WITH_FIXTURES.iter().any(|f| path.ends_with(f))
+            {
+                corpus.push((
+                    path.display().to_string(),
+                    std::fs::read_to_string(&path).unwrap(),
+                ));
+            }
+        }
+    }
+    let mut log = String::new();
+    for i in 0..400u64 {
+        log.push_str(&format!(
+            "commit {}\nAuthor: Dev {i} <dev{i}@example.com>\nDate:   Mon Nov {} 10:{:02}:00 2026 +0000\n\n    Fix the parser for case {i}\n\ndiff --git a/src/lib.rs b/src/lib.rs\nindex {}..{} 100644\n--- a/src/lib.rs\n+++ b/src/lib.rs\n@@ -{i},3 +{i},4 @@\n+    let id = \"{}\";\n",
+            hex(i + 1, 40),
+            1 + i % 28,
+            i % 60,
+            hex(i + 1000, 7),
+            hex(i + 2000, 7),
+            hex(i + 3000, 32),
+        ));
+    }
+    corpus.push(("git log".into(), log));
+    let uuids: Vec<String> = (0..2000u64)
+        .map(|i| {
+            let h = hex(i + 10_000, 32);
+            format!(
+                "{}-{}-4{}-a{}-{}",
+                &h[..8],
+                &h[8..12],
+                &h[13..16],
+                &h[17..20],
+                &h[20..32]
+            )
+        })
+        .collect();
+    corpus.push(("uuids".into(), uuids.join("\n")));
+    let image = base64::engine::general_purpose::STANDARD.encode(bytes(7, 192 * 1024));
+    corpus.push((
+        "base64 image".into(),
+        format!("![plot](data:image/png;base64,{image})"),
+    ));
+    let mut js = String::new();
+    for i in 0..3000 {
+        js.push_str(&format!(
+            "function(e,t,n){{\"use strict\";var r=n({i}),o=n({}),a=\"{}\";e.exports=function(e){{return r(e)&&o(e.length)&&a}}}},",
+            i + 7,
+            hex(i + 50_000, 12)
+        ));
+    }
+    corpus.push(("minified js".into(), js));
+    corpus.push((
+        "unsigned JWT fixtures".into(),
+        "let token = \"eyJhbGciOiJub25lIn0.eyJzdWIiOiJ0ZXN0In0.\"; // alg none: no signature\n"
+            .repeat(50),
+    ));
+    corpus
+}
+
+/// Source files that hold fabricated credentials on purpose: the patterns,
+/// the demos' planted secrets, and tests and probes that feed the redactor
+/// and the SSRF guard credential-shaped text.
+const SOURCE_WITH_FIXTURES: &[&str] = &[
+    "guards/secrets.rs",
+    "src/bin/doc-demo.rs",
+    "files/src/demo.rs",
+    "runtime/src/pipeline.rs",
+    "runtime/src/audit.rs",
+    "runtime/src/reject.rs",
+    "runtime/src/testing.rs",
+    "runtime/src/oidc.rs",
+];
+
+#[test]
+fn the_benign_corpus_has_no_false_positive_for_any_kind() {
+    let mut per_kind: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    let mut bytes = 0;
+    for (label, text) in benign_corpus() {
+        bytes += text.len();
+        for finding in redact(&text).findings {
+            per_kind.entry(finding).or_default().push(label.clone());
+        }
+    }
+    assert!(bytes > 1024 * 1024, "{bytes} bytes of corpus");
+    assert!(
+        per_kind.is_empty(),
+        "false positives per kind over {bytes} bytes: {per_kind:#?}"
+    );
+}

@@ -1581,14 +1581,25 @@ pub fn redact(text: &str) -> Redacted {
 /// [`redact`] without copying text that holds no secret.
 pub fn redact_cow(text: &str) -> (Cow<'_, str>, Vec<String>) {
     // The secrets this process registered go first, whatever their shape.
-    if let Some(registered) = registered::current()
-        && let Some((scrubbed, mut findings)) = registered.scrub(text)
-    {
-        let (text, more) = redact_kinds(&scrubbed);
-        findings.extend(more);
-        return (Cow::Owned(text.into_owned()), findings);
+    let (text, mut findings) = match registered::current().and_then(|r| r.scrub(text)) {
+        Some((scrubbed, findings)) => (Cow::Owned(scrubbed), findings),
+        None => (Cow::Borrowed(text), Vec::new()),
+    };
+    let text = match redact_kinds(&text) {
+        (Cow::Owned(redacted), more) => {
+            findings.extend(more);
+            Cow::Owned(redacted)
+        }
+        (Cow::Borrowed(_), _) => text,
+    };
+    // Then the kinds the application added.
+    match added::current().and_then(|a| a.redact(&text)) {
+        Some((redacted, more)) => {
+            findings.extend(more);
+            (Cow::Owned(redacted), findings)
+        }
+        None => (text, findings),
     }
-    redact_kinds(text)
 }
 
 fn redact_kinds(text: &str) -> (Cow<'_, str>, Vec<String>) {
@@ -1627,7 +1638,131 @@ fn redact_kinds(text: &str) -> (Cow<'_, str>, Vec<String>) {
     (Cow::Owned(out), findings)
 }
 
+pub use added::{KindError, add_kind};
 pub use registered::{MIN_REGISTERED_BYTES, RegisterError, register, register_env};
+
+/// Kinds an application adds to the built-in ones, each with a sample and a
+/// near miss checked when it is added.
+mod added {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, PoisonError, RwLock};
+
+    use regex::Regex;
+
+    use super::{KINDS, ascii_boundaries, redact};
+
+    /// Why a kind was not added.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct KindError(String);
+
+    impl std::fmt::Display for KindError {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(&self.0)
+        }
+    }
+
+    impl std::error::Error for KindError {}
+
+    pub(super) struct Added {
+        kinds: Vec<(String, Regex)>,
+    }
+
+    static ANY: AtomicBool = AtomicBool::new(false);
+    static ADDED: RwLock<Option<Arc<Added>>> = RwLock::new(None);
+
+    pub(super) fn current() -> Option<Arc<Added>> {
+        if !ANY.load(Ordering::Acquire) {
+            return None;
+        }
+        ADDED.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Adds the secret kind `kind` (lowercase letters, digits and `_`; not a
+    /// built-in name), found by `pattern`, for the whole process. `sample`
+    /// must then be redacted as `kind`, and `near_miss` must come through
+    /// unchanged, or the kind is not added: the same checks every built-in
+    /// kind passes.
+    pub fn add_kind(
+        kind: &str,
+        pattern: &str,
+        sample: &str,
+        near_miss: &str,
+    ) -> Result<(), KindError> {
+        let refused = |why: String| Err(KindError(format!("secret kind {kind:?}: {why}")));
+        if kind.is_empty()
+            || !kind
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
+            return refused("a name is lowercase letters, digits and `_`".into());
+        }
+        let regex = match Regex::new(&ascii_boundaries(pattern)) {
+            Ok(regex) => regex,
+            Err(e) => return refused(format!("the pattern does not compile: {e}")),
+        };
+        // Checked without the lock: the checks redact, and redacting reads it.
+        let taken = |kinds: &[(String, Regex)]| {
+            KINDS.iter().any(|(k, _)| *k == kind) || kinds.iter().any(|(k, _)| k == kind)
+        };
+        let mut kinds = current().map_or_else(Vec::new, |a| a.kinds.clone());
+        if taken(&kinds) {
+            return refused("the name is taken".into());
+        }
+        kinds.push((kind.to_owned(), regex.clone()));
+        let candidate = Added { kinds };
+        let marker = format!("[REDACTED:{kind}]");
+        let built_in = redact(sample).text;
+        let redacted = candidate
+            .redact(&built_in)
+            .map_or(built_in, |(text, _)| text);
+        if !redacted.contains(&marker) {
+            return refused(format!(
+                "the sample is not redacted as this kind: {redacted:?}"
+            ));
+        }
+        let kept = redact(near_miss).text;
+        if kept != near_miss || candidate.redact(near_miss).is_some() {
+            return refused("the near miss is redacted".into());
+        }
+        let mut slot = ADDED.write().unwrap_or_else(PoisonError::into_inner);
+        let mut kinds = slot.as_ref().map_or_else(Vec::new, |a| a.kinds.clone());
+        if taken(&kinds) {
+            return refused("the name is taken".into());
+        }
+        kinds.push((kind.to_owned(), regex));
+        *slot = Some(Arc::new(Added { kinds }));
+        ANY.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    impl Added {
+        /// `text` with every added kind redacted, in the order added, and
+        /// the findings; `None` when none matched.
+        pub(super) fn redact(&self, text: &str) -> Option<(String, Vec<String>)> {
+            let mut current: Option<String> = None;
+            let mut findings = Vec::new();
+            for (kind, regex) in &self.kinds {
+                let source = current.as_deref().unwrap_or(text);
+                if !regex.is_match(source) {
+                    continue;
+                }
+                let mut count = 0;
+                let replaced = regex
+                    .replace_all(source, |_: &regex::Captures<'_>| {
+                        count += 1;
+                        format!("[REDACTED:{kind}]")
+                    })
+                    .into_owned();
+                findings.extend(std::iter::repeat_n(
+                    format!("secret:redacted {kind}"),
+                    count,
+                ));
+                current = Some(replaced);
+            }
+            current.map(|text| (text, findings))
+        }
+    }
+}
 
 /// Secrets a server holds and registers (the keys it calls upstream services
 /// with, database passwords, keys from its environment): their exact values
