@@ -1621,7 +1621,7 @@ fn redact_kinds(text: &str) -> (Cow<'_, str>, Vec<String>) {
             continue;
         };
         let kind = KINDS[index].0;
-        if is_code(kind, text, m.end()) {
+        if is_code(kind, text, m.end()) || implausible(kind, m.as_str()) {
             continue;
         }
         out.push_str(&text[last..m.start()]);
@@ -1938,6 +1938,47 @@ fn is_code(kind: &str, text: &str, end: usize) -> bool {
     matches!(kind, "password_assignment" | "api_key_assignment") && text[end..].starts_with('(')
 }
 
+/// The generic shapes whose value alone must look random: a key-naming word
+/// is also followed by names, paths and placeholders.
+const ENTROPY_CHECKED: &[&str] = &["license_key_assignment"];
+
+/// The least Shannon entropy, in bits per character, of a value of a
+/// generic shape that must look random (`license_key_assignment`) (random base64 has about 6, hex 4, a
+/// `snake_case_name` under 3.5).
+pub const MIN_ENTROPY_BITS: f64 = 3.5;
+
+/// Whether a match of a generic shape holds a value that is no secret:
+/// without both a letter and a digit, or below [`MIN_ENTROPY_BITS`].
+fn implausible(kind: &str, matched: &str) -> bool {
+    if !ENTROPY_CHECKED.contains(&kind) {
+        return false;
+    }
+    let value = matched
+        .rsplit(['=', ':', '"', '\'', ' '])
+        .next()
+        .unwrap_or(matched);
+    let letters = value.bytes().any(|b| b.is_ascii_alphabetic());
+    let digits = value.bytes().any(|b| b.is_ascii_digit());
+    !(letters && digits) || entropy(value) < MIN_ENTROPY_BITS
+}
+
+/// Shannon entropy of `value`'s bytes, in bits per byte.
+fn entropy(value: &str) -> f64 {
+    let mut counts = [0u32; 256];
+    for b in value.bytes() {
+        counts[usize::from(b)] += 1;
+    }
+    let n = value.len() as f64;
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = f64::from(c) / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
 /// The same patterns applied one regex at a time: the baseline the single-pass
 /// redactor is measured against, and a cross-check in tests.
 pub fn redact_one_at_a_time(text: &str) -> Redacted {
@@ -1960,7 +2001,7 @@ pub fn redact_one_at_a_time(text: &str) -> Redacted {
         text = regex
             .replace_all(&source, |caps: &regex::Captures<'_>| {
                 let m = caps.get(0).expect("group 0 always matches");
-                if is_code(kind, &source, m.end()) {
+                if is_code(kind, &source, m.end()) || implausible(kind, m.as_str()) {
                     m.as_str().to_owned()
                 } else {
                     count += 1;
@@ -2023,6 +2064,22 @@ mod samples;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_generic_shape_needs_a_value_that_looks_random() {
+        for name in [
+            "signing_key = load_signing_key_from_the_vault",
+            "signing_key = aaaaaaaaaaaaaaaaaaaaaaaa1111",
+            "master_key: ${MASTER_KEY_FROM_ENVIRONMENT}",
+        ] {
+            assert_eq!(redact(name).text, name);
+        }
+        let key = "signing_key = 7Hq2vX9pLm4Rt8Kw1Zn6Yb3Jc5Fd0Ga";
+        assert_eq!(
+            redact(key).findings,
+            ["secret:redacted license_key_assignment"]
+        );
+    }
 
     #[test]
     fn every_kind_is_in_exactly_one_group() {
