@@ -1340,16 +1340,14 @@ pub const REQUIRED: &[(&str, &[Needs])] = &[
     ),
 ];
 
-/// Finds which [`REQUIRED`] literals occur. The literals, lowercased, are
-/// searched in an ASCII-lowercased copy of the text by regexes of a few plain
-/// literals each (small sets keep the engine on its SIMD literal search, which
-/// case-insensitive literals or large sets would defeat); at each position where one starts, every literal
-/// is compared against the original text with its own case rule, so
-/// literals that share a start are all seen. Single characters (`:`, `=`, `@`) are common and would
+/// Finds which [`REQUIRED`] literals occur. One Aho-Corasick automaton of
+/// every literal, ignoring ASCII case, finds each position where one starts,
+/// in one pass over the text; there every literal is compared against the
+/// text with its own case rule, so literals that share a start are all seen. Single characters (`:`, `=`, `@`) are common and would
 /// stop the search everywhere; they are looked up only for a kind whose other
 /// literals all occurred.
 struct Prefilter {
-    starts: Vec<Regex>,
+    scan: aho_corasick::AhoCorasick,
     /// The scanned literals and whether each ignores ASCII case.
     literals: Vec<(&'static str, bool)>,
     /// The literals by their first byte, lowercased.
@@ -1364,8 +1362,6 @@ struct Prefilter {
 /// Texts up to this many bytes are prefiltered by a direct scan.
 const SHORT_TEXT: usize = 128;
 
-/// How many literals one scan searches for.
-const LITERALS_PER_SCAN: usize = 12;
 
 #[derive(Clone, Copy)]
 enum Literal {
@@ -1408,14 +1404,15 @@ impl Prefilter {
             .collect();
         let mut lowered: Vec<String> = literals
             .iter()
-            .map(|(l, _)| regex::escape(&l.to_ascii_lowercase()))
+            .map(|(l, _)| l.to_ascii_lowercase())
             .collect();
         lowered.sort();
         lowered.dedup();
-        let starts = lowered
-            .chunks(LITERALS_PER_SCAN)
-            .map(|chunk| Regex::new(&chunk.join("|")).expect("literal patterns compile"))
-            .collect();
+        let scan = aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .build(&lowered)
+            .expect("the literals build an automaton");
         let mut by_first = vec![Vec::new(); 256];
         let mut pairs = vec![0u64; 65536 / 64];
         for (i, (literal, _)) in literals.iter().enumerate() {
@@ -1433,7 +1430,7 @@ impl Prefilter {
             }
         }
         Self {
-            starts,
+            scan,
             literals,
             by_first,
             pairs,
@@ -1493,22 +1490,17 @@ impl Prefilter {
         }
     }
 
-    /// [`Self::possible`] by scans for the literals, on a lowercased copy.
+    /// [`Self::possible`] by one scan for every literal.
     fn possible_scanned(&self, text: &str, seen: &mut [bool]) -> bool {
-        // Lowercasing ASCII keeps every byte offset and char boundary.
-        let lower = text.to_ascii_lowercase();
+        let bytes = text.as_bytes();
         let mut chars = Vec::new();
-        for starts in &self.starts {
-            let mut at = 0;
-            while let Some(m) = starts.find_at(&lower, at) {
-                let rest = &text.as_bytes()[m.start()..];
-                let new = self.mark(rest, lower.as_bytes()[m.start()], seen);
-                // Text with secrets usually shows one early: stop there.
-                if new && self.satisfied(text, seen, &mut chars) {
-                    return true;
-                }
-                // Resume one char on: literals may overlap.
-                at = m.start() + text[m.start()..].chars().next().map_or(1, char::len_utf8);
+        // Overlapping: a literal that starts inside another is found too.
+        for m in self.scan.find_overlapping_iter(text) {
+            let rest = &bytes[m.start()..];
+            let new = self.mark(rest, bytes[m.start()].to_ascii_lowercase(), seen);
+            // Text with secrets usually shows one early: stop there.
+            if new && self.satisfied(text, seen, &mut chars) {
+                return true;
             }
         }
         false
