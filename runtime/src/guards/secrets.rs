@@ -1362,7 +1362,6 @@ struct Prefilter {
 /// Texts up to this many bytes are prefiltered by a direct scan.
 const SHORT_TEXT: usize = 128;
 
-
 #[derive(Clone, Copy)]
 enum Literal {
     /// Found by the scan: an index into `literals`.
