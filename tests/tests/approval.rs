@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Mutex;
 
 use hyper::{Method, StatusCode};
+use secure_tool::auth::{AuthError, TokenVerifier, Verification};
 use secure_tool::consent::Rounds;
 use secure_tool::http::HttpOptions;
 use secure_tool::server::Tools as _;
@@ -383,4 +384,47 @@ async fn the_page_lives_beneath_the_public_url() {
         cookie.contains(&format!("Path=/vault/approve/{id};")),
         "{cookie}"
     );
+}
+
+/// The MCP verifier, but silent (its issuer not answering) for one token.
+struct SilentFor(StaticTokens, &'static str);
+
+impl TokenVerifier for SilentFor {
+    fn verify<'a>(&'a self, token: &'a str) -> Verification<'a> {
+        if token == self.1 {
+            Verification::from(Err(AuthError::Unavailable))
+        } else {
+            self.0.verify(token)
+        }
+    }
+}
+
+#[tokio::test]
+async fn nobody_signs_in_while_the_issuer_cannot_say_whose_credential_it_is() {
+    // The approver credential verifies as alice's, but whether it is also a
+    // credential of the MCP client cannot be told: no sign-in.
+    let tokens = StaticTokens::new("vault").with(
+        ALICE,
+        StaticToken {
+            subject: "alice".into(),
+            audience: "vault".into(),
+            expires_at: u64::MAX,
+            scopes: vec!["vault:purge".into()],
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = vault()
+        .await
+        .with_verifier(SilentFor(tokens, ALICE_APPROVER));
+    tokio::spawn(server.serve_http(listener, HttpOptions::default()));
+    let (url, state) = question(&call(addr, ALICE, 210, url_mode(), None).await);
+    let mut client = Browser::open(addr, &url);
+    let refused = client.sign_in(ALICE_APPROVER).await;
+    assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+    let (_, html) = client.get().await;
+    assert!(html.contains("Sign in") && !html.contains("210"), "{html}");
+    let still = call(addr, ALICE, 210, url_mode(), Some((&state, accepted()))).await;
+    assert_eq!(question(&still).0, url, "still waiting for a person");
+    assert_eq!(times_purged(210), 0);
 }
