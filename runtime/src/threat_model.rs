@@ -494,7 +494,7 @@ pub async fn render<S: Tools>(regenerate: &str) -> String {
     );
     let _ = writeln!(
         out,
-        "\n## Secret kinds redacted\n\nEach becomes `[REDACTED:<kind>]` in every output, error message and audit record; the secrets the server registered are scrubbed before them (`registered_secret`).\n"
+        "\n## Secret kinds redacted\n\nEach becomes `[REDACTED:<kind>]` in every output, error message and audit record; the secrets the server registered are scrubbed as well (`registered_secret`).\n"
     );
     for (group, kinds) in crate::guards::secrets::GROUPS {
         let names: Vec<String> = kinds.iter().map(|k| format!("`{k}`")).collect();
@@ -591,7 +591,7 @@ async fn framework_rows<S: Tools>(rows: &mut Vec<Row>) {
     rows.push(Row {
         family: 5,
         abuse: "a secret the server holds (an upstream API key, its consent key) echoed into an output or a log, plainly or encoded (base64, hex, percent-encoded)".to_owned(),
-        mitigation: "registered secrets (`guards::secrets::register`, `register_env`) are scrubbed from every output, refusal and audit record before the kinds are looked for, in every common encoding and alignment".to_owned(),
+        mitigation: "registered secrets (`guards::secrets::register`, `register_env`) are scrubbed from every output, refusal and audit record, in any case and in their JSON, percent, hex and base64 forms at every alignment".to_owned(),
         log: "`[REDACTED:registered_secret]`".to_owned(),
         test: cite("runtime/tests/registered.rs::a_registered_value_and_its_encodings_never_leave"),
     });

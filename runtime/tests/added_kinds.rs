@@ -40,6 +40,7 @@ fn a_kind_that_fails_its_own_samples_or_clashes_is_refused() {
     assert!(refused("Bad Name", r"x", "x", "y").contains("lowercase"));
     assert!(refused("aws_access_key", r"zz\d+", "zz1", "zz").contains("taken"));
     assert!(refused("broken", r"([", "x", "y").contains("does not compile"));
+    assert!(refused("everywhere", r"\b", "a", " ").contains("empty string"));
     assert!(refused("too_narrow", r"\bXYZ-\d{4}\b", "XYZ-12", "none").contains("not redacted"));
     assert!(
         refused("too_wide", r"\bXYZ-\d+", "XYZ-1234", "XYZ-1 is a model").contains("near miss")

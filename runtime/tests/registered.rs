@@ -61,6 +61,20 @@ fn a_registered_value_and_its_encodings_never_leave() {
         structured["rows"][0]["note"],
         "k=[REDACTED:registered_secret]"
     );
+    // Encoders' variants: mixed-case escapes, `/` left alone, `+` for a
+    // space, `\/` in JSON.
+    for variant in [
+        "upstream%2fkey%2Bwith%20%22odd%22%20chars%3d42".to_owned(),
+        "upstream/key%2Bwith%20%22odd%22%20chars%3D42".to_owned(),
+        "upstream%2Fkey%2Bwith+%22odd%22+chars%3D42".to_owned(),
+        json.trim_matches('"').replace('/', "\\/"),
+    ] {
+        scrubbed(&format!("value {variant} end"));
+    }
+    // A registered value does not hide the context a kind is found by.
+    let dsn = format!("postgres://admin:{SECRET}@prod/db and postgres://app:Other5ecret@db/x");
+    let out = redact(&dsn);
+    assert!(!out.text.contains("Other5ecret"), "{:?}", out.text);
     // Text without it is untouched.
     let plain = "upstream services answered in 42 ms";
     assert_eq!(redact(plain).text, plain);

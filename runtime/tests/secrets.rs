@@ -300,3 +300,47 @@ fn the_benign_corpus_has_no_false_positive_for_any_kind() {
         "false positives per kind over {bytes} bytes: {per_kind:#?}"
     );
 }
+
+#[test]
+fn what_a_generic_match_spans_is_still_searched_for_other_kinds() {
+    // The assignment is code (a call), but the key inside it is a key.
+    let key = "sk_live_51HqLyjWDarjtT1zdp7dcXYZ12";
+    let out = redact(&format!("client_secret={key}(test mode)"));
+    assert!(!out.text.contains(key), "{:?}", out.text);
+    assert!(
+        out.findings
+            .contains(&"secret:redacted stripe_secret_key".to_owned())
+    );
+}
+
+#[test]
+fn tokens_ending_in_punctuation_are_redacted_whole() {
+    let gcp = "AIzaSyDaGmWKa4JsXZ-HjGw7ISLn_3namBGewQ-";
+    let out = redact(&format!("key=\"{gcp}\""));
+    assert!(!out.text.contains("AIza"), "{:?}", out.text);
+    // A padded value of a generic shape is still a value.
+    let out = redact("encryption_key = \"q8ZkT3vR9xW2mN5pL7yB4cH6jF1dG0sIo2E=\"");
+    assert_eq!(
+        out.findings,
+        ["secret:redacted license_key_assignment"],
+        "{}",
+        out.text
+    );
+}
+
+#[test]
+fn generic_assignments_are_redacted_inside_json_text() {
+    for text in [
+        r#"{\"password\": \"hunter22xyz\"}"#,
+        r#"{\"api_key\": \"0123456789abcdef\"}"#,
+        r#"{\"aws_secret_access_key\": \"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\"}"#,
+    ] {
+        let out = redact(text);
+        assert_eq!(out.findings.len(), 1, "{text}: {}", out.text);
+        assert!(
+            !out.text.contains("hunter22") && !out.text.contains("0123456789ab"),
+            "{}",
+            out.text
+        );
+    }
+}

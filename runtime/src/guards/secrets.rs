@@ -32,20 +32,17 @@ pub const KINDS: &[(&str, &str)] = &[
         r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{10,}",
     ),
     // Cloud providers.
-    ("aws_access_key", r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b"),
+    ("aws_access_key", r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}"),
     (
         "aws_secret_key",
-        r#"(?i)\baws_?secret_?(?:access_?)?key\b["']?\s*[:=]\s*["']?[A-Za-z0-9/+]{40}\b"#,
+        r#"(?i)\baws_?secret_?(?:access_?)?key\b(?:\\?["'])?\s*[:=]\s*(?:\\?["'])?[A-Za-z0-9/+]{40}"#,
     ),
-    ("gcp_api_key", r"\bAIza[0-9A-Za-z_-]{35}\b"),
+    ("gcp_api_key", r"\bAIza[0-9A-Za-z_-]{35}"),
     (
         "gcp_service_account_key",
         r#"\\?"private_key_id\\?"\s*:\s*\\?"[0-9a-f]{40}\\?""#,
     ),
-    (
-        "google_oauth_client_secret",
-        r"\bGOCSPX-[A-Za-z0-9_-]{28}\b",
-    ),
+    ("google_oauth_client_secret", r"\bGOCSPX-[A-Za-z0-9_-]{28}"),
     (
         "azure_connection_string",
         r"(?i)\bDefaultEndpointsProtocol=https?;AccountName=[^;\s]+;AccountKey=[A-Za-z0-9+/=]{20,}(?:;EndpointSuffix=[^;\s]+)?",
@@ -55,57 +52,51 @@ pub const KINDS: &[(&str, &str)] = &[
         "azure_sas_token",
         r"\bsv=\d{4}-\d{2}-\d{2}&[^\s]*?\bsig=[A-Za-z0-9%+/]{20,}={0,2}",
     ),
-    ("digitalocean_token", r"\bdo[por]_v1_[a-f0-9]{64}\b"),
-    ("databricks_token", r"\bdapi[a-f0-9]{32}\b"),
+    ("digitalocean_token", r"\bdo[por]_v1_[a-f0-9]{64}"),
+    ("databricks_token", r"\bdapi[a-f0-9]{32}"),
     // Source hosting and package registries.
     (
         "github_fine_grained_token",
-        r"\bgithub_pat_[A-Za-z0-9_]{82}\b",
+        r"\bgithub_pat_[A-Za-z0-9_]{82}",
     ),
-    ("github_token", r"\bgh[pousr]_[A-Za-z0-9]{36,76}\b"),
+    ("github_token", r"\bgh[pousr]_[A-Za-z0-9]{36,76}"),
     (
         "gitlab_token",
-        r"\bgl(?:pat|rt|dt|ptt|soat)-[A-Za-z0-9_-]{20,}\b",
+        r"\bgl(?:pat|rt|dt|ptt|soat)-[A-Za-z0-9_-]{20,}",
     ),
-    ("npm_token", r"\bnpm_[A-Za-z0-9]{36}\b"),
-    ("pypi_token", r"\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}\b"),
-    ("huggingface_token", r"\bhf_[A-Za-z0-9]{34,}\b"),
+    ("npm_token", r"\bnpm_[A-Za-z0-9]{36}"),
+    ("pypi_token", r"\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}"),
+    ("huggingface_token", r"\bhf_[A-Za-z0-9]{34,}"),
     // Messaging and SaaS.
     (
         "slack_webhook",
         r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/+-]{20,}",
     ),
-    (
-        "slack_app_token",
-        r"\bxapp-\d-[A-Z0-9]+-\d+-[a-f0-9]{32,}\b",
-    ),
+    ("slack_app_token", r"\bxapp-\d-[A-Z0-9]+-\d+-[a-f0-9]{32,}"),
     (
         "slack_bot_token",
-        r"\bxoxb-[0-9]{8,13}-[0-9]{8,13}-[A-Za-z0-9]{20,}\b",
+        r"\bxoxb-[0-9]{8,13}-[0-9]{8,13}-[A-Za-z0-9]{20,}",
     ),
-    ("slack_token", r"\bxox[aposr]-[0-9A-Za-z-]{10,}\b"),
+    ("slack_token", r"\bxox[aposr]-[0-9A-Za-z-]{10,}"),
     (
         "discord_webhook",
         r"https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/\d+/[A-Za-z0-9_-]{40,}",
     ),
-    ("telegram_bot_token", r"\b\d{8,10}:AA[0-9A-Za-z_-]{33}\b"),
-    (
-        "stripe_secret_key",
-        r"\bsk_(?:live|test)_[0-9A-Za-z]{24,}\b",
-    ),
+    ("telegram_bot_token", r"\b\d{8,10}:AA[0-9A-Za-z_-]{33}"),
+    ("stripe_secret_key", r"\bsk_(?:live|test)_[0-9A-Za-z]{24,}"),
     (
         "stripe_restricted_key",
-        r"\brk_(?:live|test)_[0-9A-Za-z]{24,}\b",
+        r"\brk_(?:live|test)_[0-9A-Za-z]{24,}",
     ),
-    ("stripe_webhook_secret", r"\bwhsec_[0-9A-Za-z]{32,}\b"),
+    ("stripe_webhook_secret", r"\bwhsec_[0-9A-Za-z]{32,}"),
     (
         "sendgrid_api_key",
-        r"\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b",
+        r"\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}",
     ),
-    ("twilio_api_key", r"\bSK[0-9a-fA-F]{32}\b"),
-    ("mailgun_api_key", r"\bkey-[0-9a-zA-Z]{32}\b"),
-    ("shopify_token", r"\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b"),
-    ("square_token", r"\bsq0(?:atp|csp)-[0-9A-Za-z_-]{22,43}\b"),
+    ("twilio_api_key", r"\bSK[0-9a-fA-F]{32}"),
+    ("mailgun_api_key", r"\bkey-[0-9a-zA-Z]{32}"),
+    ("shopify_token", r"\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}"),
+    ("square_token", r"\bsq0(?:atp|csp)-[0-9A-Za-z_-]{22,43}"),
     // AI providers.
     (
         "anthropic_api_key",
@@ -113,7 +104,7 @@ pub const KINDS: &[(&str, &str)] = &[
     ),
     (
         "openai_api_key",
-        r"\bsk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,}|\bsk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}\b",
+        r"\bsk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,}|\bsk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}",
     ),
     (
         "age_secret_key",
@@ -122,32 +113,32 @@ pub const KINDS: &[(&str, &str)] = &[
     // Kinds found by gitleaks-style provider rules and generic shapes.
     (
         "onepassword_secret_key",
-        r#"\bA3-[A-Z0-9]{6}-(?:[A-Z0-9]{11}|[A-Z0-9]{6}-[A-Z0-9]{5})-[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5}\b"#,
+        r#"\bA3-[A-Z0-9]{6}-(?:[A-Z0-9]{11}|[A-Z0-9]{6}-[A-Z0-9]{5})-[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5}"#,
     ),
     (
         "onepassword_service_account_token",
         r#"\bops_eyJ[A-Za-z0-9+/]{250,}={0,3}"#,
     ),
-    ("vault_service_token", r#"\bhvs\.[A-Za-z0-9_-]{90,120}\b"#),
-    ("vault_batch_token", r#"\bhvb\.[A-Za-z0-9_-]{138,300}\b"#),
-    ("doppler_token", r#"\bdp\.pt\.[A-Za-z0-9]{43}\b"#),
+    ("vault_service_token", r#"\bhvs\.[A-Za-z0-9_-]{90,120}"#),
+    ("vault_batch_token", r#"\bhvb\.[A-Za-z0-9_-]{138,300}"#),
+    ("doppler_token", r#"\bdp\.pt\.[A-Za-z0-9]{43}"#),
     (
         "age_identity_plugin",
         r#"\bAGE-PLUGIN-[A-Z0-9]+-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{40,}\b"#,
     ),
     (
         "tailscale_key",
-        r#"\btskey-(?:api|auth|client|webhook)-[A-Za-z0-9]{8,}-[A-Za-z0-9]{20,}\b"#,
+        r#"\btskey-(?:api|auth|client|webhook)-[A-Za-z0-9]{8,}-[A-Za-z0-9]{20,}"#,
     ),
     (
         "okta_api_token",
-        r#"(?i)\bokta[A-Za-z0-9_.-]{0,24}(?:\\?["'])?\s*[:=]\s*(?:\\?["'])?00[A-Za-z0-9_-]{40}\b"#,
+        r#"(?i)\bokta[A-Za-z0-9_.-]{0,24}(?:\\?["'])?\s*[:=]\s*(?:\\?["'])?00[A-Za-z0-9_-]{40}"#,
     ),
     (
         "azure_ad_client_secret",
         r#"\b[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.-]{31,34}"#,
     ),
-    ("alibaba_access_key_id", r#"\bLTAI[A-Za-z0-9]{20}\b"#),
+    ("alibaba_access_key_id", r#"\bLTAI[A-Za-z0-9]{20}"#),
     (
         "alibaba_secret_key",
         r#"(?i)\b(?:alibaba|aliyun)[A-Za-z0-9_.-]{0,24}(?:\\?["'])?\s*[:=]\s*(?:\\?["'])?(?:[A-Za-z0-9]{30})\b"#,
@@ -162,7 +153,7 @@ pub const KINDS: &[(&str, &str)] = &[
     ),
     (
         "cloudflare_origin_ca_key",
-        r#"\bv1\.0-[a-f0-9]{24}-[a-f0-9]{146}\b"#,
+        r#"\bv1\.0-[a-f0-9]{24}-[a-f0-9]{146}"#,
     ),
     (
         "cloudflare_api_token",
@@ -172,45 +163,45 @@ pub const KINDS: &[(&str, &str)] = &[
         "cloudflare_global_api_key",
         r#"(?i)\b(?:cloudflare_global|cf_global)[A-Za-z0-9_.-]{0,24}(?:\\?["'])?\s*[:=]\s*(?:\\?["'])?(?:[a-f0-9]{37})\b"#,
     ),
-    ("digitalocean_spaces_key", r#"\bDO00[A-Z0-9]{16}\b"#),
+    ("digitalocean_spaces_key", r#"\bDO00[A-Z0-9]{16}"#),
     (
         "flyio_token",
-        r#"\bfo1_[A-Za-z0-9_-]{43}\b|\bfm[12][ar]?_[A-Za-z0-9+/]{100,}={0,3}"#,
+        r#"\bfo1_[A-Za-z0-9_-]{43}|\bfm[12][ar]?_[A-Za-z0-9+/]{100,}={0,3}"#,
     ),
     (
         "hashicorp_terraform_token",
-        r#"\b[a-z0-9]{14}\.atlasv1\.[a-z0-9=_-]{60,70}\b"#,
+        r#"\b[a-z0-9]{14}\.atlasv1\.[a-z0-9=_-]{60,70}"#,
     ),
-    ("heroku_api_key_v2", r#"\bHRKU-AA[0-9A-Za-z_-]{58}\b"#),
+    ("heroku_api_key_v2", r#"\bHRKU-AA[0-9A-Za-z_-]{58}"#),
     (
         "heroku_api_key",
         r#"(?i)\b(?:heroku)[A-Za-z0-9_.-]{0,24}(?:\\?["'])?\s*[:=]\s*(?:\\?["'])?(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b"#,
     ),
-    ("openshift_token", r#"\bsha256~[A-Za-z0-9_-]{43}\b"#),
-    ("pulumi_token", r#"\bpul-[a-f0-9]{40}\b"#),
-    ("scalingo_token", r#"\btk-us-[A-Za-z0-9_-]{48}\b"#),
+    ("openshift_token", r#"\bsha256~[A-Za-z0-9_-]{43}"#),
+    ("pulumi_token", r#"\bpul-[a-f0-9]{40}"#),
+    ("scalingo_token", r#"\btk-us-[A-Za-z0-9_-]{48}"#),
     (
         "yandex_iam_token",
         r#"\bt1\.[A-Za-z0-9_-]+={0,2}\.[A-Za-z0-9_-]{86}={0,2}"#,
     ),
-    ("yandex_api_key", r#"\bAQVN[A-Za-z0-9_-]{35,38}\b"#),
+    ("yandex_api_key", r#"\bAQVN[A-Za-z0-9_-]{35,38}"#),
     (
         "yandex_access_key",
         r#"(?i)\b(?:yandex)[A-Za-z0-9_.-]{0,24}(?:\\?["'])?\s*[:=]\s*(?:\\?["'])?(?:YC[A-Za-z0-9_-]{38})\b"#,
     ),
     (
         "supabase_token",
-        r#"\bsbp_[a-f0-9]{40}\b|\bsb_secret_[A-Za-z0-9_-]{31}\b"#,
+        r#"\bsbp_[a-f0-9]{40}|\bsb_secret_[A-Za-z0-9_-]{31}"#,
     ),
-    ("netlify_token", r#"\bnfp_[A-Za-z0-9]{36}\b"#),
+    ("netlify_token", r#"\bnfp_[A-Za-z0-9]{36}"#),
     (
         "netlify_legacy_token",
         r#"(?i)\b(?:netlify)[A-Za-z0-9_.-]{0,24}(?:\\?["'])?\s*[:=]\s*(?:\\?["'])?(?:[A-Za-z0-9_-]{43})\b"#,
     ),
-    ("vercel_token", r#"\bvc[pia]_[A-Za-z0-9]{56}\b"#),
+    ("vercel_token", r#"\bvc[pia]_[A-Za-z0-9]{56}"#),
     (
         "linode_token",
-        r#"(?i)\blinode[A-Za-z0-9_.-]{0,24}(?:\\?["'])?\s*[:=]\s*(?:\\?["'])?[a-f0-9]{64}\b"#,
+        r#"(?i)\blinode[A-Za-z0-9_.-]{0,24}(?:\\?["'])?\s*[:=]\s*(?:\\?["'])?[a-f0-9]{64}"#,
     ),
     (
         "kubernetes_client_key_data",
@@ -218,37 +209,28 @@ pub const KINDS: &[(&str, &str)] = &[
     ),
     (
         "gitlab_ci_job_token",
-        r#"\bglcbt-[0-9a-zA-Z]{1,5}_[0-9a-zA-Z_-]{20}\b"#,
+        r#"\bglcbt-[0-9a-zA-Z]{1,5}_[0-9a-zA-Z_-]{20}"#,
     ),
-    (
-        "gitlab_feature_flag_token",
-        r#"\bglffct-[0-9a-zA-Z_-]{20}\b"#,
-    ),
-    ("gitlab_feed_token", r#"\bglft-[0-9a-zA-Z_-]{20}\b"#),
-    (
-        "gitlab_incoming_mail_token",
-        r#"\bglimt-[0-9a-zA-Z_-]{25}\b"#,
-    ),
+    ("gitlab_feature_flag_token", r#"\bglffct-[0-9a-zA-Z_-]{20}"#),
+    ("gitlab_feed_token", r#"\bglft-[0-9a-zA-Z_-]{20}"#),
+    ("gitlab_incoming_mail_token", r#"\bglimt-[0-9a-zA-Z_-]{25}"#),
     (
         "gitlab_kubernetes_agent_token",
-        r#"\bglagent-[0-9a-zA-Z_-]{50}\b"#,
+        r#"\bglagent-[0-9a-zA-Z_-]{50}"#,
     ),
-    ("gitlab_oauth_app_secret", r#"\bgloas-[0-9a-zA-Z_-]{64}\b"#),
+    ("gitlab_oauth_app_secret", r#"\bgloas-[0-9a-zA-Z_-]{64}"#),
     (
         "gitlab_runner_registration_token",
-        r#"\bGR1348941[0-9a-zA-Z_-]{20}\b"#,
+        r#"\bGR1348941[0-9a-zA-Z_-]{20}"#,
     ),
-    ("gitlab_session_cookie", r#"_gitlab_session=[0-9a-z]{32}\b"#),
+    ("gitlab_session_cookie", r#"_gitlab_session=[0-9a-z]{32}"#),
     ("bitbucket_app_password", r#"\bATBB[A-Za-z0-9_=.-]{32}"#),
     (
         "bitbucket_client_secret",
         r#"(?i)\b(?:bitbucket)[A-Za-z0-9_.-]{0,24}(?:\\?["'])?\s*[:=]\s*(?:\\?["'])?(?:[A-Za-z0-9=_-]{64})\b"#,
     ),
-    (
-        "circleci_token",
-        r#"\bCCIPAT_[A-Za-z0-9]{22}_[a-f0-9]{40}\b"#,
-    ),
-    ("buildkite_token", r#"\bbkua_[a-f0-9]{40}\b"#),
+    ("circleci_token", r#"\bCCIPAT_[A-Za-z0-9]{22}_[a-f0-9]{40}"#),
+    ("buildkite_token", r#"\bbkua_[a-f0-9]{40}"#),
     (
         "travis_ci_token",
         r#"(?i)\b(?:travis)[A-Za-z0-9_.-]{0,24}(?:\\?["'])?\s*[:=]\s*(?:\\?["'])?(?:[A-Za-z0-9]{22})\b"#,
@@ -259,17 +241,17 @@ pub const KINDS: &[(&str, &str)] = &[
     ),
     (
         "docker_hub_token",
-        r#"\bdckr_(?:pat|oat)_[A-Za-z0-9_-]{27}\b"#,
+        r#"\bdckr_(?:pat|oat)_[A-Za-z0-9_-]{27}"#,
     ),
     (
         "docker_config_auth",
         r#"(?:\\?")auth(?:\\?")\s*:\s*(?:\\?")[A-Za-z0-9+/]{12,}={0,2}(?:\\?")"#,
     ),
-    ("artifactory_api_key", r#"\bAKCp[A-Za-z0-9]{69}\b"#),
-    ("artifactory_reference_token", r#"\bcmVmd[A-Za-z0-9]{59}\b"#),
-    ("clojars_token", r#"(?i)\bclojars_[a-z0-9]{60}\b"#),
-    ("rubygems_token", r#"\brubygems_[a-f0-9]{48}\b"#),
-    ("nuget_api_key", r#"\boy2[a-z0-9]{43}\b"#),
+    ("artifactory_api_key", r#"\bAKCp[A-Za-z0-9]{69}"#),
+    ("artifactory_reference_token", r#"\bcmVmd[A-Za-z0-9]{59}"#),
+    ("clojars_token", r#"(?i)\bclojars_[a-z0-9]{60}"#),
+    ("rubygems_token", r#"\brubygems_[a-f0-9]{48}"#),
+    ("nuget_api_key", r#"\boy2[a-z0-9]{43}"#),
     (
         "nuget_config_password",
         r#"(?i)<add\s+key=\\?"(?:ClearText)?Password\\?"\s+value=\\?"[^"\\]{6,}\\?""#,
@@ -280,34 +262,34 @@ pub const KINDS: &[(&str, &str)] = &[
     ),
     (
         "sourcegraph_token",
-        r#"\bsgp_(?:[a-fA-F0-9]{16}|local)_[a-fA-F0-9]{40}\b"#,
+        r#"\bsgp_(?:[a-fA-F0-9]{16}|local)_[a-fA-F0-9]{40}"#,
     ),
-    ("sonarqube_token", r#"\bsq[upa]_[a-f0-9]{40}\b"#),
+    ("sonarqube_token", r#"\bsq[upa]_[a-f0-9]{40}"#),
     (
         "snyk_token",
         r#"(?i)\b(?:snyk)[A-Za-z0-9_.-]{0,24}(?:\\?["'])?\s*[:=]\s*(?:\\?["'])?(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b"#,
     ),
     (
         "codecov_token",
-        r#"(?i)\bcodecov[A-Za-z0-9_.-]{0,24}(?:\\?["'])?\s*[:=]\s*(?:\\?["'])?[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}\b"#,
+        r#"(?i)\bcodecov[A-Za-z0-9_.-]{0,24}(?:\\?["'])?\s*[:=]\s*(?:\\?["'])?[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}"#,
     ),
-    ("octopus_deploy_key", r#"\bAPI-[A-Z0-9]{26}\b"#),
+    ("octopus_deploy_key", r#"\bAPI-[A-Z0-9]{26}"#),
     (
         "harness_token",
-        r#"\b(?:pat|sat)\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9]{24}\.[A-Za-z0-9]{20}\b"#,
+        r#"\b(?:pat|sat)\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9]{24}\.[A-Za-z0-9]{20}"#,
     ),
-    ("prefect_token", r#"\bpnu_[A-Za-z0-9]{36}\b"#),
-    ("readme_token", r#"\brdme_[a-z0-9]{70}\b"#),
-    ("postman_token", r#"\bPMAK-[a-f0-9]{24}-[a-f0-9]{34}\b"#),
-    ("infracost_token", r#"\bico-[A-Za-z0-9]{32}\b"#),
+    ("prefect_token", r#"\bpnu_[A-Za-z0-9]{36}"#),
+    ("readme_token", r#"\brdme_[a-z0-9]{70}"#),
+    ("postman_token", r#"\bPMAK-[a-f0-9]{24}-[a-f0-9]{34}"#),
+    ("infracost_token", r#"\bico-[A-Za-z0-9]{32}"#),
     (
         "defined_networking_token",
-        r#"\bdnkey-[a-z0-9=_-]{26}-[a-z0-9=_-]{52}\b"#,
+        r#"\bdnkey-[a-z0-9=_-]{26}-[a-z0-9=_-]{52}"#,
     ),
-    ("frameio_token", r#"\bfio-u-[A-Za-z0-9_=-]{64}\b"#),
+    ("frameio_token", r#"\bfio-u-[A-Za-z0-9_=-]{64}"#),
     (
         "slack_config_token",
-        r#"\bxoxe\.xox[bp]-\d-[A-Z0-9]{163,166}\b|\bxoxe-\d-[A-Z0-9]{146}\b"#,
+        r#"\bxoxe\.xox[bp]-\d-[A-Z0-9]{163,166}|\bxoxe-\d-[A-Z0-9]{146}"#,
     ),
     (
         "microsoft_teams_webhook",
@@ -339,9 +321,9 @@ pub const KINDS: &[(&str, &str)] = &[
     ),
     (
         "sendinblue_api_key",
-        r#"\bxkeysib-[a-f0-9]{64}-[A-Za-z0-9]{16}\b"#,
+        r#"\bxkeysib-[a-f0-9]{64}-[A-Za-z0-9]{16}"#,
     ),
-    ("mailgun_public_key", r#"\bpubkey-[a-f0-9]{32}\b"#),
+    ("mailgun_public_key", r#"\bpubkey-[a-f0-9]{32}"#),
     (
         "mailgun_signing_key",
         r#"(?i)\b(?:mailgun)[A-Za-z0-9_.-]{0,24}(?:\\?["'])?\s*[:=]\s*(?:\\?["'])?(?:[a-h0-9]{32}-[a-h0-9]{8}-[a-h0-9]{8})\b"#,
@@ -351,7 +333,7 @@ pub const KINDS: &[(&str, &str)] = &[
         "twilio_auth_token",
         r#"(?i)\b(?:twilio)[A-Za-z0-9_.-]{0,24}(?:\\?["'])?\s*[:=]\s*(?:\\?["'])?(?:[a-f0-9]{32})\b"#,
     ),
-    ("telnyx_api_key", r#"\bKEY01[0-9A-F]{26}_[0-9A-Za-z]{22}\b"#),
+    ("telnyx_api_key", r#"\bKEY01[0-9A-F]{26}_[0-9A-Za-z]{22}"#),
     (
         "pagerduty_token",
         r#"(?i)\b(?:pagerduty|pager_duty)[A-Za-z0-9_.-]{0,24}(?:\\?["'])?\s*[:=]\s*(?:\\?["'])?(?:[A-Za-z0-9_+-]{20})\b"#,
@@ -369,37 +351,37 @@ pub const KINDS: &[(&str, &str)] = &[
         "atlassian_legacy_token",
         r#"(?i)\b(?:jira|confluence|atlassian)[A-Za-z0-9_.-]{0,24}(?:\\?["'])?\s*[:=]\s*(?:\\?["'])?(?:[A-Za-z0-9]{24})\b"#,
     ),
-    ("linear_api_key", r#"\blin_api_[A-Za-z0-9]{40}\b"#),
+    ("linear_api_key", r#"\blin_api_[A-Za-z0-9]{40}"#),
     (
         "linear_client_secret",
         r#"(?i)\b(?:linear)[A-Za-z0-9_.-]{0,24}(?:\\?["'])?\s*[:=]\s*(?:\\?["'])?(?:[a-f0-9]{32})\b"#,
     ),
-    ("notion_token", r#"\bntn_[0-9]{11}[A-Za-z0-9]{35}\b"#),
+    ("notion_token", r#"\bntn_[0-9]{11}[A-Za-z0-9]{35}"#),
     (
         "notion_legacy_token",
         r#"(?i)\b(?:notion)[A-Za-z0-9_.-]{0,24}(?:\\?["'])?\s*[:=]\s*(?:\\?["'])?(?:secret_[A-Za-z0-9]{43})\b"#,
     ),
-    ("typeform_token", r#"\btfp_[A-Za-z0-9_.=-]{59}\b"#),
+    ("typeform_token", r#"\btfp_[A-Za-z0-9_.=-]{59}"#),
     (
         "airtable_api_key",
         r#"(?i)\b(?:airtable)[A-Za-z0-9_.-]{0,24}(?:\\?["'])?\s*[:=]\s*(?:\\?["'])?(?:key[A-Za-z0-9]{14})\b"#,
     ),
     (
         "airtable_personal_token",
-        r#"\bpat[A-Za-z0-9]{14}\.[a-f0-9]{64}\b"#,
+        r#"\bpat[A-Za-z0-9]{14}\.[a-f0-9]{64}"#,
     ),
     (
         "dropbox_token",
         r#"(?i)\b(?:dropbox)[A-Za-z0-9_.-]{0,24}(?:\\?["'])?\s*[:=]\s*(?:\\?["'])?(?:(?:sl\.[A-Za-z0-9_-]{130,152}|[A-Za-z0-9_-]{11}AAAAAAAAAA[A-Za-z0-9_-]{43}|[A-Za-z0-9]{15}))"#,
     ),
-    ("figma_token", r#"\bfigd_[A-Za-z0-9_-]{40}\b"#),
+    ("figma_token", r#"\bfigd_[A-Za-z0-9_-]{40}"#),
     (
         "adyen_api_key",
         r#"\bAQE[a-zA-Z0-9]{4}\+?[A-Za-z0-9+/]{100,}={0,2}"#,
     ),
     (
         "coinbase_token",
-        r#"(?i)\bcoinbase[A-Za-z0-9_.-]{0,24}(?:\\?["'])?\s*[:=]\s*(?:\\?["'])?[A-Za-z0-9_-]{64}\b"#,
+        r#"(?i)\bcoinbase[A-Za-z0-9_.-]{0,24}(?:\\?["'])?\s*[:=]\s*(?:\\?["'])?[A-Za-z0-9_-]{64}"#,
     ),
     (
         "kraken_token",
@@ -415,9 +397,9 @@ pub const KINDS: &[(&str, &str)] = &[
     ),
     (
         "duffel_token",
-        r#"\bduffel_(?:test|live)_[A-Za-z0-9_=-]{43}\b"#,
+        r#"\bduffel_(?:test|live)_[A-Za-z0-9_=-]{43}"#,
     ),
-    ("easypost_token", r#"\bEZ[AT]K[A-Za-z0-9]{54}\b"#),
+    ("easypost_token", r#"\bEZ[AT]K[A-Za-z0-9]{54}"#),
     (
         "finicity_token",
         r#"(?i)\b(?:finicity)[A-Za-z0-9_.-]{0,24}(?:\\?["'])?\s*[:=]\s*(?:\\?["'])?(?:[a-f0-9]{32})\b"#,
@@ -428,7 +410,7 @@ pub const KINDS: &[(&str, &str)] = &[
     ),
     (
         "flutterwave_secret_key",
-        r#"\bFLWSECK(?:_TEST)?-[a-h0-9]{32}-X\b|\bFLWSECK(?:_TEST)?[a-h0-9]{12}\b"#,
+        r#"\bFLWSECK(?:_TEST)?-[a-h0-9]{32}-X\b|\bFLWSECK(?:_TEST)?[a-h0-9]{12}"#,
     ),
     (
         "gocardless_token",
@@ -436,28 +418,25 @@ pub const KINDS: &[(&str, &str)] = &[
     ),
     (
         "plaid_access_token",
-        r#"\baccess-(?:sandbox|development|production)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"#,
+        r#"\baccess-(?:sandbox|development|production)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"#,
     ),
     (
         "plaid_secret",
         r#"(?i)\b(?:plaid)[A-Za-z0-9_.-]{0,24}(?:\\?["'])?\s*[:=]\s*(?:\\?["'])?(?:[a-f0-9]{30})\b"#,
     ),
-    (
-        "shippo_token",
-        r#"\bshippo_(?:live|test)_[a-fA-F0-9]{40}\b"#,
-    ),
+    ("shippo_token", r#"\bshippo_(?:live|test)_[a-fA-F0-9]{40}"#),
     (
         "paypal_braintree_token",
-        r#"\baccess_token\$(?:production|sandbox)\$[0-9a-z]{16}\$[0-9a-f]{32}\b"#,
+        r#"\baccess_token\$(?:production|sandbox)\$[0-9a-z]{16}\$[0-9a-f]{32}"#,
     ),
-    ("razorpay_key", r#"\brzp_(?:live|test)_[A-Za-z0-9]{14}\b"#),
+    ("razorpay_key", r#"\brzp_(?:live|test)_[A-Za-z0-9]{14}"#),
     (
         "etsy_token",
         r#"(?i)\b(?:etsy)[A-Za-z0-9_.-]{0,24}(?:\\?["'])?\s*[:=]\s*(?:\\?["'])?(?:[a-z0-9]{24})\b"#,
     ),
     (
         "squarespace_token",
-        r#"(?i)\bsquarespace[A-Za-z0-9_.-]{0,24}(?:\\?["'])?\s*[:=]\s*(?:\\?["'])?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"#,
+        r#"(?i)\bsquarespace[A-Za-z0-9_.-]{0,24}(?:\\?["'])?\s*[:=]\s*(?:\\?["'])?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"#,
     ),
     (
         "freshbooks_token",
@@ -467,9 +446,9 @@ pub const KINDS: &[(&str, &str)] = &[
         "datadog_api_key",
         r#"(?i)\b(?:datadog|dd_api|dd_app|ddog)[A-Za-z0-9_.-]{0,24}(?:\\?["'])?\s*[:=]\s*(?:\\?["'])?(?:[a-f0-9]{32}(?:[a-f0-9]{8})?)\b"#,
     ),
-    ("new_relic_user_key", r#"\bNRAK-[A-Z0-9]{27}\b"#),
-    ("new_relic_insert_key", r#"\bNRII-[A-Za-z0-9-]{32}\b"#),
-    ("new_relic_browser_key", r#"\bNRJS-[a-f0-9]{19}\b"#),
+    ("new_relic_user_key", r#"\bNRAK-[A-Z0-9]{27}"#),
+    ("new_relic_insert_key", r#"\bNRII-[A-Za-z0-9-]{32}"#),
+    ("new_relic_browser_key", r#"\bNRJS-[a-f0-9]{19}"#),
     (
         "new_relic_license_key",
         r#"(?i)\b(?:new_relic_license|newrelic_license|nr_license)[A-Za-z0-9_.-]{0,24}(?:\\?["'])?\s*[:=]\s*(?:\\?["'])?(?:[A-Za-z0-9]{36}NRAL|[a-f0-9]{40})\b"#,
@@ -481,9 +460,9 @@ pub const KINDS: &[(&str, &str)] = &[
     ),
     (
         "grafana_service_account_token",
-        r#"\bglsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}\b"#,
+        r#"\bglsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}"#,
     ),
-    ("sentry_user_token", r#"\bsntryu_[a-f0-9]{64}\b"#),
+    ("sentry_user_token", r#"\bsntryu_[a-f0-9]{64}"#),
     (
         "sentry_org_token",
         r#"\bsntrys_eyJpYXQiO[A-Za-z0-9+/=_-]{10,400}"#,
@@ -492,10 +471,7 @@ pub const KINDS: &[(&str, &str)] = &[
         "sentry_legacy_token",
         r#"(?i)\b(?:sentry)[A-Za-z0-9_.-]{0,24}(?:\\?["'])?\s*[:=]\s*(?:\\?["'])?(?:[a-f0-9]{64})\b"#,
     ),
-    (
-        "dynatrace_token",
-        r#"\bdt0c01\.[A-Z0-9]{24}\.[A-Z0-9]{64}\b"#,
-    ),
+    ("dynatrace_token", r#"\bdt0c01\.[A-Z0-9]{24}\.[A-Z0-9]{64}"#),
     (
         "sumologic_token",
         r#"(?i)\b(?:sumo)[A-Za-z0-9_.-]{0,24}(?:\\?["'])?\s*[:=]\s*(?:\\?["'])?(?:[A-Za-z0-9]{64})\b"#,
@@ -512,7 +488,7 @@ pub const KINDS: &[(&str, &str)] = &[
         "algolia_api_key",
         r#"(?i)\b(?:algolia)[A-Za-z0-9_.-]{0,24}(?:\\?["'])?\s*[:=]\s*(?:\\?["'])?(?:[a-z0-9]{32})\b"#,
     ),
-    ("posthog_token", r#"\bphx_[A-Za-z0-9]{43}\b"#),
+    ("posthog_token", r#"\bphx_[A-Za-z0-9]{43}"#),
     (
         "hubspot_token",
         r#"(?i)\b(?:hubspot)[A-Za-z0-9_.-]{0,24}(?:\\?["'])?\s*[:=]\s*(?:\\?["'])?(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|pat-[a-z0-9]{2,4}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b"#,
@@ -525,18 +501,18 @@ pub const KINDS: &[(&str, &str)] = &[
         "mapbox_secret_token",
         r#"(?i)\b(?:mapbox)[A-Za-z0-9_.-]{0,24}(?:\\?["'])?\s*[:=]\s*(?:\\?["'])?(?:sk\.eyJ1Ijoi[A-Za-z0-9_-]{50,}\.[A-Za-z0-9_-]{22})\b"#,
     ),
-    ("groq_api_key", r#"\bgsk_[A-Za-z0-9]{52}\b"#),
-    ("replicate_token", r#"\br8_[A-Za-z0-9]{37}\b"#),
-    ("xai_api_key", r#"\bxai-[A-Za-z0-9]{80}\b"#),
-    ("perplexity_api_key", r#"\bpplx-[A-Za-z0-9]{48}\b"#),
+    ("groq_api_key", r#"\bgsk_[A-Za-z0-9]{52}"#),
+    ("replicate_token", r#"\br8_[A-Za-z0-9]{37}"#),
+    ("xai_api_key", r#"\bxai-[A-Za-z0-9]{80}"#),
+    ("perplexity_api_key", r#"\bpplx-[A-Za-z0-9]{48}"#),
     (
         "cohere_api_key",
         r#"(?i)\b(?:cohere|co_api)[A-Za-z0-9_.-]{0,24}(?:\\?["'])?\s*[:=]\s*(?:\\?["'])?(?:[A-Za-z0-9]{40})\b"#,
     ),
-    ("huggingface_org_token", r#"\bapi_org_[A-Za-z]{34}\b"#),
+    ("huggingface_org_token", r#"\bapi_org_[A-Za-z]{34}"#),
     (
         "langsmith_key",
-        r#"\blsv2_(?:pt|sk)_[a-f0-9]{32}_[a-f0-9]{10}\b"#,
+        r#"\blsv2_(?:pt|sk)_[a-f0-9]{32}_[a-f0-9]{10}"#,
     ),
     (
         "mistral_api_key",
@@ -546,14 +522,14 @@ pub const KINDS: &[(&str, &str)] = &[
         "deepseek_api_key",
         r#"(?i)\b(?:deepseek)[A-Za-z0-9_.-]{0,24}(?:\\?["'])?\s*[:=]\s*(?:\\?["'])?(?:sk-[a-f0-9]{32})\b"#,
     ),
-    ("clickhouse_cloud_key", r#"\b4b1d[A-Za-z0-9]{38}\b"#),
+    ("clickhouse_cloud_key", r#"\b4b1d[A-Za-z0-9]{38}"#),
     (
         "confluent_secret",
         r#"(?i)\b(?:confluent)[A-Za-z0-9_.-]{0,24}(?:\\?["'])?\s*[:=]\s*(?:\\?["'])?(?:[A-Za-z0-9+/]{64})\b"#,
     ),
     (
         "planetscale_token",
-        r#"\bpscale_(?:tkn|oauth|pw)_[A-Za-z0-9=._-]{32,64}\b"#,
+        r#"\bpscale_(?:tkn|oauth|pw)_[A-Za-z0-9=._-]{32,64}"#,
     ),
     (
         "privateai_token",
@@ -561,7 +537,7 @@ pub const KINDS: &[(&str, &str)] = &[
     ),
     (
         "settlemint_token",
-        r#"\bsm_(?:aat|pat|sat)_[A-Za-z0-9]{16}\b"#,
+        r#"\bsm_(?:aat|pat|sat)_[A-Za-z0-9]{16}"#,
     ),
     (
         "rapidapi_key",
@@ -688,11 +664,11 @@ pub const KINDS: &[(&str, &str)] = &[
     ),
     (
         "api_key_assignment",
-        r#"(?i)\b(?:api[_-]?key|apikey|access[_-]?token|auth[_-]?token|client[_-]?secret|secret[_-]?key)\b["']?\s*[:=]\s*["']?[^\s"',;()]{8,}"#,
+        r#"(?i)\b(?:api[_-]?key|apikey|access[_-]?token|auth[_-]?token|client[_-]?secret|secret[_-]?key)\b(?:\\?["'])?\s*[:=]\s*(?:\\?["'])?[^\s"'\\,;()]{8,}"#,
     ),
     (
         "password_assignment",
-        r#"(?i)\b(?:password|passwd|pwd)\b["']?\s*[:=]\s*["']?[^\s"',;&()]{4,}"#,
+        r#"(?i)\b(?:password|passwd|pwd)\b(?:\\?["'])?\s*[:=]\s*(?:\\?["'])?[^\s"'\\,;&()]{4,}"#,
     ),
 ];
 
@@ -1077,7 +1053,7 @@ pub const REQUIRED: &[(&str, &[Needs])] = &[
     ("aws_bedrock_api_key", &[cs(&["ABSK"])]),
     (
         "aws_session_token",
-        &[ci(&["aws_session_token", "awssessiontoken"]), ASSIGN],
+        &[ci(&["aws"]), ci(&["session"]), ASSIGN],
     ),
     ("cloudflare_origin_ca_key", &[cs(&["v1.0-"])]),
     (
@@ -1571,26 +1547,19 @@ pub fn redact(text: &str) -> Redacted {
 
 /// [`redact`] without copying text that holds no secret.
 pub fn redact_cow(text: &str) -> (Cow<'_, str>, Vec<String>) {
-    // The secrets this process registered go first, whatever their shape.
-    let (text, mut findings) = match registered::current().and_then(|r| r.scrub(text)) {
-        Some((scrubbed, findings)) => (Cow::Owned(scrubbed), findings),
-        None => (Cow::Borrowed(text), Vec::new()),
-    };
-    let text = match redact_kinds(&text) {
-        (Cow::Owned(redacted), more) => {
-            findings.extend(more);
-            Cow::Owned(redacted)
-        }
-        (Cow::Borrowed(_), _) => text,
-    };
-    // Then the kinds the application added.
-    match added::current().and_then(|a| a.redact(&text)) {
-        Some((redacted, more)) => {
-            findings.extend(more);
-            (Cow::Owned(redacted), findings)
-        }
-        None => (text, findings),
+    let (mut text, mut findings) = redact_kinds(text);
+    // Then the kinds the application added, and the secrets this process
+    // registered, whatever their shape (after the kinds, so a registered
+    // value cannot hide the context a kind is recognised by).
+    if let Some((redacted, more)) = added::current().and_then(|a| a.redact(&text)) {
+        findings.extend(more);
+        text = Cow::Owned(redacted);
     }
+    if let Some((scrubbed, more)) = registered::current().and_then(|r| r.scrub(&text)) {
+        findings.extend(more);
+        text = Cow::Owned(scrubbed);
+    }
+    (text, findings)
 }
 
 fn redact_kinds(text: &str) -> (Cow<'_, str>, Vec<String>) {
@@ -1605,16 +1574,23 @@ fn redact_kinds(text: &str) -> (Cow<'_, str>, Vec<String>) {
     }
     let mut out = String::new();
     let mut last = 0;
-    for m in regex.find_iter(text) {
+    let mut at = 0;
+    while let Some(m) = regex.find_at(text, at) {
         // Leftmost-first: the earliest kind that matches exactly this span is
         // the alternative that produced it.
-        let Some(index) = kinds.matches(m.as_str()).iter().next() else {
+        let kind = kinds
+            .matches(m.as_str())
+            .iter()
+            .next()
+            .map(|index| KINDS[index].0)
+            .filter(|kind| !is_code(kind, text, m.end()) && !implausible(kind, m.as_str()));
+        let Some(kind) = kind else {
+            // Not a secret as a whole: what it spans is searched again from
+            // one char on, so a secret inside it is still found.
+            at = m.start() + text[m.start()..].chars().next().map_or(1, char::len_utf8);
             continue;
         };
-        let kind = KINDS[index].0;
-        if is_code(kind, text, m.end()) || implausible(kind, m.as_str()) {
-            continue;
-        }
+        at = m.end();
         out.push_str(&text[last..m.start()]);
         out.push_str("[REDACTED:");
         out.push_str(kind);
@@ -1691,6 +1667,13 @@ mod added {
             Ok(regex) => regex,
             Err(e) => return refused(format!("the pattern does not compile: {e}")),
         };
+        // A pattern that can match nothing at all would mark every position.
+        if [sample, near_miss, "", " "]
+            .iter()
+            .any(|text| regex.find_iter(text).any(|m| m.is_empty()))
+        {
+            return refused("the pattern matches the empty string".into());
+        }
         // Checked without the lock: the checks redact, and redacting reads it.
         let taken = |kinds: &[(String, Regex)]| {
             KINDS.iter().any(|(k, _)| *k == kind) || kinds.iter().any(|(k, _)| k == kind)
@@ -1820,7 +1803,10 @@ mod registered {
         let mut forms: Vec<String> = values.iter().flat_map(|v| forms(v)).collect();
         forms.sort();
         forms.dedup();
+        // Case aside: percent and hex escapes come in either case, and a
+        // value in another case is no less a leak.
         let matcher = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostLongest)
             .build(&forms)
             .map_err(|e| RegisterError(format!("cannot search for registered secrets: {e}")))?;
@@ -1874,7 +1860,19 @@ mod registered {
         let bytes = value.as_bytes();
         let mut forms = vec![value.to_owned()];
         let json = serde_json::to_string(value).unwrap_or_default();
-        forms.push(json.trim_matches('"').to_owned());
+        let json = json.trim_matches('"').to_owned();
+        // Some encoders escape `/` as `\/`, or every non-alphanumeric as `\uXXXX`.
+        forms.push(json.replace('/', "\\/"));
+        let unicode: String = value
+            .chars()
+            .map(|c| match c {
+                'A'..='Z' | 'a'..='z' | '0'..='9' => c.to_string(),
+                _ if u32::from(c) <= 0xFFFF => format!("\\u{:04x}", u32::from(c)),
+                _ => c.to_string(),
+            })
+            .collect();
+        forms.push(unicode);
+        forms.push(json);
         let percent: String = bytes
             .iter()
             .map(|&b| match b {
@@ -1884,10 +1882,11 @@ mod registered {
                 _ => format!("%{b:02X}"),
             })
             .collect();
-        forms.push(lower_escapes(&percent));
+        // Query-string encoders that leave `/` alone, or write a space as `+`.
+        forms.push(percent.replace("%2F", "/"));
+        forms.push(percent.replace("%20", "+"));
         forms.push(percent);
         let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        forms.push(hex.to_ascii_uppercase());
         forms.push(hex);
         for engine in [
             base64::engine::general_purpose::STANDARD_NO_PAD,
@@ -1906,20 +1905,6 @@ mod registered {
         }
         forms.retain(|f| f.len() >= MIN_REGISTERED_BYTES);
         forms
-    }
-
-    /// `%2F` as `%2f`, the rest unchanged.
-    fn lower_escapes(percent: &str) -> String {
-        let mut out = String::with_capacity(percent.len());
-        let mut rest = percent;
-        while let Some(at) = rest.find('%') {
-            out.push_str(&rest[..at]);
-            let escape = rest.get(at..at + 3).unwrap_or(&rest[at..]);
-            out.push_str(&escape.to_ascii_lowercase());
-            rest = &rest[at + escape.len()..];
-        }
-        out.push_str(rest);
-        out
     }
 }
 
@@ -1945,6 +1930,7 @@ fn implausible(kind: &str, matched: &str) -> bool {
         return false;
     }
     let value = matched
+        .trim_end_matches('=')
         .rsplit(['=', ':', '"', '\'', ' '])
         .next()
         .unwrap_or(matched);
