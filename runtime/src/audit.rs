@@ -948,7 +948,8 @@ impl Audit {
 
     /// Waits until every record and attempt written so far is durable in
     /// every sink: before reading the trail back, and before shutting down.
-    /// Prints the summary of refusal lines the flood limit held back, if any.
+    /// Prints the summary of refusal lines the flood limit held back, if any,
+    /// and writes every log line gathered for stderr ([`crate::log::flush`]).
     pub async fn settle(&self) -> Result<(), AuditError> {
         // Refusals whose lines the flood limit held back are told now.
         self.flood.flush();
@@ -958,6 +959,8 @@ impl Audit {
                 failed.get_or_insert(e);
             }
         }
+        // Lines gathered for stderr are written too: serving ends here.
+        crate::log::flush();
         failed.map_or(Ok(()), Err)
     }
 

@@ -7,7 +7,6 @@
 //! a 100 kB argument costs at most [`VALUE_LIMIT`] characters of log.
 
 use std::fmt::{self, Write as _};
-use std::io::Write as _;
 
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
@@ -200,10 +199,133 @@ pub fn filter() -> tracing_subscriber::filter::Targets {
 }
 
 /// A `tracing-subscriber` layer that prints each event as one line on stderr,
-/// in the format of [`format_event`], with one write per line so concurrent
-/// events never interleave mid-line.
+/// in the format of [`format_event`]; concurrent events never interleave
+/// mid-line.
+///
+/// `INFO` lines and below (one per allowed call) are gathered and written
+/// together, at most [`FLUSH_INTERVAL`] after the first of them, so that a
+/// call costs no system call for its line; a `WARNING` or `ERROR` line is
+/// written at once, after every line gathered before it. Nothing gathered is
+/// lost when serving ends (the server flushes), when a thread panics (a
+/// panic hook flushes), or on [`flush`]; a process killed outright (`SIGKILL`)
+/// loses at most the lines of its last interval. The durable audit sinks do
+/// not depend on these lines: their records are committed on their own.
 pub fn layer<S: Subscriber>() -> impl tracing_subscriber::Layer<S> {
     StderrLines
+}
+
+/// The longest an `INFO` line waits before it is written to stderr.
+pub const FLUSH_INTERVAL: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// Writes every line gathered so far to stderr now: before a process exits
+/// on its own (serving ends with a flush, so servers need not call this).
+pub fn flush() {
+    stderr_lines().flush(&[]);
+}
+
+fn stderr_lines() -> &'static Lines {
+    static LINES: std::sync::LazyLock<Lines> =
+        std::sync::LazyLock::new(|| Lines::new(Box::new(std::io::stderr())));
+    &LINES
+}
+
+/// Lines gathered for one output, and the order they are written in.
+struct Lines {
+    /// Lines not yet written.
+    gathered: std::sync::Mutex<Vec<u8>>,
+    /// Wakes the writer when a line is gathered into an empty buffer.
+    wake: std::sync::Condvar,
+    /// The output, held while a batch is taken and written, so batches
+    /// reach it in the order they were taken.
+    out: std::sync::Mutex<Box<dyn std::io::Write + Send>>,
+    /// The writer thread and panic hook, started with the first gathered line.
+    started: std::sync::Once,
+}
+
+/// Past this many bytes gathered, the line that crosses it writes them all.
+const GATHER_LIMIT: usize = 64 * 1024;
+
+impl Lines {
+    fn new(out: Box<dyn std::io::Write + Send>) -> Self {
+        Self {
+            gathered: std::sync::Mutex::default(),
+            wake: std::sync::Condvar::new(),
+            out: std::sync::Mutex::new(out),
+            started: std::sync::Once::new(),
+        }
+    }
+
+    fn gathered(&self) -> std::sync::MutexGuard<'_, Vec<u8>> {
+        self.gathered
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Writes every gathered line, then `line`, in one write.
+    fn flush(&self, line: &[u8]) {
+        let mut out = self
+            .out
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut batch = std::mem::take(&mut *self.gathered());
+        if batch.is_empty() {
+            let _ = out.write_all(line);
+        } else {
+            batch.extend_from_slice(line);
+            let _ = out.write_all(&batch);
+        }
+        let _ = out.flush();
+    }
+
+    /// Gathers `line`, for the writer (`'static`: it runs on its own thread).
+    fn gather(&'static self, line: &[u8]) {
+        let (first, full) = {
+            let mut gathered = self.gathered();
+            let first = gathered.is_empty();
+            gathered.extend_from_slice(line);
+            (first, gathered.len() >= GATHER_LIMIT)
+        };
+        if full {
+            self.flush(&[]);
+        } else if first {
+            self.started.call_once(|| self.start());
+            self.wake.notify_one();
+        }
+    }
+
+    /// Starts the writer thread, and a panic hook that writes what is
+    /// gathered before the panic is reported.
+    fn start(&'static self) {
+        let spawned = std::thread::Builder::new()
+            .name("secure-tool-log".into())
+            .spawn(move || {
+                loop {
+                    {
+                        let mut gathered = self.gathered();
+                        while gathered.is_empty() {
+                            gathered = self
+                                .wake
+                                .wait(gathered)
+                                .unwrap_or_else(std::sync::PoisonError::into_inner);
+                        }
+                    }
+                    std::thread::sleep(FLUSH_INTERVAL);
+                    self.flush(&[]);
+                }
+            });
+        if spawned.is_err() {
+            // No writer: every line is written as it comes.
+            self.flush(&[]);
+        }
+        // A hook cannot be set while this thread unwinds.
+        if !std::thread::panicking() {
+            let previous = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                self.flush(&[]);
+                previous(info);
+            }));
+        }
+    }
 }
 
 struct StderrLines;
@@ -213,10 +335,16 @@ impl<S: Subscriber> tracing_subscriber::Layer<S> for StderrLines {
         thread_local! {
             static LINE: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
         }
+        let lines = stderr_lines();
+        let urgent = *event.metadata().level() <= Level::WARN;
         let write = |line: &mut String| {
             line.clear();
             write_event(line, event);
-            let _ = std::io::stderr().lock().write_all(line.as_bytes());
+            if urgent {
+                lines.flush(line.as_bytes());
+            } else {
+                lines.gather(line.as_bytes());
+            }
         };
         // One buffer per thread; a nested event (none is expected) gets its own.
         LINE.with(|line| match line.try_borrow_mut() {
@@ -366,6 +494,72 @@ mod tests {
                 r#"plain red\u{1b}[31m\u{2028}line\u{202e} é field="red\u{1b}[31m\u{2028}line\u{202e}""#
             ]
         );
+    }
+
+    /// An output the test reads back.
+    #[derive(Clone, Default)]
+    struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Shared {
+        fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+        }
+    }
+
+    fn lines() -> (&'static Lines, Shared) {
+        let out = Shared::default();
+        (Box::leak(Box::new(Lines::new(Box::new(out.clone())))), out)
+    }
+
+    #[test]
+    fn an_urgent_line_is_written_at_once_after_every_line_gathered_before_it() {
+        let (lines, out) = lines();
+        lines.gather(b"one\n");
+        lines.gather(b"two\n");
+        lines.flush(b"urgent\n");
+        assert_eq!(out.text(), "one\ntwo\nurgent\n");
+        lines.flush(&[]);
+        assert_eq!(out.text(), "one\ntwo\nurgent\n");
+    }
+
+    #[test]
+    fn gathered_lines_are_written_by_the_writer_without_a_flush() {
+        let (lines, out) = lines();
+        lines.gather(b"alone\n");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while out.text().is_empty() {
+            assert!(std::time::Instant::now() < deadline, "never written");
+            std::thread::sleep(FLUSH_INTERVAL);
+        }
+        assert_eq!(out.text(), "alone\n");
+    }
+
+    #[test]
+    fn a_full_buffer_is_written_by_the_line_that_fills_it() {
+        let (lines, out) = lines();
+        let line = vec![b'x'; 1023];
+        let mut sent = 0;
+        // The writer may take a batch in between; what matters is that the
+        // gathered bytes never pass the limit unwritten.
+        for _ in 0..GATHER_LIMIT / 1024 + 1 {
+            lines.gather(&line);
+            sent += line.len();
+            let pending = lines.gathered().len();
+            assert!(pending < GATHER_LIMIT, "{pending} gathered");
+        }
+        lines.flush(&[]);
+        assert_eq!(out.text().len(), sent);
     }
 
     #[test]

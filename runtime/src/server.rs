@@ -324,10 +324,13 @@ impl<T: Tools> Server<T> {
         use rmcp::ServiceExt as _;
         self.check_states().map_err(std::io::Error::other)?;
         let pipeline = self.pipeline.clone();
-        let running = self
-            .serve(rmcp::transport::stdio())
-            .await
-            .map_err(std::io::Error::other)?;
+        let running = match self.serve(rmcp::transport::stdio()).await {
+            Ok(running) => running,
+            Err(e) => {
+                crate::log::flush();
+                return Err(std::io::Error::other(e));
+            }
+        };
         let ended = running.waiting().await.map_err(std::io::Error::other);
         // Calls still running finish, and are audited, before the audit
         // settles: an outcome queued after the settle would be lost at exit.

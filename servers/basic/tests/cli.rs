@@ -91,3 +91,57 @@ fn a_refusal_over_stdio_is_one_warning_line_on_stderr() {
     assert!(warnings[0].contains(r"\u{1b}"), "{stderr}");
     assert!(!stderr.contains('\u{1b}'), "{stderr}");
 }
+
+#[test]
+fn every_line_reaches_stderr_in_order_when_the_client_hangs_up() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_basic-server"))
+        .env_remove("SECURE_TOOL_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("basic-server runs");
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut send = |message: &str, answered: Option<&str>| {
+        writeln!(stdin, "{message}").unwrap();
+        let Some(id) = answered else { return };
+        let mut line = String::new();
+        while !line.contains(id) {
+            line.clear();
+            assert!(stdout.read_line(&mut line).unwrap() > 0, "no answer");
+        }
+    };
+    send(
+        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"cli-test","version":"1"}}}"#,
+        Some(r#""id":1"#),
+    );
+    send(
+        r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+        None,
+    );
+    // Allowed (gathered), refused (written at once, after what was
+    // gathered), allowed again (gathered until the server exits).
+    for (id, op) in [(2, "add"), (3, "pow"), (4, "sub")] {
+        send(
+            &format!(
+                r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"compute","arguments":{{"op":"{op}","a":1,"b":2}}}}}}"#
+            ),
+            Some(&format!(r#""id":{id}"#)),
+        );
+    }
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("tool=compute"))
+        .collect();
+    assert_eq!(lines.len(), 3, "{stderr}");
+    assert!(lines[0].starts_with("[INFO] secure_tool: "), "{stderr}");
+    assert!(lines[1].starts_with("[WARNING] secure_tool: "), "{stderr}");
+    assert!(lines[2].starts_with("[INFO] secure_tool: "), "{stderr}");
+}
