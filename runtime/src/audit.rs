@@ -241,7 +241,7 @@ impl fmt::Display for LogLine<'_> {
         } else {
             &record.tool
         };
-        let subject = crate::log::escape_bounded(&record.subject);
+        let subject = crate::log::Escaped(&record.subject, crate::log::VALUE_LIMIT);
         let server = &record.server;
         match record.outcome {
             Outcome::Allowed => write!(
@@ -256,7 +256,7 @@ impl fmt::Display for LogLine<'_> {
                     "rejected server={server} tool={tool} gate={} field={} reason={} subject={subject} outcome={outcome}",
                     record.gate.unwrap_or("-"),
                     crate::log::token(record.field.as_deref().unwrap_or("-")),
-                    crate::log::escape_within(record.reason.as_deref().unwrap_or(""), 256),
+                    crate::log::Escaped(record.reason.as_deref().unwrap_or(""), 256),
                 )?;
                 if let Some(value) = &record.value {
                     write!(f, " value={}", crate::log::token(value))?;

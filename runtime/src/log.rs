@@ -35,18 +35,52 @@ pub fn escape_bounded(text: &str) -> String {
 /// [`escape_bounded`] with another bound, for text the framework itself wrote.
 pub(crate) fn escape_within(text: &str, limit: usize) -> String {
     let mut out = String::with_capacity(text.len().min(limit) + 2);
+    write_escaped(&mut out, text, limit);
+    out
+}
+
+/// [`escape_within`], written into `out`.
+fn write_escaped(out: &mut String, text: &str, limit: usize) {
+    if unescaped(text, limit) {
+        out.push('"');
+        out.push_str(text);
+        out.push('"');
+        return;
+    }
+    let start = out.len();
     out.push('"');
     for c in text.chars() {
         // `out` holds the opening quote, so it counts one more than is shown.
-        if out.len() > limit {
+        if out.len() - start > limit {
             out.push('"');
             let _ = write!(out, "…({} bytes)", text.len());
-            return out;
+            return;
         }
-        push_escaped(&mut out, c);
+        push_escaped(out, c);
     }
     out.push('"');
-    out
+}
+
+/// Whether [`escape_within`] writes `text` as it is, between quotes: it is
+/// within the limit, and printable ASCII other than quote and backslash.
+fn unescaped(text: &str, limit: usize) -> bool {
+    text.len() < limit
+        && text
+            .bytes()
+            .all(|b| matches!(b, b' '..=b'~') && b != b'"' && b != b'\\')
+}
+
+/// A string as [`escape_within`] writes it, displayed without a copy.
+pub(crate) struct Escaped<'a>(pub(crate) &'a str, pub(crate) usize);
+
+impl fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Self(text, limit) = *self;
+        if unescaped(text, limit) {
+            return write!(f, "\"{text}\"");
+        }
+        f.write_str(&escape_within(text, limit))
+    }
 }
 
 /// `text` as one `key=value` token of a log line: as it is when it is plain
@@ -560,6 +594,31 @@ mod tests {
         }
         lines.flush(&[]);
         assert_eq!(out.text().len(), sent);
+    }
+
+    #[test]
+    fn plain_strings_are_displayed_as_they_are_escaped() {
+        let long = "p".repeat(VALUE_LIMIT);
+        for text in [
+            "",
+            "alice",
+            "<unauthenticated>",
+            "a\"b",
+            "back\\slash",
+            "tab\there",
+            "é",
+            &long,
+            &long[1..],
+            &long[2..],
+        ] {
+            for limit in [VALUE_LIMIT, 256, 3] {
+                assert_eq!(
+                    Escaped(text, limit).to_string(),
+                    escape_within(text, limit),
+                    "{text:?} within {limit}"
+                );
+            }
+        }
     }
 
     #[test]
