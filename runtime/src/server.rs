@@ -320,13 +320,38 @@ impl<T: Tools> Server<T> {
     }
 
     /// Serves MCP over stdin/stdout until the client disconnects.
+    ///
+    /// When both are pipes, as a client that starts the server makes them,
+    /// they are read and written without blocking, on the runtime's own
+    /// threads (which must have IO enabled, as `#[tokio::main]` does): a
+    /// message costs no hand-over to a blocking thread. Otherwise (a
+    /// terminal, a file), or with `SECURE_TOOL_STDIO=blocking`, they are
+    /// served as `rmcp`'s stdio transport does, by blocking threads.
+    /// Any other value of `SECURE_TOOL_STDIO` but `pipes` is an error.
     pub async fn serve_stdio(self) -> std::io::Result<()> {
         use rmcp::ServiceExt as _;
         self.check_states().map_err(std::io::Error::other)?;
+        let blocking = match std::env::var("SECURE_TOOL_STDIO").as_deref() {
+            Err(std::env::VarError::NotPresent) | Ok("pipes") => false,
+            Ok("blocking") => true,
+            _ => {
+                return Err(std::io::Error::other(
+                    "SECURE_TOOL_STDIO must be `pipes` or `blocking`",
+                ));
+            }
+        };
         let pipeline = self.pipeline.clone();
-        let running = match self.serve(rmcp::transport::stdio()).await {
+        let pipes = if blocking { None } else { pipes::stdio() };
+        let served = match pipes {
+            Some(pipes) => self.serve(pipes).await,
+            None => self.serve(rmcp::transport::stdio()).await,
+        };
+        let running = match served {
             Ok(running) => running,
             Err(e) => {
+                if !blocking {
+                    pipes::restore();
+                }
                 crate::log::flush();
                 return Err(std::io::Error::other(e));
             }
@@ -344,8 +369,60 @@ impl<T: Tools> Server<T> {
             .settle_audit()
             .await
             .map_err(std::io::Error::other)?;
+        if !blocking {
+            pipes::restore();
+        }
         ended.map(drop)
     }
+}
+
+/// stdin and stdout as non-blocking pipes.
+#[cfg(unix)]
+mod pipes {
+    use std::os::fd::AsFd as _;
+
+    use tokio::net::unix::pipe::{Receiver, Sender};
+
+    /// stdin and stdout, when both are pipes, set not to block (a flag of
+    /// the pipes' ends, which [`restore`] clears).
+    pub(super) fn stdio() -> Option<(Receiver, Sender)> {
+        let input = std::io::stdin().as_fd().try_clone_to_owned().ok()?;
+        let output = std::io::stdout().as_fd().try_clone_to_owned().ok()?;
+        // Checked before either is changed: both are pipes, or neither is used.
+        if !is_pipe(&input) || !is_pipe(&output) {
+            return None;
+        }
+        Some((
+            Receiver::from_owned_fd(input).ok()?,
+            Sender::from_owned_fd(output).ok()?,
+        ))
+    }
+
+    fn is_pipe(fd: &std::os::fd::OwnedFd) -> bool {
+        use std::os::unix::fs::FileTypeExt as _;
+        fd.try_clone()
+            .map(std::fs::File::from)
+            .and_then(|file| file.metadata())
+            .is_ok_and(|meta| meta.file_type().is_fifo())
+    }
+
+    /// Lets stdin and stdout block again, as whoever shares them expects.
+    pub(super) fn restore() {
+        if let Some((input, output)) = stdio() {
+            let _ = input.into_blocking_fd();
+            let _ = output.into_blocking_fd();
+        }
+    }
+}
+
+/// Elsewhere, stdio is always `rmcp`'s transport.
+#[cfg(not(unix))]
+mod pipes {
+    pub(super) fn stdio() -> Option<(tokio::io::Stdin, tokio::io::Stdout)> {
+        None
+    }
+
+    pub(super) fn restore() {}
 }
 
 /// The subject, and the role, of [`Server::for_one_developer`].

@@ -2204,8 +2204,9 @@ mod tests {
                 for pad in 0..13 {
                     for tail in ["", "z", "zzzzzzzzzzzz"] {
                         let text = format!(
-                            "{}{cased}{tail}",
-                            "\u{e9}".repeat(pad / 2) + &"y".repeat(pad % 2)
+                            "{}{}{cased}{tail}",
+                            "\u{e9}".repeat(pad / 2),
+                            "y".repeat(pad % 2)
                         );
                         let mut marked = vec![false; prefilter.literals.len()];
                         let bytes = text.as_bytes();

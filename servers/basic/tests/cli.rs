@@ -92,13 +92,32 @@ fn a_refusal_over_stdio_is_one_warning_line_on_stderr() {
     assert!(!stderr.contains('\u{1b}'), "{stderr}");
 }
 
-#[test]
-fn every_line_reaches_stderr_in_order_when_the_client_hangs_up() {
+/// Whether the open file of `fd` in process `pid` does not block (Linux).
+fn nonblocking(pid: u32, fd: i32) -> bool {
+    let info = std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")).unwrap();
+    let flags = info
+        .lines()
+        .find_map(|l| l.strip_prefix("flags:"))
+        .map(|f| u32::from_str_radix(f.trim(), 8).unwrap())
+        .unwrap();
+    // O_NONBLOCK
+    flags & 0o4000 != 0
+}
+
+/// Three calls, allowed, refused and allowed, over stdio served in `mode`
+/// (`SECURE_TOOL_STDIO`): the server's stderr once the client hangs up, and
+/// whether its stdin did not block while it served.
+fn three_calls(mode: Option<&str>) -> (String, bool) {
     use std::io::{BufRead, BufReader, Write};
     use std::process::Stdio;
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_basic-server"))
-        .env_remove("SECURE_TOOL_LOG")
+    let mut command = Command::new(env!("CARGO_BIN_EXE_basic-server"));
+    command.env_remove("SECURE_TOOL_LOG");
+    match mode {
+        Some(mode) => command.env("SECURE_TOOL_STDIO", mode),
+        None => command.env_remove("SECURE_TOOL_STDIO"),
+    };
+    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -119,6 +138,7 @@ fn every_line_reaches_stderr_in_order_when_the_client_hangs_up() {
         r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"cli-test","version":"1"}}}"#,
         Some(r#""id":1"#),
     );
+    let unblocked = nonblocking(child.id(), 0);
     send(
         r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
         None,
@@ -135,13 +155,75 @@ fn every_line_reaches_stderr_in_order_when_the_client_hangs_up() {
     }
     drop(stdin);
     let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    let lines: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.contains("tool=compute"))
-        .collect();
-    assert_eq!(lines.len(), 3, "{stderr}");
-    assert!(lines[0].starts_with("[INFO] secure_tool: "), "{stderr}");
-    assert!(lines[1].starts_with("[WARNING] secure_tool: "), "{stderr}");
-    assert!(lines[2].starts_with("[INFO] secure_tool: "), "{stderr}");
+    assert!(out.status.success());
+    (String::from_utf8(out.stderr).unwrap(), unblocked)
+}
+
+#[test]
+fn every_line_reaches_stderr_in_order_when_the_client_hangs_up() {
+    // Pipes served without blocking (the default), and by blocking threads.
+    for (mode, unblocked) in [
+        (None, true),
+        (Some("pipes"), true),
+        (Some("blocking"), false),
+    ] {
+        let (stderr, served) = three_calls(mode);
+        assert_eq!(served, unblocked, "{mode:?}");
+        let lines: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.contains("tool=compute"))
+            .collect();
+        assert_eq!(lines.len(), 3, "{mode:?}: {stderr}");
+        assert!(lines[0].starts_with("[INFO] secure_tool: "), "{stderr}");
+        assert!(lines[1].starts_with("[WARNING] secure_tool: "), "{stderr}");
+        assert!(lines[2].starts_with("[INFO] secure_tool: "), "{stderr}");
+    }
+}
+
+#[test]
+fn an_unknown_stdio_mode_is_refused_before_serving() {
+    let out = Command::new(env!("CARGO_BIN_EXE_basic-server"))
+        .env("SECURE_TOOL_STDIO", "fast")
+        .stdin(std::process::Stdio::piped())
+        .output()
+        .expect("basic-server runs");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("SECURE_TOOL_STDIO must be `pipes` or `blocking`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn stdin_blocks_again_once_serving_ends() {
+    use std::io::Write;
+    // The server's stdin shares its open file with this process's copy.
+    let (reader, mut writer) = std::io::pipe().unwrap();
+    let shared = reader.try_clone().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_basic-server"))
+        .env_remove("SECURE_TOOL_STDIO")
+        .stdin(shared)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("basic-server runs");
+    writeln!(
+        writer,
+        r#"{{"jsonrpc":"2.0","id":1,"method":"initialize","params":{{"protocolVersion":"2025-06-18","capabilities":{{}},"clientInfo":{{"name":"cli-test","version":"1"}}}}}}"#
+    )
+    .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    assert!(line.contains(r#""id":1"#), "{line}");
+    use std::os::fd::AsRawFd as _;
+    let fd = reader.as_raw_fd();
+    assert!(
+        nonblocking(std::process::id(), fd),
+        "served without blocking"
+    );
+    drop(writer);
+    assert!(child.wait().unwrap().success());
+    assert!(!nonblocking(std::process::id(), fd), "left not blocking");
 }
