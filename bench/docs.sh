@@ -17,6 +17,9 @@ SERVER="$(pwd)/$TARGET/release/doc-server"
 WORK=$(mktemp -d /tmp/doc-bench.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
+# shellcheck source=bench/seed.sh
+source bench/seed.sh
+
 urls=("sqlite://$WORK/docs.db")
 names=(SQLITE)
 if [[ "${DATABASE_URL:-}" == postgres* ]]; then
@@ -26,14 +29,7 @@ fi
 for i in "${!urls[@]}"; do
     url=${urls[$i]}
     name=${names[$i]}
-    # One document, id 1, for the viewer to read: alice creates it over MCP.
-    {
-        printf '%s\n' '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"seed","version":"0"}}}' \
-            '{"jsonrpc":"2.0","method":"notifications/initialized"}' \
-            '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"create_document","arguments":{"token":"tok-alice-9f3a7c","title":"Quarterly notes","content":"Revenue grew in every region; the team shipped the new search and closed the audit findings."}}}'
-        sleep 1
-    } | "$SERVER" --demo --database-url "$url" 2>/dev/null | grep -q 'created document id=1' ||
-        { echo "could not seed document 1 on $url" >&2; exit 1; }
+    seed_document "$SERVER" "$url"
     export "PROJECT_DOCS$name=$SERVER --demo --keep-documents --rate-limit off --database-url $url"
     export "PROJECT_DOCS${name}_CASES=accept reject"
     export "PROJECT_DOCS${name}_ACCEPT_TOOL=read_document"
