@@ -353,6 +353,17 @@ async fn sessions_are_bound_to_their_subject_and_bounded_per_subject() {
     assert!(first.end().await.status.is_success());
     third = Session::open_unchecked(addr, CAROL).await;
     assert_eq!(third.status, StatusCode::OK, "{third:?}");
+    // A call of protocol 2026-07-28 opens no session: at the cap, it runs.
+    let answer = call_2026(
+        addr,
+        CAROL,
+        "read_document",
+        json!({"id": 1}),
+        json!({}),
+        None,
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
 
     // Opened all at once, no more than the cap get through.
     let bob = USERS[1].token;

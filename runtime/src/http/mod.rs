@@ -522,6 +522,10 @@ impl<T: Tools> Server<T> {
                     continue;
                 }
             };
+            // Answers go out as they are written: an event stream's frames
+            // are small writes, which Nagle's algorithm would hold back until
+            // the client's delayed acknowledgement (40 ms on Linux).
+            let _ = stream.set_nodelay(true);
             let front = front.clone();
             let read_timeout = front.options.read_timeout;
             connections.spawn(async move {
@@ -736,7 +740,12 @@ impl<T: Tools> Front<T> {
             },
             None => None,
         };
-        let opens = session.is_none() && parts.method == Method::POST && !self.options.stateless;
+        // Only an `initialize` opens a session; a call of protocol
+        // 2026-07-28, which has none, takes no place.
+        let opens = session.is_none()
+            && parts.method == Method::POST
+            && !self.options.stateless
+            && asked.initialize;
         let place = if opens {
             let cap = self.options.sessions_per_subject;
             match self.sessions.reserve(subject, cap, now) {
@@ -929,12 +938,16 @@ struct Asked {
     /// Whether it holds a `tools/call` whose arguments are an object (or
     /// absent), declared tool or not: refused over the rate as a tool result.
     tool_call: bool,
+    /// Whether it holds an `initialize`: the one request that opens a
+    /// session, and so the one that takes a place under the session cap.
+    initialize: bool,
 }
 
 fn asked<T: Tools>(body: &[u8], principal: &crate::auth::Principal) -> Asked {
     let mut asked = Asked {
         missing_scope: None,
         tool_call: false,
+        initialize: false,
     };
     let Ok(message) = serde_json::from_slice::<Value>(body) else {
         return asked;
@@ -944,7 +957,9 @@ fn asked<T: Tools>(body: &[u8], principal: &crate::auth::Principal) -> Asked {
         single => std::slice::from_ref(single),
     };
     for m in messages {
-        if m.get("method").and_then(Value::as_str) != Some("tools/call") {
+        let method = m.get("method").and_then(Value::as_str);
+        asked.initialize |= method == Some("initialize");
+        if method != Some("tools/call") {
             continue;
         }
         let params = m.get("params");

@@ -76,6 +76,7 @@ async fn main() {
     let listener = tokio::net::TcpListener::bind(addr).await.expect("the address binds");
     loop {
         let Ok((stream, _)) = listener.accept().await else { continue };
+        let _ = stream.set_nodelay(true);
         let (mcp, bearer) = (mcp.clone(), bearer.clone());
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {

@@ -79,7 +79,12 @@ async fn call(sender: &mut Sender, o: &Options, body: &Bytes) -> bool {
     let ok = response.status().is_success();
     let body = response.into_body().collect().await.expect("a body").to_bytes();
     let text = String::from_utf8_lossy(&body);
-    ok && text.contains(r#""result""#) && !text.contains(r#""isError":true"#)
+    let answered = ok && text.contains(r#""result""#) && !text.contains(r#""isError":true"#);
+    if !answered {
+        static TOLD: std::sync::Once = std::sync::Once::new();
+        TOLD.call_once(|| eprintln!("http-load: first failed answer: {text}"));
+    }
+    answered
 }
 
 #[tokio::main(flavor = "current_thread")]
