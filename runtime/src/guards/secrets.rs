@@ -1590,12 +1590,15 @@ impl Prefilter {
 /// One regex finds every secret in a single pass; a set of the same patterns,
 /// anchored, then names the kind of each (short) match. Resolving the kind
 /// with capture groups instead would run a slow engine over every match.
-/// A literal prefilter first skips text in which no kind can match.
+/// A literal prefilter first skips text in which no kind can match; the
+/// patterns are compiled only once some text gets past it, so a server whose
+/// output holds nothing like a secret never holds them in memory.
 struct Redactor {
-    prefilter: Prefilter,
     regex: Regex,
     kinds: RegexSet,
 }
+
+static PREFILTER: LazyLock<Prefilter> = LazyLock::new(Prefilter::new);
 
 static REDACTOR: LazyLock<Redactor> = LazyLock::new(|| {
     let alternatives: Vec<String> = KINDS
@@ -1607,11 +1610,7 @@ static REDACTOR: LazyLock<Redactor> = LazyLock::new(|| {
         .iter()
         .map(|(_, pattern)| format!("^(?:{})$", ascii_boundaries(pattern)));
     let kinds = RegexSet::new(anchored).expect("the secret patterns compile");
-    Redactor {
-        prefilter: Prefilter::new(),
-        regex,
-        kinds,
-    }
+    Redactor { regex, kinds }
 });
 
 /// `\b` as an ASCII word boundary: Unicode boundaries would push the regex
@@ -1649,15 +1648,11 @@ pub fn redact_cow(text: &str) -> (Cow<'_, str>, Vec<String>) {
 }
 
 fn redact_kinds(text: &str) -> (Cow<'_, str>, Vec<String>) {
-    let Redactor {
-        prefilter,
-        regex,
-        kinds,
-    } = &*REDACTOR;
     let mut findings = Vec::new();
-    if !prefilter.possible(text) {
+    if !PREFILTER.possible(text) {
         return (Cow::Borrowed(text), findings);
     }
+    let Redactor { regex, kinds } = &*REDACTOR;
     let mut out = String::new();
     let mut last = 0;
     let mut at = 0;
