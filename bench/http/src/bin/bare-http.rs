@@ -38,7 +38,9 @@ impl Bare {
         Parameters(ReadArgs { id }): Parameters<ReadArgs>,
     ) -> Result<CallToolResult, ErrorData> {
         if id < 1 {
-            return Ok(CallToolResult::error(vec![ContentBlock::text("id must be at least 1")]));
+            return Ok(CallToolResult::error(vec![ContentBlock::text(
+                "id must be at least 1",
+            )]));
         }
         let row: Option<(String,)> = sqlx::query_as("SELECT content FROM documents WHERE id = ?")
             .bind(id)
@@ -62,7 +64,9 @@ async fn main() {
         eprintln!("usage: bare-http ADDR SQLITE_URL TOKEN");
         std::process::exit(2);
     };
-    let pool = sqlx::SqlitePool::connect(url).await.expect("the database opens");
+    let pool = sqlx::SqlitePool::connect(url)
+        .await
+        .expect("the database opens");
     let bare = Bare {
         pool,
         tool_router: Bare::tool_router(),
@@ -73,9 +77,13 @@ async fn main() {
         StreamableHttpServerConfig::default(),
     );
     let bearer: Arc<str> = format!("Bearer {token}").into();
-    let listener = tokio::net::TcpListener::bind(addr).await.expect("the address binds");
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .expect("the address binds");
     loop {
-        let Ok((stream, _)) = listener.accept().await else { continue };
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let (mcp, bearer) = (mcp.clone(), bearer.clone());
         tokio::spawn(async move {

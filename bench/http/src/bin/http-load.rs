@@ -34,7 +34,11 @@ fn parse() -> Result<Options, String> {
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let value = args.next().ok_or(format!("{arg} needs a value"))?;
-        let number = || value.parse::<usize>().map_err(|_| format!("{arg}: not a number"));
+        let number = || {
+            value
+                .parse::<usize>()
+                .map_err(|_| format!("{arg}: not a number"))
+        };
         match arg.as_str() {
             "--url" => o.url = value.parse().map_err(|_| "--url: not a URL")?,
             "--token" => o.token = value,
@@ -53,11 +57,14 @@ type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
 
 async fn connect(url: &hyper::Uri) -> Sender {
     let authority = url.authority().expect("the URL names a host").as_str();
-    let stream = tokio::net::TcpStream::connect(authority).await.expect("the server listens");
-    stream.set_nodelay(true).unwrap();
-    let (sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+    let stream = tokio::net::TcpStream::connect(authority)
         .await
-        .expect("HTTP/1.1 handshake");
+        .expect("the server listens");
+    stream.set_nodelay(true).unwrap();
+    let (sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .expect("HTTP/1.1 handshake");
     tokio::spawn(conn);
     sender
 }
@@ -77,7 +84,12 @@ async fn call(sender: &mut Sender, o: &Options, body: &Bytes) -> bool {
         .unwrap();
     let response = sender.send_request(request).await.expect("an answer");
     let ok = response.status().is_success();
-    let body = response.into_body().collect().await.expect("a body").to_bytes();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("a body")
+        .to_bytes();
     let text = String::from_utf8_lossy(&body);
     let answered = ok && text.contains(r#""result""#) && !text.contains(r#""isError":true"#);
     if !answered {
@@ -133,7 +145,8 @@ async fn main() {
     }
     let wall = began.elapsed().as_secs_f64();
     latencies.sort();
-    let at = |p: f64| latencies[((latencies.len() - 1) as f64 * p).round() as usize].as_secs_f64() * 1e6;
+    let at =
+        |p: f64| latencies[((latencies.len() - 1) as f64 * p).round() as usize].as_secs_f64() * 1e6;
     println!(
         r#"{{"calls":{},"concurrency":{},"wall_s":{wall:.4},"calls_per_s":{:.1},"p50_us":{:.1},"p99_us":{:.1},"failed":{failed}}}"#,
         latencies.len(),
