@@ -274,6 +274,8 @@ struct Lines {
     out: std::sync::Mutex<Box<dyn std::io::Write + Send>>,
     /// The writer thread and panic hook, started with the first gathered line.
     started: std::sync::Once,
+    /// Whether the writer thread runs; without it, lines are written as they come.
+    writer: std::sync::atomic::AtomicBool,
 }
 
 /// Past this many bytes gathered, the line that crosses it writes them all.
@@ -286,6 +288,7 @@ impl Lines {
             wake: std::sync::Condvar::new(),
             out: std::sync::Mutex::new(out),
             started: std::sync::Once::new(),
+            writer: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -319,10 +322,12 @@ impl Lines {
             gathered.extend_from_slice(line);
             (first, gathered.len() >= GATHER_LIMIT)
         };
-        if full {
+        if first {
+            self.started.call_once(|| self.start());
+        }
+        if full || !self.writer.load(std::sync::atomic::Ordering::Acquire) {
             self.flush(&[]);
         } else if first {
-            self.started.call_once(|| self.start());
             self.wake.notify_one();
         }
     }
@@ -347,10 +352,9 @@ impl Lines {
                     self.flush(&[]);
                 }
             });
-        if spawned.is_err() {
-            // No writer: every line is written as it comes.
-            self.flush(&[]);
-        }
+        // Without a writer, every line is written as it comes.
+        self.writer
+            .store(spawned.is_ok(), std::sync::atomic::Ordering::Release);
         // A hook cannot be set while this thread unwinds.
         if !std::thread::panicking() {
             let previous = std::panic::take_hook();

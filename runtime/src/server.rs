@@ -342,6 +342,9 @@ impl<T: Tools> Server<T> {
         };
         let pipeline = self.pipeline.clone();
         let pipes = if blocking { None } else { pipes::stdio() };
+        // The pipes block again however serving ends: done, failed, panicked
+        // or dropped.
+        let _restore = pipes.is_some().then_some(pipes::Restore);
         let served = match pipes {
             Some(pipes) => self.serve(pipes).await,
             None => self.serve(rmcp::transport::stdio()).await,
@@ -349,9 +352,6 @@ impl<T: Tools> Server<T> {
         let running = match served {
             Ok(running) => running,
             Err(e) => {
-                if !blocking {
-                    pipes::restore();
-                }
                 crate::log::flush();
                 return Err(std::io::Error::other(e));
             }
@@ -369,9 +369,6 @@ impl<T: Tools> Server<T> {
             .settle_audit()
             .await
             .map_err(std::io::Error::other)?;
-        if !blocking {
-            pipes::restore();
-        }
         ended.map(drop)
     }
 }
@@ -383,34 +380,54 @@ mod pipes {
 
     use tokio::net::unix::pipe::{Receiver, Sender};
 
-    /// stdin and stdout, when both are pipes, set not to block (a flag of
-    /// the pipes' ends, which [`restore`] clears).
+    /// stdin and stdout, when both are pipes (and stderr is neither, as
+    /// with `2>&1`: it would stop blocking too, and a write to it could fail),
+    /// set not to block: a flag of the pipes' open files, which [`Restore`]
+    /// clears. Either both are changed, or neither is.
     pub(super) fn stdio() -> Option<(Receiver, Sender)> {
         let input = std::io::stdin().as_fd().try_clone_to_owned().ok()?;
         let output = std::io::stdout().as_fd().try_clone_to_owned().ok()?;
-        // Checked before either is changed: both are pipes, or neither is used.
-        if !is_pipe(&input) || !is_pipe(&output) {
+        let (Some(read), Some(written)) = (fifo(&input), fifo(&output)) else {
+            return None;
+        };
+        let errors = std::io::stderr().as_fd().try_clone_to_owned().ok();
+        if errors
+            .and_then(|e| fifo(&e))
+            .is_some_and(|e| e == read || e == written)
+        {
             return None;
         }
-        Some((
-            Receiver::from_owned_fd(input).ok()?,
-            Sender::from_owned_fd(output).ok()?,
-        ))
+        let receiver = Receiver::from_owned_fd(input).ok()?;
+        match Sender::from_owned_fd(output) {
+            Ok(sender) => Some((receiver, sender)),
+            Err(_) => {
+                let _ = receiver.into_blocking_fd();
+                None
+            }
+        }
     }
 
-    fn is_pipe(fd: &std::os::fd::OwnedFd) -> bool {
-        use std::os::unix::fs::FileTypeExt as _;
-        fd.try_clone()
-            .map(std::fs::File::from)
-            .and_then(|file| file.metadata())
-            .is_ok_and(|meta| meta.file_type().is_fifo())
+    /// The pipe `fd` is an end of (its device and inode), if it is one.
+    fn fifo(fd: &std::os::fd::OwnedFd) -> Option<(u64, u64)> {
+        use std::os::unix::fs::{FileTypeExt as _, MetadataExt as _};
+        let meta = std::fs::File::from(fd.try_clone().ok()?).metadata().ok()?;
+        meta.file_type().is_fifo().then(|| (meta.dev(), meta.ino()))
     }
 
-    /// Lets stdin and stdout block again, as whoever shares them expects.
-    pub(super) fn restore() {
-        if let Some((input, output)) = stdio() {
-            let _ = input.into_blocking_fd();
-            let _ = output.into_blocking_fd();
+    /// Lets stdin and stdout block again when dropped, as whoever shares
+    /// them expects.
+    pub(super) struct Restore;
+
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            // Registering the pipes again needs the runtime that served them.
+            if tokio::runtime::Handle::try_current().is_err() {
+                return;
+            }
+            if let Some((input, output)) = stdio() {
+                let _ = input.into_blocking_fd();
+                let _ = output.into_blocking_fd();
+            }
         }
     }
 }
@@ -422,7 +439,7 @@ mod pipes {
         None
     }
 
-    pub(super) fn restore() {}
+    pub(super) struct Restore;
 }
 
 /// The subject, and the role, of [`Server::for_one_developer`].

@@ -136,7 +136,7 @@ pub const KINDS: &[(&str, &str)] = &[
     ),
     (
         "azure_ad_client_secret",
-        r#"\b[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.-]{31,34}"#,
+        r#"\b[A-Za-z0-9_~.]{3}[0-9]Q~[A-Za-z0-9_~.-]{31,34}"#,
     ),
     ("alibaba_access_key_id", r#"\bLTAI[A-Za-z0-9]{20}"#),
     (
@@ -2237,6 +2237,21 @@ mod tests {
             }
         }
         assert!(checked > 10_000, "{checked}");
+    }
+
+    #[test]
+    fn a_pattern_needs_no_digit_its_literals_do_not_name() {
+        // `\d` would take any Unicode digit, where the literals `0Q~`..`9Q~`
+        // name the ASCII ones: the prefilter and the pattern must agree.
+        let text = format!("abc\u{663}Q~{}", "a".repeat(31));
+        assert!(!PREFILTER.possible(&text));
+        assert!(!REDACTOR.regex.is_match(&text), "{text}");
+        let ascii = format!("abc3Q~{}", "a".repeat(31));
+        assert!(PREFILTER.possible(&ascii));
+        assert_eq!(
+            redact(&ascii).findings,
+            ["secret:redacted azure_ad_client_secret"]
+        );
     }
 
     #[test]

@@ -227,3 +227,33 @@ fn stdin_blocks_again_once_serving_ends() {
     assert!(child.wait().unwrap().success());
     assert!(!nonblocking(std::process::id(), fd), "left not blocking");
 }
+
+#[test]
+fn stdio_keeps_blocking_when_stderr_shares_the_output_pipe() {
+    use std::io::{BufRead, Write};
+    // `2>&1`: stderr writes into the same pipe as stdout.
+    let (reader, writer) = std::io::pipe().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_basic-server"))
+        .env_remove("SECURE_TOOL_STDIO")
+        .stdin(std::process::Stdio::piped())
+        .stdout(writer.try_clone().unwrap())
+        .stderr(writer)
+        .spawn()
+        .expect("basic-server runs");
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(
+        stdin,
+        r#"{{"jsonrpc":"2.0","id":1,"method":"initialize","params":{{"protocolVersion":"2025-06-18","capabilities":{{}},"clientInfo":{{"name":"cli-test","version":"1"}}}}}}"#
+    )
+    .unwrap();
+    let mut output = std::io::BufReader::new(reader);
+    let mut line = String::new();
+    while !line.contains(r#""id":1"#) {
+        line.clear();
+        assert!(output.read_line(&mut line).unwrap() > 0, "no answer");
+    }
+    assert!(!nonblocking(child.id(), 0), "stdin made not to block");
+    assert!(!nonblocking(child.id(), 1), "stdout made not to block");
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}
