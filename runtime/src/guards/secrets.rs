@@ -1521,6 +1521,13 @@ impl Prefilter {
 
     /// Whether any kind could match somewhere in `text`.
     fn possible(&self, text: &str) -> bool {
+        // A pattern that ignores case folds Unicode case: `ſ` (U+017F) is an
+        // `s` to it and the Kelvin sign (U+212A) a `k`, the only characters
+        // outside ASCII that fold to ASCII letters. The literals compare ASCII
+        // only, so text holding either goes to the patterns whole.
+        if text.contains(['\u{17F}', '\u{212A}']) {
+            return true;
+        }
         // Allocated where the filter first passes: most texts never get there.
         let mut seen = Vec::new();
         let mut chars = Vec::new();
@@ -2252,6 +2259,26 @@ mod tests {
             redact(&ascii).findings,
             ["secret:redacted azure_ad_client_secret"]
         );
+    }
+
+    #[test]
+    fn only_two_characters_outside_ascii_fold_to_ascii_letters() {
+        let letter = Regex::new("(?i)^[a-z]$").unwrap();
+        let folding: Vec<char> = ('\u{80}'..=char::MAX)
+            .filter(|c| letter.is_match(c.encode_utf8(&mut [0; 4])))
+            .collect();
+        assert_eq!(folding, ['\u{17F}', '\u{212A}']);
+    }
+
+    #[test]
+    fn a_keyword_spelled_with_a_folding_character_is_still_redacted() {
+        for text in [
+            "pa\u{17F}\u{17F}word = hunter22xyz",
+            "api_\u{212A}ey = Zx9Qw8Er7Ty6Ui5Op4As3",
+        ] {
+            let redacted = redact(text);
+            assert!(!redacted.findings.is_empty(), "{text:?}: {}", redacted.text);
+        }
     }
 
     #[test]
