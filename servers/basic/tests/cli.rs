@@ -3,6 +3,9 @@
 
 use std::process::{Command, Output};
 
+/// The first message of every session these tests open.
+const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"cli-test","version":"1"}}}"#;
+
 fn run(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_basic-server"))
         .args(args)
@@ -62,7 +65,7 @@ fn a_refusal_over_stdio_is_one_warning_line_on_stderr() {
         .expect("basic-server runs");
     let mut stdin = child.stdin.take().unwrap();
     for message in [
-        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"cli-test","version":"1"}}}"#,
+        INITIALIZE,
         r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
         r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"compute","arguments":{"op":"pow\u001b[31m","a":1,"b":2}}}"#,
     ] {
@@ -134,10 +137,7 @@ fn three_calls(mode: Option<&str>) -> (String, bool) {
             assert!(stdout.read_line(&mut line).unwrap() > 0, "no answer");
         }
     };
-    send(
-        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"cli-test","version":"1"}}}"#,
-        Some(r#""id":1"#),
-    );
+    send(INITIALIZE, Some(r#""id":1"#));
     let unblocked = nonblocking(child.id(), 0);
     send(
         r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
@@ -208,11 +208,7 @@ fn stdin_blocks_again_once_serving_ends() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("basic-server runs");
-    writeln!(
-        writer,
-        r#"{{"jsonrpc":"2.0","id":1,"method":"initialize","params":{{"protocolVersion":"2025-06-18","capabilities":{{}},"clientInfo":{{"name":"cli-test","version":"1"}}}}}}"#
-    )
-    .unwrap();
+    writeln!(writer, "{INITIALIZE}").unwrap();
     let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
@@ -241,11 +237,7 @@ fn stdio_keeps_blocking_when_stderr_shares_the_output_pipe() {
         .spawn()
         .expect("basic-server runs");
     let mut stdin = child.stdin.take().unwrap();
-    writeln!(
-        stdin,
-        r#"{{"jsonrpc":"2.0","id":1,"method":"initialize","params":{{"protocolVersion":"2025-06-18","capabilities":{{}},"clientInfo":{{"name":"cli-test","version":"1"}}}}}}"#
-    )
-    .unwrap();
+    writeln!(stdin, "{INITIALIZE}").unwrap();
     let mut output = std::io::BufReader::new(reader);
     let mut line = String::new();
     while !line.contains(r#""id":1"#) {
