@@ -35,6 +35,8 @@ fn cargo(dir: &Path, args: &[&str]) -> (bool, String, String) {
         .args(["--offline", "--quiet"])
         .current_dir(dir)
         .env("CARGO_TARGET_DIR", root().join("target/outside"))
+        // No debug info: these builds add gigabytes to the checkout's disk.
+        .env("CARGO_PROFILE_DEV_DEBUG", "false")
         .env_remove("RUSTFLAGS")
         .output()
         .expect("cargo runs");
