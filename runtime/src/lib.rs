@@ -100,6 +100,7 @@ pub mod guards;
 pub mod http;
 pub mod limit;
 pub mod log;
+pub mod manifest;
 #[cfg(feature = "oidc")]
 #[cfg_attr(docsrs, doc(cfg(feature = "oidc")))]
 pub mod oidc;

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CustomRequest, CustomResult, ErrorCode,
-    Implementation, ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig,
-    Tool, ToolAnnotations,
+    Implementation, ListToolsResult, MetaObject, PaginatedRequestParams, ServerCapabilities,
+    ServerConfig, Tool, ToolAnnotations,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
@@ -17,6 +17,7 @@ use crate::audit::Audit;
 use crate::auth::TokenVerifier;
 #[cfg(feature = "rbac")]
 use crate::authz::Authorizer;
+use crate::manifest::{Manifest, SERVER_KEY, TOOL_KEY};
 pub use crate::pipeline::{Arguments, Credential, Request};
 use crate::pipeline::{Guards, Pipeline, Trace};
 use crate::schema::input_schema;
@@ -139,6 +140,8 @@ fn entry(spec: &ToolSpec, schema: Map<String, Value>) -> Tool {
 pub struct Server<T> {
     tools: Arc<[Tool]>,
     http_tools: Arc<[Tool]>,
+    /// The `_meta` of a `tools/list` result: the server's manifest.
+    manifest: Arc<MetaObject>,
     pipeline: Arc<Pipeline>,
     /// The roots this session's client allows, once asked (with `files`).
     #[cfg(feature = "files")]
@@ -151,6 +154,7 @@ impl<T> Clone for Server<T> {
         Self {
             tools: self.tools.clone(),
             http_tools: self.http_tools.clone(),
+            manifest: self.manifest.clone(),
             pipeline: self.pipeline.clone(),
             #[cfg(feature = "files")]
             client_roots: self.client_roots.clone(),
@@ -219,9 +223,31 @@ impl<T: Tools> Server<T> {
 
     /// A server over an assembled pipeline.
     pub fn from_pipeline(pipeline: Pipeline) -> Self {
+        let manifest = Manifest::of::<T>();
+        // Each entry carries its tool's fingerprint, over HTTP as over stdio:
+        // it is the declaration's, whichever transport shows it.
+        let published = |entry: Tool, spec: &ToolSpec| {
+            let print = manifest.tool(spec.name).unwrap_or_default();
+            let meta = Map::from_iter([(TOOL_KEY.to_owned(), Value::from(print))]);
+            entry.with_meta(MetaObject(meta))
+        };
+        // The server's fingerprint only: over HTTP a caller sees the tools its
+        // scopes permit, and a list of every tool's name would tell it more.
+        let summary = serde_json::json!({
+            "server": manifest.server,
+            "fingerprint": manifest.fingerprint,
+        });
+        let meta = Map::from_iter([(SERVER_KEY.to_owned(), summary)]);
         Self {
-            tools: T::TOOLS.iter().map(|spec| tool_entry(spec)).collect(),
-            http_tools: T::TOOLS.iter().map(|spec| http_tool_entry(spec)).collect(),
+            tools: T::TOOLS
+                .iter()
+                .map(|spec| published(tool_entry(spec), spec))
+                .collect(),
+            http_tools: T::TOOLS
+                .iter()
+                .map(|spec| published(http_tool_entry(spec), spec))
+                .collect(),
+            manifest: Arc::new(MetaObject(meta)),
             pipeline: Arc::new(pipeline),
             #[cfg(feature = "files")]
             client_roots: Arc::default(),
@@ -535,8 +561,13 @@ impl<T: Tools> ServerHandler for Server<T> {
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
+        let listed = |tools: Vec<Tool>| {
+            let mut result = ListToolsResult::with_all_items(tools);
+            result.meta = Some(MetaObject::clone(&self.manifest));
+            result
+        };
         let Some(token) = http_bearer(&context) else {
-            return Ok(ListToolsResult::with_all_items(self.tools.to_vec()));
+            return Ok(listed(self.tools.to_vec()));
         };
         // Over HTTP a caller sees exactly the tools its token's scopes permit,
         // by the same test the scope gate applies to a call.
@@ -551,9 +582,10 @@ impl<T: Tools> ServerHandler for Server<T> {
                 .filter(|(spec, _)| spec.access.permits(&principal))
                 .map(|(_, tool)| tool.clone())
                 .collect(),
-            _ => Vec::new(),
+            // Nothing, not even the manifest, for a caller not authenticated.
+            _ => return Ok(ListToolsResult::with_all_items(Vec::new())),
         };
-        Ok(ListToolsResult::with_all_items(visible))
+        Ok(listed(visible))
     }
 
     // rmcp asks this only over HTTP, to check `Mcp-Param-*` headers against

@@ -375,6 +375,24 @@ fn absent(family: usize, specs: &[&ToolSpec]) -> String {
     .to_owned()
 }
 
+/// The fingerprints a client can pin: any change to a tool's description,
+/// schema, annotations or gates changes its row and the server's.
+fn manifest_section(out: &mut String, manifest: &crate::manifest::Manifest) {
+    let _ = writeln!(
+        out,
+        "\n## Tool manifest\n\n\
+         Server fingerprint `{}`. Each tool's is the SHA-256 of its description, schemas, \
+         annotations and gates; `tools/list` carries them in `_meta` (`{}` on each tool, `{}` \
+         on the result).\n\n| Tool | Fingerprint |\n|---|---|",
+        manifest.fingerprint,
+        crate::manifest::TOOL_KEY,
+        crate::manifest::SERVER_KEY,
+    );
+    for (name, print) in &manifest.tools {
+        let _ = writeln!(out, "| `{name}` | `{print}` |");
+    }
+}
+
 fn escape_cell(text: &str) -> String {
     text.replace('|', "\\|")
 }
@@ -458,6 +476,7 @@ pub async fn render<S: Tools>(regenerate: &str) -> String {
     );
     out.push_str("## Tools and gates\n\n");
     summary(&mut out, S::TOOLS);
+    manifest_section(&mut out, &crate::manifest::Manifest::of::<S>());
     for (i, family) in FAMILIES.iter().enumerate() {
         let _ = writeln!(out, "\n## {}. {family}\n", i + 1);
         let family_rows: Vec<&Row> = rows.iter().filter(|r| r.family == i).collect();

@@ -303,6 +303,29 @@ async fn results_that_json_cannot_carry_are_refused() {
 }
 
 #[tokio::test]
+async fn the_list_carries_the_tool_manifest() {
+    use secure_tool::manifest::{Manifest, SERVER_KEY, TOOL_KEY};
+    with_server(|client| async move {
+        let manifest = Manifest::of::<BasicServer>();
+        let listed = client.list_tools(None).await.unwrap();
+        let meta = listed.meta.expect("the result's _meta").0;
+        assert_eq!(
+            meta[SERVER_KEY]["fingerprint"],
+            manifest.fingerprint.as_str()
+        );
+        assert_eq!(meta[SERVER_KEY]["server"], "basic-server");
+        // Tool names are on the entries a caller may see, not in the summary.
+        assert!(meta[SERVER_KEY].get("tools").is_none());
+        assert_eq!(listed.tools.len(), manifest.tools.len());
+        for tool in &listed.tools {
+            let meta = &tool.meta.as_ref().expect("the tool's _meta").0;
+            assert_eq!(meta[TOOL_KEY].as_str(), manifest.tool(&tool.name));
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn the_listed_schema_states_every_gate() {
     with_server(|client| async move {
         let tools = client.list_all_tools().await.unwrap();

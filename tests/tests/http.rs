@@ -151,10 +151,22 @@ async fn a_caller_sees_and_calls_only_what_its_scopes_allow() {
         ]
     );
     let listed = alice.rpc("tools/list", json!({})).await;
+    let manifest = secure_tool::manifest::Manifest::of::<DocServer>();
+    assert_eq!(
+        listed.body["result"]["_meta"][secure_tool::manifest::SERVER_KEY]["fingerprint"],
+        manifest.fingerprint.as_str()
+    );
     for tool in listed.body["result"]["tools"].as_array().unwrap() {
         assert!(
             tool["inputSchema"]["properties"].get("token").is_none(),
             "over HTTP the token is the header, not an argument: {tool}"
+        );
+        // The fingerprint is the declaration's, over HTTP as over stdio.
+        let name = tool["name"].as_str().unwrap();
+        assert_eq!(
+            tool["_meta"][secure_tool::manifest::TOOL_KEY].as_str(),
+            manifest.tool(name),
+            "{tool}"
         );
     }
     let mut visible = carol.tool_names().await;

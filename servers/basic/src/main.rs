@@ -1,6 +1,7 @@
 //! `basic-server`: serves `compute` and `echo` over MCP on stdin/stdout, or
 //! over HTTP with `--http ADDR`. `basic-server --help` lists the options;
-//! `basic-server threat-model` prints its threat model instead.
+//! `basic-server threat-model` prints its threat model instead, and
+//! `basic-server manifest` its tools' fingerprints.
 //!
 //! Over HTTP every request is authenticated: bearer tokens are JWTs verified
 //! with `BASIC_SERVER_JWT_ISSUER` and `BASIC_SERVER_JWT_SECRET` with `BASIC_SERVER_JWT_ALG=HS256`, or
@@ -34,11 +35,17 @@ struct Cli {
 enum Command {
     /// Print the threat model generated from the tool declarations
     ThreatModel,
+    /// Print the tool manifest: each tool's fingerprint and the server's
+    Manifest,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::Manifest) = cli.command {
+        println!("{}", secure_tool::manifest::Manifest::of::<BasicServer>());
+        return ExitCode::SUCCESS;
+    }
     if let Some(Command::ThreatModel) = cli.command {
         print!(
             "{}",

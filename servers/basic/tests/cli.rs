@@ -27,9 +27,20 @@ fn help_lists_every_option_and_the_threat_model() {
         "--authorization-server",
         "--max-body-bytes",
         "threat-model",
+        "manifest",
     ] {
         assert!(help.contains(option), "{option} missing from:\n{help}");
     }
+}
+
+#[test]
+fn the_manifest_command_prints_the_fingerprints_the_server_publishes() {
+    let out = run(&["manifest"]);
+    assert!(out.status.success());
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let manifest = secure_tool::manifest::Manifest::of::<basic_server::BasicServer>();
+    assert_eq!(printed, manifest.to_json());
+    assert_eq!(printed["tools"].as_object().unwrap().len(), 2);
 }
 
 #[test]

@@ -2,7 +2,8 @@
 //! HTTP, confined to the directories given with `--root`.
 //!
 //! `files-server --help` lists the options; `files-server threat-model`
-//! prints the threat model. Outside `--demo`, bearer tokens are JWTs verified
+//! prints the threat model, `files-server manifest` the tools' fingerprints.
+//! Outside `--demo`, bearer tokens are JWTs verified
 //! with `FILES_SERVER_JWT_ISSUER` and `FILES_SERVER_JWT_SECRET` with `FILES_SERVER_JWT_ALG=HS256`, or
 //! `FILES_SERVER_JWT_KEY_FILE` with `FILES_SERVER_JWT_ALG`, for the audience
 //! `files-server`, and `--assign SUBJECT=ROLE` gives subjects their roles.
@@ -45,6 +46,8 @@ struct Cli {
 enum Command {
     /// Print the threat model generated from the tool declarations
     ThreatModel,
+    /// Print the tool manifest: each tool's fingerprint and the server's
+    Manifest,
 }
 
 fn config(cli: Cli) -> Result<Config, String> {
@@ -75,6 +78,13 @@ fn config(cli: Cli) -> Result<Config, String> {
 #[tokio::main]
 async fn main() -> ExitCode {
     let mut cli = Cli::parse();
+    if let Some(Command::Manifest) = cli.command {
+        println!(
+            "{}",
+            secure_tool::manifest::Manifest::of::<files_server::FilesServer>()
+        );
+        return ExitCode::SUCCESS;
+    }
     if let Some(Command::ThreatModel) = cli.command {
         let model = secure_tool::threat_model::render::<files_server::FilesServer>(
             files_server::REGENERATE_THREAT_MODEL,

@@ -1,5 +1,6 @@
 //! `template-server`: the template's tools over MCP on stdin/stdout.
-//! `template-server threat-model` prints its threat model.
+//! `template-server threat-model` prints its threat model, and
+//! `template-server manifest` its tools' fingerprints.
 //!
 //! Tokens are JWTs: `TEMPLATE_JWT_ISSUER` and `TEMPLATE_JWT_SECRET` with `TEMPLATE_JWT_ALG=HS256` (or
 //! `TEMPLATE_JWT_KEY_FILE` with `TEMPLATE_JWT_ALG`). Policies persist in the
@@ -51,6 +52,13 @@ async fn serve(dev: bool) -> Result<(), String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    if std::env::args().nth(1).as_deref() == Some("manifest") {
+        println!(
+            "{}",
+            secure_tool::manifest::Manifest::of::<TemplateServer>()
+        );
+        return ExitCode::SUCCESS;
+    }
     if std::env::args().nth(1).as_deref() == Some("threat-model") {
         print!(
             "{}",
@@ -64,7 +72,7 @@ async fn main() -> ExitCode {
         Some("--dev") => true,
         Some(other) => {
             eprintln!(
-                "template-server: unknown argument {other:?}; expected `--dev` or `threat-model`"
+                "template-server: unknown argument {other:?}; expected `--dev`, `threat-model` or `manifest`"
             );
             return ExitCode::FAILURE;
         }

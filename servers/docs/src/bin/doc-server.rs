@@ -1,8 +1,9 @@
 //! `doc-server`: the document tools over MCP, on stdin/stdout or over HTTP.
 //!
 //! `doc-server --help` lists the options; `doc-server threat-model` prints the
-//! threat model. The database is `--database-url`, else `DATABASE_URL`, else an SQLite file
-//! under `$XDG_DATA_HOME/doc-server/` (or `~/.local/share/doc-server/`).
+//! threat model, `doc-server manifest` the tools' fingerprints. The database is
+//! `--database-url`, else `DATABASE_URL`, else an SQLite file under
+//! `$XDG_DATA_HOME/doc-server/` (or `~/.local/share/doc-server/`).
 //! With `--http` the server prints `listening on http://ADDR/mcp` on stderr
 //! once it accepts connections.
 
@@ -82,6 +83,8 @@ struct Cli {
 enum Command {
     /// Print the threat model generated from the tool declarations
     ThreatModel,
+    /// Print the tool manifest: each tool's fingerprint and the server's
+    Manifest,
     /// Give SUBJECT (a token's `sub`) the role ROLE (admin, editor or viewer) in the store
     Assign {
         /// The subject, exactly as tokens name it
@@ -133,6 +136,13 @@ fn config(cli: Cli) -> Result<Config, String> {
 #[tokio::main]
 async fn main() -> ExitCode {
     let mut cli = Cli::parse();
+    if let Some(Command::Manifest) = cli.command {
+        println!(
+            "{}",
+            secure_tool::manifest::Manifest::of::<doc_server::DocServer>()
+        );
+        return ExitCode::SUCCESS;
+    }
     if let Some(Command::ThreatModel) = cli.command {
         let model = secure_tool::threat_model::render::<doc_server::DocServer>(
             doc_server::REGENERATE_THREAT_MODEL,
