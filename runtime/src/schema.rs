@@ -1,5 +1,8 @@
 //! The JSON Schema clients see, derived from the same spec the gates enforce.
 
+use std::sync::Arc;
+
+use rmcp::model::{Tool, ToolAnnotations};
 use serde_json::{Map, Value, json};
 
 use crate::spec::{Access, DEFAULT_MAX_LEN, Kind, ParamSpec, TOKEN_FIELD, ToolSpec};
@@ -142,6 +145,38 @@ pub(crate) fn int_json(x: i128) -> Value {
     } else {
         json!(x as f64)
     }
+}
+
+/// The MCP tool entry a client sees for a spec, over stdio (scoped tools
+/// take a `token` argument).
+pub fn tool_entry(spec: &ToolSpec) -> Tool {
+    entry(spec, input_schema(spec))
+}
+
+/// The MCP tool entry a client sees for a spec over HTTP, where the token is
+/// the bearer header and not an argument.
+pub fn http_tool_entry(spec: &ToolSpec) -> Tool {
+    entry(spec, arguments_schema(spec))
+}
+
+fn entry(spec: &ToolSpec, schema: Map<String, Value>) -> Tool {
+    let mut tool = Tool::new(spec.name, spec.description, Arc::new(schema));
+    if let Some(schema) = (spec.output_schema)() {
+        tool = tool.with_raw_output_schema(Arc::new(schema));
+    }
+    // A hint the declaration does not state stays absent, and a client reads
+    // the cautious default: not read-only, not idempotent, open world.
+    let mut hints = ToolAnnotations::new().destructive(spec.confirm);
+    if spec.read_only {
+        hints = hints.read_only(true);
+    }
+    if spec.idempotent {
+        hints = hints.idempotent(true);
+    }
+    if spec.open_world {
+        hints = hints.open_world(true);
+    }
+    tool.with_annotations(hints)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::time::Duration;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CustomRequest, CustomResult, ErrorCode,
     Implementation, ListToolsResult, MetaObject, PaginatedRequestParams, ServerCapabilities,
-    ServerConfig, Tool, ToolAnnotations,
+    ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
@@ -17,10 +17,9 @@ use crate::audit::Audit;
 use crate::auth::TokenVerifier;
 #[cfg(feature = "rbac")]
 use crate::authz::Authorizer;
-use crate::manifest::{Manifest, SERVER_KEY, TOOL_KEY};
+use crate::manifest::{Manifest, SERVER_KEY, TOOL_KEY, server_fingerprint};
 pub use crate::pipeline::{Arguments, Credential, Request};
 use crate::pipeline::{Guards, Pipeline, Trace};
-use crate::schema::input_schema;
 use crate::spec::ToolSpec;
 
 /// A set of tools declared with `server!`. The generated implementation is a
@@ -88,36 +87,21 @@ mod elicitation {
     }
 }
 
-/// The MCP tool entry a client sees for a spec, over stdio (scoped tools
-/// take a `token` argument).
-pub fn tool_entry(spec: &ToolSpec) -> Tool {
-    entry(spec, input_schema(spec))
+pub use crate::schema::{http_tool_entry, tool_entry};
+
+impl Manifest {
+    /// The manifest of the server `S`.
+    pub fn of<S: Tools>() -> Self {
+        Self::from_specs(S::NAME, S::TOOLS)
+    }
 }
 
-/// The MCP tool entry a client sees for a spec over HTTP, where the token is
-/// the bearer header and not an argument.
-pub fn http_tool_entry(spec: &ToolSpec) -> Tool {
-    entry(spec, crate::schema::arguments_schema(spec))
-}
-
-fn entry(spec: &ToolSpec, schema: Map<String, Value>) -> Tool {
-    let mut tool = Tool::new(spec.name, spec.description, Arc::new(schema));
-    if let Some(schema) = (spec.output_schema)() {
-        tool = tool.with_raw_output_schema(Arc::new(schema));
-    }
-    // A hint the declaration does not state stays absent, and a client reads
-    // the cautious default: not read-only, not idempotent, open world.
-    let mut hints = ToolAnnotations::new().destructive(spec.confirm);
-    if spec.read_only {
-        hints = hints.read_only(true);
-    }
-    if spec.idempotent {
-        hints = hints.idempotent(true);
-    }
-    if spec.open_world {
-        hints = hints.open_world(true);
-    }
-    tool.with_annotations(hints)
+/// The `_meta` of a `tools/list` result: the server's name and the
+/// fingerprint of the tools listed, not their names (over HTTP a caller sees
+/// only the tools its scopes permit).
+fn listed_manifest(server: &str, fingerprint: String) -> MetaObject {
+    let summary = serde_json::json!({"server": server, "fingerprint": fingerprint});
+    MetaObject(Map::from_iter([(SERVER_KEY.to_owned(), summary)]))
 }
 
 /// An MCP server over a set of declared tools.
@@ -140,7 +124,7 @@ fn entry(spec: &ToolSpec, schema: Map<String, Value>) -> Tool {
 pub struct Server<T> {
     tools: Arc<[Tool]>,
     http_tools: Arc<[Tool]>,
-    /// The `_meta` of a `tools/list` result: the server's manifest.
+    /// The `_meta` of a `tools/list` result that shows every tool.
     manifest: Arc<MetaObject>,
     pipeline: Arc<Pipeline>,
     /// The roots this session's client allows, once asked (with `files`).
@@ -231,13 +215,6 @@ impl<T: Tools> Server<T> {
             let meta = Map::from_iter([(TOOL_KEY.to_owned(), Value::from(print))]);
             entry.with_meta(MetaObject(meta))
         };
-        // The server's fingerprint only: over HTTP a caller sees the tools its
-        // scopes permit, and a list of every tool's name would tell it more.
-        let summary = serde_json::json!({
-            "server": manifest.server,
-            "fingerprint": manifest.fingerprint,
-        });
-        let meta = Map::from_iter([(SERVER_KEY.to_owned(), summary)]);
         Self {
             tools: T::TOOLS
                 .iter()
@@ -247,7 +224,7 @@ impl<T: Tools> Server<T> {
                 .iter()
                 .map(|spec| published(http_tool_entry(spec), spec))
                 .collect(),
-            manifest: Arc::new(MetaObject(meta)),
+            manifest: Arc::new(listed_manifest(T::NAME, manifest.fingerprint.clone())),
             pipeline: Arc::new(pipeline),
             #[cfg(feature = "files")]
             client_roots: Arc::default(),
@@ -575,7 +552,7 @@ impl<T: Tools> ServerHandler for Server<T> {
             Some(token) => Some(self.pipeline.verify(token).await),
             None => None,
         };
-        let visible = match verified {
+        let visible: Vec<Tool> = match verified {
             Some(Ok(principal)) => T::TOOLS
                 .iter()
                 .zip(self.http_tools.iter())
@@ -585,7 +562,21 @@ impl<T: Tools> ServerHandler for Server<T> {
             // Nothing, not even the manifest, for a caller not authenticated.
             _ => return Ok(ListToolsResult::with_all_items(Vec::new())),
         };
-        Ok(listed(visible))
+        if visible.len() == self.http_tools.len() {
+            return Ok(listed(visible));
+        }
+        // The fingerprint of what this caller sees: one over every tool would
+        // change with tools it cannot see, and tell it of them.
+        let fingerprint = server_fingerprint(visible.iter().map(|tool| {
+            let print = tool.meta.as_ref().and_then(|m| m.0.get(TOOL_KEY));
+            (
+                tool.name.as_ref(),
+                print.and_then(Value::as_str).unwrap_or_default(),
+            )
+        }));
+        let mut result = ListToolsResult::with_all_items(visible);
+        result.meta = Some(listed_manifest(T::NAME, fingerprint));
+        Ok(result)
     }
 
     // rmcp asks this only over HTTP, to check `Mcp-Param-*` headers against

@@ -9,7 +9,7 @@ const LAYERS: &[&[&str]] = &[
     &["limit", "guards", "output", "state", "oidc"],
     &["spec", "store"],
     &["schema", "validate", "audit", "authz", "approval"],
-    &["consent"],
+    &["consent", "manifest"],
     &["pipeline"],
     &["server"],
     &["http", "testing"],

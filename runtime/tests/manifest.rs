@@ -1,8 +1,11 @@
-//! The tool manifest: a fingerprint changes with anything a client reads or
-//! the server enforces about a tool, and with nothing else.
+//! The tool manifest through the macro: declarations that differ in one
+//! respect differ in fingerprint, and the same declaration gives the same one.
+//! (Every field of a spec, nested kinds included: the unit tests of
+//! `manifest.rs`.)
 
 use secure_tool::manifest::{Manifest, fingerprint};
-use secure_tool::server::{Tools, tool_entry};
+use secure_tool::schema::tool_entry;
+use secure_tool::server::Tools;
 use secure_tool::spec::ToolSpec;
 
 /// Each module declares `echo` once, differing from `base` in one respect.

@@ -172,6 +172,16 @@ async fn a_caller_sees_and_calls_only_what_its_scopes_allow() {
     let mut visible = carol.tool_names().await;
     visible.sort();
     assert_eq!(visible, ["read_document", "render_document"]);
+    // Carol's list carries the fingerprint of the tools she sees, not one that
+    // would change with the tools hidden from her.
+    let listed = carol.rpc("tools/list", json!({})).await;
+    let seen = &listed.body["result"]["_meta"][secure_tool::manifest::SERVER_KEY];
+    let hers = secure_tool::manifest::server_fingerprint(
+        ["read_document", "render_document"].map(|name| (name, manifest.tool(name).unwrap())),
+    );
+    assert_eq!(seen["fingerprint"], hers.as_str(), "{seen}");
+    assert_ne!(hers, manifest.fingerprint);
+    assert!(seen.get("tools").is_none(), "{seen}");
 
     // A hidden tool is uncallable: 403 naming the scope, before any body runs.
     let hidden = carol
