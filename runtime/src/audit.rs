@@ -300,6 +300,381 @@ impl From<StoreError> for AuditError {
 
 pub use crate::future::BoxFuture;
 
+/// The hash chain that makes the audit trail tamper-evident.
+///
+/// Each writer (the SQL writer of a process, a [`JsonLines`] file opened by
+/// one) writes one *stream*: a random id, and a sequence number from 0 that
+/// goes up by one with every entry, attempts and outcomes alike. An entry's
+/// hash is the SHA-256 of the previous entry's hash (nothing for entry 0), a
+/// newline, and the canonical JSON (keys sorted, no whitespace) of the entry
+/// as stored, its stream and number included. Replicas write streams of
+/// their own and never contend for a chain's head.
+///
+/// [`Walk`](chain::Walk) goes through streams in order and reports the first break: a
+/// number missing (an entry deleted), a number twice, a hash that does not
+/// match (an entry changed, or moved). Removing the newest entries of a
+/// stream, or a whole stream, leaves a shorter chain that verifies; the
+/// heads each writer prints in its log ([`HEAD_EVERY`](chain::HEAD_EVERY)) show what is gone.
+pub mod chain {
+    use serde_json::{Map, Value};
+
+    /// A writer prints its stream's head (number and hash) every this many
+    /// entries, when its stream starts, and when it settles.
+    pub const HEAD_EVERY: i64 = 4096;
+
+    /// The hash of an entry that follows the hash `prev` (empty for the
+    /// first of a stream).
+    pub fn hash(prev: &str, entry: &Value) -> String {
+        crate::canon::sha256(&[prev.as_bytes(), b"\n", crate::canon::json(entry).as_bytes()])
+    }
+
+    /// A writer's place in its stream.
+    #[derive(Debug, Clone)]
+    pub struct Stream {
+        id: String,
+        next: i64,
+        head: String,
+    }
+
+    impl Default for Stream {
+        fn default() -> Self {
+            Self::new()
+        }
+    }
+
+    impl Stream {
+        /// A new stream: a random id, nothing written.
+        pub fn new() -> Self {
+            Self {
+                id: crate::log::unique_id(),
+                next: 0,
+                head: String::new(),
+            }
+        }
+
+        /// The stream's id.
+        pub fn id(&self) -> &str {
+            &self.id
+        }
+
+        /// Links `entry` (the fields as stored) into the stream: adds its
+        /// `stream` and `seq`, and returns them with its hash.
+        pub fn link(&mut self, entry: &mut Map<String, Value>) -> (i64, String) {
+            let seq = self.next;
+            entry.insert("stream".into(), Value::from(self.id.as_str()));
+            entry.insert("seq".into(), Value::from(seq));
+            let hash = hash(&self.head, &Value::Object(std::mem::take(entry)));
+            self.next += 1;
+            self.head.clone_from(&hash);
+            (seq, hash)
+        }
+
+        /// Prints the head when the stream starts, every [`HEAD_EVERY`]
+        /// entries, and when `always`: what an auditor compares with the
+        /// stored chain. `before`: how many entries the stream had before
+        /// the last links.
+        pub(crate) fn announce(&self, before: i64, always: bool) {
+            let crossed = before == 0 || before / HEAD_EVERY != self.next / HEAD_EVERY;
+            if self.next > 0 && (always || crossed) {
+                tracing::info!(target: crate::log::TARGET,
+                    "audit stream {} head seq={} hash={}", self.id, self.next - 1, self.head);
+            }
+        }
+
+        /// How many entries the stream holds.
+        pub fn len(&self) -> i64 {
+            self.next
+        }
+
+        /// Whether nothing was written to it.
+        pub fn is_empty(&self) -> bool {
+            self.next == 0
+        }
+    }
+
+    /// What a verification found: every stream whole.
+    #[derive(Debug, Clone, PartialEq, Eq, Default)]
+    pub struct Verified {
+        /// Each stream's id, number of entries and head hash, in id order.
+        pub streams: Vec<(String, i64, String)>,
+        /// Entries written before the chain existed (no stream).
+        pub unchained: u64,
+    }
+
+    impl std::fmt::Display for Verified {
+        /// One line in all, then one per stream: what an auditor compares
+        /// with the heads the writers printed.
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            let entries: i64 = self.streams.iter().map(|(_, n, _)| n).sum();
+            write!(
+                f,
+                "verified: {} stream(s), {entries} entries chained, {} written before the chain",
+                self.streams.len(),
+                self.unchained
+            )?;
+            for (id, n, head) in &self.streams {
+                write!(
+                    f,
+                    "\nstream {id}: {n} entries, head seq={} hash={head}",
+                    n - 1
+                )?;
+            }
+            Ok(())
+        }
+    }
+
+    /// The first place a chain does not hold.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Break {
+        /// The stream.
+        pub stream: String,
+        /// The number where it breaks.
+        pub seq: i64,
+        /// Where the entry is: a table and row id, or a line of a file.
+        pub at: String,
+        /// What is wrong.
+        pub reason: String,
+    }
+
+    impl std::fmt::Display for Break {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(
+                f,
+                "stream {} breaks at seq {} ({}): {}",
+                self.stream, self.seq, self.at, self.reason
+            )
+        }
+    }
+
+    /// A verification in progress, fed entries ordered by stream, then
+    /// number: each with its fields as stored, its `stream`, `seq` and `hash`.
+    #[derive(Debug, Default)]
+    pub struct Walk {
+        verified: Verified,
+        current: Option<(String, i64, String)>,
+    }
+
+    impl Walk {
+        /// Checks the next entry; `at` says where it is, for the report.
+        pub fn push(&mut self, at: &str, mut entry: Map<String, Value>) -> Result<(), Break> {
+            let stored = entry.remove("hash");
+            let stream = entry
+                .get("stream")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            let seq = entry.get("seq").and_then(Value::as_i64);
+            let (Some(stream), Some(seq), Some(Value::String(stored))) = (stream, seq, stored)
+            else {
+                self.verified.unchained += 1;
+                return Ok(());
+            };
+            let broken = |seq: i64, reason: String| Break {
+                stream: stream.clone(),
+                seq,
+                at: at.to_owned(),
+                reason,
+            };
+            let (expected, prev) = match &self.current {
+                Some((id, next, head)) if *id == stream => (*next, head.clone()),
+                _ => {
+                    if let Some(done) = self.current.take() {
+                        self.verified.streams.push(done);
+                    }
+                    if self.verified.streams.iter().any(|(id, _, _)| *id == stream) {
+                        return Err(broken(seq, "the stream resumes after another".into()));
+                    }
+                    (0, String::new())
+                }
+            };
+            if seq > expected {
+                let reason = if expected == 0 {
+                    format!(
+                        "the stream starts at {seq}: entries 0 to {} are missing",
+                        seq - 1
+                    )
+                } else {
+                    format!(
+                        "entries {expected} to {} are missing, or out of their place",
+                        seq - 1
+                    )
+                };
+                return Err(broken(expected, reason));
+            }
+            if seq < expected {
+                return Err(broken(seq, "the number appears twice".into()));
+            }
+            if hash(&prev, &Value::Object(entry)) != stored {
+                return Err(broken(
+                    seq,
+                    "the hash does not match: the entry, or one before it, was changed or moved"
+                        .into(),
+                ));
+            }
+            self.current = Some((stream, seq + 1, stored));
+            Ok(())
+        }
+
+        /// What the walk found, once every entry is pushed.
+        pub fn finish(mut self) -> Verified {
+            self.verified.streams.extend(self.current);
+            self.verified.streams.sort();
+            self.verified
+        }
+    }
+
+    /// Verifies entries ordered by stream, then number (see [`Walk`]).
+    pub fn verify_entries(
+        entries: impl IntoIterator<Item = (String, Map<String, Value>)>,
+    ) -> Result<Verified, Break> {
+        let mut walk = Walk::default();
+        for (at, entry) in entries {
+            walk.push(&at, entry)?;
+        }
+        Ok(walk.finish())
+    }
+
+    /// Verifies the chain of a store's `audit_attempt` and `audit_log`
+    /// rows, a page at a time. The outer error: the store could not be read.
+    #[cfg(feature = "sql")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sql")))]
+    pub async fn verify_store(
+        store: &crate::store::Store,
+    ) -> Result<Result<Verified, Break>, crate::store::StoreError> {
+        use sqlx::Row as _;
+
+        use crate::store::{Backend, StoreError};
+
+        const PAGE: i64 = 1000;
+        let failed = |e: sqlx::Error| StoreError::new("audit verification", e);
+        let p = |n: usize| match store.backend() {
+            Backend::Postgres => format!("${n}"),
+            Backend::Sqlite => format!("?{n}"),
+        };
+        let sql = format!(
+            "SELECT kind, id, stream, seq, hash, call_id, time_ms, server, tool, subject, action, \
+             outcome, gate, field, reason, findings, duration_us, count FROM ( \
+             SELECT 'audit_attempt' AS kind, CAST(id AS BIGINT) AS id, stream, seq, hash, \
+             call_id, time_ms, server, tool, subject, action, NULL AS outcome, NULL AS gate, \
+             NULL AS field, NULL AS reason, NULL AS findings, CAST(NULL AS BIGINT) AS duration_us, \
+             CAST(NULL AS BIGINT) AS count FROM audit_attempt WHERE stream IS NOT NULL \
+             UNION ALL SELECT 'audit_log', CAST(id AS BIGINT), stream, seq, hash, call_id, \
+             time_ms, server, tool, subject, action, outcome, gate, field, reason, findings, \
+             duration_us, count FROM audit_log WHERE stream IS NOT NULL) AS chained \
+             WHERE (stream, seq, kind, id) > ({}, {}, {}, {}) \
+             ORDER BY stream, seq, kind, id LIMIT {PAGE}",
+            p(1),
+            p(2),
+            p(3),
+            p(4)
+        );
+        let mut walk = Walk::default();
+        let mut after = (String::new(), i64::MIN, String::new(), i64::MIN);
+        loop {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(after.0.as_str())
+                .bind(after.1)
+                .bind(after.2.as_str())
+                .bind(after.3)
+                .fetch_all(store.pool())
+                .await
+                .map_err(failed)?;
+            for row in &rows {
+                let text = |name: &str| -> Result<Value, sqlx::Error> {
+                    Ok(row
+                        .try_get::<Option<String>, _>(name)?
+                        .map_or(Value::Null, Value::from))
+                };
+                let number = |name: &str| -> Result<Value, sqlx::Error> {
+                    Ok(row
+                        .try_get::<Option<i64>, _>(name)?
+                        .map_or(Value::Null, Value::from))
+                };
+                let kind: String = row.try_get("kind").map_err(failed)?;
+                let id: i64 = row.try_get("id").map_err(failed)?;
+                let mut entry = Map::new();
+                entry.insert("table".into(), Value::from(kind.as_str()));
+                let mut names = vec![
+                    ("call_id", false),
+                    ("time_ms", true),
+                    ("server", false),
+                    ("tool", false),
+                    ("subject", false),
+                    ("action", false),
+                    ("stream", false),
+                    ("seq", true),
+                    ("hash", false),
+                ];
+                if kind == "audit_log" {
+                    names.extend([
+                        ("outcome", false),
+                        ("gate", false),
+                        ("field", false),
+                        ("reason", false),
+                        ("findings", false),
+                        ("duration_us", true),
+                        ("count", true),
+                    ]);
+                }
+                for (name, numeric) in names {
+                    let value = if numeric { number(name) } else { text(name) };
+                    entry.insert(name.into(), value.map_err(failed)?);
+                }
+                let at = format!("{kind} id {id}");
+                if let Err(broken) = walk.push(&at, entry) {
+                    return Ok(Err(broken));
+                }
+                let stream: String = row.try_get("stream").map_err(failed)?;
+                let seq: i64 = row.try_get("seq").map_err(failed)?;
+                after = (stream, seq, kind, id);
+            }
+            if rows.len() < PAGE as usize {
+                break;
+            }
+        }
+        let unchained: i64 = sqlx::query_scalar(
+            "SELECT CAST((SELECT COUNT(*) FROM audit_log WHERE stream IS NULL) \
+             + (SELECT COUNT(*) FROM audit_attempt WHERE stream IS NULL) AS BIGINT)",
+        )
+        .fetch_one(store.pool())
+        .await
+        .map_err(failed)?;
+        let mut verified = walk.finish();
+        verified.unchained += u64::try_from(unchained).unwrap_or_default();
+        Ok(Ok(verified))
+    }
+
+    /// Verifies a JSON-lines audit file ([`super::JsonLines`]): its lines in
+    /// order, streams one after another as the file was opened and reopened.
+    pub fn verify_lines(text: &str) -> Result<Verified, Break> {
+        let mut entries: Vec<(String, Map<String, Value>)> = Vec::new();
+        for (n, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            let at = format!("line {}", n + 1);
+            match serde_json::from_str::<Value>(line) {
+                Ok(Value::Object(entry)) => entries.push((at, entry)),
+                _ => {
+                    return Err(Break {
+                        stream: String::new(),
+                        seq: -1,
+                        at,
+                        reason: "not a JSON object".into(),
+                    });
+                }
+            }
+        }
+        // Writers that share a file interleave their lines: each stream is
+        // taken in the file's order (a stable sort), and an entry out of its
+        // place in it shows as one missing there.
+        let stream =
+            |e: &Map<String, Value>| e.get("stream").and_then(Value::as_str).map(str::to_owned);
+        entries.sort_by_key(|(_, e)| stream(e));
+        verify_entries(entries)
+    }
+}
+
 /// A durable destination for audit records.
 pub trait AuditSink: Send + Sync + 'static {
     /// Writes one record durably, or fails.
@@ -324,7 +699,7 @@ pub trait AuditSink: Send + Sync + 'static {
 /// JSON lines appended to a file, flushed per record.
 #[derive(Debug)]
 pub struct JsonLines {
-    file: Mutex<std::fs::File>,
+    file: Mutex<(std::fs::File, chain::Stream)>,
 }
 
 impl JsonLines {
@@ -335,19 +710,41 @@ impl JsonLines {
             .append(true)
             .open(path)?;
         Ok(Self {
-            file: Mutex::new(file),
+            file: Mutex::new((file, chain::Stream::new())),
         })
     }
 }
 
 impl JsonLines {
+    /// Appends `value` as one line linked into the file's stream
+    /// ([`chain`]): its fields, `stream`, `seq` and `hash`.
     fn append(&self, value: &impl Serialize) -> Result<(), AuditError> {
-        let mut line = serde_json::to_vec(value).map_err(|e| AuditError(e.to_string()))?;
-        line.push(b'\n');
-        let mut file = self.file.lock().unwrap_or_else(PoisonError::into_inner);
-        file.write_all(&line)
+        let failed = |e: &dyn fmt::Display| AuditError(e.to_string());
+        let serde_json::Value::Object(mut entry) =
+            serde_json::to_value(value).map_err(|e| failed(&e))?
+        else {
+            return Err(AuditError("an audit entry is a JSON object".into()));
+        };
+        let fields = entry.clone();
+        let mut guard = self.file.lock().unwrap_or_else(PoisonError::into_inner);
+        let (file, stream) = &mut *guard;
+        // Linked on a copy: a line that cannot be written leaves the stream
+        // where it was, so the next one follows the last line written.
+        let mut next = stream.clone();
+        let (seq, hash) = next.link(&mut entry);
+        let mut line = serde_json::Value::Object(fields);
+        line["stream"] = next.id().into();
+        line["seq"] = seq.into();
+        line["hash"] = hash.into();
+        let mut bytes = serde_json::to_vec(&line).map_err(|e| failed(&e))?;
+        bytes.push(b'\n');
+        file.write_all(&bytes)
             .and_then(|()| file.flush())
-            .map_err(|e| AuditError(e.to_string()))
+            .map_err(|e| failed(&e))?;
+        let before = stream.len();
+        *stream = next;
+        stream.announce(before, false);
+        Ok(())
     }
 }
 
@@ -562,7 +959,9 @@ mod sql {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-    use super::{Attempt, AuditRecord};
+    use serde_json::{Map, Value};
+
+    use super::{Attempt, AuditRecord, chain};
     use crate::store::{Backend, Store, StoreError};
 
     /// The most writes one transaction carries.
@@ -660,6 +1059,9 @@ mod sql {
             let keep = store.pool().options().get_max_connections() > 1;
             // Records lost since the last settle, which then reports them.
             let mut lost = 0usize;
+            // The chain this writer extends; a failed commit, whose rows may
+            // or may not be stored, ends it and the next group starts another.
+            let mut stream = chain::Stream::new();
             while jobs.recv_many(&mut group, GROUP).await > 0 {
                 gather(&mut jobs, &mut group, &urgent).await;
                 // Calls that are ready to run reach their own writes before
@@ -673,12 +1075,13 @@ mod sql {
                         break;
                     }
                 }
+                let mut linked = stream.clone();
                 let written = tokio::time::timeout(COMMIT_TIMEOUT, async {
                     if held.is_none() {
                         held = Some(store.pool().acquire().await?);
                     }
                     match held.as_mut() {
-                        Some(conn) => commit(conn, store.backend(), &group).await,
+                        Some(conn) => commit(conn, store.backend(), &group, &mut linked).await,
                         None => Ok(()),
                     }
                 })
@@ -692,6 +1095,14 @@ mod sql {
                     )),
                 };
                 health.failing.store(result.is_err(), Ordering::Release);
+                if result.is_ok() {
+                    let before = stream.len();
+                    stream = linked;
+                    let settles = group.iter().any(|j| matches!(j.entry, Entry::Settle));
+                    stream.announce(before, settles);
+                } else {
+                    stream = chain::Stream::new();
+                }
                 if result.is_err() {
                     // Its state is unknown (a batch cut short may have left a
                     // transaction open): never reused. The one connection of
@@ -797,11 +1208,13 @@ mod sql {
         conn: &mut sqlx::AnyConnection,
         backend: Backend,
         group: &[Job],
+        stream: &mut chain::Stream,
     ) -> Result<(), sqlx::Error> {
-        const ATTEMPT: &str =
-            "INSERT INTO audit_attempt (call_id, time_ms, server, tool, subject, action) VALUES ";
+        const ATTEMPT: &str = "INSERT INTO audit_attempt (call_id, time_ms, server, tool, \
+            subject, action, stream, seq, hash) VALUES ";
         const RECORD: &str = "INSERT INTO audit_log (time_ms, server, tool, subject, action, \
-            outcome, gate, field, reason, findings, duration_us, count, call_id) VALUES ";
+            outcome, gate, field, reason, findings, duration_us, count, call_id, stream, seq, \
+            hash) VALUES ";
         let attempts: Vec<&Attempt> = group
             .iter()
             .filter_map(|job| match &job.entry {
@@ -817,8 +1230,8 @@ mod sql {
             })
             .collect();
         let mut next = 0;
-        let attempt_rows = rows(backend, attempts.len(), 6, &mut next);
-        let record_rows = rows(backend, records.len(), 13, &mut next);
+        let attempt_rows = rows(backend, attempts.len(), 9, &mut next);
+        let record_rows = rows(backend, records.len(), 16, &mut next);
         // Fixed fragments and numbered placeholders only: no value is ever
         // spliced into the text.
         let inserts = match (attempts.is_empty(), records.is_empty()) {
@@ -846,34 +1259,100 @@ mod sql {
         // would hold tens of megabytes per connection.
         let recurs = attempts.len() + records.len() <= CACHED_ROWS;
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(recurs);
+        // Each row is bound as the chain entry that hashes it: what is
+        // stored is exactly what was hashed.
         for a in &attempts {
+            let (entry, seq, hash) = link(stream, attempt_entry(a));
             query = query
-                .bind(a.call_id.as_str())
-                .bind(a.time_ms)
-                .bind(a.server.as_str())
-                .bind(a.tool.as_str())
-                .bind(storable(&a.subject))
-                .bind(a.action.as_str());
+                .bind(text(&entry, "call_id"))
+                .bind(entry["time_ms"].as_i64())
+                .bind(text(&entry, "server"))
+                .bind(text(&entry, "tool"))
+                .bind(text(&entry, "subject"))
+                .bind(text(&entry, "action"))
+                .bind(stream.id().to_owned())
+                .bind(seq)
+                .bind(hash);
         }
         for r in &records {
-            let findings =
-                serde_json::to_string(&r.findings).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+            let (entry, seq, hash) = link(stream, record_entry(r)?);
             query = query
-                .bind(r.time_ms)
-                .bind(r.server.as_str())
-                .bind(r.tool.as_str())
-                .bind(storable(&r.subject))
-                .bind(r.action.as_str())
-                .bind(r.outcome.as_str())
-                .bind(r.gate)
-                .bind(r.field.as_deref().map(storable))
-                .bind(r.reason.as_deref().map(storable))
-                .bind(findings)
-                .bind(i64::try_from(r.duration_us).unwrap_or(i64::MAX))
-                .bind(i64::try_from(r.count).unwrap_or(i64::MAX))
-                .bind(r.call_id.as_deref());
+                .bind(entry["time_ms"].as_i64())
+                .bind(text(&entry, "server"))
+                .bind(text(&entry, "tool"))
+                .bind(text(&entry, "subject"))
+                .bind(text(&entry, "action"))
+                .bind(text(&entry, "outcome"))
+                .bind(text(&entry, "gate"))
+                .bind(text(&entry, "field"))
+                .bind(text(&entry, "reason"))
+                .bind(text(&entry, "findings"))
+                .bind(entry["duration_us"].as_i64())
+                .bind(entry["count"].as_i64())
+                .bind(text(&entry, "call_id"))
+                .bind(stream.id().to_owned())
+                .bind(seq)
+                .bind(hash);
         }
         query.execute(&mut *conn).await.map(drop)
+    }
+
+    /// Links `entry` into `stream`: the entry (without its chain fields), its
+    /// number and its hash.
+    fn link(
+        stream: &mut chain::Stream,
+        entry: Map<String, Value>,
+    ) -> (Map<String, Value>, i64, String) {
+        let mut linked = entry.clone();
+        let (seq, hash) = stream.link(&mut linked);
+        (entry, seq, hash)
+    }
+
+    fn text(entry: &Map<String, Value>, field: &str) -> Option<String> {
+        entry.get(field).and_then(Value::as_str).map(str::to_owned)
+    }
+
+    /// An attempt as `audit_attempt` stores it, without its chain fields.
+    fn attempt_entry(a: &Attempt) -> Map<String, Value> {
+        let entry = serde_json::json!({
+            "table": "audit_attempt",
+            "call_id": a.call_id,
+            "time_ms": a.time_ms,
+            "server": a.server,
+            "tool": a.tool,
+            "subject": storable(&a.subject),
+            "action": a.action,
+        });
+        match entry {
+            Value::Object(map) => map,
+            _ => unreachable!("a JSON object"),
+        }
+    }
+
+    /// A record as `audit_log` stores it, without its chain fields.
+    fn record_entry(r: &AuditRecord) -> Result<Map<String, Value>, sqlx::Error> {
+        let findings =
+            serde_json::to_string(&r.findings).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+        let entry = serde_json::json!({
+            "table": "audit_log",
+            "time_ms": r.time_ms,
+            "server": r.server,
+            "tool": r.tool,
+            "subject": storable(&r.subject),
+            "action": r.action,
+            "outcome": r.outcome.as_str(),
+            "gate": r.gate,
+            "field": r.field.as_deref().map(storable),
+            "reason": r.reason.as_deref().map(storable),
+            "findings": findings,
+            "duration_us": i64::try_from(r.duration_us).unwrap_or(i64::MAX),
+            "count": i64::try_from(r.count).unwrap_or(i64::MAX),
+            "call_id": r.call_id,
+        });
+        match entry {
+            Value::Object(map) => Ok(map),
+            _ => unreachable!("a JSON object"),
+        }
     }
 
     /// `text` as a column can hold it: PostgreSQL refuses NUL in text, and one

@@ -79,6 +79,7 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod canon;
 #[cfg(any(feature = "fetch", feature = "oidc"))]
 mod client;
 mod future;

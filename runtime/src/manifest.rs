@@ -35,7 +35,6 @@
 use std::fmt::Write as _;
 
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
 
 use crate::spec::{Access, Kind, ParamSpec, ToolSpec};
 
@@ -123,9 +122,7 @@ fn kind(declared: &Kind) -> Value {
 
 /// The fingerprint of one tool: `sha256:` and 64 hex digits.
 pub fn fingerprint(spec: &ToolSpec) -> String {
-    let mut canonical = String::new();
-    write_canonical(&declaration(spec), &mut canonical);
-    digest(canonical.as_bytes())
+    crate::canon::sha256(&[crate::canon::json(&declaration(spec)).as_bytes()])
 }
 
 /// The fingerprints of a server's tools and of the server.
@@ -194,49 +191,7 @@ pub fn server_fingerprint<'a>(tools: impl IntoIterator<Item = (&'a str, &'a str)
     for (name, print) in tools {
         let _ = writeln!(lines, "{name} {print}");
     }
-    digest(lines.as_bytes())
-}
-
-fn digest(bytes: &[u8]) -> String {
-    let hash = Sha256::digest(bytes);
-    let mut out = String::with_capacity(7 + 64);
-    out.push_str("sha256:");
-    for byte in hash {
-        let _ = write!(out, "{byte:02x}");
-    }
-    out
-}
-
-/// JSON with object keys sorted at every depth and no whitespace, whatever
-/// order the value's maps keep.
-fn write_canonical(value: &Value, out: &mut String) {
-    match value {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, key) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::String(key.clone()).to_string());
-                out.push(':');
-                write_canonical(&map[key], out);
-            }
-            out.push('}');
-        }
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_canonical(item, out);
-            }
-            out.push(']');
-        }
-        scalar => out.push_str(&scalar.to_string()),
-    }
+    crate::canon::sha256(&[lines.as_bytes()])
 }
 
 #[cfg(test)]
@@ -593,22 +548,6 @@ mod tests {
         assert_eq!(
             Manifest::from_specs("s", &[&BASE]).fingerprint,
             server_fingerprint([("t", fingerprint(&BASE).as_str())])
-        );
-    }
-
-    #[test]
-    fn canonical_json_sorts_keys_at_every_depth() {
-        let mut out = String::new();
-        write_canonical(&json!({"b": [{"z": 1, "a": "x\"y"}], "a": null}), &mut out);
-        assert_eq!(out, r#"{"a":null,"b":[{"a":"x\"y","z":1}]}"#);
-    }
-
-    #[test]
-    fn digests_are_sha256_in_hex() {
-        // The SHA-256 of the empty string.
-        assert_eq!(
-            digest(b""),
-            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
         );
     }
 }

@@ -76,6 +76,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/0007_consent.sql"),
         postgres: include_str!("../migrations/0007_consent.sql"),
     },
+    Migration {
+        version: 8,
+        description: "audit hash chain",
+        sqlite: include_str!("../migrations/0008_audit_chain.sql"),
+        postgres: include_str!("../migrations/0008_audit_chain.sql"),
+    },
 ];
 
 /// A store operation failed. The message never carries credentials.

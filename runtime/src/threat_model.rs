@@ -66,6 +66,8 @@ pub const FRAMEWORK_TESTS: &[&str] = &[
     "tests/tests/rbac.rs::roles_a_token_claims_reach_what_those_roles_reach_and_no_further",
     "tests/tests/http.rs::the_callers_token_is_never_passed_to_what_a_tool_fetches",
     "runtime/tests/registered.rs::a_registered_value_and_its_encodings_never_leave",
+    "tests/tests/audit_chain.rs::sqlite_tampering_is_found",
+    "tests/tests/audit_chain.rs::a_json_lines_file_verifies_and_shows_each_change",
 ];
 
 /// Cites a framework test.
@@ -580,6 +582,17 @@ async fn framework_rows<S: Tools>(rows: &mut Vec<Row>) {
             "{}, {}",
             cite("tests/tests/pipeline.rs::a_database_cut_between_attempt_and_completion_keeps_the_attempt_and_prints_the_line"),
             cite("tests/tests/pipeline.rs::a_body_never_runs_when_its_attempt_cannot_be_written")
+        ),
+    });
+    rows.push(Row {
+        family: 2,
+        abuse: "a database administrator, or an attacker with the database or the audit file, deletes, edits or reorders audit records to hide a call".to_owned(),
+        mitigation: format!("hash chain: each row or line names its writer's stream and number and hashes the one before; `verify-audit` reports the first missing number or mismatched hash; each writer prints its stream's head to the log when the stream starts, every {} entries and at shutdown, which shows a cut tail or a removed stream", crate::audit::chain::HEAD_EVERY),
+        log: "`audit stream ID head seq=N hash=sha256:…`".to_owned(),
+        test: format!(
+            "{}, {}",
+            cite("tests/tests/audit_chain.rs::sqlite_tampering_is_found"),
+            cite("tests/tests/audit_chain.rs::a_json_lines_file_verifies_and_shows_each_change")
         ),
     });
     rows.push(Row {

@@ -147,7 +147,38 @@ async fn sigkill_mid_load_loses_no_acknowledged_execution() {
         lost <= i64::try_from(SqlAudit::UNAWAITED_REFUSALS).unwrap(),
         "{lost} acknowledged refusals lost"
     );
+
+    // A crash cuts a stream short; it never breaks one.
+    let url = format!("sqlite://{}", db.display());
+    let (code, out) = verify_audit(&url);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.starts_with("verified: 1 stream(s)"), "{out}");
+    // An administrator who edits a row, triggers dropped, is caught.
+    let store = secure_tool::Store::connect(&url).await.unwrap();
+    for sql in [
+        "DROP TRIGGER audit_log_no_update",
+        "UPDATE audit_log SET outcome = 'allowed' WHERE id = (SELECT MIN(id) FROM audit_log \
+         WHERE outcome = 'auth_failed')",
+    ] {
+        sqlx::query(sql).execute(store.pool()).await.unwrap();
+    }
+    store.pool().close().await;
+    let (code, out) = verify_audit(&url);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.starts_with("broken: stream "), "{out}");
+    assert!(out.contains("hash does not match"), "{out}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `doc-server verify-audit` on `url`: its exit status and what it printed.
+fn verify_audit(url: &str) -> (Option<i32>, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_doc-server"))
+        .args(["--database-url", url, "verify-audit"])
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &*String::from_utf8_lossy(&output.stderr);
+    (output.status.code(), printed)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

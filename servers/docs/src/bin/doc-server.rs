@@ -1,7 +1,8 @@
 //! `doc-server`: the document tools over MCP, on stdin/stdout or over HTTP.
 //!
 //! `doc-server --help` lists the options; `doc-server threat-model` prints the
-//! threat model, `doc-server manifest` the tools' fingerprints. The database is
+//! threat model, `doc-server manifest` the tools' fingerprints,
+//! `doc-server verify-audit` checks the audit trail's hash chain. The database is
 //! `--database-url`, else `DATABASE_URL`, else an SQLite file under
 //! `$XDG_DATA_HOME/doc-server/` (or `~/.local/share/doc-server/`).
 //! With `--http` the server prints `listening on http://ADDR/mcp` on stderr
@@ -85,6 +86,13 @@ enum Command {
     ThreatModel,
     /// Print the tool manifest: each tool's fingerprint and the server's
     Manifest,
+    /// Check the audit trail's hash chain, in the database or in a JSON-lines
+    /// file: print each stream's head, or the first break (exit status 1)
+    VerifyAudit {
+        /// A JSON-lines audit file (`--audit-file`) instead of the database
+        #[arg(long, value_name = "PATH")]
+        file: Option<std::path::PathBuf>,
+    },
     /// Give SUBJECT (a token's `sub`) the role ROLE (admin, editor or viewer) in the store
     Assign {
         /// The subject, exactly as tokens name it
@@ -133,6 +141,52 @@ fn config(cli: Cli) -> Result<Config, String> {
     Ok(config)
 }
 
+/// `doc-server verify-audit`: 0 when every stream holds, 1 at a break, 2
+/// when the trail cannot be read.
+async fn verify_audit(file: Option<&std::path::Path>, database_url: Option<String>) -> ExitCode {
+    use secure_tool::audit::chain;
+    let verified = match file {
+        Some(path) => match std::fs::read_to_string(path) {
+            Ok(text) => chain::verify_lines(&text),
+            Err(e) => {
+                eprintln!("doc-server: cannot read {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+        },
+        None => {
+            let store = match database_url.map_or_else(default_database_url, Ok) {
+                Ok(url) => secure_tool::Store::connect(&url)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            };
+            match store {
+                Ok(store) => match chain::verify_store(&store).await {
+                    Ok(verified) => verified,
+                    Err(e) => {
+                        eprintln!("doc-server: {e}");
+                        return ExitCode::from(2);
+                    }
+                },
+                Err(e) => {
+                    eprintln!("doc-server: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    };
+    match verified {
+        Ok(verified) => {
+            println!("{verified}");
+            ExitCode::SUCCESS
+        }
+        Err(broken) => {
+            println!("broken: {broken}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let mut cli = Cli::parse();
@@ -159,6 +213,9 @@ async fn main() -> ExitCode {
     ]) {
         eprintln!("doc-server: {e}");
         return ExitCode::from(2);
+    }
+    if let Some(Command::VerifyAudit { file }) = &cli.command {
+        return verify_audit(file.as_deref(), cli.database_url.clone()).await;
     }
     if let Some(Command::Assign { subject, role }) = &cli.command {
         let database_url = match cli
