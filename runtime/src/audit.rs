@@ -319,8 +319,13 @@ pub mod chain {
     use serde_json::{Map, Value};
 
     /// A writer prints its stream's head (number and hash) every this many
-    /// entries, when its stream starts, and when it settles.
+    /// entries, when its stream starts or ends, when it settles, and at most
+    /// [`HEAD_INTERVAL`] after its last entry while entries keep coming.
     pub const HEAD_EVERY: i64 = 4096;
+
+    /// The longest a stream's newest entries go without a head printed after
+    /// them, while entries keep coming.
+    pub const HEAD_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
     /// The hash of an entry that follows the hash `prev` (empty for the
     /// first of a stream).
@@ -334,6 +339,8 @@ pub mod chain {
         id: String,
         next: i64,
         head: String,
+        /// When the head was last printed, and at which length.
+        printed: Option<(std::time::Instant, i64)>,
     }
 
     impl Default for Stream {
@@ -349,6 +356,7 @@ pub mod chain {
                 id: crate::log::unique_id(),
                 next: 0,
                 head: String::new(),
+                printed: None,
             }
         }
 
@@ -370,14 +378,24 @@ pub mod chain {
         }
 
         /// Prints the head when the stream starts, every [`HEAD_EVERY`]
-        /// entries, and when `always`: what an auditor compares with the
-        /// stored chain. `before`: how many entries the stream had before
-        /// the last links.
-        pub(crate) fn announce(&self, before: i64, always: bool) {
-            let crossed = before == 0 || before / HEAD_EVERY != self.next / HEAD_EVERY;
-            if self.next > 0 && (always || crossed) {
+        /// entries, [`HEAD_INTERVAL`] after the last head printed if entries
+        /// came since, and when `always` (a settle, the stream's end): what
+        /// an auditor compares with the stored chain. `before`: how many
+        /// entries the stream had before the last links.
+        pub(crate) fn announce(&mut self, before: i64, always: bool) {
+            let now = std::time::Instant::now();
+            let changed = self.printed.is_none_or(|(_, len)| len != self.next);
+            let due = match self.printed {
+                None => true,
+                Some((at, _)) => {
+                    before / HEAD_EVERY != self.next / HEAD_EVERY
+                        || now.duration_since(at) >= HEAD_INTERVAL
+                }
+            };
+            if self.next > 0 && changed && (always || due) {
                 tracing::info!(target: crate::log::TARGET,
                     "audit stream {} head seq={} hash={}", self.id, self.next - 1, self.head);
+                self.printed = Some((now, self.next));
             }
         }
 
@@ -452,21 +470,28 @@ pub mod chain {
     pub struct Walk {
         verified: Verified,
         current: Option<(String, i64, String)>,
+        done: std::collections::HashSet<String>,
     }
 
     impl Walk {
         /// Checks the next entry; `at` says where it is, for the report.
         pub fn push(&mut self, at: &str, mut entry: Map<String, Value>) -> Result<(), Break> {
-            let stored = entry.remove("hash");
-            let stream = entry
-                .get("stream")
-                .and_then(Value::as_str)
-                .map(str::to_owned);
-            let seq = entry.get("seq").and_then(Value::as_i64);
-            let (Some(stream), Some(seq), Some(Value::String(stored))) = (stream, seq, stored)
-            else {
+            let stored = entry.remove("hash").filter(|v| !v.is_null());
+            let named = |key: &str| entry.get(key).filter(|v| !v.is_null()).cloned();
+            let (stream, seq) = (named("stream"), named("seq"));
+            if stored.is_none() && stream.is_none() && seq.is_none() {
                 self.verified.unchained += 1;
                 return Ok(());
+            }
+            let (Some(Value::String(stream)), Some(seq), Some(Value::String(stored))) =
+                (stream, seq.as_ref().and_then(Value::as_i64), stored)
+            else {
+                return Err(Break {
+                    stream: String::new(),
+                    seq: -1,
+                    at: at.to_owned(),
+                    reason: "the entry's stream, number or hash is missing or mistyped".into(),
+                });
             };
             let broken = |seq: i64, reason: String| Break {
                 stream: stream.clone(),
@@ -478,9 +503,10 @@ pub mod chain {
                 Some((id, next, head)) if *id == stream => (*next, head.clone()),
                 _ => {
                     if let Some(done) = self.current.take() {
+                        self.done.insert(done.0.clone());
                         self.verified.streams.push(done);
                     }
-                    if self.verified.streams.iter().any(|(id, _, _)| *id == stream) {
+                    if self.done.contains(&stream) {
                         return Err(broken(seq, "the stream resumes after another".into()));
                     }
                     (0, String::new())
@@ -542,104 +568,104 @@ pub mod chain {
     ) -> Result<Result<Verified, Break>, crate::store::StoreError> {
         use sqlx::Row as _;
 
-        use crate::store::{Backend, StoreError};
+        use crate::store::StoreError;
 
-        const PAGE: i64 = 1000;
         let failed = |e: sqlx::Error| StoreError::new("audit verification", e);
-        let p = |n: usize| match store.backend() {
-            Backend::Postgres => format!("${n}"),
-            Backend::Sqlite => format!("?{n}"),
-        };
-        let sql = format!(
-            "SELECT kind, id, stream, seq, hash, call_id, time_ms, server, tool, subject, action, \
-             outcome, gate, field, reason, findings, duration_us, count FROM ( \
+        // Every row with any chain field, in one ordered pass: a row with a
+        // stream but no number or hash is a break, not a row to skip.
+        let sql = "SELECT kind, id, stream, seq, hash, call_id, time_ms, server, tool, subject, \
+             action, outcome, gate, field, reason, findings, duration_us, count FROM ( \
              SELECT 'audit_attempt' AS kind, CAST(id AS BIGINT) AS id, stream, seq, hash, \
              call_id, time_ms, server, tool, subject, action, NULL AS outcome, NULL AS gate, \
              NULL AS field, NULL AS reason, NULL AS findings, CAST(NULL AS BIGINT) AS duration_us, \
-             CAST(NULL AS BIGINT) AS count FROM audit_attempt WHERE stream IS NOT NULL \
+             CAST(NULL AS BIGINT) AS count FROM audit_attempt \
+             WHERE stream IS NOT NULL OR seq IS NOT NULL OR hash IS NOT NULL \
              UNION ALL SELECT 'audit_log', CAST(id AS BIGINT), stream, seq, hash, call_id, \
              time_ms, server, tool, subject, action, outcome, gate, field, reason, findings, \
-             duration_us, count FROM audit_log WHERE stream IS NOT NULL) AS chained \
-             WHERE (stream, seq, kind, id) > ({}, {}, {}, {}) \
-             ORDER BY stream, seq, kind, id LIMIT {PAGE}",
-            p(1),
-            p(2),
-            p(3),
-            p(4)
-        );
+             duration_us, count FROM audit_log \
+             WHERE stream IS NOT NULL OR seq IS NOT NULL OR hash IS NOT NULL) AS chained \
+             ORDER BY stream, seq, kind, id";
         let mut walk = Walk::default();
-        let mut after = (String::new(), i64::MIN, String::new(), i64::MIN);
-        loop {
-            let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-                .bind(after.0.as_str())
-                .bind(after.1)
-                .bind(after.2.as_str())
-                .bind(after.3)
-                .fetch_all(store.pool())
-                .await
-                .map_err(failed)?;
-            for row in &rows {
-                let text = |name: &str| -> Result<Value, sqlx::Error> {
-                    Ok(row
-                        .try_get::<Option<String>, _>(name)?
-                        .map_or(Value::Null, Value::from))
-                };
-                let number = |name: &str| -> Result<Value, sqlx::Error> {
-                    Ok(row
-                        .try_get::<Option<i64>, _>(name)?
-                        .map_or(Value::Null, Value::from))
-                };
-                let kind: String = row.try_get("kind").map_err(failed)?;
-                let id: i64 = row.try_get("id").map_err(failed)?;
-                let mut entry = Map::new();
-                entry.insert("table".into(), Value::from(kind.as_str()));
-                let mut names = vec![
-                    ("call_id", false),
-                    ("time_ms", true),
-                    ("server", false),
-                    ("tool", false),
-                    ("subject", false),
-                    ("action", false),
-                    ("stream", false),
-                    ("seq", true),
-                    ("hash", false),
-                ];
-                if kind == "audit_log" {
-                    names.extend([
-                        ("outcome", false),
-                        ("gate", false),
-                        ("field", false),
-                        ("reason", false),
-                        ("findings", false),
-                        ("duration_us", true),
-                        ("count", true),
-                    ]);
-                }
-                for (name, numeric) in names {
-                    let value = if numeric { number(name) } else { text(name) };
-                    entry.insert(name.into(), value.map_err(failed)?);
-                }
-                let at = format!("{kind} id {id}");
-                if let Err(broken) = walk.push(&at, entry) {
-                    return Ok(Err(broken));
-                }
-                let stream: String = row.try_get("stream").map_err(failed)?;
-                let seq: i64 = row.try_get("seq").map_err(failed)?;
-                after = (stream, seq, kind, id);
+        let mut rows = sqlx::query(sql).fetch(store.pool());
+        while let Some(row) = std::future::poll_fn(|cx| rows.as_mut().poll_next(cx)).await {
+            let row = row.map_err(failed)?;
+            let text = |name: &str| -> Result<Value, sqlx::Error> {
+                Ok(row
+                    .try_get::<Option<String>, _>(name)?
+                    .map_or(Value::Null, Value::from))
+            };
+            let number = |name: &str| -> Result<Value, sqlx::Error> {
+                Ok(row
+                    .try_get::<Option<i64>, _>(name)?
+                    .map_or(Value::Null, Value::from))
+            };
+            let kind: String = row.try_get("kind").map_err(failed)?;
+            let id: i64 = row.try_get("id").map_err(failed)?;
+            let mut entry = Map::new();
+            entry.insert("table".into(), Value::from(kind.as_str()));
+            let mut names = vec![
+                ("call_id", false),
+                ("time_ms", true),
+                ("server", false),
+                ("tool", false),
+                ("subject", false),
+                ("action", false),
+                ("stream", false),
+                ("seq", true),
+                ("hash", false),
+            ];
+            if kind == "audit_log" {
+                names.extend([
+                    ("outcome", false),
+                    ("gate", false),
+                    ("field", false),
+                    ("reason", false),
+                    ("findings", false),
+                    ("duration_us", true),
+                    ("count", true),
+                ]);
             }
-            if rows.len() < PAGE as usize {
-                break;
+            for (name, numeric) in names {
+                let value = if numeric { number(name) } else { text(name) };
+                entry.insert(name.into(), value.map_err(failed)?);
+            }
+            if let Err(broken) = walk.push(&format!("{kind} id {id}"), entry) {
+                return Ok(Err(broken));
             }
         }
-        let unchained: i64 = sqlx::query_scalar(
-            "SELECT CAST((SELECT COUNT(*) FROM audit_log WHERE stream IS NULL) \
-             + (SELECT COUNT(*) FROM audit_attempt WHERE stream IS NULL) AS BIGINT)",
-        )
-        .fetch_one(store.pool())
-        .await
-        .map_err(failed)?;
+        drop(rows);
+        // Rows without a chain are those written before it began: one with
+        // a higher id than a chained row of its table was added since.
+        let mut unchained = 0u64;
+        for table in ["audit_attempt", "audit_log"] {
+            let since = format!(
+                "SELECT CAST(MIN(id) AS BIGINT) FROM {table} WHERE stream IS NULL AND seq IS NULL \
+                 AND hash IS NULL AND id > (SELECT MIN(id) FROM {table} WHERE stream IS NOT NULL)"
+            );
+            let added: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(since))
+                .fetch_one(store.pool())
+                .await
+                .map_err(failed)?;
+            if let Some(id) = added {
+                return Ok(Err(Break {
+                    stream: String::new(),
+                    seq: -1,
+                    at: format!("{table} id {id}"),
+                    reason: "a row without a chain, added after the chain began".into(),
+                }));
+            }
+            let count = format!(
+                "SELECT CAST(COUNT(*) AS BIGINT) FROM {table} \
+                 WHERE stream IS NULL AND seq IS NULL AND hash IS NULL"
+            );
+            let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(count))
+                .fetch_one(store.pool())
+                .await
+                .map_err(failed)?;
+            unchained += u64::try_from(n).unwrap_or_default();
+        }
         let mut verified = walk.finish();
-        verified.unchained += u64::try_from(unchained).unwrap_or_default();
+        verified.unchained = unchained;
         Ok(Ok(verified))
     }
 
@@ -647,23 +673,32 @@ pub mod chain {
     /// order, streams one after another as the file was opened and reopened.
     pub fn verify_lines(text: &str) -> Result<Verified, Break> {
         let mut entries: Vec<(String, Map<String, Value>)> = Vec::new();
-        for (n, line) in text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-        {
+        let mut chained = false;
+        let lines = text.lines().enumerate();
+        for (n, line) in lines.filter(|(_, l)| !l.trim().is_empty()) {
             let at = format!("line {}", n + 1);
-            match serde_json::from_str::<Value>(line) {
-                Ok(Value::Object(entry)) => entries.push((at, entry)),
-                _ => {
-                    return Err(Break {
-                        stream: String::new(),
-                        seq: -1,
-                        at,
-                        reason: "not a JSON object".into(),
-                    });
+            let broken = |reason: &str| Break {
+                stream: String::new(),
+                seq: -1,
+                at: at.clone(),
+                reason: reason.into(),
+            };
+            let Ok(Value::Object(entry)) = serde_json::from_str::<Value>(line) else {
+                return Err(broken(
+                    "not a JSON object: a line cut short by a crash mid-write, or edited",
+                ));
+            };
+            if entry.contains_key("hash") || entry.contains_key("stream") {
+                // What was hashed is what a writer writes: a line with a key
+                // twice would show a reader one value and the hash another.
+                if serde_json::to_string(&entry).ok().as_deref() != Some(line) {
+                    return Err(broken("the line is not as a writer writes it"));
                 }
+                chained = true;
+            } else if chained {
+                return Err(broken("a line without a chain after chained lines"));
             }
+            entries.push((at, entry));
         }
         // Writers that share a file interleave their lines: each stream is
         // taken in the file's order (a stable sort), and an entry out of its
@@ -699,7 +734,17 @@ pub trait AuditSink: Send + Sync + 'static {
 /// JSON lines appended to a file, flushed per record.
 #[derive(Debug)]
 pub struct JsonLines {
-    file: Mutex<(std::fs::File, chain::Stream)>,
+    file: Mutex<Lines>,
+}
+
+/// The file a [`JsonLines`] appends to, and its place in its stream.
+#[derive(Debug)]
+struct Lines {
+    file: std::fs::File,
+    stream: chain::Stream,
+    /// Whether the last write failed, maybe part-way through a line: the
+    /// next line starts on a line of its own, in a new stream.
+    torn: bool,
 }
 
 impl JsonLines {
@@ -707,12 +752,30 @@ impl JsonLines {
     pub fn open(path: impl AsRef<Path>) -> std::io::Result<Self> {
         let file = std::fs::OpenOptions::new()
             .create(true)
+            .read(true)
             .append(true)
             .open(path)?;
         Ok(Self {
-            file: Mutex::new((file, chain::Stream::new())),
+            file: Mutex::new(Lines {
+                torn: ends_mid_line(&file)?,
+                file,
+                stream: chain::Stream::new(),
+            }),
         })
     }
+}
+
+/// Whether `file` is not empty and does not end with a newline: its last
+/// line was cut short (a crash mid-write).
+fn ends_mid_line(mut file: &std::fs::File) -> std::io::Result<bool> {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    if file.metadata()?.len() == 0 {
+        return Ok(false);
+    }
+    file.seek(SeekFrom::End(-1))?;
+    let mut last = [0u8; 1];
+    file.read_exact(&mut last)?;
+    Ok(last[0] != b'\n')
 }
 
 impl JsonLines {
@@ -727,23 +790,36 @@ impl JsonLines {
         };
         let fields = entry.clone();
         let mut guard = self.file.lock().unwrap_or_else(PoisonError::into_inner);
-        let (file, stream) = &mut *guard;
+        let lines = &mut *guard;
+        // After a write that may have stopped part-way, the cut line is left
+        // as it is (verification reports it) and a new stream starts.
+        if lines.torn {
+            lines.stream.announce(lines.stream.len(), true);
+            lines.stream = chain::Stream::new();
+        }
         // Linked on a copy: a line that cannot be written leaves the stream
-        // where it was, so the next one follows the last line written.
-        let mut next = stream.clone();
+        // where it was.
+        let mut next = lines.stream.clone();
         let (seq, hash) = next.link(&mut entry);
         let mut line = serde_json::Value::Object(fields);
         line["stream"] = next.id().into();
         line["seq"] = seq.into();
         line["hash"] = hash.into();
-        let mut bytes = serde_json::to_vec(&line).map_err(|e| failed(&e))?;
+        let mut bytes = Vec::with_capacity(256);
+        if lines.torn {
+            bytes.push(b'\n');
+        }
+        serde_json::to_writer(&mut bytes, &line).map_err(|e| failed(&e))?;
         bytes.push(b'\n');
-        file.write_all(&bytes)
-            .and_then(|()| file.flush())
-            .map_err(|e| failed(&e))?;
-        let before = stream.len();
-        *stream = next;
-        stream.announce(before, false);
+        let written = lines
+            .file
+            .write_all(&bytes)
+            .and_then(|()| lines.file.flush());
+        lines.torn = written.is_err();
+        written.map_err(|e| failed(&e))?;
+        let before = lines.stream.len();
+        lines.stream = next;
+        lines.stream.announce(before, false);
         Ok(())
     }
 }
@@ -756,6 +832,15 @@ impl AuditSink for JsonLines {
     /// An attempt is a line of its own: `{"attempt": {..}}`.
     fn attempt<'a>(&'a self, attempt: &'a Attempt) -> BoxFuture<'a, Result<(), AuditError>> {
         Box::pin(async move { self.append(&serde_json::json!({ "attempt": attempt })) })
+    }
+
+    /// Every line is written before its call is answered: settling prints
+    /// the stream's head.
+    fn settle(&self) -> BoxFuture<'_, Result<(), AuditError>> {
+        let mut lines = self.file.lock().unwrap_or_else(PoisonError::into_inner);
+        let len = lines.stream.len();
+        lines.stream.announce(len, true);
+        Box::pin(async { Ok(()) })
     }
 }
 
@@ -1101,6 +1186,8 @@ mod sql {
                     let settles = group.iter().any(|j| matches!(j.entry, Entry::Settle));
                     stream.announce(before, settles);
                 } else {
+                    // The last head this stream is known to have reached.
+                    stream.announce(stream.len(), true);
                     stream = chain::Stream::new();
                 }
                 if result.is_err() {

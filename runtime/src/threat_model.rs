@@ -587,7 +587,7 @@ async fn framework_rows<S: Tools>(rows: &mut Vec<Row>) {
     rows.push(Row {
         family: 2,
         abuse: "a database administrator, or an attacker with the database or the audit file, deletes, edits or reorders audit records to hide a call".to_owned(),
-        mitigation: format!("hash chain: each row or line names its writer's stream and number and hashes the one before; `verify-audit` reports the first missing number or mismatched hash; each writer prints its stream's head to the log when the stream starts, every {} entries and at shutdown, which shows a cut tail or a removed stream", crate::audit::chain::HEAD_EVERY),
+        mitigation: format!("hash chain: each row or line names its writer's stream and number and hashes the one before; `verify-audit` reports the first missing number or mismatched hash; rows without a chain after it began, and chain fields cleared, are breaks too; each writer prints its stream's head to the log when the stream starts or ends, every {} entries, within {} s of new entries and at shutdown, which shows a cut tail, a removed stream or a rewrite", crate::audit::chain::HEAD_EVERY, crate::audit::chain::HEAD_INTERVAL.as_secs()),
         log: "`audit stream ID head seq=N hash=sha256:…`".to_owned(),
         test: format!(
             "{}, {}",

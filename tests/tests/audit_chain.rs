@@ -119,32 +119,27 @@ async fn tampering_is_found(url: &str) {
 async fn reordering_is_found(url: &str) {
     let store = chained_store(url).await;
     drop_triggers(&store).await;
-    // Two outcomes trade places (their chain columns stay where they were):
-    // what each row says is no longer what was hashed at its place.
-    let rows: Vec<(i64, i64)> =
-        sqlx::query_as("SELECT id, duration_us FROM audit_log WHERE id IN (4, 5) ORDER BY id")
+    // Two rows trade places in their stream: each takes the other's number
+    // and hash, so that the order by number is the new one.
+    let rows: Vec<(i64, i64, String)> =
+        sqlx::query_as("SELECT id, seq, hash FROM audit_log WHERE id IN (4, 5) ORDER BY id")
             .fetch_all(store.pool())
             .await
             .unwrap();
-    assert_ne!(rows[0].1, rows[1].1, "the rows differ");
-    exec(
-        &store,
-        &format!(
-            "UPDATE audit_log SET duration_us = {} WHERE id = 4",
-            rows[1].1
-        ),
-    )
-    .await;
-    exec(
-        &store,
-        &format!(
-            "UPDATE audit_log SET duration_us = {} WHERE id = 5",
-            rows[0].1
-        ),
-    )
-    .await;
-    let moved = verify(&store).await.expect_err("a reordering is found");
+    let [(a, a_seq, a_hash), (b, b_seq, b_hash)] = <[_; 2]>::try_from(rows).unwrap();
+    for (id, seq, hash) in [(a, b_seq, &b_hash), (b, a_seq, &a_hash)] {
+        exec(
+            &store,
+            &format!("UPDATE audit_log SET seq = {seq}, hash = '{hash}' WHERE id = {id}"),
+        )
+        .await;
+    }
+    let moved = verify(&store).await.expect_err("a move is found");
     assert!(moved.reason.contains("hash does not match"), "{moved}");
+    assert_eq!(
+        (moved.seq, moved.at.as_str()),
+        (a_seq.min(b_seq), format!("audit_log id {b}").as_str())
+    );
 
     // Renumbered instead: a row takes the number of the one after it, as
     // if to move it there; its own number is then missing.
@@ -157,6 +152,34 @@ async fn reordering_is_found(url: &str) {
     exec(&store, "UPDATE audit_log SET seq = seq + 1 WHERE id = 4").await;
     let renumbered = verify(&store).await.expect_err("a renumbering is found");
     assert_eq!(renumbered.seq, seq, "{renumbered}");
+}
+
+async fn forged_and_unlinked_rows_are_found(url: &str) {
+    let store = chained_store(url).await;
+    // A row added without a chain, as if written before it began.
+    exec(
+        &store,
+        "INSERT INTO audit_log (time_ms, server, tool, subject, action, outcome, findings, \
+         duration_us) VALUES (1, 'chain', 'read', 'alice', 'docs:read', 'allowed', '[]', 1)",
+    )
+    .await;
+    let forged = verify(&store).await.expect_err("a forged row is found");
+    assert!(
+        forged.reason.contains("added after the chain began"),
+        "{forged}"
+    );
+    assert!(forged.at.starts_with("audit_log id "), "{forged}");
+
+    // A chained row taken out of its chain by clearing its hash.
+    let store = chained_store(&fresh_url(url).await).await;
+    drop_triggers(&store).await;
+    exec(&store, "UPDATE audit_log SET hash = NULL WHERE id = 7").await;
+    let unlinked = verify(&store).await.expect_err("an unlinked row is found");
+    assert_eq!(unlinked.at, "audit_log id 7", "{unlinked}");
+    assert!(
+        unlinked.reason.contains("missing or mistyped"),
+        "{unlinked}"
+    );
 }
 
 /// Another database on the same server as `url` (or another SQLite file).
@@ -172,6 +195,7 @@ async fn fresh_url(url: &str) -> String {
 async fn sqlite_tampering_is_found() {
     tampering_is_found(&temp_sqlite_url("chain")).await;
     reordering_is_found(&temp_sqlite_url("chain")).await;
+    forged_and_unlinked_rows_are_found(&temp_sqlite_url("chain")).await;
 }
 
 #[tokio::test]
@@ -181,6 +205,7 @@ async fn postgres_tampering_is_found() {
     };
     tampering_is_found(&url).await;
     reordering_is_found(&fresh_postgres("chain").await.unwrap()).await;
+    forged_and_unlinked_rows_are_found(&fresh_postgres("chain").await.unwrap()).await;
 }
 
 #[tokio::test]
@@ -233,6 +258,44 @@ async fn a_json_lines_file_verifies_and_shows_each_change() {
     let found = chain::verify_lines(&swapped.join("\n")).expect_err("a reordering is found");
     assert_eq!(found.seq, 2, "{found}");
 
-    let found = chain::verify_lines("{\"stream\": ").expect_err("a cut line is found");
+    let doubled = text.replacen("\"seq\":", "\"seq\":99,\"seq\":", 1);
+    let found = chain::verify_lines(&doubled).expect_err("a key twice is found");
     assert_eq!(found.at, "line 1");
+    assert!(
+        found.reason.contains("not as a writer writes it"),
+        "{found}"
+    );
+
+    let mut unchained = lines.clone();
+    unchained.insert(5, r#"{"server":"chain","subject":"mallory"}"#);
+    let found = chain::verify_lines(&unchained.join("\n")).expect_err("an added line is found");
+    assert_eq!(found.at, "line 6");
+}
+
+#[tokio::test]
+async fn a_line_cut_by_a_crash_is_reported_and_the_file_goes_on() {
+    use std::io::Write as _;
+    let dir = std::env::temp_dir().join(format!("secure-tool-torn-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("audit.jsonl");
+    let _ = std::fs::remove_file(&path);
+    write_calls(&JsonLines::open(&path).unwrap(), 3).await;
+    // The process dies in the middle of its next line.
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    file.write_all(b"{\"attempt\":{\"call_id\":\"0a").unwrap();
+    drop(file);
+    // Restarted, the server appends on a line of its own, in a new stream.
+    write_calls(&JsonLines::open(&path).unwrap(), 3).await;
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(text.lines().count(), 5 + 1 + 5);
+    let found = chain::verify_lines(&text).expect_err("the cut line is reported");
+    assert_eq!(found.at, "line 6");
+    assert!(found.reason.contains("cut short"), "{found}");
+    // Both streams hold on either side of it.
+    let lines: Vec<&str> = text.lines().collect();
+    let whole = [&lines[..5], &lines[6..]].concat().join("\n");
+    assert_eq!(chain::verify_lines(&whole).unwrap().streams.len(), 2);
 }
