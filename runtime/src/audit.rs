@@ -330,7 +330,10 @@ pub mod chain {
     /// The hash of an entry that follows the hash `prev` (empty for the
     /// first of a stream).
     pub fn hash(prev: &str, entry: &Value) -> String {
-        crate::canon::sha256(&[prev.as_bytes(), b"\n", crate::canon::json(entry).as_bytes()])
+        let mut prefix = Vec::with_capacity(prev.len() + 1);
+        prefix.extend_from_slice(prev.as_bytes());
+        prefix.push(b'\n');
+        crate::canon::sha256_json(&prefix, entry)
     }
 
     /// A writer's place in its stream.

@@ -1,46 +1,56 @@
 //! Canonical JSON and SHA-256 digests: what the tool manifest and the audit
 //! chain hash, so that the same value always gives the same bytes.
 
-use std::fmt::Write as _;
-
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 /// `value` with object keys sorted at every depth and no whitespace, whatever
 /// order its maps keep.
 pub fn json(value: &Value) -> String {
-    let mut out = String::new();
-    write(value, &mut out);
-    out
+    let mut out = Vec::new();
+    write(value, &mut out).expect("writing to a vector cannot fail");
+    String::from_utf8(out).expect("JSON is UTF-8")
 }
 
-fn write(value: &Value, out: &mut String) {
+/// `sha256:` and the 64 hex digits of the SHA-256 of `prefix` followed by
+/// [`json`] of `value`, hashed as it is written, without the text in between.
+pub fn sha256_json(prefix: &[u8], value: &Value) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(prefix);
+    write(value, &mut hasher).expect("hashing cannot fail");
+    hex(&hasher.finalize())
+}
+
+fn write(value: &Value, out: &mut impl std::io::Write) -> std::io::Result<()> {
     match value {
         Value::Object(map) => {
+            out.write_all(b"{")?;
             let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            out.push('{');
+            // Sorted already, unless the maps keep insertion order.
+            if !keys.is_sorted() {
+                keys.sort();
+            }
             for (i, key) in keys.into_iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.write_all(b",")?;
                 }
-                out.push_str(&Value::String(key.clone()).to_string());
-                out.push(':');
-                write(&map[key], out);
+                serde_json::to_writer(&mut *out, key)?;
+                out.write_all(b":")?;
+                write(&map[key], out)?;
             }
-            out.push('}');
+            out.write_all(b"}")
         }
         Value::Array(items) => {
-            out.push('[');
+            out.write_all(b"[")?;
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.write_all(b",")?;
                 }
-                write(item, out);
+                write(item, out)?;
             }
-            out.push(']');
+            out.write_all(b"]")
         }
-        scalar => out.push_str(&scalar.to_string()),
+        scalar => serde_json::to_writer(out, scalar).map_err(std::io::Error::from),
     }
 }
 
@@ -50,10 +60,16 @@ pub fn sha256(parts: &[&[u8]]) -> String {
     for part in parts {
         hasher.update(part);
     }
-    let mut out = String::with_capacity(7 + 64);
+    hex(&hasher.finalize())
+}
+
+fn hex(digest: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(7 + 2 * digest.len());
     out.push_str("sha256:");
-    for byte in hasher.finalize() {
-        let _ = write!(out, "{byte:02x}");
+    for byte in digest {
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 15)]));
     }
     out
 }
@@ -68,6 +84,15 @@ mod tests {
         assert_eq!(
             json(&json!({"b": [{"z": 1, "a": "x\"y"}], "a": null})),
             r#"{"a":null,"b":[{"a":"x\"y","z":1}]}"#
+        );
+    }
+
+    #[test]
+    fn hashing_as_written_is_hashing_the_text() {
+        let value = json!({"z": [1, "é\n", null], "a": {"c": true, "b": -2}});
+        assert_eq!(
+            sha256_json(b"prev\n", &value),
+            sha256(&[b"prev\n", json(&value).as_bytes()])
         );
     }
 
