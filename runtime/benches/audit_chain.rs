@@ -43,8 +43,8 @@ fn chain(c: &mut Criterion) {
     let mut stream = Stream::new();
     group.bench_function("link attempt + outcome", |b| {
         b.iter(|| {
-            let (mut a, mut r) = (attempt_entry.clone(), record_entry.clone());
-            black_box((stream.link(&mut a), stream.link(&mut r)))
+            let (a, r) = (attempt_entry.clone(), record_entry.clone());
+            black_box((stream.link(a), stream.link(r)))
         })
     });
     group.finish();

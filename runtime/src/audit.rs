@@ -368,13 +368,13 @@ pub mod chain {
             &self.id
         }
 
-        /// Links `entry` (the fields as stored) into the stream: adds its
-        /// `stream` and `seq`, and returns them with its hash.
-        pub fn link(&mut self, entry: &mut Map<String, Value>) -> (i64, String) {
+        /// Links `entry` (the fields as stored, without `stream`, `seq` and
+        /// `hash`) into the stream: its number and its hash.
+        pub fn link(&mut self, mut entry: Map<String, Value>) -> (i64, String) {
             let seq = self.next;
             entry.insert("stream".into(), Value::from(self.id.as_str()));
             entry.insert("seq".into(), Value::from(seq));
-            let hash = hash(&self.head, &Value::Object(std::mem::take(entry)));
+            let hash = hash(&self.head, &Value::Object(entry));
             self.next += 1;
             self.head.clone_from(&hash);
             (seq, hash)
@@ -459,6 +459,10 @@ pub mod chain {
 
     impl std::fmt::Display for Break {
         fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            if self.stream.is_empty() {
+                // An entry that names no stream it can be placed in.
+                return write!(f, "{}: {}", self.at, self.reason);
+            }
             write!(
                 f,
                 "stream {} breaks at seq {} ({}): {}",
@@ -563,7 +567,7 @@ pub mod chain {
     }
 
     /// Verifies the chain of a store's `audit_attempt` and `audit_log`
-    /// rows, a page at a time. The outer error: the store could not be read.
+    /// rows, in one ordered pass. The outer error: the store could not be read.
     #[cfg(feature = "sql")]
     #[cfg_attr(docsrs, doc(cfg(feature = "sql")))]
     pub async fn verify_store(
@@ -786,7 +790,7 @@ impl JsonLines {
     /// ([`chain`]): its fields, `stream`, `seq` and `hash`.
     fn append(&self, value: &impl Serialize) -> Result<(), AuditError> {
         let failed = |e: &dyn fmt::Display| AuditError(e.to_string());
-        let serde_json::Value::Object(mut entry) =
+        let serde_json::Value::Object(entry) =
             serde_json::to_value(value).map_err(|e| failed(&e))?
         else {
             return Err(AuditError("an audit entry is a JSON object".into()));
@@ -803,7 +807,7 @@ impl JsonLines {
         // Linked on a copy: a line that cannot be written leaves the stream
         // where it was.
         let mut next = lines.stream.clone();
-        let (seq, hash) = next.link(&mut entry);
+        let (seq, hash) = next.link(entry);
         let mut line = serde_json::Value::Object(fields);
         line["stream"] = next.id().into();
         line["seq"] = seq.into();
@@ -1393,8 +1397,7 @@ mod sql {
         stream: &mut chain::Stream,
         entry: Map<String, Value>,
     ) -> (Map<String, Value>, i64, String) {
-        let mut linked = entry.clone();
-        let (seq, hash) = stream.link(&mut linked);
+        let (seq, hash) = stream.link(entry.clone());
         (entry, seq, hash)
     }
 
