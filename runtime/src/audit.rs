@@ -1356,20 +1356,19 @@ mod sql {
         // Each row is bound as the chain entry that hashes it: what is
         // stored is exactly what was hashed.
         for a in &attempts {
-            let (entry, seq, hash) = link(stream, attempt_entry(a));
+            let entry = attempt_entry(a);
             query = query
                 .bind(text(&entry, "call_id"))
                 .bind(entry["time_ms"].as_i64())
                 .bind(text(&entry, "server"))
                 .bind(text(&entry, "tool"))
                 .bind(text(&entry, "subject"))
-                .bind(text(&entry, "action"))
-                .bind(stream.id().to_owned())
-                .bind(seq)
-                .bind(hash);
+                .bind(text(&entry, "action"));
+            let (seq, hash) = stream.link(entry);
+            query = query.bind(stream.id().to_owned()).bind(seq).bind(hash);
         }
         for r in &records {
-            let (entry, seq, hash) = link(stream, record_entry(r)?);
+            let entry = record_entry(r)?;
             query = query
                 .bind(entry["time_ms"].as_i64())
                 .bind(text(&entry, "server"))
@@ -1383,22 +1382,11 @@ mod sql {
                 .bind(text(&entry, "findings"))
                 .bind(entry["duration_us"].as_i64())
                 .bind(entry["count"].as_i64())
-                .bind(text(&entry, "call_id"))
-                .bind(stream.id().to_owned())
-                .bind(seq)
-                .bind(hash);
+                .bind(text(&entry, "call_id"));
+            let (seq, hash) = stream.link(entry);
+            query = query.bind(stream.id().to_owned()).bind(seq).bind(hash);
         }
         query.execute(&mut *conn).await.map(drop)
-    }
-
-    /// Links `entry` into `stream`: the entry (without its chain fields), its
-    /// number and its hash.
-    fn link(
-        stream: &mut chain::Stream,
-        entry: Map<String, Value>,
-    ) -> (Map<String, Value>, i64, String) {
-        let (seq, hash) = stream.link(entry.clone());
-        (entry, seq, hash)
     }
 
     fn text(entry: &Map<String, Value>, field: &str) -> Option<String> {

@@ -182,6 +182,15 @@ async fn forged_and_unlinked_rows_are_found(url: &str) {
     );
 }
 
+/// An audit file path of its own under the temp directory, not yet there.
+fn fresh_file(label: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("secure-tool-{label}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("audit.jsonl");
+    let _ = std::fs::remove_file(&path);
+    path
+}
+
 /// Another database on the same server as `url` (or another SQLite file).
 async fn fresh_url(url: &str) -> String {
     if url.starts_with("sqlite:") {
@@ -229,10 +238,7 @@ async fn rows_written_before_the_chain_are_counted_apart() {
 
 #[tokio::test]
 async fn a_json_lines_file_verifies_and_shows_each_change() {
-    let dir = std::env::temp_dir().join(format!("secure-tool-chain-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("audit.jsonl");
-    let _ = std::fs::remove_file(&path);
+    let path = fresh_file("chain");
     // Opened twice: two streams, one after the other.
     write_calls(&JsonLines::open(&path).unwrap(), 6).await;
     write_calls(&JsonLines::open(&path).unwrap(), 3).await;
@@ -275,10 +281,7 @@ async fn a_json_lines_file_verifies_and_shows_each_change() {
 #[tokio::test]
 async fn a_line_cut_by_a_crash_is_reported_and_the_file_goes_on() {
     use std::io::Write as _;
-    let dir = std::env::temp_dir().join(format!("secure-tool-torn-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("audit.jsonl");
-    let _ = std::fs::remove_file(&path);
+    let path = fresh_file("torn");
     write_calls(&JsonLines::open(&path).unwrap(), 3).await;
     // The process dies in the middle of its next line.
     let mut file = std::fs::OpenOptions::new()
