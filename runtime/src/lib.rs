@@ -107,6 +107,9 @@ pub mod manifest;
 pub mod oidc;
 pub mod output;
 pub mod pipeline;
+#[cfg(feature = "sql")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sql")))]
+pub mod quota;
 pub mod schema;
 pub mod server;
 pub mod spec;

@@ -8,9 +8,10 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::future::BoxFuture;
 use crate::reject::{Gate, Reject};
 
 /// A number of calls per period.
@@ -97,63 +98,128 @@ impl Bucket {
     fn take(&mut self, rate: Rate, now: Instant) {
         self.full_at = self.full_at.max(now) + rate.per_token();
     }
+}
 
+/// What the table keeps per key, and when it may be forgotten.
+trait Entry: Copy {
+    /// Whether dropping the entry changes nothing a later call could see.
+    fn idle(&self, now: Instant) -> bool;
+}
+
+impl Entry for Bucket {
     /// A full bucket is the same as no bucket.
-    fn is_full(self, now: Instant) -> bool {
+    fn idle(&self, now: Instant) -> bool {
         self.full_at <= now
     }
 }
 
-/// One subject's buckets: its own, and one per tool with a rate it called.
+/// Tokens a replica took from a shared bucket and has not spent yet.
+#[derive(Debug, Clone, Copy)]
+struct Lease {
+    /// Tokens left to spend.
+    left: u32,
+    /// When the tokens left are dropped unspent.
+    until: Instant,
+    /// Since when a call has been taking a batch for this key, if one is.
+    leasing: Option<Instant>,
+}
+
+impl Lease {
+    /// Whether a call is taking a batch for this key now. A call dropped
+    /// while it waited on the store leaves a mark that ages out.
+    fn is_leasing(self, now: Instant) -> bool {
+        self.leasing
+            .is_some_and(|since| now.saturating_duration_since(since) < 2 * LEASE_TIMEOUT)
+    }
+}
+
+impl Entry for Lease {
+    /// Unspent tokens are dropped with the entry: they were counted against
+    /// the shared bucket when leased, so dropping them never admits more.
+    fn idle(&self, now: Instant) -> bool {
+        !self.is_leasing(now) && (self.left == 0 || self.until <= now)
+    }
+}
+
+/// One subject's entries: its own, and one per tool with a rate it called.
 #[derive(Debug)]
-struct Slot {
+struct Slot<E> {
     subject: Box<str>,
-    caller: Bucket,
-    tools: Vec<(&'static str, Bucket)>,
+    caller: E,
+    tools: Vec<(&'static str, E)>,
 }
 
-impl Slot {
-    fn is_full(&self, now: Instant) -> bool {
-        self.caller.is_full(now) && self.tools.iter().all(|(_, b)| b.is_full(now))
+impl<E: Entry> Slot<E> {
+    fn idle(&self, now: Instant) -> bool {
+        self.caller.idle(now) && self.tools.iter().all(|(_, e)| e.idle(now))
     }
 
-    fn tool(&self, tool: &str) -> Option<Bucket> {
-        self.tools.iter().find(|(t, _)| *t == tool).map(|(_, b)| *b)
+    fn tool(&self, tool: &str) -> Option<E> {
+        self.tools.iter().find(|(t, _)| *t == tool).map(|(_, e)| *e)
+    }
+
+    /// The entry of the subject (`None`) or of one of its tools, created
+    /// as `fresh` if missing.
+    fn entry(&mut self, tool: Option<&'static str>, fresh: E) -> &mut E {
+        let Some(tool) = tool else {
+            return &mut self.caller;
+        };
+        let i = match self.tools.iter().position(|(t, _)| *t == tool) {
+            Some(i) => i,
+            None => {
+                self.tools.push((tool, fresh));
+                self.tools.len() - 1
+            }
+        };
+        &mut self.tools[i].1
     }
 }
 
-/// The buckets of all subjects: slots in a vector, found through an index by
+/// The entries of all subjects: slots in a vector, found through an index by
 /// subject. Every call sweeps the next [`SWEEP`] slots and drops those that
-/// are full, so memory follows the subjects active within their periods and
+/// are idle, so memory follows the subjects active within their periods and
 /// no call ever scans the whole table.
-#[derive(Debug, Default)]
-struct Table {
+#[derive(Debug)]
+struct Table<E> {
     index: HashMap<Box<str>, usize>,
-    slots: Vec<Slot>,
+    slots: Vec<Slot<E>>,
     cursor: usize,
+}
+
+impl<E> Default for Table<E> {
+    fn default() -> Self {
+        Self {
+            index: HashMap::new(),
+            slots: Vec::new(),
+            cursor: 0,
+        }
+    }
 }
 
 /// Slots examined per call: more than the one a call can add, so the sweep
 /// outpaces growth.
 const SWEEP: usize = 2;
 
-impl Table {
-    /// The slot at `found`, or a new one for `subject`.
-    fn slot(&mut self, found: Option<usize>, subject: &str, now: Instant) -> &mut Slot {
-        let i = found.unwrap_or_else(|| {
-            let i = self.slots.len();
-            self.index.insert(subject.into(), i);
-            self.slots.push(Slot {
-                subject: subject.into(),
-                caller: Bucket { full_at: now },
-                tools: Vec::new(),
-            });
-            i
-        });
+impl<E: Entry> Table<E> {
+    /// The slot of `subject`, new with `fresh` entries if it has none.
+    fn slot(&mut self, subject: &str, fresh: E) -> &mut Slot<E> {
+        let i = match self.index.get(subject) {
+            Some(&i) => i,
+            None => {
+                let i = self.slots.len();
+                self.index.insert(subject.into(), i);
+                self.slots.push(Slot {
+                    subject: subject.into(),
+                    caller: fresh,
+                    tools: Vec::new(),
+                });
+                i
+            }
+        };
         &mut self.slots[i]
     }
 
-    /// Drops the full slots among the next few.
+    /// Drops the idle slots among the next few.
     fn sweep(&mut self, now: Instant) {
         for _ in 0..SWEEP {
             if self.cursor >= self.slots.len() {
@@ -163,7 +229,7 @@ impl Table {
                 }
             }
             let i = self.cursor;
-            if self.slots[i].is_full(now) {
+            if self.slots[i].idle(now) {
                 let gone = self.slots.swap_remove(i);
                 self.index.remove(&gone.subject);
                 if let Some(moved) = self.slots.get(i) {
@@ -174,25 +240,138 @@ impl Table {
             }
         }
     }
+
+    fn lock(table: &Mutex<Self>) -> std::sync::MutexGuard<'_, Self> {
+        // A poisoned lock means a panic mid-update; the table is still consistent.
+        table
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
-/// A refusal at the rate gate: which limit, and how long to wait.
-fn refusal((rate, what, wait): (Rate, &'static str, Duration)) -> Reject {
+/// A shared store of rate-limit buckets: what lets replicas hold one quota
+/// for a subject instead of one each. `secure_tool::quota::SqlQuotas`
+/// keeps them in PostgreSQL (feature `sql`).
+pub trait Quotas: Send + Sync + fmt::Debug + 'static {
+    /// Takes up to `want` tokens at once from the bucket of `subject` (and of
+    /// `tool`, or the subject's own when `tool` is empty) at `rate`, in one
+    /// atomic step: as many as the bucket holds, or none and how long until
+    /// it holds one.
+    fn lease<'a>(
+        &'a self,
+        subject: &'a str,
+        tool: &'a str,
+        rate: Rate,
+        want: u32,
+    ) -> BoxFuture<'a, Result<Leased, QuotaError>>;
+}
+
+/// What [`Quotas::lease`] granted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Leased {
+    /// Tokens taken, from 0 to the number asked.
+    pub tokens: u32,
+    /// With no tokens: how long until the bucket holds one.
+    pub wait: Duration,
+}
+
+/// The shared store could not be asked. Calls are refused at the rate gate
+/// meanwhile: a limit that cannot be checked is not passed.
+#[derive(Debug, Clone)]
+pub struct QuotaError(pub String);
+
+impl fmt::Display for QuotaError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for QuotaError {}
+
+/// How long a call waits on the shared store before it is refused.
+pub const LEASE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The most tokens a replica takes from a shared bucket at once: a tenth of
+/// the rate's calls, from 1 to 100. Tokens a replica holds were counted
+/// against the shared bucket when it took them, so across `n` replicas a
+/// subject gets at most `n × (lease − 1)` calls beyond its rate in any
+/// window, and a rate of fewer than 20 calls is checked at every call.
+pub fn lease_size(rate: Rate) -> u32 {
+    (rate.calls / 10).clamp(1, 100)
+}
+
+/// Why a call or request was not admitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// Over the rate by this long.
+    Over(Duration),
+    /// The shared store of quotas could not be asked.
+    Unavailable,
+}
+
+/// A refusal before it is worded: over a rate, or no answer from the store.
+#[derive(Debug, Clone, Copy)]
+enum Refusal {
+    Over(Rate, &'static str, Duration),
+    Unavailable,
+}
+
+impl Refusal {
+    /// The refusal to report of this one and `other`: a store that does
+    /// not answer, or else the longest wait.
+    fn or(self, other: Option<Self>) -> Option<Self> {
+        Some(match (self, other) {
+            (Self::Over(_, _, wait), Some(Self::Over(_, _, longer))) if longer >= wait => other?,
+            (Self::Over(..), Some(Self::Unavailable)) => Self::Unavailable,
+            _ => self,
+        })
+    }
+
+    fn plain(self) -> Refused {
+        match self {
+            Self::Over(_, _, wait) => Refused::Over(wait),
+            Self::Unavailable => Refused::Unavailable,
+        }
+    }
+
+    /// A refusal at the rate gate: which limit, and how long to wait.
+    fn reject(self) -> Reject {
+        match self {
+            Self::Over(rate, what, wait) => Reject::at(
+                Gate::Rate,
+                None,
+                format!(
+                    "rate limit of {rate} for {what} exceeded; retry after {:.1} s",
+                    wait.as_secs_f64().max(0.1)
+                ),
+            ),
+            Self::Unavailable => unavailable(),
+        }
+    }
+}
+
+fn unavailable() -> Reject {
     Reject::at(
         Gate::Rate,
         None,
-        format!(
-            "rate limit of {rate} for {what} exceeded; retry after {:.1} s",
-            wait.as_secs_f64().max(0.1)
-        ),
+        "rate limits cannot be checked: the shared quota store does not answer",
     )
+}
+
+/// Where a limiter keeps its buckets.
+#[derive(Debug)]
+enum Buckets {
+    /// In this process.
+    Local(Mutex<Table<Bucket>>),
+    /// In a store replicas share, spent here from leased batches.
+    Shared(Arc<dyn Quotas>, Mutex<Table<Lease>>),
 }
 
 /// The rate limits of one pipeline.
 #[derive(Debug)]
 pub struct Limiter {
     subject: Option<Rate>,
-    table: Mutex<Table>,
+    buckets: Buckets,
 }
 
 impl Default for Limiter {
@@ -202,11 +381,32 @@ impl Default for Limiter {
 }
 
 impl Limiter {
-    /// Limits each subject to `subject` (none when `None`), plus any per-tool rate.
+    /// Limits each subject to `subject` (none when `None`), plus any
+    /// per-tool rate, in this process.
     pub fn new(subject: Option<Rate>) -> Self {
         Self {
             subject,
-            table: Mutex::default(),
+            buckets: Buckets::Local(Mutex::default()),
+        }
+    }
+
+    /// The same limits, held in `quotas` so that replicas sharing it share
+    /// them. A call takes a token from a batch this replica leased, and asks
+    /// the store only when its batch is spent ([`lease_size`] states the
+    /// bound this puts on over-admission). A store that does not answer
+    /// within [`LEASE_TIMEOUT`] refuses the call.
+    pub fn shared(subject: Option<Rate>, quotas: Arc<dyn Quotas>) -> Self {
+        Self {
+            subject,
+            buckets: Buckets::Shared(quotas, Mutex::default()),
+        }
+    }
+
+    /// The same store of buckets with another per-subject rate.
+    pub fn with_subject_rate(&self, subject: Option<Rate>) -> Self {
+        match &self.buckets {
+            Buckets::Local(_) => Self::new(subject),
+            Buckets::Shared(quotas, _) => Self::shared(subject, quotas.clone()),
         }
     }
 
@@ -215,45 +415,93 @@ impl Limiter {
         self.subject
     }
 
+    /// Whether the buckets live in a shared store.
+    pub fn is_shared(&self) -> bool {
+        matches!(self.buckets, Buckets::Shared(..))
+    }
+
     /// Takes a token for `subject` calling `tool` (limited to `tool_rate`), or
     /// refuses at [`Gate::Rate`] with the time to wait. The cost of a call
     /// does not grow with the number of subjects.
-    pub fn check(
+    pub async fn check(
         &self,
         subject: &str,
         tool: &'static str,
         tool_rate: Option<Rate>,
     ) -> Result<(), Reject> {
-        self.check_at(subject, tool, tool_rate, Instant::now())
+        self.decide(subject, self.subject, tool, tool_rate)
+            .await
+            .map_err(Refusal::reject)
     }
 
     /// [`Limiter::check`] for a request whose subject was already counted
     /// (by a transport that counts every request): only the tool's own rate.
-    pub fn check_tool(
+    pub async fn check_tool(
         &self,
         subject: &str,
         tool: &'static str,
         tool_rate: Option<Rate>,
     ) -> Result<(), Reject> {
-        self.decide(subject, None, tool, tool_rate, Instant::now())
-            .map_err(refusal)
+        self.decide(subject, None, tool, tool_rate)
+            .await
+            .map_err(Refusal::reject)
     }
 
-    /// The refusal of a caller over the per-subject rate by `wait`.
-    pub fn caller_refusal(&self, wait: Duration) -> Reject {
-        let rate = self.subject.unwrap_or(DEFAULT_SUBJECT_RATE);
-        refusal((rate, "this caller", wait))
+    /// The refusal at the rate gate of a caller a transport refused already.
+    pub fn caller_refusal(&self, refused: Refused) -> Reject {
+        match refused {
+            Refused::Over(wait) => {
+                let rate = self.subject.unwrap_or(DEFAULT_SUBJECT_RATE);
+                Refusal::Over(rate, "this caller", wait).reject()
+            }
+            Refused::Unavailable => unavailable(),
+        }
     }
 
-    /// Takes a token from `key`'s bucket at the per-subject rate, or says how
-    /// long to wait: for limits a transport keeps on its own keys (client
-    /// addresses, or subjects for every request it carries) and answers with
-    /// a status and `Retry-After`.
-    pub fn admit(&self, key: &str) -> Result<(), Duration> {
-        self.decide(key, self.subject, "", None, Instant::now())
-            .map_err(|(_, _, wait)| wait)
+    /// Takes a token from `key`'s bucket at the per-subject rate, or says why
+    /// not: for limits a transport keeps on its own keys (client addresses,
+    /// or subjects for every request it carries) and answers with a status
+    /// and `Retry-After`.
+    pub async fn admit(&self, key: &str) -> Result<(), Refused> {
+        self.decide(key, self.subject, "", None)
+            .await
+            .map_err(Refusal::plain)
     }
 
+    async fn decide(
+        &self,
+        subject: &str,
+        subject_rate: Option<Rate>,
+        tool: &'static str,
+        tool_rate: Option<Rate>,
+    ) -> Result<(), Refusal> {
+        if subject_rate.is_none() && tool_rate.is_none() {
+            return Ok(());
+        }
+        let now = Instant::now();
+        match &self.buckets {
+            Buckets::Local(table) => {
+                decide_local(table, subject, subject_rate, tool, tool_rate, now)
+            }
+            Buckets::Shared(quotas, table) => {
+                let limits = [
+                    (subject_rate, None, "this caller"),
+                    (tool_rate, Some(tool), "this tool"),
+                ];
+                decide_shared(&**quotas, table, subject, limits, now).await
+            }
+        }
+    }
+
+    #[cfg(test)]
+    fn local(&self) -> std::sync::MutexGuard<'_, Table<Bucket>> {
+        let Buckets::Local(table) = &self.buckets else {
+            unreachable!("tests of the local table")
+        };
+        Table::lock(table)
+    }
+
+    #[cfg(test)]
     fn check_at(
         &self,
         subject: &str,
@@ -261,65 +509,167 @@ impl Limiter {
         tool_rate: Option<Rate>,
         now: Instant,
     ) -> Result<(), Reject> {
-        self.decide(subject, self.subject, tool, tool_rate, now)
-            .map_err(refusal)
+        let Buckets::Local(table) = &self.buckets else {
+            unreachable!("tests of the local table")
+        };
+        decide_local(table, subject, self.subject, tool, tool_rate, now).map_err(Refusal::reject)
     }
+}
 
-    /// Takes a token from each bucket that applies, or from none and names
-    /// the one that refused with the longest wait.
-    fn decide(
-        &self,
-        subject: &str,
-        subject_rate: Option<Rate>,
-        tool: &'static str,
-        tool_rate: Option<Rate>,
-        now: Instant,
-    ) -> Result<(), (Rate, &'static str, Duration)> {
-        if subject_rate.is_none() && tool_rate.is_none() {
-            return Ok(());
+/// Takes a token from each local bucket that applies, or from none and names
+/// the one that refused with the longest wait.
+fn decide_local(
+    table: &Mutex<Table<Bucket>>,
+    subject: &str,
+    subject_rate: Option<Rate>,
+    tool: &'static str,
+    tool_rate: Option<Rate>,
+    now: Instant,
+) -> Result<(), Refusal> {
+    let mut table = Table::lock(table);
+    table.sweep(now);
+    let fresh = Bucket { full_at: now };
+    let slot = table.index.get(subject).map(|&i| &table.slots[i]);
+    let caller = slot.map_or(fresh, |s| s.caller);
+    let own = slot.and_then(|s| s.tool(tool)).unwrap_or(fresh);
+    let mut refused: Option<Refusal> = None;
+    for (rate, bucket, what) in [
+        (subject_rate, caller, "this caller"),
+        (tool_rate, own, "this tool"),
+    ] {
+        let Some(rate) = rate else { continue };
+        if let Some(wait) = bucket.wait(rate, now) {
+            refused = Refusal::Over(rate, what, wait).or(refused);
         }
-        // A poisoned lock means a panic mid-update; the table is still consistent.
-        let mut table = self
-            .table
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+    }
+    if let Some(refused) = refused {
+        return Err(refused);
+    }
+    let slot = table.slot(subject, fresh);
+    if let Some(rate) = subject_rate {
+        slot.caller.take(rate, now);
+    }
+    if let Some(rate) = tool_rate {
+        slot.entry(Some(tool), fresh).take(rate, now);
+    }
+    Ok(())
+}
+
+/// A limit as the shared path takes it: the rate, the tool (`None` for the
+/// subject's own), and how a refusal names it.
+type Limit = (Option<Rate>, Option<&'static str>, &'static str);
+
+/// What a call did with one limit's local batch before asking the store.
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    /// Took a token from the batch.
+    Took,
+    /// Asks the store for `want` tokens; `leads` when this call refills the
+    /// batch (others ask for their own token only meanwhile).
+    Ask { want: u32, leads: bool },
+}
+
+/// Takes a token for each limit that applies from this replica's batches,
+/// leasing from the store for the spent ones; or takes none, and names the
+/// limit that refused with the longest wait.
+async fn decide_shared(
+    quotas: &dyn Quotas,
+    table: &Mutex<Table<Lease>>,
+    subject: &str,
+    limits: [Limit; 2],
+    now: Instant,
+) -> Result<(), Refusal> {
+    let fresh = Lease {
+        left: 0,
+        until: now,
+        leasing: None,
+    };
+    let mut steps = [None; 2];
+    {
+        let mut table = Table::lock(table);
         table.sweep(now);
-        let fresh = Bucket { full_at: now };
-        let found = table.index.get(subject).copied();
-        let slot = found.map(|i| &table.slots[i]);
-        let caller = slot.map_or(fresh, |s| s.caller);
-        let own = slot.and_then(|s| s.tool(tool)).unwrap_or(fresh);
-        let mut refused: Option<(Rate, &'static str, Duration)> = None;
-        for (rate, bucket, what) in [
-            (subject_rate, caller, "this caller"),
-            (tool_rate, own, "this tool"),
-        ] {
+        let slot = table.slot(subject, fresh);
+        for ((rate, tool, _), step) in limits.iter().zip(&mut steps) {
             let Some(rate) = rate else { continue };
-            if let Some(wait) = bucket.wait(rate, now)
-                && refused.is_none_or(|(_, _, w)| wait > w)
-            {
-                refused = Some((rate, what, wait));
+            let lease = slot.entry(*tool, fresh);
+            if lease.until <= now {
+                lease.left = 0;
             }
+            *step = Some(if lease.left > 0 {
+                lease.left -= 1;
+                Step::Took
+            } else if lease.is_leasing(now) {
+                Step::Ask {
+                    want: 1,
+                    leads: false,
+                }
+            } else {
+                lease.leasing = Some(now);
+                Step::Ask {
+                    want: lease_size(*rate),
+                    leads: true,
+                }
+            });
         }
-        if let Some(refused) = refused {
-            return Err(refused);
+    }
+    let mut answers = [None; 2];
+    for (((rate, tool, _), step), answer) in limits.iter().zip(&steps).zip(&mut answers) {
+        if let (Some(rate), Some(Step::Ask { want, .. })) = (rate, step) {
+            let asked = quotas.lease(subject, tool.unwrap_or(""), *rate, *want);
+            *answer = Some(match tokio::time::timeout(LEASE_TIMEOUT, asked).await {
+                Ok(Ok(leased)) => Some(leased),
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, "the shared quota store failed");
+                    None
+                }
+                Err(_) => {
+                    tracing::warn!("the shared quota store did not answer in time");
+                    None
+                }
+            });
         }
-        let slot = table.slot(found, subject, now);
-        if let Some(rate) = subject_rate {
-            slot.caller.take(rate, now);
+    }
+    let mut refused: Option<Refusal> = None;
+    for ((rate, _, what), answer) in limits.iter().zip(&answers) {
+        match (rate, answer) {
+            (_, Some(None)) => refused = Refusal::Unavailable.or(refused),
+            (Some(rate), Some(Some(leased))) if leased.tokens == 0 => {
+                refused = Refusal::Over(*rate, what, leased.wait).or(refused);
+            }
+            _ => {}
         }
-        if let Some(rate) = tool_rate {
-            match slot.tools.iter_mut().find(|(t, _)| *t == tool) {
-                Some((_, bucket)) => bucket.take(rate, now),
-                None => {
-                    let mut bucket = fresh;
-                    bucket.take(rate, now);
-                    slot.tools.push((tool, bucket));
+    }
+    // Settle: keep what was leased, and give back the tokens taken when the
+    // call is refused after all.
+    let now = Instant::now();
+    let mut table = Table::lock(table);
+    let slot = table.slot(subject, fresh);
+    for (((rate, tool, _), step), answer) in limits.iter().zip(&steps).zip(&answers) {
+        let (Some(rate), Some(step)) = (rate, step) else {
+            continue;
+        };
+        let lease = slot.entry(*tool, fresh);
+        let took = match (step, answer) {
+            (Step::Took, _) => 1,
+            (Step::Ask { leads, .. }, answer) => {
+                if *leads {
+                    lease.leasing = None;
+                }
+                let tokens = answer.flatten().map_or(0, |l| l.tokens);
+                if tokens > 0 {
+                    lease.left += tokens - 1;
+                    lease.until = now + rate.per;
+                    1
+                } else {
+                    0
                 }
             }
+        };
+        if refused.is_some() {
+            lease.left += took;
         }
-        Ok(())
     }
+    refused.map_or(Ok(()), Err)
 }
 
 #[cfg(test)]
@@ -408,7 +758,7 @@ mod tests {
             limiter
                 .check_at(&format!("s{i}"), TOOL, tool_rate, now)
                 .unwrap();
-            let table = limiter.table.lock().unwrap();
+            let table = limiter.local();
             assert!(
                 table.slots.len() <= SWEEP + 1,
                 "{} at {i}",
@@ -437,7 +787,7 @@ mod tests {
         for _ in 0..1_000 {
             limiter.check_at("t", TOOL, None, later).unwrap_or(());
         }
-        let table = limiter.table.lock().unwrap();
+        let table = limiter.local();
         assert!(table.slots.len() <= 2, "{}", table.slots.len());
         for (i, slot) in table.slots.iter().enumerate() {
             assert_eq!(table.index[&slot.subject], i);

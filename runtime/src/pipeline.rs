@@ -56,8 +56,9 @@ pub enum Charge {
     /// Counted by the transport, which counts every request (HTTP): the
     /// pipeline applies only the tool's own rate.
     Paid,
-    /// Counted, and over the subject's rate by this long: refused at the rate gate.
-    Over(Duration),
+    /// Counted, and refused: over the subject's rate, or its shared quota
+    /// could not be checked. Refused at the rate gate.
+    Over(crate::limit::Refused),
 }
 
 /// Where a caller's credential travels.
@@ -361,8 +362,32 @@ impl Pipeline {
     /// Limits each subject to `rate` calls (`None`: no per-subject limit; per-tool
     /// rates still apply). The default is [`crate::limit::DEFAULT_SUBJECT_RATE`].
     pub fn with_subject_rate(mut self, rate: Option<Rate>) -> Self {
-        self.limiter = Arc::new(Limiter::new(rate));
+        self.limiter = Arc::new(self.limiter.with_subject_rate(rate));
         self
+    }
+
+    /// Keeps the rate limits in `quotas`, which replicas share, instead of
+    /// in this process: a subject then has one quota across all of them.
+    pub fn with_quotas(mut self, quotas: impl crate::limit::Quotas) -> Self {
+        self.limiter = Arc::new(Limiter::shared(
+            self.limiter.subject_rate(),
+            Arc::new(quotas),
+        ));
+        self
+    }
+
+    /// Shares the rate limits through `store` when it is PostgreSQL, where
+    /// replicas meet; on SQLite, one machine's store, they stay in-process.
+    #[cfg(feature = "sql")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sql")))]
+    pub fn with_quota_store(self, store: &crate::store::Store) -> Self {
+        match store.backend() {
+            crate::store::Backend::Postgres => {
+                let quotas = crate::quota::SqlQuotas::new(store.clone(), self.server);
+                self.with_quotas(quotas)
+            }
+            crate::store::Backend::Sqlite => self,
+        }
     }
 
     /// Cancels a tool body that runs longer than `timeout` (default [`CALL_TIMEOUT`]).
@@ -615,7 +640,7 @@ impl Pipeline {
         let result = async {
             let authenticated = self.authenticate(spec, credential, token.as_ref()).await?;
             subject = authenticated.principal.subject().to_owned();
-            self.charge(charge, &subject, spec.name, spec.rate)?;
+            self.charge(charge, &subject, spec.name, spec.rate).await?;
             let authorized = authenticated.authorize(self, spec).await?;
             let inspected = authorized
                 .inspect_with::<T>(self, guards, &args, consent)
@@ -652,7 +677,7 @@ impl Pipeline {
 
     /// Counts a call against the subject's rate, unless the transport did,
     /// and against the tool's own.
-    fn charge(
+    async fn charge(
         &self,
         charge: Charge,
         subject: &str,
@@ -660,9 +685,9 @@ impl Pipeline {
         rate: Option<Rate>,
     ) -> Result<(), Reject> {
         match charge {
-            Charge::Pending => self.limiter.check(subject, tool, rate),
-            Charge::Paid => self.limiter.check_tool(subject, tool, rate),
-            Charge::Over(wait) => Err(self.limiter.caller_refusal(wait)),
+            Charge::Pending => self.limiter.check(subject, tool, rate).await,
+            Charge::Paid => self.limiter.check_tool(subject, tool, rate).await,
+            Charge::Over(refused) => Err(self.limiter.caller_refusal(refused)),
         }
     }
 
@@ -676,7 +701,7 @@ impl Pipeline {
             _ => None,
         };
         let subject = subject.as_ref().map_or(UNAUTHENTICATED, Principal::subject);
-        let reject = match self.charge(request.charge, subject, "", None) {
+        let reject = match self.charge(request.charge, subject, "", None).await {
             Ok(()) => unknown_tool(name),
             Err(over) => over,
         };

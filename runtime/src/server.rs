@@ -273,6 +273,19 @@ impl<T: Tools> Server<T> {
         self.map_pipeline(|p| p.with_subject_rate(rate))
     }
 
+    /// Keeps the rate limits in `quotas`, shared by the replicas that use it.
+    pub fn with_quotas(self, quotas: impl crate::limit::Quotas) -> Self {
+        self.map_pipeline(|p| p.with_quotas(quotas))
+    }
+
+    /// Shares the rate limits through `store` when it is PostgreSQL; on
+    /// SQLite they stay in-process.
+    #[cfg(feature = "sql")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sql")))]
+    pub fn with_quota_store(self, store: &crate::store::Store) -> Self {
+        self.map_pipeline(|p| p.with_quota_store(store))
+    }
+
     /// Cancels a tool body that runs longer than `timeout`.
     pub fn with_call_timeout(self, timeout: Duration) -> Self {
         self.map_pipeline(|p| p.with_call_timeout(timeout))

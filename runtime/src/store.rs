@@ -31,8 +31,9 @@ pub struct Migration {
 }
 
 /// The runtime's own tables: `casbin_rule`, the append-only `audit_log` and
-/// `audit_attempt`, the `policy_version` counter replicas poll, and the
-/// `consent_spent` states that make a consent usable once.
+/// `audit_attempt`, the `policy_version` counter replicas poll, the
+/// `consent_spent` states that make a consent usable once, and the
+/// `rate_quota` buckets replicas share.
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
@@ -81,6 +82,12 @@ pub const MIGRATIONS: &[Migration] = &[
         description: "audit hash chain",
         sqlite: include_str!("../migrations/0008_audit_chain.sql"),
         postgres: include_str!("../migrations/0008_audit_chain.sql"),
+    },
+    Migration {
+        version: 9,
+        description: "shared rate quotas",
+        sqlite: include_str!("../migrations/0009_rate_quota.sql"),
+        postgres: include_str!("../migrations/0009_rate_quota.sql"),
     },
 ];
 

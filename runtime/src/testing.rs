@@ -282,7 +282,7 @@ fn unbounded_audit() -> crate::audit::Audit {
 
 /// Takes every token the tool's declared rate grants the test caller, each
 /// through the pipeline's own limiter, so the next call is one too many.
-fn exhaust_rate(pipeline: &Pipeline, spec: &'static ToolSpec) {
+async fn exhaust_rate(pipeline: &Pipeline, spec: &'static ToolSpec) {
     let rate = spec
         .rate
         .expect("OverRate is generated only for tools with a rate");
@@ -291,7 +291,11 @@ fn exhaust_rate(pipeline: &Pipeline, spec: &'static ToolSpec) {
         Access::Public => crate::auth::UNAUTHENTICATED,
     };
     for i in 0..rate.calls {
-        if let Err(refused) = pipeline.limiter().check(subject, spec.name, spec.rate) {
+        if let Err(refused) = pipeline
+            .limiter()
+            .check(subject, spec.name, spec.rate)
+            .await
+        {
             panic!(
                 "`{}` refused call {} of the {rate} it declares: {refused}",
                 spec.name,
@@ -879,7 +883,7 @@ pub async fn assert_probe(
     );
     let pipeline = test_pipeline(server, spec).await;
     if matches!(probe, Probe::OverRate) {
-        exhaust_rate(&pipeline, spec);
+        exhaust_rate(&pipeline, spec).await;
     }
     for (args, gate, field) in cases {
         let shown = crate::log::render_value(&Value::Object(args.clone()));
@@ -923,7 +927,7 @@ pub async fn probe_log_line(
         .expect("every probe has a case");
     let pipeline = test_pipeline(server, spec).await;
     if matches!(probe, Probe::OverRate) {
-        exhaust_rate(&pipeline, spec);
+        exhaust_rate(&pipeline, spec).await;
     }
     run(&pipeline, spec.name, args).await.record.log_line()
 }

@@ -8,7 +8,7 @@ const LAYERS: &[&[&str]] = &[
     &["reject", "auth"],
     &["limit", "guards", "output", "state", "oidc"],
     &["spec", "store"],
-    &["schema", "validate", "audit", "authz", "approval"],
+    &["schema", "validate", "audit", "authz", "approval", "quota"],
     &["consent", "manifest"],
     &["pipeline"],
     &["server"],

@@ -35,7 +35,7 @@ use tokio::net::TcpListener;
 mod approval;
 
 use crate::auth::{AuthError, UNAUTHENTICATED};
-use crate::limit::{Limiter, Rate};
+use crate::limit::{Limiter, Rate, Refused};
 use crate::pipeline::{Charge, Pipeline};
 use crate::reject::{Gate, Reject};
 use crate::server::{Server, Tools};
@@ -373,7 +373,12 @@ impl Failures {
     /// its window, and, past the address's allowance, held a moment and
     /// answered with how long to wait.
     async fn count(&self, pipeline: &Pipeline, reason: &str, client: Client) -> Option<Duration> {
-        let over = self.limiter.admit(&client.to_string()).err();
+        let over = match self.limiter.admit(&client.to_string()).await {
+            Ok(()) => None,
+            Err(Refused::Over(wait)) => Some(wait),
+            // A limiter on client addresses is always this process's own.
+            Err(Refused::Unavailable) => Some(Duration::from_secs(1)),
+        };
         self.audit(pipeline, reason, client).await;
         if over.is_some() {
             // Held a moment before it leaves: a flood on kept-alive
@@ -702,13 +707,19 @@ impl<T: Tools> Front<T> {
         // ends, malformed calls, and tool calls alike. A tool call over the
         // rate goes on to be refused at the pipeline's rate gate (a result
         // the model can read); anything else gets `429`.
-        let over = self.pipeline.limiter().admit(subject).err();
+        let over = self.pipeline.limiter().admit(subject).await.err();
         let mut parts = parts;
         match over {
-            Some(wait) if !asked.tool_call || asked.missing_scope.is_some() => {
+            Some(Refused::Over(wait)) if !asked.tool_call || asked.missing_scope.is_some() => {
                 return too_many(wait, "rate limit for this caller exceeded");
             }
-            Some(wait) => parts.extensions.insert(Charge::Over(wait)),
+            Some(Refused::Unavailable) if !asked.tool_call || asked.missing_scope.is_some() => {
+                return plain(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "rate limits cannot be checked: the shared quota store does not answer",
+                );
+            }
+            Some(refused) => parts.extensions.insert(Charge::Over(refused)),
             None => parts.extensions.insert(Charge::Paid),
         };
         #[cfg(feature = "consent")]

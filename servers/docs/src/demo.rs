@@ -283,6 +283,8 @@ pub async fn build(config: Config) -> Result<(Server<DocServer>, Documents), Str
         .with_audit(audit)
         .with_guards(config.guards)
         .with_subject_rate(config.subject_rate)
+        // Replicas on one PostgreSQL hold one quota per subject.
+        .with_quota_store(&store)
         .with_call_timeout(config.call_timeout);
     let server = if config.demo {
         if !config.keep_documents {
