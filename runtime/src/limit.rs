@@ -50,7 +50,7 @@ impl Rate {
     }
 
     fn per_token(self) -> Duration {
-        self.per / self.calls
+        self.per / self.calls.max(1)
     }
 }
 
@@ -113,20 +113,26 @@ impl Entry for Bucket {
     }
 }
 
-/// Tokens a replica took from a shared bucket and has not spent yet.
+/// Tokens a replica took from a shared bucket and has not spent yet, and
+/// what it learned of the bucket.
 #[derive(Debug, Clone, Copy)]
 struct Lease {
-    /// Tokens left to spend.
+    /// Tokens left to spend: never more than a batch less one.
     left: u32,
     /// When the tokens left are dropped unspent.
     until: Instant,
-    /// Since when a call has been taking a batch for this key, if one is.
+    /// Until when the shared bucket holds no token, as the store said:
+    /// calls are refused here meanwhile, without asking it again.
+    empty_until: Instant,
+    /// Since when a call has been taking a batch for this key, if one is;
+    /// also what tells that call the mark is still its own.
     leasing: Option<Instant>,
 }
 
 impl Lease {
     /// Whether a call is taking a batch for this key now. A call dropped
-    /// while it waited on the store leaves a mark that ages out.
+    /// while it waited on the store leaves a mark that ages out, well after
+    /// its wait would have ended.
     fn is_leasing(self, now: Instant) -> bool {
         self.leasing
             .is_some_and(|since| now.saturating_duration_since(since) < 2 * LEASE_TIMEOUT)
@@ -137,7 +143,7 @@ impl Entry for Lease {
     /// Unspent tokens are dropped with the entry: they were counted against
     /// the shared bucket when leased, so dropping them never admits more.
     fn idle(&self, now: Instant) -> bool {
-        !self.is_leasing(now) && (self.left == 0 || self.until <= now)
+        !self.is_leasing(now) && self.empty_until <= now && (self.left == 0 || self.until <= now)
     }
 }
 
@@ -253,17 +259,28 @@ impl<E: Entry> Table<E> {
 /// for a subject instead of one each. `secure_tool::quota::SqlQuotas`
 /// keeps them in PostgreSQL (feature `sql`).
 pub trait Quotas: Send + Sync + fmt::Debug + 'static {
-    /// Takes up to `want` tokens at once from the bucket of `subject` (and of
-    /// `tool`, or the subject's own when `tool` is empty) at `rate`, in one
-    /// atomic step: as many as the bucket holds, or none and how long until
-    /// it holds one.
+    /// Takes up to `want` tokens at once from the bucket of `subject` (and
+    /// of `tool`, or the subject's own for `None`) at `rate`, in one atomic
+    /// step: as many as the bucket holds, or none and how long until it
+    /// holds one.
     fn lease<'a>(
         &'a self,
         subject: &'a str,
-        tool: &'a str,
+        tool: Option<&'a str>,
         rate: Rate,
         want: u32,
     ) -> BoxFuture<'a, Result<Leased, QuotaError>>;
+
+    /// Puts back `tokens` a replica took from that bucket and will not
+    /// spend: those of a call refused by its other limit, and any beyond
+    /// the batch a replica may hold.
+    fn refund<'a>(
+        &'a self,
+        subject: &'a str,
+        tool: Option<&'a str>,
+        rate: Rate,
+        tokens: u32,
+    ) -> BoxFuture<'a, Result<(), QuotaError>>;
 }
 
 /// What [`Quotas::lease`] granted.
@@ -288,14 +305,17 @@ impl fmt::Display for QuotaError {
 
 impl std::error::Error for QuotaError {}
 
-/// How long a call waits on the shared store before it is refused.
+/// How long a call waits on the shared store (for both its limits at once)
+/// before it is refused.
 pub const LEASE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The most tokens a replica takes from a shared bucket at once: a tenth of
-/// the rate's calls, from 1 to 100. Tokens a replica holds were counted
-/// against the shared bucket when it took them, so across `n` replicas a
-/// subject gets at most `n × (lease − 1)` calls beyond its rate in any
-/// window, and a rate of fewer than 20 calls is checked at every call.
+/// the rate's calls, from 1 to 100. A replica holds at most `lease − 1`
+/// tokens of a bucket unspent (any beyond go back to the store), and those
+/// were counted against the shared bucket when it took them; so across `n`
+/// replicas a subject gets at most `n × (lease − 1)` calls beyond its rate
+/// in any window, and a rate of fewer than 20 calls is checked with the
+/// store at every call.
 pub fn lease_size(rate: Rate) -> u32 {
     (rate.calls / 10).clamp(1, 100)
 }
@@ -564,9 +584,10 @@ type Limit = (Option<Rate>, Option<&'static str>, &'static str);
 enum Step {
     /// Took a token from the batch.
     Took,
-    /// Asks the store for `want` tokens; `leads` when this call refills the
-    /// batch (others ask for their own token only meanwhile).
-    Ask { want: u32, leads: bool },
+    /// Asks the store for `want` tokens. A call that refills the batch
+    /// marks it with the instant it began (`leads`); others meanwhile ask
+    /// for their own token only.
+    Ask { want: u32, leads: Option<Instant> },
 }
 
 /// Takes a token for each limit that applies from this replica's batches,
@@ -582,6 +603,7 @@ async fn decide_shared(
     let fresh = Lease {
         left: 0,
         until: now,
+        empty_until: now,
         leasing: None,
     };
     let mut steps = [None; 2];
@@ -589,6 +611,18 @@ async fn decide_shared(
         let mut table = Table::lock(table);
         table.sweep(now);
         let slot = table.slot(subject, fresh);
+        // A bucket the store said is empty refuses here, taking nothing.
+        let mut refused = None;
+        for (rate, tool, what) in limits {
+            let Some(rate) = rate else { continue };
+            let lease = slot.entry(tool, fresh);
+            if lease.empty_until > now {
+                refused = Refusal::Over(rate, what, lease.empty_until - now).or(refused);
+            }
+        }
+        if let Some(refused) = refused {
+            return Err(refused);
+        }
         for ((rate, tool, _), step) in limits.iter().zip(&mut steps) {
             let Some(rate) = rate else { continue };
             let lease = slot.entry(*tool, fresh);
@@ -601,72 +635,100 @@ async fn decide_shared(
             } else if lease.is_leasing(now) {
                 Step::Ask {
                     want: 1,
-                    leads: false,
+                    leads: None,
                 }
             } else {
                 lease.leasing = Some(now);
                 Step::Ask {
                     want: lease_size(*rate),
-                    leads: true,
+                    leads: Some(now),
                 }
             });
         }
     }
-    let mut answers = [None; 2];
-    for (((rate, tool, _), step), answer) in limits.iter().zip(&steps).zip(&mut answers) {
-        if let (Some(rate), Some(Step::Ask { want, .. })) = (rate, step) {
-            let asked = quotas.lease(subject, tool.unwrap_or(""), *rate, *want);
-            *answer = Some(match tokio::time::timeout(LEASE_TIMEOUT, asked).await {
-                Ok(Ok(leased)) => Some(leased),
-                Ok(Err(error)) => {
-                    tracing::warn!(%error, "the shared quota store failed");
-                    None
-                }
-                Err(_) => {
-                    tracing::warn!("the shared quota store did not answer in time");
-                    None
-                }
-            });
+    // Both asks at once, under one deadline.
+    let ask = |(rate, tool, _): Limit, step: Option<Step>| async move {
+        match (rate, step) {
+            (Some(rate), Some(Step::Ask { want, .. })) => {
+                Some(quotas.lease(subject, tool, rate, want).await)
+            }
+            _ => None,
         }
-    }
+    };
+    let asks = async { tokio::join!(ask(limits[0], steps[0]), ask(limits[1], steps[1])) };
+    let answers: [Option<Result<Leased, ()>>; 2] =
+        match tokio::time::timeout(LEASE_TIMEOUT, asks).await {
+            Ok((first, second)) => [first, second].map(|answer| {
+                answer.map(|leased| {
+                    leased.map_err(|error| {
+                        tracing::warn!(%error, "the shared quota store failed");
+                    })
+                })
+            }),
+            Err(_) => {
+                tracing::warn!("the shared quota store did not answer in time");
+                steps.map(|step| matches!(step, Some(Step::Ask { .. })).then_some(Err(())))
+            }
+        };
     let mut refused: Option<Refusal> = None;
     for ((rate, _, what), answer) in limits.iter().zip(&answers) {
         match (rate, answer) {
-            (_, Some(None)) => refused = Refusal::Unavailable.or(refused),
-            (Some(rate), Some(Some(leased))) if leased.tokens == 0 => {
+            (_, Some(Err(()))) => refused = Refusal::Unavailable.or(refused),
+            (Some(rate), Some(Ok(leased))) if leased.tokens == 0 => {
                 refused = Refusal::Over(*rate, what, leased.wait).or(refused);
             }
             _ => {}
         }
     }
-    // Settle: keep what was leased, and give back the tokens taken when the
-    // call is refused after all.
-    let now = Instant::now();
-    let mut table = Table::lock(table);
-    let slot = table.slot(subject, fresh);
-    for (((rate, tool, _), step), answer) in limits.iter().zip(&steps).zip(&answers) {
-        let (Some(rate), Some(step)) = (rate, step) else {
-            continue;
-        };
-        let lease = slot.entry(*tool, fresh);
-        let took = match (step, answer) {
-            (Step::Took, _) => 1,
-            (Step::Ask { leads, .. }, answer) => {
-                if *leads {
-                    lease.leasing = None;
+    // Settle: keep what was leased, up to a batch less one; what the call
+    // does not spend, and any beyond that, goes back to the store.
+    let mut refunds = [None; 2];
+    {
+        let mut table = Table::lock(table);
+        let slot = table.slot(subject, fresh);
+        for (i, ((rate, tool, _), step)) in limits.iter().zip(&steps).enumerate() {
+            let (Some(rate), Some(step)) = (rate, step) else {
+                continue;
+            };
+            let lease = slot.entry(*tool, fresh);
+            let got = match (step, &answers[i]) {
+                (Step::Took, _) => 1,
+                (Step::Ask { leads, .. }, answer) => {
+                    if leads.is_some() && lease.leasing == *leads {
+                        lease.leasing = None;
+                    }
+                    match answer {
+                        Some(Ok(leased)) if leased.tokens == 0 => {
+                            lease.empty_until = lease.empty_until.max(now + leased.wait);
+                            0
+                        }
+                        Some(Ok(leased)) => {
+                            lease.until = now.checked_add(rate.per).unwrap_or(now);
+                            leased.tokens
+                        }
+                        _ => 0,
+                    }
                 }
-                let tokens = answer.flatten().map_or(0, |l| l.tokens);
-                if tokens > 0 {
-                    lease.left += tokens - 1;
-                    lease.until = now + rate.per;
-                    1
-                } else {
-                    0
-                }
+            };
+            let unspent = if refused.is_some() {
+                got
+            } else {
+                got.saturating_sub(1)
+            };
+            let held = lease.left.saturating_add(unspent);
+            lease.left = held.min(lease_size(*rate) - 1);
+            if held > lease.left {
+                refunds[i] = Some((*rate, *tool, held - lease.left));
             }
-        };
-        if refused.is_some() {
-            lease.left += took;
+        }
+    }
+    for (rate, tool, tokens) in refunds.into_iter().flatten() {
+        let refund = quotas.refund(subject, tool, rate, tokens);
+        match tokio::time::timeout(LEASE_TIMEOUT, refund).await {
+            Ok(Ok(())) => {}
+            // Tokens not put back only leave the bucket emptier.
+            Ok(Err(error)) => tracing::warn!(%error, "cannot return rate tokens to the store"),
+            Err(_) => tracing::warn!("the shared quota store did not take back rate tokens"),
         }
     }
     refused.map_or(Ok(()), Err)

@@ -26,6 +26,7 @@ pub struct SqlQuotas {
     store: Store,
     server: String,
     lease: String,
+    empty: String,
     swept: Mutex<Instant>,
 }
 
@@ -35,6 +36,11 @@ impl SqlQuotas {
     pub fn new(store: Store, server: &str) -> Self {
         Self {
             lease: lease_sql(store.backend()),
+            empty: format!(
+                "SELECT full_us, {} AS at_us FROM rate_quota \
+                 WHERE server = $1 AND subject = $2 AND tool = $3",
+                now_us(store.backend())
+            ),
             store,
             server: server.to_owned(),
             swept: Mutex::new(Instant::now()),
@@ -84,9 +90,26 @@ fn now_us(backend: Backend) -> &'static str {
     }
 }
 
+/// The key of a bucket: `''` for the subject's own, `tool:` and the name for
+/// a tool's, so that no tool name can stand for the subject's own.
+fn tool_key(tool: Option<&str>) -> std::borrow::Cow<'static, str> {
+    match tool {
+        None => "".into(),
+        Some(name) => format!("tool:{name}").into(),
+    }
+}
+
+/// The microseconds per token of `rate`, at least one.
+fn token_us(rate: Rate) -> i64 {
+    i64::try_from(rate.per.as_micros() / u128::from(rate.calls.max(1)))
+        .unwrap_or(i64::MAX)
+        .max(1)
+}
+
 /// One lease as one statement: `$4` is the microseconds per token, `$5` the
-/// burst, `$6` the tokens asked. The row's old values are read under its
-/// lock, so concurrent leases of replicas serialise on it.
+/// burst in tokens, `$6` the tokens asked. The row's old values are read
+/// under its lock, so concurrent leases of replicas serialise on it. A lease
+/// that fits no token writes nothing and returns no row.
 fn lease_sql(backend: Backend) -> String {
     let (max, min) = match backend {
         Backend::Postgres => ("GREATEST", "LEAST"),
@@ -104,48 +127,90 @@ fn lease_sql(backend: Backend) -> String {
          granted = {fit}, \
          full_us = {max}(q.full_us, EXCLUDED.at_us) + {fit} * $4, \
          at_us = EXCLUDED.at_us \
+         WHERE {fit} > 0 \
          RETURNING granted, full_us, at_us"
     )
+}
+
+fn failed(error: impl std::fmt::Display) -> QuotaError {
+    QuotaError(crate::store::StoreError::new("rate quota", error).to_string())
 }
 
 impl Quotas for SqlQuotas {
     fn lease<'a>(
         &'a self,
         subject: &'a str,
-        tool: &'a str,
+        tool: Option<&'a str>,
         rate: Rate,
         want: u32,
     ) -> BoxFuture<'a, Result<Leased, QuotaError>> {
         Box::pin(async move {
             self.sweep();
-            let token = i64::try_from(rate.per.as_micros() / u128::from(rate.calls))
-                .unwrap_or(i64::MAX)
-                .max(1);
+            let token = token_us(rate);
+            let tool = tool_key(tool);
             let row = sqlx::query(sqlx::AssertSqlSafe(self.lease.as_str()))
                 .bind(self.server.as_str())
                 .bind(subject)
-                .bind(tool)
+                .bind(tool.as_ref())
                 .bind(token)
-                .bind(i64::from(rate.calls))
-                .bind(i64::from(want))
-                .fetch_one(self.store.pool())
+                .bind(i64::from(rate.calls.max(1)))
+                .bind(i64::from(want.max(1)))
+                .fetch_optional(self.store.pool())
                 .await
-                .map_err(|e| {
-                    QuotaError(crate::store::StoreError::new("rate quota", e).to_string())
-                })?;
-            let read = |column: &str| {
-                row.try_get::<i64, _>(column)
-                    .map_err(|e| QuotaError(format!("rate quota: {e}")))
+                .map_err(failed)?;
+            if let Some(row) = row {
+                let granted: i64 = row.try_get("granted").map_err(failed)?;
+                return Ok(Leased {
+                    tokens: u32::try_from(granted.clamp(1, i64::from(want.max(1)))).unwrap_or(1),
+                    wait: Duration::ZERO,
+                });
+            }
+            // Nothing fit: until one more token fits within the burst. A row
+            // deleted meanwhile was full, and is asked again a token later.
+            let row = sqlx::query(sqlx::AssertSqlSafe(self.empty.as_str()))
+                .bind(self.server.as_str())
+                .bind(subject)
+                .bind(tool.as_ref())
+                .fetch_optional(self.store.pool())
+                .await
+                .map_err(failed)?;
+            let burst = token.saturating_mul(i64::from(rate.calls.max(1)));
+            let wait = match row {
+                Some(row) => {
+                    let full: i64 = row.try_get("full_us").map_err(failed)?;
+                    let at: i64 = row.try_get("at_us").map_err(failed)?;
+                    full.max(at).saturating_add(token) - at.saturating_add(burst)
+                }
+                None => token,
             };
-            let (granted, full, at) = (read("granted")?, read("full_us")?, read("at_us")?);
-            let tokens = u32::try_from(granted.clamp(0, i64::from(want))).unwrap_or(0);
-            // With none granted: until one more token fits within the burst.
-            let burst = token.saturating_mul(i64::from(rate.calls));
-            let wait = full.max(at).saturating_add(token) - at.saturating_add(burst);
             Ok(Leased {
-                tokens,
-                wait: Duration::from_micros(u64::try_from(wait).unwrap_or(0)),
+                tokens: 0,
+                wait: Duration::from_micros(u64::try_from(wait).unwrap_or(0).max(1)),
             })
+        })
+    }
+
+    fn refund<'a>(
+        &'a self,
+        subject: &'a str,
+        tool: Option<&'a str>,
+        rate: Rate,
+        tokens: u32,
+    ) -> BoxFuture<'a, Result<(), QuotaError>> {
+        Box::pin(async move {
+            sqlx::query(
+                "UPDATE rate_quota SET full_us = full_us - $4 * $5 \
+                 WHERE server = $1 AND subject = $2 AND tool = $3",
+            )
+            .bind(self.server.as_str())
+            .bind(subject)
+            .bind(tool_key(tool).as_ref())
+            .bind(token_us(rate))
+            .bind(i64::from(tokens))
+            .execute(self.store.pool())
+            .await
+            .map(drop)
+            .map_err(failed)
         })
     }
 }

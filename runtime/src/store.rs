@@ -86,8 +86,8 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 9,
         description: "shared rate quotas",
-        sqlite: include_str!("../migrations/0009_rate_quota.sql"),
-        postgres: include_str!("../migrations/0009_rate_quota.sql"),
+        sqlite: include_str!("../migrations/0009_rate_quota.sqlite.sql"),
+        postgres: include_str!("../migrations/0009_rate_quota.postgres.sql"),
     },
 ];
 
