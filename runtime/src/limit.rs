@@ -209,8 +209,14 @@ const SWEEP: usize = 2;
 impl<E: Entry> Table<E> {
     /// The slot of `subject`, new with `fresh` entries if it has none.
     fn slot(&mut self, subject: &str, fresh: E) -> &mut Slot<E> {
-        let i = match self.index.get(subject) {
-            Some(&i) => i,
+        let found = self.index.get(subject).copied();
+        self.slot_at(found, subject, fresh)
+    }
+
+    /// The slot at `found`, or a new one for `subject`.
+    fn slot_at(&mut self, found: Option<usize>, subject: &str, fresh: E) -> &mut Slot<E> {
+        let i = match found {
+            Some(i) => i,
             None => {
                 let i = self.slots.len();
                 self.index.insert(subject.into(), i);
@@ -508,7 +514,8 @@ impl Limiter {
                     (subject_rate, None, "this caller"),
                     (tool_rate, Some(tool), "this tool"),
                 ];
-                decide_shared(&**quotas, table, subject, limits, now).await
+                // Boxed: the in-process path does not carry its state.
+                Box::pin(decide_shared(&**quotas, table, subject, limits, now)).await
             }
         }
     }
@@ -549,7 +556,8 @@ fn decide_local(
     let mut table = Table::lock(table);
     table.sweep(now);
     let fresh = Bucket { full_at: now };
-    let slot = table.index.get(subject).map(|&i| &table.slots[i]);
+    let found = table.index.get(subject).copied();
+    let slot = found.map(|i| &table.slots[i]);
     let caller = slot.map_or(fresh, |s| s.caller);
     let own = slot.and_then(|s| s.tool(tool)).unwrap_or(fresh);
     let mut refused: Option<Refusal> = None;
@@ -565,7 +573,7 @@ fn decide_local(
     if let Some(refused) = refused {
         return Err(refused);
     }
-    let slot = table.slot(subject, fresh);
+    let slot = table.slot_at(found, subject, fresh);
     if let Some(rate) = subject_rate {
         slot.caller.take(rate, now);
     }
