@@ -115,6 +115,7 @@ pub mod server;
 pub mod spec;
 pub mod state;
 pub mod store;
+pub mod telemetry;
 pub mod testing;
 pub mod threat_model;
 pub mod validate;

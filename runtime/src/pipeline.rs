@@ -25,6 +25,7 @@ use crate::output::Output;
 use crate::reject::{Gate, Reject};
 use crate::spec::{Access, ToolSpec};
 use crate::state::{Context, States};
+use crate::telemetry::{Marks, Stage};
 
 /// The arguments object of a tool call.
 pub type Arguments = serde_json::Map<String, serde_json::Value>;
@@ -39,6 +40,9 @@ pub struct Request<'a> {
     /// Whether the transport already counted the request against its
     /// subject's rate.
     pub charge: Charge,
+    /// The W3C `traceparent` the client sent in the request's `_meta`, for
+    /// telemetry to join its trace.
+    pub traceparent: Option<&'a str>,
     /// The roots this session's client allows, narrowed from the server's
     /// (`None`: the server's own).
     #[cfg(feature = "files")]
@@ -186,6 +190,9 @@ pub struct Pipeline {
     /// How consent states are sealed and spent (protocol 2026-07-28).
     #[cfg(feature = "consent")]
     rounds: crate::consent::Rounds,
+    /// Where metrics are counted and spans sent, when configured.
+    #[cfg(feature = "telemetry")]
+    telemetry: Option<crate::telemetry::Telemetry>,
 }
 
 /// How long the refusals of one subject at the rate gate are gathered into
@@ -307,6 +314,15 @@ struct Run {
     executed: bool,
     count: u64,
     call_id: Option<String>,
+    /// When each stage ended, when telemetry is on.
+    marks: Option<Marks>,
+}
+
+/// Marks the end of `stage` when telemetry is on.
+fn mark(marks: &mut Option<Marks>, stage: Stage) {
+    if let Some(marks) = marks {
+        marks.end(stage);
+    }
 }
 
 /// Proof that the caller is who the token says (or that the tool is public).
@@ -356,6 +372,8 @@ impl Pipeline {
             call_timeout: CALL_TIMEOUT,
             #[cfg(feature = "consent")]
             rounds: crate::consent::Rounds::ephemeral(),
+            #[cfg(feature = "telemetry")]
+            telemetry: None,
         }
     }
 
@@ -388,6 +406,33 @@ impl Pipeline {
             }
             crate::store::Backend::Sqlite => self,
         }
+    }
+
+    /// Counts calls in `telemetry`'s metrics, and sends their spans where it
+    /// says.
+    #[cfg(feature = "telemetry")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "telemetry")))]
+    pub fn with_telemetry(mut self, telemetry: crate::telemetry::Telemetry) -> Self {
+        self.telemetry = Some(telemetry);
+        self
+    }
+
+    /// The telemetry calls are counted in, if any.
+    #[cfg(feature = "telemetry")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "telemetry")))]
+    pub fn telemetry(&self) -> Option<&crate::telemetry::Telemetry> {
+        self.telemetry.as_ref()
+    }
+
+    /// The stage marks of a call that started at `started`, when telemetry
+    /// traces calls.
+    fn marks(&self, started: Instant, traceparent: Option<&str>) -> Option<Marks> {
+        #[cfg(feature = "telemetry")]
+        if self.telemetry.as_ref().is_some_and(|t| t.traces()) {
+            return Some(Marks::new(started, traceparent));
+        }
+        let _ = (started, traceparent);
+        None
     }
 
     /// Cancels a tool body that runs longer than `timeout` (default [`CALL_TIMEOUT`]).
@@ -494,6 +539,10 @@ impl Pipeline {
     pub async fn settle_audit(&self) -> Result<(), crate::audit::AuditError> {
         for (subject, more) in self.over_rate.close_all() {
             self.audit_rate_window(&subject, more).await;
+        }
+        #[cfg(feature = "telemetry")]
+        if let Some(telemetry) = &self.telemetry {
+            telemetry.flush().await;
         }
         self.audit.settle().await
     }
@@ -606,6 +655,7 @@ impl Pipeline {
             credential,
             consent,
             charge,
+            traceparent,
             ..
         } = request;
         // A session whose client narrowed the roots checks paths, and hands
@@ -620,6 +670,7 @@ impl Pipeline {
         #[cfg(not(feature = "files"))]
         let guards = &self.guards;
         let started = Instant::now();
+        let mut marks = self.marks(started, traceparent);
         let _running = Running::start(&self.in_flight);
         let spec = T::SPEC;
         let mut subject = UNAUTHENTICATED.to_owned();
@@ -639,12 +690,16 @@ impl Pipeline {
         };
         let result = async {
             let authenticated = self.authenticate(spec, credential, token.as_ref()).await?;
+            mark(&mut marks, Stage::Authenticate);
             subject = authenticated.principal.subject().to_owned();
             self.charge(charge, &subject, spec.name, spec.rate).await?;
+            mark(&mut marks, Stage::Rate);
             let authorized = authenticated.authorize(self, spec).await?;
+            mark(&mut marks, Stage::Authorize);
             let inspected = authorized
                 .inspect_with::<T>(self, guards, &args, consent)
                 .await?;
+            mark(&mut marks, Stage::InspectInput);
             #[cfg(feature = "files")]
             let inspected = Inspected {
                 session: request.roots.map(|roots| {
@@ -662,14 +717,21 @@ impl Pipeline {
             }
             executed = true;
             let executed = inspected.execute::<T>(self).await?;
-            Ok(executed.inspect_output())
+            mark(&mut marks, Stage::Execute);
+            let inspected = executed.inspect_output();
+            mark(&mut marks, Stage::InspectOutput);
+            Ok(inspected)
         }
         .await;
+        if let Some(marks) = &mut marks {
+            marks.audit();
+        }
         let run = Run {
             started,
             executed,
             count: 1,
             call_id,
+            marks,
         };
         self.finish((spec.name, action), &subject, result, run)
             .await
@@ -733,6 +795,7 @@ impl Pipeline {
             executed: false,
             count,
             call_id: None,
+            marks: None,
         };
         self.finish((tool, action), subject, Err(reject), run).await
     }
@@ -748,6 +811,7 @@ impl Pipeline {
             executed,
             count,
             call_id,
+            marks,
         }: Run,
     ) -> Trace {
         let result = result.map_err(|r| r.in_tool(tool));
@@ -781,6 +845,27 @@ impl Pipeline {
             (Err(audit), _) => Err(audit),
             (Ok(()), result) => result,
         };
+        #[cfg(feature = "telemetry")]
+        if let Some(telemetry) = &self.telemetry {
+            use crate::audit::Outcome;
+            let outcome = match &result {
+                // An audit that failed after the record was made.
+                Err(reject) if record.outcome == Outcome::Allowed => {
+                    (Outcome::Failed, Some(reject.gate().as_str()))
+                }
+                _ => (record.outcome, record.gate),
+            };
+            let call = crate::telemetry::Observed {
+                tool,
+                outcome: outcome.0.as_str(),
+                gate: outcome.1,
+                count,
+                duration: started.elapsed(),
+            };
+            telemetry.observe(&call, marks);
+        }
+        #[cfg(not(feature = "telemetry"))]
+        let _ = marks;
         let result = match result {
             Ok((output, _)) => {
                 let mut result = CallToolResult::success(vec![ContentBlock::text(output.text)]);

@@ -273,6 +273,13 @@ impl<T: Tools> Server<T> {
         self.map_pipeline(|p| p.with_subject_rate(rate))
     }
 
+    /// Counts calls in `telemetry`'s metrics and traces them where it says.
+    #[cfg(feature = "telemetry")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "telemetry")))]
+    pub fn with_telemetry(self, telemetry: crate::telemetry::Telemetry) -> Self {
+        self.map_pipeline(|p| p.with_telemetry(telemetry))
+    }
+
     /// Keeps the rate limits in `quotas`, shared by the replicas that use it.
     pub fn with_quotas(self, quotas: impl crate::limit::Quotas) -> Self {
         self.map_pipeline(|p| p.with_quotas(quotas))
@@ -691,10 +698,17 @@ impl<T: Tools> ServerHandler for Server<T> {
         };
         #[cfg(feature = "files")]
         let roots = self.session_roots(&context).await;
+        // SEP-414: the client's trace context travels in the request's `_meta`.
+        let traceparent = context
+            .meta
+            .0
+            .get_traceparent()
+            .or_else(|| request.meta.as_ref().and_then(|m| m.0.get_traceparent()));
         let request_info = Request {
             credential,
             consent,
             charge: http_charge(&context),
+            traceparent,
             #[cfg(feature = "files")]
             roots: roots.as_ref(),
         };

@@ -6,7 +6,7 @@
 const LAYERS: &[&[&str]] = &[
     &["log", "future", "probe", "client", "canon"],
     &["reject", "auth"],
-    &["limit", "guards", "output", "state", "oidc"],
+    &["limit", "guards", "output", "state", "oidc", "telemetry"],
     &["spec", "store"],
     &["schema", "validate", "audit", "authz", "approval", "quota"],
     &["consent", "manifest"],

@@ -45,6 +45,16 @@ use crate::spec::{Access, ToolSpec};
 pub const MCP_PATH: &str = "/mcp";
 /// The path of the protected-resource metadata (RFC 9728).
 pub const METADATA_PATH: &str = "/.well-known/oauth-protected-resource";
+
+/// Where metrics are served, when [`HttpOptions::metrics_token`] is set.
+#[cfg(feature = "telemetry")]
+#[cfg_attr(docsrs, doc(cfg(feature = "telemetry")))]
+pub const METRICS_PATH: &str = "/metrics";
+
+/// The environment variable `--metrics` reads the scrape token from.
+#[cfg(feature = "telemetry")]
+#[cfg_attr(docsrs, doc(cfg(feature = "telemetry")))]
+pub const METRICS_TOKEN_ENV: &str = "SECURE_TOOL_METRICS_TOKEN";
 /// The default bound on a request body.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// The default time a client has to send its headers and its body.
@@ -115,6 +125,13 @@ pub struct HttpOptions {
     /// The MCP sessions one subject may hold open; another `initialize` gets
     /// `429`. Every session is bound to the subject that opened it.
     pub sessions_per_subject: usize,
+    /// Serves the pipeline's metrics at [`METRICS_PATH`], in Prometheus'
+    /// text format, to a scraper that presents this bearer token (16
+    /// characters or more); `None`: no such path. The pipeline must have
+    /// telemetry.
+    #[cfg(feature = "telemetry")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "telemetry")))]
+    pub metrics_token: Option<String>,
 }
 
 impl Default for HttpOptions {
@@ -131,6 +148,8 @@ impl Default for HttpOptions {
             trusted_proxies: Vec::new(),
             failure_window: FAILURE_WINDOW,
             sessions_per_subject: SESSIONS_PER_SUBJECT,
+            #[cfg(feature = "telemetry")]
+            metrics_token: None,
         }
     }
 }
@@ -187,6 +206,14 @@ pub struct HttpArgs {
     /// A reverse proxy whose `X-Forwarded-For` names the client (repeatable)
     #[arg(long = "trusted-proxy", value_name = "IP", requires = "http")]
     pub trusted_proxies: Vec<IpAddr>,
+    /// Serve metrics at /metrics to a scraper presenting the bearer token in SECURE_TOOL_METRICS_TOKEN
+    #[cfg(feature = "telemetry")]
+    #[arg(long, requires = "http")]
+    pub metrics: bool,
+    /// Send a trace of every call to this OTLP/HTTP collector (http://HOST:4318/v1/traces)
+    #[cfg(feature = "telemetry")]
+    #[arg(long, value_name = "URL")]
+    pub otlp_traces: Option<String>,
 }
 
 #[cfg(feature = "cli")]
@@ -200,6 +227,10 @@ impl HttpArgs {
             allowed_origins: self.allowed_origins,
             authorization_servers: self.authorization_servers,
             trusted_proxies: self.trusted_proxies,
+            #[cfg(feature = "telemetry")]
+            metrics_token: self
+                .metrics
+                .then(|| std::env::var(METRICS_TOKEN_ENV).unwrap_or_default()),
             ..HttpOptions::default()
         };
         if !self.allowed_hosts.is_empty() {
@@ -209,6 +240,22 @@ impl HttpArgs {
             options.max_body_bytes = max;
         }
         Some((addr, options))
+    }
+
+    /// The telemetry `--metrics` and `--otlp-traces` ask for, for `service`
+    /// (`None` when neither is given). Starts the trace exporter, so it
+    /// needs a tokio runtime.
+    #[cfg(feature = "telemetry")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "telemetry")))]
+    pub fn telemetry(
+        &self,
+        service: &str,
+    ) -> Result<Option<crate::telemetry::Telemetry>, crate::telemetry::TelemetryError> {
+        match (&self.otlp_traces, self.metrics) {
+            (Some(url), _) => crate::telemetry::Telemetry::with_otlp(service, url).map(Some),
+            (None, true) => Ok(Some(crate::telemetry::Telemetry::new(service))),
+            (None, false) => Ok(None),
+        }
     }
 }
 
@@ -497,6 +544,19 @@ impl<T: Tools> Server<T> {
             ));
         }
         self.check_states().map_err(std::io::Error::other)?;
+        #[cfg(feature = "telemetry")]
+        if let Some(token) = &options.metrics_token {
+            if token.chars().count() < 16 {
+                return Err(std::io::Error::other(format!(
+                    "metrics are served only to a scraper with a token of 16 characters or more: set {METRICS_TOKEN_ENV}"
+                )));
+            }
+            if self.pipeline().telemetry().is_none() {
+                return Err(std::io::Error::other(
+                    "metrics are served from the pipeline's telemetry: configure it (`with_telemetry`)",
+                ));
+            }
+        }
         let addr = listener.local_addr()?;
         if let Some(problem) = unreachable_page(addr, &options, T::TOOLS) {
             return Err(std::io::Error::other(problem));
@@ -573,6 +633,35 @@ impl<T: Tools> Server<T> {
 }
 
 impl<T: Tools> Front<T> {
+    /// `/metrics`: to the scraper with the token; any other request counts
+    /// as a failed authentication of its address.
+    #[cfg(feature = "telemetry")]
+    async fn metrics(
+        &self,
+        request: &hyper::Request<Incoming>,
+        peer: IpAddr,
+        token: &str,
+        telemetry: &crate::telemetry::Telemetry,
+    ) -> Response {
+        if request.method() != Method::GET {
+            return plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
+        }
+        let presented = bearer(request.headers()).unwrap_or_default();
+        if !same_secret(presented, token) {
+            let client = client(peer, request.headers(), &self.options.trusted_proxies);
+            let reason = "a metrics scrape without the metrics token";
+            return match self.failures.count(&self.pipeline, reason, client).await {
+                Some(wait) => too_many(wait, "too many failed authentications from this address"),
+                None => plain(StatusCode::UNAUTHORIZED, "the metrics token is needed"),
+            };
+        }
+        respond(
+            StatusCode::OK,
+            "text/plain; version=0.0.4; charset=utf-8",
+            telemetry.render_prometheus(),
+        )
+    }
+
     fn new(server: Server<T>, addr: SocketAddr, options: HttpOptions) -> Self {
         let pipeline = server.pipeline_arc();
         let mut config = StreamableHttpServerConfig::default();
@@ -622,6 +711,13 @@ impl<T: Tools> Front<T> {
             } else {
                 plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
             };
+        }
+        #[cfg(feature = "telemetry")]
+        if path == METRICS_PATH
+            && let (Some(token), Some(telemetry)) =
+                (&self.options.metrics_token, self.pipeline.telemetry())
+        {
+            return self.metrics(&request, peer, token, telemetry).await;
         }
         #[cfg(feature = "consent")]
         if let Some(rest) = path.strip_prefix(crate::consent::APPROVAL_PATH) {
@@ -1040,6 +1136,18 @@ pub(crate) fn respond(status: StatusCode, content_type: &'static str, body: Stri
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     response
+}
+
+/// Whether `presented` is `secret`, in time that does not depend on where
+/// they differ.
+#[cfg(feature = "telemetry")]
+fn same_secret(presented: &str, secret: &str) -> bool {
+    presented.len() == secret.len()
+        && presented
+            .bytes()
+            .zip(secret.bytes())
+            .fold(0, |diff, (a, b)| diff | (a ^ b))
+            == 0
 }
 
 fn plain(status: StatusCode, text: &str) -> Response {

@@ -240,6 +240,13 @@ async fn main() -> ExitCode {
             }
         };
     }
+    let telemetry = match cli.http.telemetry("doc-server") {
+        Ok(telemetry) => telemetry,
+        Err(e) => {
+            eprintln!("doc-server: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let http = std::mem::take(&mut cli.http).options();
     if cli.demo
         && let Some(refusal) = http
@@ -274,6 +281,10 @@ async fn main() -> ExitCode {
             );
             return ExitCode::FAILURE;
         }
+    };
+    let server = match telemetry {
+        Some(telemetry) => server.with_telemetry(telemetry),
+        None => server,
     };
     match server.serve_on(http).await {
         Ok(()) => ExitCode::SUCCESS,
