@@ -140,12 +140,26 @@ fn end_to_end(c: &mut Criterion) {
     let hand = rt.block_on(connect(HandWritten {
         tool_router: HandWritten::tool_router(),
     }));
+    // Metrics counted, and a trace of every call sent to a collector on
+    // loopback.
+    let observed = rt.block_on(async {
+        let collector = secure_tool_tests::collector::Collector::sink().await;
+        let telemetry =
+            secure_tool::telemetry::Telemetry::with_otlp("basic-server", &collector.url()).unwrap();
+        let server = Server::new(BasicServer)
+            .with_subject_rate(Some(unreachable))
+            .with_telemetry(telemetry);
+        (connect(server).await, collector)
+    });
     let bare = rt.block_on(connect(Unchecked {
         tool_router: Unchecked::tool_router(),
     }));
     let mut group = c.benchmark_group("compute over an in-memory MCP transport");
     group.bench_function("secure_tool, full pipeline", |b| {
         b.iter(|| rt.block_on(round_trip(&framework)))
+    });
+    group.bench_function("secure_tool, full pipeline, metrics and traces", |b| {
+        b.iter(|| rt.block_on(round_trip(&observed.0)))
     });
     group.bench_function("hand-written rmcp tool, same checks", |b| {
         b.iter(|| rt.block_on(round_trip(&hand)))

@@ -1,6 +1,7 @@
 //! Helpers for driving servers through a real MCP client over an in-memory transport.
 
 pub use secure_tool_test_support::http;
+pub mod collector;
 pub mod patient;
 
 use std::sync::atomic::{AtomicUsize, Ordering};

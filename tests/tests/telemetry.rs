@@ -4,91 +4,18 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 
 use doc_server::demo::{Config, USERS, build};
 use hyper::{Method, StatusCode};
 use secure_tool::http::{HttpOptions, METRICS_PATH};
 use secure_tool::telemetry::{DURATION_BUCKETS, Telemetry};
 use secure_tool_test_support::temp_sqlite_url;
+use secure_tool_tests::collector::Collector;
 use secure_tool_tests::http::{Session, result_text, send};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const CAROL: &str = USERS[2].token;
 const SCRAPE: &str = "scrape-token-0123456789";
-
-/// A collector on loopback: keeps the JSON body of every request it gets.
-struct Collector {
-    addr: SocketAddr,
-    bodies: Arc<Mutex<Vec<Value>>>,
-}
-
-impl Collector {
-    async fn start() -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let bodies = Arc::new(Mutex::new(Vec::new()));
-        let kept = bodies.clone();
-        tokio::spawn(async move {
-            while let Ok((mut stream, _)) = listener.accept().await {
-                let kept = kept.clone();
-                tokio::spawn(async move {
-                    let mut read = Vec::new();
-                    let mut buf = [0; 8192];
-                    let (head, length) = loop {
-                        let n = stream.read(&mut buf).await.unwrap();
-                        assert!(n > 0, "the exporter closed mid-request");
-                        read.extend_from_slice(&buf[..n]);
-                        if let Some(end) = read.windows(4).position(|w| w == b"\r\n\r\n") {
-                            let head = String::from_utf8_lossy(&read[..end]).to_lowercase();
-                            let length: usize = head
-                                .lines()
-                                .find_map(|l| l.strip_prefix("content-length:"))
-                                .map(|v| v.trim().parse().unwrap())
-                                .expect("a content length");
-                            break (end + 4, length);
-                        }
-                    };
-                    while read.len() < head + length {
-                        let n = stream.read(&mut buf).await.unwrap();
-                        read.extend_from_slice(&buf[..n]);
-                    }
-                    assert!(
-                        String::from_utf8_lossy(&read[..head]).starts_with("POST /v1/traces "),
-                        "{}",
-                        String::from_utf8_lossy(&read[..head])
-                    );
-                    let body: Value = serde_json::from_slice(&read[head..head + length]).unwrap();
-                    kept.lock().unwrap().push(body);
-                    let answer = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}";
-                    stream.write_all(answer.as_bytes()).await.unwrap();
-                });
-            }
-        });
-        Self { addr, bodies }
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}/v1/traces", self.addr)
-    }
-
-    /// Every span received, with the resource it came with.
-    fn spans(&self) -> Vec<(Value, Value)> {
-        let mut spans = Vec::new();
-        for body in self.bodies.lock().unwrap().iter() {
-            for resource in body["resourceSpans"].as_array().unwrap() {
-                for scope in resource["scopeSpans"].as_array().unwrap() {
-                    assert_eq!(scope["scope"]["name"], "secure-tool");
-                    for span in scope["spans"].as_array().unwrap() {
-                        spans.push((resource["resource"].clone(), span.clone()));
-                    }
-                }
-            }
-        }
-        spans
-    }
-}
 
 /// doc-server with telemetry sending spans to `collector`, over HTTP.
 async fn serve(collector: &Collector, options: HttpOptions) -> (SocketAddr, Telemetry) {
@@ -264,7 +191,7 @@ async fn a_call_is_a_trace_of_its_stages_joined_to_the_clients() {
     }
     assert_eq!(spans.len(), 8 + 6 + 2 * 8);
     // Neither the caller nor the arguments leave in a span.
-    let sent = serde_json::to_string(&*collector.bodies.lock().unwrap()).unwrap();
+    let sent = serde_json::to_string(&collector.bodies()).unwrap();
     assert!(!sent.contains("carol") && !sent.contains(CAROL), "{sent}");
     assert_eq!(telemetry.span_counts(), (30, 0));
 }
