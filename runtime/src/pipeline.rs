@@ -540,11 +540,13 @@ impl Pipeline {
         for (subject, more) in self.over_rate.close_all() {
             self.audit_rate_window(&subject, more).await;
         }
+        let settled = self.audit.settle().await;
+        // After the audit: telemetry never holds up what must be durable.
         #[cfg(feature = "telemetry")]
         if let Some(telemetry) = &self.telemetry {
             telemetry.flush().await;
         }
-        self.audit.settle().await
+        settled
     }
 
     /// One record for `more` refusals of `subject` at the rate gate.
@@ -841,6 +843,8 @@ impl Pipeline {
         } else {
             self.audit.record(&mut record).await
         };
+        #[cfg(feature = "telemetry")]
+        let written_failed = written.is_err();
         let result = match (written, result) {
             (Err(audit), _) => Err(audit),
             (Ok(()), result) => result,
@@ -848,9 +852,10 @@ impl Pipeline {
         #[cfg(feature = "telemetry")]
         if let Some(telemetry) = &self.telemetry {
             use crate::audit::Outcome;
+            let audit_failed = written_failed;
             let outcome = match &result {
                 // An audit that failed after the record was made.
-                Err(reject) if record.outcome == Outcome::Allowed => {
+                Err(reject) if audit_failed && record.outcome == Outcome::Allowed => {
                     (Outcome::Failed, Some(reject.gate().as_str()))
                 }
                 _ => (record.outcome, record.gate),
@@ -859,6 +864,7 @@ impl Pipeline {
                 tool,
                 outcome: outcome.0.as_str(),
                 gate: outcome.1,
+                audit_failed,
                 count,
                 duration: started.elapsed(),
             };

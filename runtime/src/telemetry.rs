@@ -74,7 +74,9 @@ impl Marks {
     pub fn new(started: Instant, traceparent: Option<&str>) -> Self {
         Self {
             started,
-            wall: SystemTime::now() - started.elapsed(),
+            wall: SystemTime::now()
+                .checked_sub(started.elapsed())
+                .unwrap_or(SystemTime::UNIX_EPOCH),
             ends: [None; Stage::ALL.len()],
             audit_from: None,
             parent: traceparent.and_then(TraceParent::parse),
@@ -146,8 +148,40 @@ fn unhex<const N: usize>(text: &str) -> Option<[u8; N]> {
 
 #[cfg(feature = "telemetry")]
 pub(crate) use on::Observed;
+#[cfg(test)]
+mod tests {
+    use super::TraceParent;
+
+    #[test]
+    fn a_traceparent_is_version_00_lowercase_hex_and_ids_not_all_zero() {
+        let parsed =
+            TraceParent::parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").unwrap();
+        assert_eq!(parsed.trace_id[0], 0x4b);
+        assert_eq!(parsed.span_id[7], 0xb7);
+        assert!(parsed.sampled);
+        let unsampled =
+            TraceParent::parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-02").unwrap();
+        assert!(!unsampled.sampled);
+        for bad in [
+            "",
+            "00",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e47\u{e9}6-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0x",
+        ] {
+            assert_eq!(TraceParent::parse(bad), None, "{bad}");
+        }
+    }
+}
+
 #[cfg(feature = "telemetry")]
-pub use on::{DURATION_BUCKETS, EXPORT_EVERY, Telemetry, TelemetryError};
+pub use on::{DURATION_BUCKETS, EXPORT_EVERY, FLUSH_TIMEOUT, Telemetry, TelemetryError};
 
 #[cfg(feature = "telemetry")]
 mod on {
@@ -158,7 +192,6 @@ mod on {
     use std::sync::{Arc, Mutex};
     use std::time::{Duration, Instant, UNIX_EPOCH};
 
-    use http_body_util::BodyExt as _;
     use serde_json::{Value, json};
     use tokio::sync::{mpsc, oneshot};
 
@@ -202,19 +235,34 @@ mod on {
     }
 
     /// What one call leaves: its tool, outcome, gate and duration.
-    #[derive(Debug)]
+    #[derive(Debug, Clone, Copy)]
     pub(crate) struct Observed {
         pub tool: &'static str,
         pub outcome: &'static str,
         pub gate: Option<&'static str>,
+        /// Whether its audit record could not be written.
+        pub audit_failed: bool,
         pub count: u64,
         pub duration: Duration,
     }
 
+    /// A call to trace, as the call leaves it: the spans are built by the
+    /// exporter, off the call's path.
+    #[derive(Debug)]
+    struct Traced {
+        call: Observed,
+        marks: Marks,
+    }
+
+    #[derive(Debug)]
     enum Command {
-        Spans(Vec<Value>),
+        Call(Box<Traced>),
         Flush(oneshot::Sender<()>),
     }
+
+    /// How long a flush waits for the collector, at most: a server on its way
+    /// out does not wait longer on its telemetry.
+    pub const FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
 
     #[derive(Debug)]
     struct Inner {
@@ -223,17 +271,6 @@ mod on {
         exporter: Option<mpsc::Sender<Command>>,
         dropped: AtomicU64,
         exported: AtomicU64,
-        ids: std::hash::RandomState,
-        next_id: AtomicU64,
-    }
-
-    impl std::fmt::Debug for Command {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            match self {
-                Command::Spans(spans) => write!(f, "Spans({})", spans.len()),
-                Command::Flush(_) => f.write_str("Flush"),
-            }
-        }
     }
 
     /// The metrics of a server's calls, and where its spans go.
@@ -275,8 +312,6 @@ mod on {
                     exporter,
                     dropped: AtomicU64::new(0),
                     exported: AtomicU64::new(0),
-                    ids: std::hash::RandomState::new(),
-                    next_id: AtomicU64::new(0),
                 }),
             }
         }
@@ -296,19 +331,26 @@ mod on {
         }
 
         /// Sends the spans finished so far, and waits until the collector
-        /// answered (or could not be reached).
+        /// answered, could not be reached, or [`FLUSH_TIMEOUT`] passed.
         pub async fn flush(&self) {
             let Some(exporter) = &self.inner.exporter else {
                 return;
             };
             let (ack, done) = oneshot::channel();
-            if exporter.send(Command::Flush(ack)).await.is_ok() {
-                let _ = done.await;
+            let flushed = async {
+                if exporter.send(Command::Flush(ack)).await.is_ok() {
+                    let _ = done.await;
+                }
+            };
+            if tokio::time::timeout(FLUSH_TIMEOUT, flushed).await.is_err() {
+                tracing::warn!("spans not sent: the OTLP collector did not take them in time");
             }
         }
 
-        /// Counts one call (or `count` alike refusals), and sends its spans
-        /// when it has marks.
+        /// Counts one call (or `count` alike refusals), and queues it for
+        /// tracing when it has marks. A call the client does not sample is
+        /// traced only when it was refused: what a caller sends does not
+        /// hide its refusals.
         pub(crate) fn observe(&self, call: &Observed, marks: Option<Marks>) {
             {
                 let mut tools = self
@@ -326,119 +368,27 @@ mod on {
                     .iter()
                     .position(|&le| secs <= le)
                     .unwrap_or(DURATION_BUCKETS.len());
-                counts.buckets[bucket] += 1;
-                counts.sum += secs;
-                counts.count += 1;
+                counts.buckets[bucket] += call.count;
+                counts.sum += secs * call.count as f64;
+                counts.count += call.count;
             }
-            if let (Some(exporter), Some(marks)) = (&self.inner.exporter, marks) {
-                let spans = self.spans(call, marks);
-                if spans.is_empty() {
-                    return;
-                }
-                let n = spans.len() as u64;
-                if exporter.try_send(Command::Spans(spans)).is_err() {
-                    self.inner.dropped.fetch_add(n, Ordering::Relaxed);
-                }
+            let (Some(exporter), Some(marks)) = (&self.inner.exporter, marks) else {
+                return;
+            };
+            let refused = call.outcome != "allowed" || call.audit_failed;
+            if marks.parent.is_some_and(|p| !p.sampled) && !refused {
+                return;
             }
-        }
-
-        fn random(&self) -> u64 {
-            let mut hasher = self.inner.ids.build_hasher();
-            hasher.write_u64(self.inner.next_id.fetch_add(1, Ordering::Relaxed));
-            hasher.finish()
-        }
-
-        /// The call's span and one per stage it reached, as OTLP JSON; none
-        /// when the client's trace is not sampled.
-        fn spans(&self, call: &Observed, marks: Marks) -> Vec<Value> {
-            let trace_id = match marks.parent {
-                Some(parent) if !parent.sampled => return Vec::new(),
-                Some(parent) => parent.trace_id,
-                None => {
-                    let mut id = [0; 16];
-                    id[..8].copy_from_slice(&self.random().to_be_bytes());
-                    id[8..].copy_from_slice(&self.random().to_be_bytes());
-                    id
-                }
-            };
-            let trace = hex(&trace_id);
-            let root = hex(&self.random().to_be_bytes());
-            let at = |instant: Instant| {
-                let since = instant.saturating_duration_since(marks.started);
-                let wall = marks.wall + since;
-                wall.duration_since(UNIX_EPOCH)
-                    .map_or(0, |d| d.as_nanos())
-                    .to_string()
-            };
-            let end = marks.started + call.duration;
-            let failed = call.outcome != "allowed";
-            // The gate, never the reason: it may quote the arguments.
-            let message = match call.gate {
-                Some(gate) => format!("refused at the {gate} gate"),
-                None => call.outcome.to_owned(),
-            };
-            let status = |error: bool| match error {
-                true => json!({"code": 2, "message": message}),
-                false => json!({}),
-            };
-            let mut root_attributes = vec![
-                attribute("mcp.method.name", "tools/call"),
-                attribute("gen_ai.tool.name", call.tool),
-                attribute("secure_tool.outcome", call.outcome),
-            ];
-            if let Some(gate) = call.gate {
-                root_attributes.push(attribute("secure_tool.gate", gate));
+            let traced = Box::new(Traced { call: *call, marks });
+            if let Err(refused_send) = exporter.try_send(Command::Call(traced)) {
+                let traced_marks = match refused_send.into_inner() {
+                    Command::Call(traced) => traced.marks,
+                    Command::Flush(_) => return,
+                };
+                self.inner
+                    .dropped
+                    .fetch_add(span_count(&traced_marks, refused), Ordering::Relaxed);
             }
-            let mut spans = vec![json!({
-                "traceId": trace,
-                "spanId": root,
-                "parentSpanId": marks.parent.map(|p| hex(&p.span_id)).unwrap_or_default(),
-                "name": format!("tools/call {}", call.tool),
-                "kind": 2,
-                "startTimeUnixNano": at(marks.started),
-                "endTimeUnixNano": at(end),
-                "attributes": root_attributes,
-                "status": status(failed),
-            })];
-            // Each stage from the end of the one before; the first stage
-            // without an end is where the call stopped. The audit follows.
-            let audit_from = marks.audit_from.unwrap_or(end);
-            let stage_span = |stage: Stage, from: Instant, until: Instant, error: bool| {
-                let mut attributes = vec![attribute("secure_tool.stage", stage.name())];
-                if error && let Some(gate) = call.gate {
-                    attributes.push(attribute("secure_tool.gate", gate));
-                }
-                json!({
-                    "traceId": trace,
-                    "spanId": hex(&self.random().to_be_bytes()),
-                    "parentSpanId": root,
-                    "name": stage.name(),
-                    "kind": 1,
-                    "startTimeUnixNano": at(from),
-                    "endTimeUnixNano": at(until),
-                    "attributes": attributes,
-                    "status": status(error),
-                })
-            };
-            let mut from = marks.started;
-            let mut stages = Vec::new();
-            for stage in &Stage::ALL[..Stage::Audit as usize] {
-                match marks.ends[*stage as usize] {
-                    Some(until) => {
-                        stages.push(stage_span(*stage, from, until, false));
-                        from = until;
-                    }
-                    None if failed => {
-                        stages.push(stage_span(*stage, from, audit_from, true));
-                        from = audit_from;
-                        break;
-                    }
-                    None => {}
-                }
-            }
-            stages.push(stage_span(Stage::Audit, from, end, false));
-            spans.extend(stages);
-            spans
         }
 
         /// The metrics in Prometheus' text format (0.0.4).
@@ -511,6 +461,125 @@ mod on {
         }
     }
 
+    /// The spans of a call that ended: its own, one per stage it reached,
+    /// and its audit.
+    fn span_count(marks: &Marks, refused: bool) -> u64 {
+        let reached = marks.ends[..Stage::Audit as usize].iter().flatten().count();
+        2 + reached as u64 + u64::from(refused)
+    }
+
+    /// Span ids: distinct, from a keyed hash of a counter.
+    #[derive(Debug, Default)]
+    struct Ids {
+        keys: std::hash::RandomState,
+        next: u64,
+    }
+
+    impl Ids {
+        fn next(&mut self) -> u64 {
+            let mut hasher = self.keys.build_hasher();
+            hasher.write_u64(self.next);
+            self.next += 1;
+            hasher.finish()
+        }
+    }
+
+    /// The call's span and one per stage it reached, as OTLP JSON.
+    fn spans(ids: &mut Ids, Traced { call, marks }: &Traced) -> Vec<Value> {
+        let trace_id = match marks.parent {
+            Some(parent) => parent.trace_id,
+            None => {
+                let mut id = [0; 16];
+                id[..8].copy_from_slice(&ids.next().to_be_bytes());
+                id[8..].copy_from_slice(&ids.next().to_be_bytes());
+                id
+            }
+        };
+        let trace = hex(&trace_id);
+        let root = hex(&ids.next().to_be_bytes());
+        let at = |instant: Instant| {
+            let since = instant.saturating_duration_since(marks.started);
+            marks
+                .wall
+                .checked_add(since)
+                .and_then(|wall| wall.duration_since(UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos())
+                .to_string()
+        };
+        let end = marks
+            .started
+            .checked_add(call.duration)
+            .unwrap_or(marks.started);
+        let failed = call.outcome != "allowed";
+        // The gate, never the reason: it may quote the arguments.
+        let message = match call.gate {
+            Some(gate) => format!("refused at the {gate} gate"),
+            None => call.outcome.to_owned(),
+        };
+        let status = |error: bool| match error {
+            true => json!({"code": 2, "message": message}),
+            false => json!({}),
+        };
+        let mut root_attributes = vec![
+            attribute("mcp.method.name", "tools/call"),
+            attribute("gen_ai.tool.name", call.tool),
+            attribute("secure_tool.outcome", call.outcome),
+        ];
+        if let Some(gate) = call.gate {
+            root_attributes.push(attribute("secure_tool.gate", gate));
+        }
+        let mut spans = vec![json!({
+            "traceId": trace,
+            "spanId": root,
+            "parentSpanId": marks.parent.map(|p| hex(&p.span_id)).unwrap_or_default(),
+            "name": format!("tools/call {}", call.tool),
+            "kind": 2,
+            "startTimeUnixNano": at(marks.started),
+            "endTimeUnixNano": at(end),
+            "attributes": root_attributes,
+            "status": status(failed || call.audit_failed),
+        })];
+        let mut stage_span = |stage: Stage, from: Instant, until: Instant, error: bool| {
+            let mut attributes = vec![attribute("secure_tool.stage", stage.name())];
+            if error && let Some(gate) = call.gate {
+                attributes.push(attribute("secure_tool.gate", gate));
+            }
+            json!({
+                "traceId": trace,
+                "spanId": hex(&ids.next().to_be_bytes()),
+                "parentSpanId": root,
+                "name": stage.name(),
+                "kind": 1,
+                "startTimeUnixNano": at(from),
+                "endTimeUnixNano": at(until),
+                "attributes": attributes,
+                "status": status(error),
+            })
+        };
+        // Each stage from the end of the one before; the first stage
+        // without an end is where the call stopped. The audit follows.
+        let audit_from = marks.audit_from.unwrap_or(end);
+        let mut from = marks.started;
+        let mut stages = Vec::new();
+        for stage in &Stage::ALL[..Stage::Audit as usize] {
+            match marks.ends[*stage as usize] {
+                Some(until) => {
+                    stages.push(stage_span(*stage, from, until, false));
+                    from = until;
+                }
+                None if failed && !call.audit_failed => {
+                    stages.push(stage_span(*stage, from, audit_from, true));
+                    from = audit_from;
+                    break;
+                }
+                None => {}
+            }
+        }
+        stages.push(stage_span(Stage::Audit, from, end, call.audit_failed));
+        spans.extend(stages);
+        spans
+    }
+
     fn attribute(key: &str, value: &str) -> Value {
         json!({"key": key, "value": {"stringValue": value}})
     }
@@ -545,10 +614,15 @@ mod on {
                 ))
             })?;
             let (authority, path) = match rest.find('/') {
-                Some(i) => (&rest[..i], &rest[i..]),
+                Some(i) if &rest[i..] != "/" => (&rest[..i], &rest[i..]),
+                Some(i) => (&rest[..i], "/v1/traces"),
                 None => (rest, "/v1/traces"),
             };
-            if authority.is_empty()
+            let port = authority
+                .rsplit_once(':')
+                .and_then(|(host, port)| (!host.is_empty()).then_some(port))
+                .and_then(|port| port.parse::<u16>().ok());
+            if port.is_none_or(|port| port == 0)
                 || authority.contains(['@', '?', '#'])
                 || path.contains(['?', '#'])
             {
@@ -570,13 +644,14 @@ mod on {
         telemetry: std::sync::Weak<Inner>,
     ) {
         let mut batch: Vec<Value> = Vec::new();
+        let mut ids = Ids::default();
         let mut tick = tokio::time::interval(EXPORT_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let ack = tokio::select! {
                 command = commands.recv() => match command {
-                    Some(Command::Spans(spans)) => {
-                        batch.extend(spans);
+                    Some(Command::Call(traced)) => {
+                        batch.extend(spans(&mut ids, &traced));
                         if batch.len() < BATCH {
                             continue;
                         }
@@ -596,6 +671,15 @@ mod on {
             if let Some(ack) = ack {
                 let _ = ack.send(());
             }
+        }
+    }
+
+    /// Aborts a task when dropped.
+    struct AbortOnDrop(tokio::task::JoinHandle<Result<(), hyper::Error>>);
+
+    impl Drop for AbortOnDrop {
+        fn drop(&mut self) {
+            self.0.abort();
         }
     }
 
@@ -647,7 +731,8 @@ mod on {
         let (mut sender, connection) = hyper::client::conn::http1::handshake(io)
             .await
             .map_err(|e| format!("HTTP handshake failed: {e}"))?;
-        let driver = tokio::spawn(connection);
+        // The connection's task ends with this exchange, however it ends.
+        let _driver = AbortOnDrop(tokio::spawn(connection));
         let request = hyper::Request::post(target.path.as_str())
             .header(hyper::header::HOST, target.authority.as_str())
             .header(hyper::header::CONTENT_TYPE, "application/json")
@@ -658,9 +743,6 @@ mod on {
             .await
             .map_err(|e| format!("HTTP request failed: {e}"))?;
         let status = response.status();
-        // The answer's body is read so the connection ends cleanly.
-        let _ = response.into_body().collect().await;
-        driver.abort();
         if status.is_success() {
             Ok(())
         } else {
@@ -681,12 +763,20 @@ mod on {
             );
             let t = Target::parse("http://collector:4318").unwrap();
             assert_eq!(t.path, "/v1/traces");
+            let t = Target::parse("http://[::1]:4318/").unwrap();
+            assert_eq!(
+                (t.authority.as_str(), t.path.as_str()),
+                ("[::1]:4318", "/v1/traces")
+            );
             for bad in [
-                "https://c/v1/traces",
+                "https://c:4318/v1/traces",
                 "c:4318",
                 "http://",
-                "http://u@c/",
-                "http://c/?x",
+                "http://u@c:4318/",
+                "http://c:4318/?x",
+                "http://collector/v1/traces",
+                "http://c:0/",
+                "http://:4318/",
             ] {
                 assert!(Target::parse(bad).is_err(), "{bad}");
             }

@@ -26,6 +26,24 @@ impl Collector {
         Self::listen(false).await
     }
 
+    /// Starts one that accepts connections and never answers: a collector
+    /// that hangs.
+    pub async fn hung() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                held.push(stream);
+            }
+        });
+        Self {
+            addr,
+            bodies: Arc::default(),
+            keep: false,
+        }
+    }
+
     async fn listen(keep: bool) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -60,8 +78,8 @@ impl Collector {
                         "{}",
                         String::from_utf8_lossy(&read[..head])
                     );
-                    let body: Value = serde_json::from_slice(&read[head..head + length]).unwrap();
                     if keep {
+                        let body = serde_json::from_slice(&read[head..head + length]).unwrap();
                         kept.lock().unwrap().push(body);
                     }
                     let answer = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}";

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 
 use doc_server::demo::{Config, USERS, build};
 use hyper::{Method, StatusCode};
-use secure_tool::http::{HttpOptions, METRICS_PATH};
+use secure_tool::http::{HttpOptions, METRICS_PATH, MetricsToken};
 use secure_tool::telemetry::{DURATION_BUCKETS, Telemetry};
 use secure_tool_test_support::temp_sqlite_url;
 use secure_tool_tests::collector::Collector;
@@ -101,6 +101,14 @@ async fn a_call_is_a_trace_of_its_stages_joined_to_the_clients() {
             json!({"name": "read_document", "arguments": {"id": 1}, "_meta": {"traceparent": unsampled}}),
         )
         .await;
+    // A refusal is traced whatever the client says it samples.
+    let unsampled_refused = "00-33333333333333333333333333333333-4444444444444444-00";
+    carol
+        .rpc(
+            "tools/call",
+            json!({"name": "read_document", "arguments": {"id": 0}, "_meta": {"traceparent": unsampled_refused}}),
+        )
+        .await;
     // No trace context, or a malformed one: a trace of the call's own.
     carol.call("read_document", json!({"id": 1})).await;
     carol
@@ -189,11 +197,13 @@ async fn a_call_is_a_trace_of_its_stages_joined_to_the_clients() {
         );
         assert_ne!(id, "0".repeat(32));
     }
-    assert_eq!(spans.len(), 8 + 6 + 2 * 8);
+    let (_, stages) = trace_of(&spans, "33333333333333333333333333333333");
+    assert_eq!(stages.len(), 5);
+    assert_eq!(spans.len(), 8 + 6 + 6 + 2 * 8);
     // Neither the caller nor the arguments leave in a span.
     let sent = serde_json::to_string(&collector.bodies()).unwrap();
     assert!(!sent.contains("carol") && !sent.contains(CAROL), "{sent}");
-    assert_eq!(telemetry.span_counts(), (30, 0));
+    assert_eq!(telemetry.span_counts(), (36, 0));
 }
 
 /// A scrape parsed: each series (name and labels, as written) to its value.
@@ -225,7 +235,7 @@ async fn scrape(addr: SocketAddr, headers: &[(&str, &str)]) -> (StatusCode, Stri
 async fn metrics_are_served_to_the_scraper_with_the_token_and_count_every_call() {
     let collector = Collector::start().await;
     let options = HttpOptions {
-        metrics_token: Some(SCRAPE.to_owned()),
+        metrics_token: Some(MetricsToken(SCRAPE.to_owned())),
         ..HttpOptions::default()
     };
     let (addr, _) = serve(&collector, options).await;
@@ -348,7 +358,7 @@ async fn metrics_are_off_unless_asked_and_never_served_with_a_weak_token() {
     let server = server.with_telemetry(Telemetry::new("doc-server"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let weak = HttpOptions {
-        metrics_token: Some("short".to_owned()),
+        metrics_token: Some(MetricsToken("short".to_owned())),
         ..HttpOptions::default()
     };
     let refused = server.clone().serve_http(listener, weak).await.unwrap_err();
@@ -362,7 +372,7 @@ async fn metrics_are_off_unless_asked_and_never_served_with_a_weak_token() {
     .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let options = HttpOptions {
-        metrics_token: Some(SCRAPE.to_owned()),
+        metrics_token: Some(MetricsToken(SCRAPE.to_owned())),
         ..HttpOptions::default()
     };
     let refused = bare.serve_http(listener, options).await.unwrap_err();
@@ -382,4 +392,52 @@ async fn traces_go_only_to_a_plain_http_collector() {
             "{bad}: {error}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guessing_the_metrics_token_is_throttled_like_a_failed_authentication() {
+    let collector = Collector::start().await;
+    let options = HttpOptions {
+        metrics_token: Some(MetricsToken(SCRAPE.to_owned())),
+        auth_failures: Some(secure_tool::Rate::new(
+            2,
+            std::time::Duration::from_secs(3600),
+        )),
+        ..HttpOptions::default()
+    };
+    let (addr, _) = serve(&collector, options).await;
+    let guesses = [
+        "Bearer guess-0000000000000001",
+        "Bearer guess-0000000000000002",
+    ];
+    for guess in guesses {
+        let (status, _) = scrape(addr, &[("authorization", guess)]).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let (status, _) = scrape(addr, &[("authorization", "Bearer guess-0000000000000003")]).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_collector_that_hangs_costs_calls_nothing_and_shutdown_does_not_wait_on_it() {
+    let hung = Collector::hung().await;
+    let (addr, telemetry) = serve(&hung, HttpOptions::default()).await;
+    let mut carol = Session::open(addr, CAROL).await;
+    for _ in 0..20 {
+        let answer = carol.call("read_document", json!({"id": 1})).await;
+        assert!(!result_text(&answer).0, "{:?}", answer.body);
+    }
+    // The flush gives up after its bound; what it could not send is
+    // counted as dropped once the post itself gives up.
+    telemetry.flush().await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while telemetry.span_counts().1 < 20 * 8 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{:?}",
+            telemetry.span_counts()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(telemetry.span_counts(), (0, 160));
 }

@@ -131,7 +131,21 @@ pub struct HttpOptions {
     /// telemetry.
     #[cfg(feature = "telemetry")]
     #[cfg_attr(docsrs, doc(cfg(feature = "telemetry")))]
-    pub metrics_token: Option<String>,
+    pub metrics_token: Option<MetricsToken>,
+}
+
+/// The bearer token a metrics scraper presents. Its `Debug` shows nothing
+/// of it.
+#[cfg(feature = "telemetry")]
+#[cfg_attr(docsrs, doc(cfg(feature = "telemetry")))]
+#[derive(Clone, PartialEq, Eq)]
+pub struct MetricsToken(pub String);
+
+#[cfg(feature = "telemetry")]
+impl std::fmt::Debug for MetricsToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MetricsToken(<redacted>)")
+    }
 }
 
 impl Default for HttpOptions {
@@ -230,7 +244,7 @@ impl HttpArgs {
             #[cfg(feature = "telemetry")]
             metrics_token: self
                 .metrics
-                .then(|| std::env::var(METRICS_TOKEN_ENV).unwrap_or_default()),
+                .then(|| MetricsToken(std::env::var(METRICS_TOKEN_ENV).unwrap_or_default())),
             ..HttpOptions::default()
         };
         if !self.allowed_hosts.is_empty() {
@@ -545,10 +559,11 @@ impl<T: Tools> Server<T> {
         }
         self.check_states().map_err(std::io::Error::other)?;
         #[cfg(feature = "telemetry")]
-        if let Some(token) = &options.metrics_token {
-            if token.chars().count() < 16 {
+        if let Some(MetricsToken(token)) = &options.metrics_token {
+            // What an `Authorization` header can carry, untrimmed.
+            if token.len() < 16 || !token.bytes().all(|b| b.is_ascii_graphic()) {
                 return Err(std::io::Error::other(format!(
-                    "metrics are served only to a scraper with a token of 16 characters or more: set {METRICS_TOKEN_ENV}"
+                    "metrics are served only to a scraper with a token of 16 characters or more, printable ASCII without spaces: set {METRICS_TOKEN_ENV}"
                 )));
             }
             if self.pipeline().telemetry().is_none() {
@@ -643,6 +658,11 @@ impl<T: Tools> Front<T> {
         token: &str,
         telemetry: &crate::telemetry::Telemetry,
     ) -> Response {
+        // A scraper is no browser: a page of any origin is refused, before
+        // its request counts against anyone's address.
+        if request.headers().contains_key(header::ORIGIN) {
+            return plain(StatusCode::FORBIDDEN, "Origin is not allowed");
+        }
         if request.method() != Method::GET {
             return plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
         }
@@ -714,7 +734,7 @@ impl<T: Tools> Front<T> {
         }
         #[cfg(feature = "telemetry")]
         if path == METRICS_PATH
-            && let (Some(token), Some(telemetry)) =
+            && let (Some(MetricsToken(token)), Some(telemetry)) =
                 (&self.options.metrics_token, self.pipeline.telemetry())
         {
             return self.metrics(&request, peer, token, telemetry).await;
@@ -1138,16 +1158,19 @@ pub(crate) fn respond(status: StatusCode, content_type: &'static str, body: Stri
     response
 }
 
-/// Whether `presented` is `secret`, in time that does not depend on where
-/// they differ.
+/// Whether `presented` is `secret`, in time that depends on neither where
+/// they differ nor their lengths: their digests are compared in full.
 #[cfg(feature = "telemetry")]
 fn same_secret(presented: &str, secret: &str) -> bool {
-    presented.len() == secret.len()
-        && presented
-            .bytes()
-            .zip(secret.bytes())
-            .fold(0, |diff, (a, b)| diff | (a ^ b))
-            == 0
+    use sha2::Digest as _;
+    let (a, b) = (
+        sha2::Sha256::digest(presented.as_bytes()),
+        sha2::Sha256::digest(secret.as_bytes()),
+    );
+    a.iter()
+        .zip(b.iter())
+        .fold(0, |diff, (x, y)| diff | (x ^ y))
+        == 0
 }
 
 fn plain(status: StatusCode, text: &str) -> Response {
