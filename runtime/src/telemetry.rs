@@ -192,7 +192,6 @@ mod on {
     use std::sync::{Arc, Mutex};
     use std::time::{Duration, Instant, UNIX_EPOCH};
 
-    use serde_json::{Value, json};
     use tokio::sync::{mpsc, oneshot};
 
     use super::{Marks, Stage};
@@ -484,9 +483,76 @@ mod on {
         }
     }
 
-    /// The call's span and one per stage it reached, as OTLP JSON.
-    fn spans(ids: &mut Ids, Traced { call, marks }: &Traced) -> Vec<Value> {
-        let trace_id = match marks.parent {
+    /// One span, written as OTLP JSON.
+    struct Span<'a> {
+        trace: &'a str,
+        id: u64,
+        parent: &'a str,
+        name: &'a str,
+        /// 1: internal; 2: server.
+        kind: u8,
+        start: u128,
+        end: u128,
+        attributes: &'a [(&'a str, &'a str)],
+        /// The message of an error status.
+        error: Option<&'a str>,
+    }
+
+    impl Span<'_> {
+        fn write(&self, out: &mut String) {
+            let _ = write!(
+                out,
+                "{{\"traceId\":\"{}\",\"spanId\":\"{:016x}\",\"parentSpanId\":\"{}\",\"name\":",
+                self.trace, self.id, self.parent
+            );
+            string(out, self.name);
+            let _ = write!(
+                out,
+                ",\"kind\":{},\"startTimeUnixNano\":\"{}\",\"endTimeUnixNano\":\"{}\",\"attributes\":[",
+                self.kind, self.start, self.end
+            );
+            for (i, (key, value)) in self.attributes.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str("{\"key\":");
+                string(out, key);
+                out.push_str(",\"value\":{\"stringValue\":");
+                string(out, value);
+                out.push_str("}}");
+            }
+            out.push_str("],\"status\":");
+            match self.error {
+                Some(message) => {
+                    out.push_str("{\"code\":2,\"message\":");
+                    string(out, message);
+                    out.push_str("}}");
+                }
+                None => out.push_str("{}}"),
+            }
+        }
+    }
+
+    /// `text` as a JSON string.
+    fn string(out: &mut String, text: &str) {
+        out.push('"');
+        for c in text.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                c if u32::from(c) < 0x20 => {
+                    let _ = write!(out, "\\u{:04x}", u32::from(c));
+                }
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+    }
+
+    /// Writes the call's span and one per stage it reached as OTLP JSON,
+    /// each followed by a comma; returns how many.
+    fn spans(out: &mut String, ids: &mut Ids, Traced { call, marks }: &Traced) -> usize {
+        let trace = hex(&match marks.parent {
             Some(parent) => parent.trace_id,
             None => {
                 let mut id = [0; 16];
@@ -494,9 +560,9 @@ mod on {
                 id[8..].copy_from_slice(&ids.next().to_be_bytes());
                 id
             }
-        };
-        let trace = hex(&trace_id);
-        let root = hex(&ids.next().to_be_bytes());
+        });
+        let root_id = ids.next();
+        let root = format!("{root_id:016x}");
         let at = |instant: Instant| {
             let since = instant.saturating_duration_since(marks.started);
             marks
@@ -504,7 +570,6 @@ mod on {
                 .checked_add(since)
                 .and_then(|wall| wall.duration_since(UNIX_EPOCH).ok())
                 .map_or(0, |d| d.as_nanos())
-                .to_string()
         };
         let end = marks
             .started
@@ -516,72 +581,75 @@ mod on {
             Some(gate) => format!("refused at the {gate} gate"),
             None => call.outcome.to_owned(),
         };
-        let status = |error: bool| match error {
-            true => json!({"code": 2, "message": message}),
-            false => json!({}),
-        };
-        let mut root_attributes = vec![
-            attribute("mcp.method.name", "tools/call"),
-            attribute("gen_ai.tool.name", call.tool),
-            attribute("secure_tool.outcome", call.outcome),
+        let name = format!("tools/call {}", call.tool);
+        let mut attributes = vec![
+            ("mcp.method.name", "tools/call"),
+            ("gen_ai.tool.name", call.tool),
+            ("secure_tool.outcome", call.outcome),
         ];
-        if let Some(gate) = call.gate {
-            root_attributes.push(attribute("secure_tool.gate", gate));
-        }
-        let mut spans = vec![json!({
-            "traceId": trace,
-            "spanId": root,
-            "parentSpanId": marks.parent.map(|p| hex(&p.span_id)).unwrap_or_default(),
-            "name": format!("tools/call {}", call.tool),
-            "kind": 2,
-            "startTimeUnixNano": at(marks.started),
-            "endTimeUnixNano": at(end),
-            "attributes": root_attributes,
-            "status": status(failed || call.audit_failed),
-        })];
-        let mut stage_span = |stage: Stage, from: Instant, until: Instant, error: bool| {
-            let mut attributes = vec![attribute("secure_tool.stage", stage.name())];
-            if error && let Some(gate) = call.gate {
-                attributes.push(attribute("secure_tool.gate", gate));
-            }
-            json!({
-                "traceId": trace,
-                "spanId": hex(&ids.next().to_be_bytes()),
-                "parentSpanId": root,
-                "name": stage.name(),
-                "kind": 1,
-                "startTimeUnixNano": at(from),
-                "endTimeUnixNano": at(until),
-                "attributes": attributes,
-                "status": status(error),
-            })
+        attributes.extend(call.gate.map(|gate| ("secure_tool.gate", gate)));
+        let parent = marks.parent.map(|p| hex(&p.span_id)).unwrap_or_default();
+        let mut written = 0;
+        let mut push = |out: &mut String, span: Span<'_>| {
+            span.write(out);
+            out.push(',');
+            written += 1;
         };
+        push(
+            out,
+            Span {
+                trace: &trace,
+                id: root_id,
+                parent: &parent,
+                name: &name,
+                kind: 2,
+                start: at(marks.started),
+                end: at(end),
+                attributes: &attributes,
+                error: (failed || call.audit_failed).then_some(message.as_str()),
+            },
+        );
+        let mut stage_span =
+            |out: &mut String, stage: Stage, from: Instant, until: Instant, error: bool| {
+                let mut attributes = vec![("secure_tool.stage", stage.name())];
+                if error && let Some(gate) = call.gate {
+                    attributes.push(("secure_tool.gate", gate));
+                }
+                push(
+                    out,
+                    Span {
+                        trace: &trace,
+                        id: ids.next(),
+                        parent: &root,
+                        name: stage.name(),
+                        kind: 1,
+                        start: at(from),
+                        end: at(until),
+                        attributes: &attributes,
+                        error: error.then_some(message.as_str()),
+                    },
+                );
+            };
         // Each stage from the end of the one before; the first stage
         // without an end is where the call stopped. The audit follows.
         let audit_from = marks.audit_from.unwrap_or(end);
         let mut from = marks.started;
-        let mut stages = Vec::new();
         for stage in &Stage::ALL[..Stage::Audit as usize] {
             match marks.ends[*stage as usize] {
                 Some(until) => {
-                    stages.push(stage_span(*stage, from, until, false));
+                    stage_span(out, *stage, from, until, false);
                     from = until;
                 }
                 None if failed && !call.audit_failed => {
-                    stages.push(stage_span(*stage, from, audit_from, true));
+                    stage_span(out, *stage, from, audit_from, true);
                     from = audit_from;
                     break;
                 }
                 None => {}
             }
         }
-        stages.push(stage_span(Stage::Audit, from, end, call.audit_failed));
-        spans.extend(stages);
-        spans
-    }
-
-    fn attribute(key: &str, value: &str) -> Value {
-        json!({"key": key, "value": {"stringValue": value}})
+        stage_span(out, Stage::Audit, from, end, call.audit_failed);
+        written
     }
 
     fn hex(bytes: &[u8]) -> String {
@@ -643,7 +711,8 @@ mod on {
         service: String,
         telemetry: std::sync::Weak<Inner>,
     ) {
-        let mut batch: Vec<Value> = Vec::new();
+        // The spans written so far, each followed by a comma, and how many.
+        let mut batch = Batch::default();
         let mut ids = Ids::default();
         let mut tick = tokio::time::interval(EXPORT_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -651,8 +720,8 @@ mod on {
             let ack = tokio::select! {
                 command = commands.recv() => match command {
                     Some(Command::Call(traced)) => {
-                        batch.extend(spans(&mut ids, &traced));
-                        if batch.len() < BATCH {
+                        batch.count += spans(&mut batch.json, &mut ids, &traced);
+                        if batch.count < BATCH {
                             continue;
                         }
                         None
@@ -665,7 +734,7 @@ mod on {
                 },
                 _ = tick.tick() => None,
             };
-            if !batch.is_empty() {
+            if batch.count > 0 {
                 post(&target, &service, std::mem::take(&mut batch), &telemetry).await;
             }
             if let Some(ack) = ack {
@@ -683,28 +752,35 @@ mod on {
         }
     }
 
+    /// Spans written as JSON, each followed by a comma, and their number.
+    #[derive(Debug, Default)]
+    struct Batch {
+        json: String,
+        count: usize,
+    }
+
     /// Posts one batch as `ExportTraceServiceRequest` JSON.
     async fn post(
         target: &Target,
         service: &str,
-        spans: Vec<Value>,
+        batch: Batch,
         telemetry: &std::sync::Weak<Inner>,
     ) {
-        if spans.is_empty() {
+        if batch.count == 0 {
             return;
         }
-        let n = spans.len() as u64;
-        let body = json!({
-            "resourceSpans": [{
-                "resource": {"attributes": [attribute("service.name", service)]},
-                "scopeSpans": [{
-                    "scope": {"name": "secure-tool", "version": env!("CARGO_PKG_VERSION")},
-                    "spans": spans,
-                }],
-            }],
-        });
-        let sent =
-            tokio::time::timeout(Duration::from_secs(5), send(target, body.to_string())).await;
+        let n = batch.count as u64;
+        let mut body = String::with_capacity(batch.json.len() + 256);
+        body.push_str("{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{\"stringValue\":");
+        string(&mut body, service);
+        let _ = write!(
+            body,
+            "}}}}]}},\"scopeSpans\":[{{\"scope\":{{\"name\":\"secure-tool\",\"version\":\"{}\"}},\"spans\":[",
+            env!("CARGO_PKG_VERSION")
+        );
+        body.push_str(batch.json.trim_end_matches(','));
+        body.push_str("]}]}]}");
+        let sent = tokio::time::timeout(Duration::from_secs(5), send(target, body)).await;
         let Some(inner) = telemetry.upgrade() else {
             return;
         };

@@ -151,12 +151,20 @@ fn end_to_end(c: &mut Criterion) {
             .with_telemetry(telemetry);
         (connect(server).await, collector)
     });
+    let counted = rt.block_on(connect(
+        Server::new(BasicServer)
+            .with_subject_rate(Some(unreachable))
+            .with_telemetry(secure_tool::telemetry::Telemetry::new("basic-server")),
+    ));
     let bare = rt.block_on(connect(Unchecked {
         tool_router: Unchecked::tool_router(),
     }));
     let mut group = c.benchmark_group("compute over an in-memory MCP transport");
     group.bench_function("secure_tool, full pipeline", |b| {
         b.iter(|| rt.block_on(round_trip(&framework)))
+    });
+    group.bench_function("secure_tool, full pipeline, metrics", |b| {
+        b.iter(|| rt.block_on(round_trip(&counted)))
     });
     group.bench_function("secure_tool, full pipeline, metrics and traces", |b| {
         b.iter(|| rt.block_on(round_trip(&observed.0)))
