@@ -103,8 +103,9 @@ async fn database_outage_fails_closed_and_service_resumes_without_restart() {
 
     proxy.cut();
     // Every call while the database is away is refused, and says why (the
-    // audit record cannot be written, so no result leaves). Within a poll the
-    // authorizer notices too, and from then on no body runs at all.
+    // audit record cannot be written, so no result leaves; or the shared
+    // quota cannot be checked). Within a poll the authorizer notices too, and
+    // from then on no body runs at all.
     let authz = server.pipeline().authorizer().unwrap().clone();
     let mut noticed = false;
     for n in 0..10 {
@@ -116,10 +117,20 @@ async fn database_outage_fails_closed_and_service_resumes_without_restart() {
             Some(true),
             "allowed while down: {text}"
         );
+        // Refused at the rate gate once the replica's leased batch of its
+        // shared quota is spent (the quota cannot be checked), before any
+        // body; or, before that, at the audit gate.
+        let unchecked = text.contains(
+            "rejected by rate gate: rate limits cannot be checked: the shared quota store does not answer",
+        );
         assert!(
-            text.contains("rejected by audit gate: audit log unavailable; result withheld"),
+            unchecked
+                || text.contains("rejected by audit gate: audit log unavailable; result withheld"),
             "{text}"
         );
+        if unchecked {
+            assert!(!trace.executed, "a body ran with its quota unchecked");
+        }
         if stale {
             noticed = true;
             assert!(!trace.executed, "a body ran without a policy decision");

@@ -284,3 +284,42 @@ async fn the_store_decides_sharing_postgresql_shares_and_sqlite_stays_in_process
     };
     assert_eq!(admitted(&url).await, 4);
 }
+
+/// Over HTTP every request counts against its subject's quota first: with the
+/// shared store gone and the batch spent, a tool call is refused at the rate
+/// gate (a result the model reads) and any other request gets `503`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_http_a_store_that_does_not_answer_refuses_calls_and_requests() {
+    use doc_server::demo::{Config, USERS, build};
+    use secure_tool_tests::http::{Session, result_text};
+
+    let url = temp_sqlite_url("quota-http");
+    let config = Config {
+        demo: true,
+        // A batch of one: every request asks the store.
+        subject_rate: Some(Rate::new(19, Duration::from_secs(3600))),
+        ..Config::new(url.clone())
+    };
+    let (server, _) = build(config).await.unwrap();
+    let quota_store = replica_store(&url).await;
+    let server = server.with_quotas(SqlQuotas::new(quota_store.clone(), "doc-server"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(server.serve_http(listener, Default::default()));
+    let mut carol = Session::open(addr, USERS[2].token).await;
+    let listed = carol.rpc("tools/list", serde_json::json!({})).await;
+    assert_eq!(listed.status, hyper::StatusCode::OK);
+
+    quota_store.pool().close().await;
+    let listed = carol.rpc("tools/list", serde_json::json!({})).await;
+    assert_eq!(listed.status, hyper::StatusCode::SERVICE_UNAVAILABLE);
+    let called = carol
+        .call("read_document", serde_json::json!({"id": 1}))
+        .await;
+    let (error, text) = result_text(&called);
+    assert!(error, "{text}");
+    assert!(
+        text.contains("rate gate") && text.contains("shared quota store does not answer"),
+        "{text}"
+    );
+}
