@@ -72,51 +72,40 @@ fn names(stages: &[Value]) -> Vec<&str> {
     stages.iter().map(|s| s["name"].as_str().unwrap()).collect()
 }
 
+/// `read_document` of `id`, with `traceparent` in the request's `_meta`.
+async fn read_traced(
+    session: &mut Session,
+    id: u32,
+    traceparent: &str,
+) -> secure_tool_tests::http::Answer {
+    let params = json!({
+        "name": "read_document",
+        "arguments": {"id": id},
+        "_meta": {"traceparent": traceparent},
+    });
+    session.rpc("tools/call", params).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_is_a_trace_of_its_stages_joined_to_the_clients() {
     let collector = Collector::start().await;
     let (addr, telemetry) = serve(&collector, HttpOptions::default()).await;
     let mut carol = Session::open(addr, CAROL).await;
     let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-    let allowed = carol
-        .rpc(
-            "tools/call",
-            json!({"name": "read_document", "arguments": {"id": 1}, "_meta": {"traceparent": parent}}),
-        )
-        .await;
+    let allowed = read_traced(&mut carol, 1, parent).await;
     assert!(!result_text(&allowed).0, "{:?}", allowed.body);
     let refused_parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
-    let refused = carol
-        .rpc(
-            "tools/call",
-            json!({"name": "read_document", "arguments": {"id": 0}, "_meta": {"traceparent": refused_parent}}),
-        )
-        .await;
+    let refused = read_traced(&mut carol, 0, refused_parent).await;
     assert!(result_text(&refused).0);
     // A client that does not record its trace: no spans for this call.
     let unsampled = "00-11111111111111111111111111111111-2222222222222222-00";
-    carol
-        .rpc(
-            "tools/call",
-            json!({"name": "read_document", "arguments": {"id": 1}, "_meta": {"traceparent": unsampled}}),
-        )
-        .await;
+    read_traced(&mut carol, 1, unsampled).await;
     // A refusal is traced whatever the client says it samples.
     let unsampled_refused = "00-33333333333333333333333333333333-4444444444444444-00";
-    carol
-        .rpc(
-            "tools/call",
-            json!({"name": "read_document", "arguments": {"id": 0}, "_meta": {"traceparent": unsampled_refused}}),
-        )
-        .await;
+    read_traced(&mut carol, 0, unsampled_refused).await;
     // No trace context, or a malformed one: a trace of the call's own.
     carol.call("read_document", json!({"id": 1})).await;
-    carol
-        .rpc(
-            "tools/call",
-            json!({"name": "read_document", "arguments": {"id": 1}, "_meta": {"traceparent": "00-XYZ"}}),
-        )
-        .await;
+    read_traced(&mut carol, 1, "00-XYZ").await;
     telemetry.flush().await;
 
     let spans = collector.spans();
