@@ -283,43 +283,113 @@ pub const WITHHELD: &str = "<withheld>";
 /// and `-`. Refusals never log such a field's value; a false positive
 /// (`max_tokens`) costs only a value in a log line.
 pub fn names_a_credential(name: &str) -> bool {
-    /// Parts that say credential wherever they appear in the name.
-    const PARTS: [&str; 23] = [
-        "token",
-        "passw",
-        "passphrase",
-        "passcode",
-        "secret",
-        "apikey",
-        "accesskey",
-        "privkey",
-        "privatekey",
-        "signingkey",
-        "encryptionkey",
-        "credential",
-        "authorization",
-        "bearer",
-        "cookie",
-        "sessionid",
-        "pwd",
-        "jwt",
-        "csrf",
-        "xsrf",
-        "mnemonic",
-        "sessionkey",
-        "masterkey",
-    ];
-    /// Words that say credential only as a whole word (`auth`, not `author`).
-    const WORDS: [&str; 12] = [
-        "auth", "oauth", "otp", "totp", "hotp", "pin", "cvv", "cvc", "mfa", "seed", "pw", "pass",
-    ];
+    // Nearly every name is ASCII: it is folded on the stack and split into
+    // words in place, with no allocation.
+    if name.is_ascii() {
+        let name = name.as_bytes();
+        let mut buffer = [0u8; 64];
+        let heap: Vec<u8>;
+        let folded = if name.len() <= buffer.len() {
+            let mut n = 0;
+            for &b in name.iter().filter(|b| !matches!(b, b'_' | b'-' | b' ')) {
+                buffer[n] = b.to_ascii_lowercase();
+                n += 1;
+            }
+            &buffer[..n]
+        } else {
+            heap = name
+                .iter()
+                .filter(|b| !matches!(b, b'_' | b'-' | b' '))
+                .map(u8::to_ascii_lowercase)
+                .collect();
+            &heap
+        };
+        return CREDENTIAL_PARTS.iter().any(|part| {
+            let part = part.as_bytes();
+            folded
+                .windows(part.len())
+                .any(|at| at[0] == part[0] && at == part)
+        }) || any_ascii_word(name, |word| {
+            CREDENTIAL_WORDS
+                .iter()
+                .any(|w| word.eq_ignore_ascii_case(w.as_bytes()))
+        });
+    }
+    names_a_credential_by_char(name)
+}
+
+/// [`names_a_credential`] for any name, a character at a time.
+fn names_a_credential_by_char(name: &str) -> bool {
     let folded: String = name
         .chars()
         .filter(|c| !matches!(c, '_' | '-' | ' '))
         .flat_map(char::to_lowercase)
         .collect();
-    PARTS.iter().any(|part| folded.contains(part))
-        || words(name).any(|w| WORDS.contains(&w.as_str()))
+    CREDENTIAL_PARTS.iter().any(|part| folded.contains(part))
+        || words(name).any(|w| CREDENTIAL_WORDS.contains(&w.as_str()))
+}
+
+/// Parts that say credential wherever they appear in a name.
+const CREDENTIAL_PARTS: [&str; 23] = [
+    "token",
+    "passw",
+    "passphrase",
+    "passcode",
+    "secret",
+    "apikey",
+    "accesskey",
+    "privkey",
+    "privatekey",
+    "signingkey",
+    "encryptionkey",
+    "credential",
+    "authorization",
+    "bearer",
+    "cookie",
+    "sessionid",
+    "pwd",
+    "jwt",
+    "csrf",
+    "xsrf",
+    "mnemonic",
+    "sessionkey",
+    "masterkey",
+];
+
+/// Words that say credential only as a whole word (`auth`, not `author`).
+const CREDENTIAL_WORDS: [&str; 12] = [
+    "auth", "oauth", "otp", "totp", "hotp", "pin", "cvv", "cvc", "mfa", "seed", "pw", "pass",
+];
+
+/// Whether `found` holds for a word of `name`, an ASCII name, split as
+/// [`words`] splits it (the words are not lowercased).
+fn any_ascii_word(name: &[u8], mut found: impl FnMut(&[u8]) -> bool) -> bool {
+    let mut start = 0;
+    for i in 0..=name.len() {
+        let c = name.get(i).copied();
+        let boundary = i > 0
+            && c.is_none_or(|c| {
+                let p = name[i - 1];
+                !c.is_ascii_alphanumeric()
+                    || (p.is_ascii_lowercase() && c.is_ascii_uppercase())
+                    || (p.is_ascii_uppercase()
+                        && c.is_ascii_uppercase()
+                        && name.get(i + 1).is_some_and(u8::is_ascii_lowercase))
+                    || (p.is_ascii_alphabetic() != c.is_ascii_alphabetic()
+                        && p.is_ascii_alphanumeric())
+            });
+        if boundary {
+            if start < i && found(&name[start..i]) {
+                return true;
+            }
+            start = i;
+        }
+        // What is not a letter or digit belongs to no word.
+        if c.is_some_and(|c| !c.is_ascii_alphanumeric()) {
+            start = i + 1;
+        }
+    }
+    false
 }
 
 /// The words of a name, lowercased: split at anything not a letter, where a
@@ -480,6 +550,43 @@ mod tests {
             let reject = Reject::at(Gate::Type, Some(field.into()), "x").with_value(&secret);
             assert!(reject.value().unwrap().contains("hunter2"), "{field}");
         }
+    }
+
+    #[test]
+    fn ascii_names_are_judged_as_they_are_a_character_at_a_time() {
+        let pieces = [
+            "", "_", "-", " ", ".", "a", "A", "1", "auth", "Auth", "AUTH", "or", "otp", "OTP",
+            "Code", "pin", "PIN", "ned", "pass", "Pass", "word", "WORD", "to", "ken", "2", "x",
+            "seed", "s", "pw", "MFA", "mfa", "ap", "ikey", "Key",
+        ];
+        let mut names = 0;
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    let name = format!("{a}{b}{c}");
+                    assert_eq!(
+                        names_a_credential(&name),
+                        names_a_credential_by_char(&name),
+                        "{name:?}"
+                    );
+                    names += 1;
+                }
+            }
+        }
+        // Past the stack buffer.
+        for name in [
+            format!("{}_token", "x".repeat(70)),
+            format!("{}_author", "x".repeat(70)),
+            format!("{}Otp", "x".repeat(70)),
+        ] {
+            assert_eq!(
+                names_a_credential(&name),
+                names_a_credential_by_char(&name),
+                "{name:?}"
+            );
+        }
+        assert!(names_a_credential(&format!("{}_token", "x".repeat(70))));
+        assert!(names > 30_000, "{names}");
     }
 
     #[test]

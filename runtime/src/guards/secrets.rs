@@ -1357,16 +1357,14 @@ struct Prefilter {
 }
 
 /// Whether `text` holds `ſ` (U+017F, `C5 BF`) or the Kelvin sign (U+212A,
-/// `E2 84 AA`). Their lead bytes are looked for first, block by block without
-/// an early exit, which the compiler turns into vector code; only text that
-/// holds one is searched by character.
+/// `E2 84 AA`). Their lead bytes are looked for with vector instructions,
+/// and only where one is found are the bytes after it compared.
 fn folds_to_ascii(text: &str) -> bool {
-    let lead = text.as_bytes().chunks(64).any(|block| {
-        block
-            .iter()
-            .fold(false, |lead, &b| lead | (b == 0xC5) | (b == 0xE2))
-    });
-    lead && text.contains(['\u{17F}', '\u{212A}'])
+    let bytes = text.as_bytes();
+    memchr::memchr2_iter(0xC5, 0xE2, bytes).any(|at| {
+        let rest = &bytes[at..];
+        rest.starts_with("\u{17F}".as_bytes()) || rest.starts_with("\u{212A}".as_bytes())
+    })
 }
 
 /// The table index of three bytes (case bit set), the low 24 bits of `key`:
@@ -2281,6 +2279,25 @@ mod tests {
             .filter(|c| letter.is_match(c.encode_utf8(&mut [0; 4])))
             .collect();
         assert_eq!(folding, ['\u{17F}', '\u{212A}']);
+    }
+
+    #[test]
+    fn folding_characters_are_found_wherever_they_are_and_only_they() {
+        // Other characters with the same lead bytes: `ő` (C5 91), `€` (E2 82 AC).
+        let others = "\u{151}\u{20AC}";
+        assert!(!folds_to_ascii(""));
+        assert!(!folds_to_ascii(&others.repeat(100)));
+        for folding in ["\u{17F}", "\u{212A}"] {
+            for at in [0, 1, 63, 64, 65, 4095] {
+                let mut text = "a".repeat(at);
+                text.push_str(others);
+                assert!(!folds_to_ascii(&text), "{at}");
+                text.push_str(folding);
+                assert!(folds_to_ascii(&text), "{folding:?} after {at}");
+                text.push_str(others);
+                assert!(folds_to_ascii(&text), "{folding:?} after {at}");
+            }
+        }
     }
 
     #[test]
