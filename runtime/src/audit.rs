@@ -209,6 +209,7 @@ impl AuditRecord {
         let reason = crate::guards::secrets::redact(reject.reason());
         let value = reject.value().map(crate::guards::secrets::redact);
         self.findings.extend(reason.findings);
+        self.findings.extend_from_slice(reject.value_findings());
         self.reason = Some(reason.text);
         if let Some(value) = value {
             self.findings.extend(value.findings);

@@ -111,6 +111,7 @@ pub mod pipeline;
 #[cfg_attr(docsrs, doc(cfg(feature = "sql")))]
 pub mod quota;
 pub mod schema;
+pub mod secrets;
 pub mod server;
 pub mod spec;
 pub mod state;

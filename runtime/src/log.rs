@@ -16,6 +16,13 @@ use tracing_subscriber::Layer as _;
 /// counted after escaping, so control characters cannot inflate a line.
 pub const VALUE_LIMIT: usize = 64;
 
+/// How much of an offending string a refusal redacts before cutting it to
+/// [`VALUE_LIMIT`] characters: a secret that starts in the part shown is
+/// recognised whole if it ends within this many bytes. The rest of a longer
+/// string is not searched, so refusing a megabyte costs what refusing 16 KiB
+/// does.
+pub const REDACTED_SPAN: usize = 16 * 1024;
+
 /// The `tracing` target of every line the framework emits.
 pub const TARGET: &str = "secure_tool";
 
@@ -34,31 +41,41 @@ pub fn escape_bounded(text: &str) -> String {
 
 /// [`escape_bounded`] with another bound, for text the framework itself wrote.
 pub(crate) fn escape_within(text: &str, limit: usize) -> String {
+    escape_part(text, limit, None)
+}
+
+/// [`escape_within`]; with `Some(whole)`, `text` stands for only the first
+/// part of a text of `whole` bytes, and the length note is written even if
+/// `text` fits.
+pub(crate) fn escape_part(text: &str, limit: usize, whole: Option<usize>) -> String {
     let mut out = String::with_capacity(text.len().min(limit) + 2);
-    write_escaped(&mut out, text, limit);
+    write_escaped(&mut out, text, limit, whole);
     out
 }
 
-/// [`escape_within`], written into `out`.
-fn write_escaped(out: &mut String, text: &str, limit: usize) {
+/// [`escape_part`], written into `out`.
+fn write_escaped(out: &mut String, text: &str, limit: usize, whole: Option<usize>) {
+    let start = out.len();
     if unescaped(text, limit) {
         out.push('"');
         out.push_str(text);
         out.push('"');
-        return;
-    }
-    let start = out.len();
-    out.push('"');
-    for c in text.chars() {
-        // `out` holds the opening quote, so it counts one more than is shown.
-        if out.len() - start > limit {
-            out.push('"');
-            let _ = write!(out, "…({} bytes)", text.len());
-            return;
+    } else {
+        out.push('"');
+        for c in text.chars() {
+            // `out` holds the opening quote, so it counts one more than is shown.
+            if out.len() - start > limit {
+                out.push('"');
+                let _ = write!(out, "…({} bytes)", whole.unwrap_or(text.len()));
+                return;
+            }
+            push_escaped(out, c);
         }
-        push_escaped(out, c);
+        out.push('"');
     }
-    out.push('"');
+    if let Some(whole) = whole {
+        let _ = write!(out, "…({whole} bytes)");
+    }
 }
 
 /// Whether [`escape_within`] writes `text` as it is, between quotes: it is

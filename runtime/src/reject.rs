@@ -3,8 +3,6 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::log::escape_bounded;
-
 /// The gate that refused a call.
 ///
 /// Gates are listed in the order a call meets them.
@@ -155,6 +153,8 @@ pub struct Reject {
     field: Option<Cow<'static, str>>,
     reason: Cow<'static, str>,
     value: Option<String>,
+    /// What redacting `value` found, for the audit record.
+    redacted: Vec<String>,
 }
 
 impl Reject {
@@ -195,6 +195,7 @@ impl Reject {
             field,
             reason: reason.into(),
             value: None,
+            redacted: Vec::new(),
         }
     }
 
@@ -210,24 +211,38 @@ impl Reject {
 
     /// Attaches the offending value. It is stored escaped and bounded, so a
     /// control byte or a 100 kB argument can never reach a log or a client
-    /// verbatim. The value of a field whose name says it holds a credential
-    /// (`names_a_credential`) is withheld, at any depth.
+    /// verbatim. Its strings are redacted whole before it is cut short, so a
+    /// secret cut at the bound cannot show its first part. The value of a
+    /// field whose name says it holds a credential (`names_a_credential`) is
+    /// withheld, at any depth.
     pub fn with_value(mut self, value: &serde_json::Value) -> Self {
+        use serde_json::Value;
+        self.redacted.clear();
         self.value = Some(if self.field_names_a_credential() {
             WITHHELD.to_owned()
         } else {
-            crate::log::render_value(&withhold_credentials(value))
+            let shown = withhold_credentials(value);
+            match &*shown {
+                Value::String(text) => shown_text(text, &mut self.redacted),
+                Value::Null | Value::Bool(_) | Value::Number(_) => crate::log::render_value(&shown),
+                Value::Array(_) | Value::Object(_) => {
+                    let mut shown = shown.into_owned();
+                    self.redacted = crate::secrets::redact_json(&mut shown);
+                    crate::log::render_value(&shown)
+                }
+            }
         });
         self
     }
 
-    /// Attaches an offending string, escaped and bounded; withheld like
-    /// [`Reject::with_value`].
+    /// Attaches an offending string, escaped, redacted and bounded like
+    /// [`Reject::with_value`], and withheld like it.
     pub fn with_text(mut self, text: &str) -> Self {
+        self.redacted.clear();
         self.value = Some(if self.field_names_a_credential() {
             WITHHELD.to_owned()
         } else {
-            escape_bounded(text)
+            shown_text(text, &mut self.redacted)
         });
         self
     }
@@ -272,6 +287,22 @@ impl Reject {
     pub fn value(&self) -> Option<&str> {
         self.value.as_deref()
     }
+
+    /// What redacting the attached value found (`secret:redacted <kind>`).
+    pub fn value_findings(&self) -> &[String] {
+        &self.redacted
+    }
+}
+
+/// `text` as a refusal shows it: its first
+/// [`REDACTED_SPAN`](crate::log::REDACTED_SPAN) bytes redacted, then escaped
+/// and cut short; what redacting found goes to `findings`.
+fn shown_text(text: &str, findings: &mut Vec<String>) -> String {
+    let span = &text[..text.floor_char_boundary(crate::log::REDACTED_SPAN)];
+    let (redacted, found) = crate::secrets::redact_cow(span);
+    *findings = found;
+    let whole = (span.len() < text.len()).then_some(text.len());
+    crate::log::escape_part(&redacted, crate::log::VALUE_LIMIT, whole)
 }
 
 /// What a log shows for the value of a credential-named field.

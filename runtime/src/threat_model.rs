@@ -33,6 +33,7 @@ pub const FAMILIES: [&str; 10] = [
 pub const FRAMEWORK_TESTS: &[&str] = &[
     "runtime/tests/secrets.rs::each_kind_is_redacted_as_itself",
     "runtime/tests/secrets.rs::benign_corpus_is_unchanged",
+    "runtime/tests/secrets.rs::a_refusal_redacts_a_value_before_cutting_it_short",
     "runtime/tests/threat_model.rs::unknown_tools_are_refused_and_logged",
     "runtime/tests/threat_model.rs::untrusted_output_is_spotlighted_and_flagged",
     "runtime/tests/threat_model.rs::oversized_values_are_bounded_in_log_lines",
@@ -464,6 +465,17 @@ pub async fn render<S: Tools>(regenerate: &str) -> String {
         ),
         log: "no refusal: each redaction is a finding in the audit line".to_owned(),
         test: cite("runtime/tests/secrets.rs::each_kind_is_redacted_as_itself"),
+    });
+    rows.push(Row {
+        family: 5,
+        abuse: "a secret in a refused argument, cut where the value shown ends so that no pattern sees it whole".to_owned(),
+        mitigation: format!(
+            "a refusal redacts the first {} KiB of the value before it cuts it to {} characters",
+            crate::log::REDACTED_SPAN / 1024,
+            crate::log::VALUE_LIMIT
+        ),
+        log: "the value shown holds `[REDACTED:<kind>]` where the secret began".to_owned(),
+        test: cite("runtime/tests/secrets.rs::a_refusal_redacts_a_value_before_cutting_it_short"),
     });
     framework_rows::<S>(&mut rows).await;
 

@@ -4,7 +4,7 @@
 
 /// Lowest first. A module may use modules of lower layers only.
 const LAYERS: &[&[&str]] = &[
-    &["log", "future", "probe", "client", "canon"],
+    &["log", "future", "probe", "client", "canon", "secrets"],
     &["reject", "auth"],
     &["limit", "guards", "output", "state", "oidc", "telemetry"],
     &["spec", "store"],

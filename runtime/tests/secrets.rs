@@ -274,7 +274,7 @@ fn benign_corpus() -> Vec<(String, String)> {
 /// the demos' planted secrets, and tests and probes that feed the redactor
 /// and the SSRF guard credential-shaped text.
 const SOURCE_WITH_FIXTURES: &[&str] = &[
-    "guards/secrets.rs",
+    "runtime/src/secrets.rs",
     "src/bin/doc-demo.rs",
     "files/src/demo.rs",
     "runtime/src/pipeline.rs",
@@ -343,4 +343,47 @@ fn generic_assignments_are_redacted_inside_json_text() {
             out.text
         );
     }
+}
+
+#[test]
+fn a_refusal_redacts_a_value_before_cutting_it_short() {
+    use secure_tool::log::{escape_bounded, render_value};
+    use secure_tool::{Gate, Reject};
+    // Each sample starts at column 40, so the 64 characters shown end inside
+    // most of them: cut first, the redactor would see only their first part.
+    let mut cut = 0;
+    for (kind, positive, _) in SAMPLES {
+        let text = format!("{}{positive}", " ".repeat(40));
+        let redacted = redact(&text);
+        assert!(!redacted.findings.is_empty(), "{kind}: {text:?}");
+        let refused = Reject::at(Gate::Argument, Some("q".into()), "x").with_text(&text);
+        assert_eq!(
+            refused.value(),
+            Some(escape_bounded(&redacted.text).as_str()),
+            "{kind}"
+        );
+        assert_eq!(refused.value_findings(), redacted.findings, "{kind}");
+        let value = serde_json::json!({ "q": [&text] });
+        let mut redacted_value = value.clone();
+        redact_json(&mut redacted_value);
+        let refused = Reject::at(Gate::Argument, Some("q".into()), "x").with_value(&value);
+        assert_eq!(
+            refused.value(),
+            Some(render_value(&redacted_value).as_str()),
+            "{kind}"
+        );
+        cut += usize::from(text.len() > secure_tool::log::VALUE_LIMIT);
+    }
+    assert!(cut > 100, "{cut}");
+    // Past the span searched, a value is not searched, and its note gives
+    // the length of the whole.
+    let token = "ghp_abcdefghijklmnopqrstuvwxyz0123456789";
+    let text = format!("{token}{}", "a".repeat(20_000));
+    let refused = Reject::at(Gate::Argument, Some("q".into()), "x").with_text(&text);
+    let value = refused.value().unwrap();
+    assert!(value.starts_with("\"[REDACTED:"), "{value}");
+    assert!(
+        value.ends_with(&format!("…({} bytes)", text.len())),
+        "{value}"
+    );
 }

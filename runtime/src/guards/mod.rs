@@ -7,7 +7,9 @@ pub mod injection;
 #[cfg(feature = "files")]
 #[cfg_attr(docsrs, doc(cfg(feature = "files")))]
 pub mod path;
-pub mod secrets;
+/// Secret redaction. It lives in [`crate::secrets`], below the refusal type,
+/// so a refusal can redact the value it shows before cutting it short.
+pub use crate::secrets;
 #[cfg(feature = "fetch")]
 #[cfg_attr(docsrs, doc(cfg(feature = "fetch")))]
 pub mod ssrf;

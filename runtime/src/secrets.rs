@@ -2134,7 +2134,7 @@ pub fn redact_json(value: &mut serde_json::Value) -> Vec<String> {
 }
 
 #[cfg(test)]
-#[path = "../../tests/common/samples.rs"]
+#[path = "../tests/common/samples.rs"]
 mod samples;
 
 #[cfg(test)]
