@@ -517,6 +517,13 @@ mod jwt {
                         _ => AuthError::Malformed("not a valid JWT"),
                     }
                 })?;
+            // RFC 7515 4.1.11: a token that names extensions its recipient
+            // must understand is refused, and this server understands none.
+            if data.header.crit.is_some() {
+                return Err(AuthError::Malformed(
+                    "a critical header extension (crit), which this server does not understand",
+                ));
+            }
             let claims = data.claims;
             let scopes: Vec<String> = match (claims.scope, claims.scp) {
                 (Some(scope), _) => scope.split_whitespace().map(str::to_owned).collect(),

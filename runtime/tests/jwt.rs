@@ -105,6 +105,22 @@ fn alg_none_is_refused() {
 }
 
 #[test]
+fn a_token_naming_a_critical_extension_is_refused() {
+    // RFC 7515 4.1.11: the server understands no extension, so any `crit`
+    // refuses the token, even one correctly signed.
+    for crit in [vec![], vec!["exp".to_owned()], vec!["b64".to_owned()]] {
+        let mut header = Header::new(Algorithm::HS256);
+        header.crit = Some(crit.clone());
+        let token = encode(&header, &claims(), &EncodingKey::from_secret(SECRET)).unwrap();
+        let err = verifier().check(&token).unwrap_err();
+        assert!(
+            matches!(err, AuthError::Malformed(why) if why.contains("crit")),
+            "{crit:?}: {err:?}"
+        );
+    }
+}
+
+#[test]
 fn a_token_for_another_audience_is_refused() {
     let token = hs256(&with(claims(), "aud", json!("other-service")));
     let err = verifier().check(&token).unwrap_err();
