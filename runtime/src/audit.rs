@@ -397,7 +397,7 @@ pub mod chain {
                 }
             };
             if self.next > 0 && changed && (always || due) {
-                tracing::info!(target: crate::log::TARGET,
+                tracing::info!(target: crate::log::AUDIT_HEAD_TARGET,
                     "audit stream {} head seq={} hash={}", self.id, self.next - 1, self.head);
                 self.printed = Some((now, self.next));
             }

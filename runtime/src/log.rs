@@ -235,18 +235,31 @@ pub fn init() -> bool {
 }
 
 /// What [`init`] prints: `SECURE_TOOL_LOG` for every target when set, else
-/// `info` for the framework's events and `warn` for other crates'.
+/// `info` for the framework's events and `warn` for other crates'. The audit
+/// trail's heads ([`AUDIT_HEAD_TARGET`]) print at any level.
 pub fn filter() -> tracing_subscriber::filter::Targets {
+    filter_at(
+        std::env::var("SECURE_TOOL_LOG")
+            .ok()
+            .and_then(|v| v.parse().ok()),
+    )
+}
+
+/// The `tracing` target of the lines that give an audit stream's head (its
+/// length and last hash), which an auditor compares with the stored trail.
+/// [`filter`] prints them whatever level `SECURE_TOOL_LOG` asks for: without
+/// them, a trail cut short or rewritten from some entry on would verify.
+pub const AUDIT_HEAD_TARGET: &str = "secure_tool::audit_head";
+
+fn filter_at(level: Option<Level>) -> tracing_subscriber::filter::Targets {
     use tracing_subscriber::filter::Targets;
-    let level: Option<Level> = std::env::var("SECURE_TOOL_LOG")
-        .ok()
-        .and_then(|v| v.parse().ok());
     match level {
         Some(level) => Targets::new().with_default(level),
         None => Targets::new()
             .with_default(Level::WARN)
             .with_target(TARGET, Level::INFO),
     }
+    .with_target(AUDIT_HEAD_TARGET, Level::INFO)
 }
 
 /// A `tracing-subscriber` layer that prints each event as one line on stderr,
@@ -498,6 +511,29 @@ pub fn unique_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn audit_heads_print_whatever_level_is_asked_for() {
+        for level in [
+            None,
+            Some(Level::ERROR),
+            Some(Level::WARN),
+            Some(Level::TRACE),
+        ] {
+            let filter = filter_at(level);
+            assert!(
+                filter.would_enable(AUDIT_HEAD_TARGET, &Level::INFO),
+                "{level:?}"
+            );
+            assert!(
+                !filter.would_enable(AUDIT_HEAD_TARGET, &Level::DEBUG),
+                "{level:?}"
+            );
+        }
+        let quiet = filter_at(Some(Level::WARN));
+        assert!(!quiet.would_enable(TARGET, &Level::INFO));
+        assert!(quiet.would_enable(TARGET, &Level::WARN));
+    }
 
     #[test]
     fn a_token_cannot_start_a_key_of_its_own() {
