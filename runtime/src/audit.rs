@@ -207,14 +207,12 @@ impl AuditRecord {
         self.gate = Some(reject.gate().as_str());
         self.field = reject.field_name().map(str::to_owned);
         let reason = crate::guards::secrets::redact(reject.reason());
-        let value = reject.value().map(crate::guards::secrets::redact);
         self.findings.extend(reason.findings);
-        self.findings.extend_from_slice(reject.value_findings());
         self.reason = Some(reason.text);
-        if let Some(value) = value {
-            self.findings.extend(value.findings);
-            self.value = Some(value.text);
-        }
+        // A refusal's value was redacted when it was attached, before it
+        // was cut short.
+        self.findings.extend_from_slice(reject.value_findings());
+        self.value = reject.value().map(str::to_owned);
     }
 
     /// The single stderr line of this record: WARNING for refusals, INFO otherwise.
