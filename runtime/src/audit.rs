@@ -1689,6 +1689,35 @@ mod tests {
     }
 
     #[test]
+    fn a_stream_head_is_printed_even_where_only_errors_are() {
+        use tracing_subscriber::Layer as _;
+        use tracing_subscriber::layer::SubscriberExt as _;
+        #[derive(Clone, Default)]
+        struct Seen(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+        impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Seen {
+            fn on_event(
+                &self,
+                event: &tracing::Event<'_>,
+                _: tracing_subscriber::layer::Context<'_, S>,
+            ) {
+                self.0.lock().unwrap().push(crate::log::format_event(event));
+            }
+        }
+        let seen = Seen::default();
+        let quiet = crate::log::filter_at(Some(tracing::Level::ERROR));
+        let subscriber = tracing_subscriber::registry().with(seen.clone().with_filter(quiet));
+        tracing::subscriber::with_default(subscriber, || {
+            let mut stream = chain::Stream::new();
+            stream.link(serde_json::Map::new());
+            stream.announce(0, true);
+            tracing::info!(target: crate::log::TARGET, "an allowed call");
+        });
+        let lines = seen.0.lock().unwrap();
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0].contains("head seq=0 hash=sha256:"), "{lines:?}");
+    }
+
+    #[test]
     fn records_redact_reasons_and_values() {
         let reject = Reject::at(Gate::Execute, None, "cannot reach postgres://app:pw@db/app")
             .with_text("mysql://root:hunter2@10.0.0.1/x");

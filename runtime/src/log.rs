@@ -41,20 +41,30 @@ pub fn escape_bounded(text: &str) -> String {
 
 /// [`escape_bounded`] with another bound, for text the framework itself wrote.
 pub(crate) fn escape_within(text: &str, limit: usize) -> String {
-    escape_part(text, limit, None)
+    escape_part(text, limit, text.len(), false)
 }
 
-/// [`escape_within`]; with `Some(whole)`, `text` stands for only the first
-/// part of a text of `whole` bytes, and the length note is written even if
-/// `text` fits.
-pub(crate) fn escape_part(text: &str, limit: usize, whole: Option<usize>) -> String {
+/// [`escape_within`] for `text`, a form of a text of `whole` bytes (its
+/// first part, redacted), whose length a note gives: when `text` is cut, or
+/// always if it is only a `partial` form.
+pub(crate) fn escape_part(text: &str, limit: usize, whole: usize, partial: bool) -> String {
     let mut out = String::with_capacity(text.len().min(limit) + 2);
-    write_escaped(&mut out, text, limit, whole);
+    write_escaped(&mut out, text, limit, whole, partial);
+    out
+}
+
+/// `text`, a rendering already escaped, cut after `limit` bytes with `…`.
+pub(crate) fn cut(text: &str, limit: usize) -> String {
+    if text.len() <= limit {
+        return text.to_owned();
+    }
+    let mut out = text[..text.floor_char_boundary(limit)].to_owned();
+    out.push('…');
     out
 }
 
 /// [`escape_part`], written into `out`.
-fn write_escaped(out: &mut String, text: &str, limit: usize, whole: Option<usize>) {
+fn write_escaped(out: &mut String, text: &str, limit: usize, whole: usize, partial: bool) {
     let start = out.len();
     if unescaped(text, limit) {
         out.push('"');
@@ -66,14 +76,14 @@ fn write_escaped(out: &mut String, text: &str, limit: usize, whole: Option<usize
             // `out` holds the opening quote, so it counts one more than is shown.
             if out.len() - start > limit {
                 out.push('"');
-                let _ = write!(out, "…({} bytes)", whole.unwrap_or(text.len()));
+                let _ = write!(out, "…({whole} bytes)");
                 return;
             }
             push_escaped(out, c);
         }
         out.push('"');
     }
-    if let Some(whole) = whole {
+    if partial {
         let _ = write!(out, "…({whole} bytes)");
     }
 }
@@ -251,7 +261,7 @@ pub fn filter() -> tracing_subscriber::filter::Targets {
 /// them, a trail cut short or rewritten from some entry on would verify.
 pub const AUDIT_HEAD_TARGET: &str = "secure_tool::audit_head";
 
-fn filter_at(level: Option<Level>) -> tracing_subscriber::filter::Targets {
+pub(crate) fn filter_at(level: Option<Level>) -> tracing_subscriber::filter::Targets {
     use tracing_subscriber::filter::Targets;
     match level {
         Some(level) => Targets::new().with_default(level),

@@ -211,10 +211,12 @@ impl Reject {
 
     /// Attaches the offending value. It is stored escaped and bounded, so a
     /// control byte or a 100 kB argument can never reach a log or a client
-    /// verbatim. Its strings are redacted whole before it is cut short, so a
-    /// secret cut at the bound cannot show its first part. The value of a
-    /// field whose name says it holds a credential (`names_a_credential`) is
-    /// withheld, at any depth.
+    /// verbatim. It is redacted before it is cut short (a string, or the JSON
+    /// text of any other value, in its first
+    /// [`REDACTED_SPAN`](crate::log::REDACTED_SPAN) bytes), so a secret cut
+    /// at the bound cannot show its first part. The value of a field whose
+    /// name says it holds a credential (`names_a_credential`) is withheld, at
+    /// any depth.
     pub fn with_value(mut self, value: &serde_json::Value) -> Self {
         use serde_json::Value;
         self.redacted.clear();
@@ -224,14 +226,24 @@ impl Reject {
             let shown = withhold_credentials(value);
             match &*shown {
                 Value::String(text) => shown_text(text, &mut self.redacted),
-                Value::Null | Value::Bool(_) | Value::Number(_) => crate::log::render_value(&shown),
-                Value::Array(_) | Value::Object(_) => {
-                    let mut shown = shown.into_owned();
-                    self.redacted = crate::secrets::redact_json(&mut shown);
-                    crate::log::render_value(&shown)
+                // As JSON text, so that a key and its value are read
+                // together, as some kinds need, and a number too is searched.
+                shown => {
+                    let rendered =
+                        crate::log::render_value_within(shown, crate::log::REDACTED_SPAN);
+                    let (redacted, found) = crate::secrets::redact_cow(&rendered);
+                    self.redacted = found;
+                    crate::log::cut(&redacted, crate::log::VALUE_LIMIT)
                 }
             }
         });
+        self
+    }
+
+    /// Attaches [`WITHHELD`] in place of the value.
+    pub(crate) fn withheld(mut self) -> Self {
+        self.redacted.clear();
+        self.value = Some(WITHHELD.to_owned());
         self
     }
 
@@ -301,8 +313,12 @@ fn shown_text(text: &str, findings: &mut Vec<String>) -> String {
     let span = &text[..text.floor_char_boundary(crate::log::REDACTED_SPAN)];
     let (redacted, found) = crate::secrets::redact_cow(span);
     *findings = found;
-    let whole = (span.len() < text.len()).then_some(text.len());
-    crate::log::escape_part(&redacted, crate::log::VALUE_LIMIT, whole)
+    crate::log::escape_part(
+        &redacted,
+        crate::log::VALUE_LIMIT,
+        text.len(),
+        span.len() < text.len(),
+    )
 }
 
 /// What a log shows for the value of a credential-named field.

@@ -468,9 +468,9 @@ pub async fn render<S: Tools>(regenerate: &str) -> String {
     });
     rows.push(Row {
         family: 5,
-        abuse: "a secret in a refused argument, cut where the value shown ends so that no pattern sees it whole".to_owned(),
+        abuse: "a secret in a refused argument or in the name of an undeclared field, cut where the text shown ends so that no pattern sees it whole".to_owned(),
         mitigation: format!(
-            "a refusal redacts the first {} KiB of the value before it cuts it to {} characters",
+            "a refusal redacts the first {} KiB of the value (as JSON text, so a key gives its value away) and the undeclared name before it cuts them to {} characters",
             crate::log::REDACTED_SPAN / 1024,
             crate::log::VALUE_LIMIT
         ),

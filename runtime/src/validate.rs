@@ -142,22 +142,36 @@ pub fn check_fields(spec: &ToolSpec, args: &Map<String, Value>) -> Result<(), Re
                 Some(escape_field(name)),
                 format!("is not an argument of `{}`", spec.name),
             );
-            return Err(reject.with_value(value));
+            return Err(undeclared(reject, name, value));
         }
     }
     Ok(())
 }
 
-/// A field name an attacker chose, made safe to print.
+/// A field name an attacker chose, made safe to print: redacted (a name can
+/// be a key), then escaped and cut short.
 fn escape_field(name: &str) -> Cow<'static, str> {
+    let span = &name[..name.floor_char_boundary(crate::log::REDACTED_SPAN)];
+    let name = crate::guards::secrets::redact_cow(span).0;
     let plain = name.len() <= crate::log::VALUE_LIMIT
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     if plain {
-        name.to_owned().into()
+        name.into_owned().into()
     } else {
-        crate::log::escape_bounded(name).into()
+        crate::log::escape_bounded(&name).into()
+    }
+}
+
+/// The refusal of an undeclared field `name` holding `value`: its value is
+/// withheld if the whole name says credential, even where the name shown is
+/// cut short.
+fn undeclared(reject: Reject, name: &str, value: &Value) -> Reject {
+    if crate::reject::names_a_credential(name) {
+        reject.withheld()
+    } else {
+        reject.with_value(value)
     }
 }
 
@@ -489,12 +503,12 @@ pub fn object<'v>(
             let mut path = at.render().into_owned();
             path.push('.');
             path.push_str(&escape_field(name));
-            return Err(Reject::at(
+            let reject = Reject::at(
                 Gate::UnknownField,
                 Some(path.into()),
                 format!("is not a field of `{}`", spec.name),
-            )
-            .with_value(field));
+            );
+            return Err(undeclared(reject, name, field));
         }
     }
     Ok(map)
@@ -927,6 +941,22 @@ mod tests {
         let reject = check_fields(&SPEC, args.as_object().unwrap()).unwrap_err();
         assert_eq!(reject.gate(), Gate::UnknownField);
         assert_eq!(reject.field_name(), Some(r#""extra\u{1b}""#));
+    }
+
+    #[test]
+    fn an_undeclared_name_is_redacted_and_a_long_credential_name_withholds_its_value() {
+        let key = concat!("AKIA", "IOSFODNN7EXAMPLE");
+        let args = json!({"a": 1, "t": "x", key: 1});
+        let reject = check_fields(&SPEC, args.as_object().unwrap()).unwrap_err();
+        let field = reject.field_name().unwrap();
+        assert!(!field.contains("AKIA"), "{field}");
+        assert!(field.contains("[REDACTED:aws_access_key]"), "{field}");
+        // The name shown is cut before `password`; the whole name decides.
+        let long = format!("{}_password", "a".repeat(crate::log::VALUE_LIMIT));
+        let args = json!({"a": 1, "t": "x", long: "hunter2-not-a-pattern"});
+        let reject = check_fields(&SPEC, args.as_object().unwrap()).unwrap_err();
+        assert!(!reject.field_name().unwrap().contains("password"));
+        assert_eq!(reject.value(), Some(crate::reject::WITHHELD));
     }
 
     #[test]

@@ -108,3 +108,18 @@ fn secrets_from_the_environment_are_registered_by_name() {
         "crate [REDACTED:registered_secret] here"
     );
 }
+
+#[test]
+fn a_registered_number_is_scrubbed_from_a_refusal() {
+    use secure_tool::{Gate, Reject};
+    register("31415926535897932").unwrap();
+    for value in [
+        serde_json::json!(31_415_926_535_897_932_u64),
+        serde_json::json!({ "n": [31_415_926_535_897_932_u64] }),
+    ] {
+        let refused = Reject::at(Gate::Range, Some("n".into()), "x").with_value(&value);
+        let shown = refused.value().unwrap();
+        assert!(!shown.contains("3141592"), "{shown}");
+        assert!(shown.contains("[REDACTED:registered_secret]"), "{shown}");
+    }
+}

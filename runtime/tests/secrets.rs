@@ -345,9 +345,21 @@ fn generic_assignments_are_redacted_inside_json_text() {
     }
 }
 
+/// The part of `text` that redacting it replaces, if it replaces one.
+fn the_secret(text: &str) -> Option<&str> {
+    let redacted = redact(text);
+    let [_] = redacted.findings.as_slice() else {
+        return None;
+    };
+    let start = redacted.text.find("[REDACTED:")?;
+    let end = redacted.text[start..].find(']')? + start + 1;
+    let after = redacted.text.len() - end;
+    Some(&text[start..text.len() - after])
+}
+
 #[test]
 fn a_refusal_redacts_a_value_before_cutting_it_short() {
-    use secure_tool::log::{escape_bounded, render_value};
+    use secure_tool::log::{VALUE_LIMIT, escape_bounded};
     use secure_tool::{Gate, Reject};
     // Each sample starts at column 40, so the 64 characters shown end inside
     // most of them: cut first, the redactor would see only their first part.
@@ -357,22 +369,45 @@ fn a_refusal_redacts_a_value_before_cutting_it_short() {
         let redacted = redact(&text);
         assert!(!redacted.findings.is_empty(), "{kind}: {text:?}");
         let refused = Reject::at(Gate::Argument, Some("q".into()), "x").with_text(&text);
+        let shown = refused.value().unwrap();
+        // What is shown is the redacted text cut short; a note gives the
+        // length of the text as it came.
+        let expected = escape_bounded(&redacted.text);
+        let (expected, note) = expected.split_once("…(").unwrap_or((&expected, ""));
         assert_eq!(
-            refused.value(),
-            Some(escape_bounded(&redacted.text).as_str()),
+            shown.split_once("…(").map_or(shown, |(s, _)| s),
+            expected,
             "{kind}"
         );
+        if !note.is_empty() {
+            assert!(
+                shown.ends_with(&format!("…({} bytes)", text.len())),
+                "{kind}: {shown}"
+            );
+        }
         assert_eq!(refused.value_findings(), redacted.findings, "{kind}");
-        let value = serde_json::json!({ "q": [&text] });
-        let mut redacted_value = value.clone();
-        redact_json(&mut redacted_value);
-        let refused = Reject::at(Gate::Argument, Some("q".into()), "x").with_value(&value);
-        assert_eq!(
-            refused.value(),
-            Some(render_value(&redacted_value).as_str()),
-            "{kind}"
-        );
-        cut += usize::from(text.len() > secure_tool::log::VALUE_LIMIT);
+        let in_json = Reject::at(Gate::Argument, Some("q".into()), "x")
+            .with_value(&serde_json::json!({ "q": [&text] }));
+        // No 8 characters of the secret that fell within the bound are shown.
+        let Some(secret) = the_secret(&text) else {
+            continue;
+        };
+        let visible = &secret[..secret.floor_char_boundary(VALUE_LIMIT - 40)];
+        if secret.len() > visible.len() {
+            cut += 1;
+        }
+        for end in (8..=visible.len()).filter(|&e| visible.is_char_boundary(e)) {
+            // A piece the marker itself spells (`aws_secr`) says nothing.
+            let Some(piece) = visible
+                .get(end - 8..end)
+                .filter(|piece| !format!("[REDACTED:{kind}]").contains(piece))
+            else {
+                continue;
+            };
+            for shown in [shown, in_json.value().unwrap()] {
+                assert!(!shown.contains(piece), "{kind}: {piece:?} in {shown}");
+            }
+        }
     }
     assert!(cut > 100, "{cut}");
     // Past the span searched, a value is not searched, and its note gives
@@ -386,4 +421,28 @@ fn a_refusal_redacts_a_value_before_cutting_it_short() {
         value.ends_with(&format!("…({} bytes)", text.len())),
         "{value}"
     );
+}
+
+#[test]
+fn a_refused_json_value_is_redacted_as_text_so_a_key_gives_its_value_away() {
+    use secure_tool::{Gate, Reject};
+    // Kinds recognised by a name and its value together; as JSON the name is
+    // a key, apart from its value, and none of these names is withheld.
+    let value = "7Hq2vX9pLm4Rt8Kw1Zn6Yb3Jc5Fd0Ga";
+    assert!(redact(value).findings.is_empty(), "needs its name");
+    for name in ["app_key", "license_key", "ingest-key", "monitoring_key"] {
+        for json in [
+            serde_json::json!({ name: value }),
+            serde_json::json!([{ "x": 1, name: value }]),
+        ] {
+            let refused = Reject::at(Gate::Argument, Some("q".into()), "x").with_value(&json);
+            let shown = refused.value().unwrap();
+            assert!(!shown.contains(&value[..8]), "{name}: {shown}");
+            assert_eq!(
+                refused.value_findings(),
+                ["secret:redacted license_key_assignment"],
+                "{name}: {shown}"
+            );
+        }
+    }
 }
