@@ -233,7 +233,8 @@ impl Reject {
                         crate::log::render_value_within(shown, crate::log::REDACTED_SPAN);
                     let (redacted, found) = crate::secrets::redact_cow(&rendered);
                     self.redacted = found;
-                    crate::log::cut(&redacted, crate::log::VALUE_LIMIT)
+                    let cut = rendered.len() >= crate::log::REDACTED_SPAN;
+                    crate::log::cut(before_open_block(&redacted, cut), crate::log::VALUE_LIMIT)
                 }
             }
         });
@@ -313,12 +314,23 @@ fn shown_text(text: &str, findings: &mut Vec<String>) -> String {
     let span = &text[..text.floor_char_boundary(crate::log::REDACTED_SPAN)];
     let (redacted, found) = crate::secrets::redact_cow(span);
     *findings = found;
+    let cut = span.len() < text.len();
     crate::log::escape_part(
-        &redacted,
+        before_open_block(&redacted, cut),
         crate::log::VALUE_LIMIT,
         text.len(),
-        span.len() < text.len(),
+        cut,
     )
+}
+
+/// `redacted`, the redacted first part of a longer text if `cut`, up to a
+/// `-----BEGIN` it still holds: a private key block whose end lies past the
+/// part searched is not recognised, so nothing from its start on is shown.
+fn before_open_block(redacted: &str, cut: bool) -> &str {
+    match redacted.find("-----BEGIN") {
+        Some(at) if cut => &redacted[..at],
+        _ => redacted,
+    }
 }
 
 /// What a log shows for the value of a credential-named field.

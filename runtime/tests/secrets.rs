@@ -421,6 +421,26 @@ fn a_refusal_redacts_a_value_before_cutting_it_short() {
         value.ends_with(&format!("…({} bytes)", text.len())),
         "{value}"
     );
+    // A key block whose end lies past the span shows nothing from its start.
+    let body = "MC4CAQAwBQYDK2VwBCIEIAbcdefghijklmnopqrstuvwxyz0123456789ABCDEF\n".repeat(300);
+    let key = format!("id -----BEGIN PRIVATE KEY-----\n{body}-----END PRIVATE KEY-----\n");
+    assert!(key.len() > secure_tool::log::REDACTED_SPAN);
+    for refused in [
+        Reject::at(Gate::Argument, Some("q".into()), "x").with_text(&key),
+        Reject::at(Gate::Argument, Some("q".into()), "x").with_value(&serde_json::json!([key])),
+    ] {
+        let value = refused.value().unwrap();
+        assert!(
+            !value.contains("MC4C") && !value.contains("BEGIN"),
+            "{value}"
+        );
+        assert!(value.contains("id "), "{value}");
+    }
+    // A whole block within the span is redacted, and what follows it shown.
+    let short = "id -----BEGIN PRIVATE KEY-----\nMC4CAQAw\n-----END PRIVATE KEY----- ok";
+    let refused = Reject::at(Gate::Argument, None, "x").with_text(short);
+    let value = refused.value().unwrap();
+    assert!(value.contains("[REDACTED:private_key] ok"), "{value}");
 }
 
 #[test]
