@@ -327,10 +327,12 @@ fn shown_text(text: &str, findings: &mut Vec<String>) -> String {
 /// `-----BEGIN` it still holds: a private key block whose end lies past the
 /// part searched is not recognised, so nothing from its start on is shown.
 fn before_open_block(redacted: &str, cut: bool) -> &str {
-    match redacted.find("-----BEGIN") {
-        Some(at) if cut => &redacted[..at],
-        _ => redacted,
+    if !cut {
+        return redacted;
     }
+    redacted
+        .find("-----BEGIN")
+        .map_or(redacted, |at| &redacted[..at])
 }
 
 /// What a log shows for the value of a credential-named field.
