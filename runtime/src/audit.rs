@@ -205,7 +205,10 @@ impl AuditRecord {
     pub fn refuse(&mut self, reject: &Reject) {
         self.outcome = Outcome::of(reject.gate());
         self.gate = Some(reject.gate().as_str());
-        self.field = reject.field_name().map(str::to_owned);
+        // A tool body may name a field from what it was sent.
+        self.field = reject
+            .field_name()
+            .map(|field| crate::guards::secrets::redact(field).text);
         let reason = crate::guards::secrets::redact(reject.reason());
         self.findings.extend(reason.findings);
         self.reason = Some(reason.text);
@@ -1726,6 +1729,15 @@ mod tests {
         assert!(!line.contains("pw@") && !line.contains("hunter2"), "{line}");
         assert_eq!(record.findings.len(), 2);
         assert_eq!(record.outcome, Outcome::Failed);
+        // A field a tool body named from what it was sent.
+        let key = concat!("AKIA", "IOSFODNN7EXAMPLE");
+        let reject = Reject::field(format!("rows.{key}"), "not found");
+        let record = AuditRecord::new("s", "t", "alice", "documents:read", Err(&reject));
+        assert!(
+            !record.log_line().contains("IOSFODNN"),
+            "{}",
+            record.log_line()
+        );
     }
 
     #[test]

@@ -226,19 +226,29 @@ impl Reject {
             let shown = withhold_credentials(value);
             match &*shown {
                 Value::String(text) => shown_text(text, &mut self.redacted),
-                // As JSON text, so that a key and its value are read
-                // together, as some kinds need, and a number too is searched.
-                shown => {
-                    let rendered =
-                        crate::log::render_value_within(shown, crate::log::REDACTED_SPAN);
-                    let (redacted, found) = crate::secrets::redact_cow(&rendered);
-                    self.redacted = found;
-                    let cut = rendered.len() >= crate::log::REDACTED_SPAN;
-                    crate::log::cut(before_open_block(&redacted, cut), crate::log::VALUE_LIMIT)
+                Value::Null | Value::Bool(_) | Value::Number(_) => self.shown_json(shown.as_ref()),
+                // Each string as it is first: in JSON text, a line break
+                // before a token is `\n`, and the token no longer starts a
+                // word.
+                Value::Array(_) | Value::Object(_) => {
+                    let mut shown = shown.into_owned();
+                    self.redacted = crate::secrets::redact_json(&mut shown);
+                    self.shown_json(&shown)
                 }
             }
         });
         self
+    }
+
+    /// `value` as JSON text, bounded, redacted again as text (a key and its
+    /// value read together, as some kinds need; a number searched too),
+    /// then cut short.
+    fn shown_json(&mut self, value: &serde_json::Value) -> String {
+        let rendered = crate::log::render_value_within(value, crate::log::REDACTED_SPAN);
+        let (redacted, found) = crate::secrets::redact_cow(&rendered);
+        self.redacted.extend(found);
+        let cut = rendered.len() >= crate::log::REDACTED_SPAN;
+        crate::log::cut(before_open_block(&redacted, cut), crate::log::VALUE_LIMIT)
     }
 
     /// Attaches [`WITHHELD`] in place of the value.
@@ -310,7 +320,7 @@ impl Reject {
 /// `text` as a refusal shows it: its first
 /// [`REDACTED_SPAN`](crate::log::REDACTED_SPAN) bytes redacted, then escaped
 /// and cut short; what redacting found goes to `findings`.
-fn shown_text(text: &str, findings: &mut Vec<String>) -> String {
+pub(crate) fn shown_text(text: &str, findings: &mut Vec<String>) -> String {
     let span = &text[..text.floor_char_boundary(crate::log::REDACTED_SPAN)];
     let (redacted, found) = crate::secrets::redact_cow(span);
     *findings = found;

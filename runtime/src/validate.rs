@@ -151,16 +151,17 @@ pub fn check_fields(spec: &ToolSpec, args: &Map<String, Value>) -> Result<(), Re
 /// A field name an attacker chose, made safe to print: redacted (a name can
 /// be a key), then escaped and cut short.
 fn escape_field(name: &str) -> Cow<'static, str> {
-    let span = &name[..name.floor_char_boundary(crate::log::REDACTED_SPAN)];
-    let name = crate::guards::secrets::redact_cow(span).0;
-    let plain = name.len() <= crate::log::VALUE_LIMIT
+    let mut found = Vec::new();
+    let shown = crate::reject::shown_text(name, &mut found);
+    let plain = found.is_empty()
+        && name.len() <= crate::log::VALUE_LIMIT
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     if plain {
-        name.into_owned().into()
+        name.to_owned().into()
     } else {
-        crate::log::escape_bounded(&name).into()
+        shown.into()
     }
 }
 
@@ -957,6 +958,24 @@ mod tests {
         let reject = check_fields(&SPEC, args.as_object().unwrap()).unwrap_err();
         assert!(!reject.field_name().unwrap().contains("password"));
         assert_eq!(reject.value(), Some(crate::reject::WITHHELD));
+        // A key block as a name, too long for its end to be searched.
+        let body = "MC4CAQAwBQYDK2VwBCIEIAbcdefghijklmnopqrstuvwxyz\n".repeat(400);
+        let (begin, end) = (
+            concat!("-----BEGIN PRIVATE", " KEY-----"),
+            "-----END PRIVATE KEY-----",
+        );
+        let name = format!("k {begin}\n{body}{end}");
+        let args = json!({"a": 1, "t": "x", name.clone(): 1});
+        let reject = check_fields(&SPEC, args.as_object().unwrap()).unwrap_err();
+        let field = reject.field_name().unwrap();
+        assert!(
+            !field.contains("MC4C") && !field.contains("BEGIN"),
+            "{field}"
+        );
+        assert!(
+            field.ends_with(&format!("…({} bytes)", name.len())),
+            "{field}"
+        );
     }
 
     #[test]

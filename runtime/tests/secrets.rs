@@ -466,3 +466,25 @@ fn a_refused_json_value_is_redacted_as_text_so_a_key_gives_its_value_away() {
         }
     }
 }
+
+#[test]
+fn a_refused_json_value_is_searched_string_by_string_too() {
+    use secure_tool::{Gate, Reject};
+    // As JSON text a line break is `\n`, so a token after one starts no
+    // word: each string is searched as it is first.
+    let key = concat!("AKIA", "IOSFODNN7EXAMPLE");
+    for json in [
+        serde_json::json!([format!("env:\n{key}")]),
+        serde_json::json!({ "a": format!("x\t{key}") }),
+        serde_json::json!({ format!("x\n{key}"): 1 }),
+        serde_json::json!([["a\tpassword=hunter22xyz"]]),
+    ] {
+        let refused = Reject::at(Gate::Argument, Some("q".into()), "x").with_value(&json);
+        let shown = refused.value().unwrap();
+        assert!(
+            !shown.contains("IOSFODNN") && !shown.contains("hunter22"),
+            "{shown}"
+        );
+        assert!(!refused.value_findings().is_empty(), "{shown}");
+    }
+}
