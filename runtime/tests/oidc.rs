@@ -274,6 +274,16 @@ async fn a_token_of_the_issuer_is_accepted_and_every_other_refused() {
         ("too long", "a".repeat(17 * 1024), |e| {
             matches!(e, AuthError::Malformed(_))
         }),
+        (
+            "a critical extension, correctly signed",
+            {
+                let mut header = Header::new(Algorithm::RS256);
+                header.kid = Some("rs-1".to_owned());
+                header.crit = Some(vec!["b64".to_owned()]);
+                encode(&header, &claims(url), &rs).unwrap()
+            },
+            |e| matches!(e, AuthError::Malformed(why) if why.contains("crit")),
+        ),
     ];
     for (what, token, expected) in refusals {
         let refused = v.verify(&token).await.unwrap_err();
